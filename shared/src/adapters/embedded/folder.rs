@@ -1,0 +1,68 @@
+//! Blob store on a local folder. Keys map to relative paths; every segment is validated so a key can
+//! never leave the root. Writes go through a temporary file and a rename, so readers never see half a blob.
+
+use crate::ports::{BlobStore, StoreError};
+use async_trait::async_trait;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+pub struct FolderBlobStore {
+    root: PathBuf,
+}
+
+fn io_err(e: std::io::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn safe_segment(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('.')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '@' | '+'))
+}
+
+impl FolderBlobStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        if key.len() > 1024 || !key.split('/').all(safe_segment) {
+            return Err(StoreError::Backend(format!("invalid blob key {key:?}")));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+#[async_trait]
+impl BlobStore for FolderBlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
+        }
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let tmp = path.with_extension(format!("tmp{}", u64::from_le_bytes(nonce)));
+        tokio::fs::write(&tmp, bytes).await.map_err(io_err)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io_err)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match tokio::fs::read(self.path(key)?).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(io_err(e)),
+            _ => Ok(()),
+        }
+    }
+}

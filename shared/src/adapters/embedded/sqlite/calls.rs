@@ -1,0 +1,234 @@
+//! `CallStore` on SQLite: conditional, transactional commits of state + event + alerts + idempotency key.
+
+use super::rows::{self, ALERT_COLUMNS, EVENT_COLUMNS, collect, json, to_json};
+use super::{SqliteStore, db_err};
+use crate::domain::{Alert, CallState, EventRecord};
+use crate::live_audio::LiveAudioBuffer;
+use crate::ports::{
+    AlertQuery, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, StoreError, Versioned,
+};
+use crate::timestamps::{Timestamp, iso};
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+/// Writes the state row: insert when `expected` is `None`, else update only at that version.
+fn write_state(tx: &Transaction, state: &CallState, expected: Option<u64>) -> Result<bool, StoreError> {
+    let body = to_json(state)?;
+    let at = iso(&state.updated_at);
+    let changed = match expected {
+        None => tx.execute(
+            "INSERT INTO realtime_call (call_id, version, status, updated_at, state) VALUES (?1, 1, ?2, ?3, ?4)
+             ON CONFLICT (call_id) DO NOTHING",
+            params![state.call_id, state.status, at, body],
+        ),
+        Some(v) => tx.execute(
+            "UPDATE realtime_call SET version = version + 1, status = ?2, updated_at = ?3, state = ?4
+             WHERE call_id = ?1 AND version = ?5",
+            params![state.call_id, state.status, at, body, v as i64],
+        ),
+    }
+    .map_err(db_err)?;
+    Ok(changed == 1)
+}
+
+fn apply_commit(c: &mut Connection, commit: EventCommit) -> Result<CommitOutcome, StoreError> {
+    let tx = c.transaction().map_err(db_err)?;
+    let call_id = commit.state.call_id.clone();
+    if let Some(key) = &commit.idempotency_key {
+        let fresh = tx
+            .execute(
+                "INSERT INTO idempotency_key (call_id, key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![call_id, key, iso(&commit.state.updated_at)],
+            )
+            .map_err(db_err)?;
+        if fresh == 0 {
+            return Ok(CommitOutcome::Duplicate);
+        }
+    }
+    if !write_state(&tx, &commit.state, commit.expected_version)? {
+        return Ok(CommitOutcome::Conflict);
+    }
+    let event = match commit.event {
+        None => None,
+        Some(e) => {
+            tx.execute(
+                "INSERT INTO realtime_event (call_id, occurred_at, event_type, speaker, text, sentiment, confidence, metadata)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![call_id, iso(&e.occurred_at), e.event_type, e.speaker, e.text, e.sentiment, e.confidence, to_json(&e.metadata)?],
+            )
+            .map_err(db_err)?;
+            Some(EventRecord { id: tx.last_insert_rowid(), event: e })
+        }
+    };
+    let mut alerts = Vec::with_capacity(commit.alerts.len());
+    for mut a in commit.alerts {
+        if let Some(e) = &event {
+            a.link_event(e.id);
+        }
+        tx.execute(
+            "INSERT INTO supervisor_alert (call_id, created_at, alert_type, severity, message, acknowledged_at, metadata)
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
+            params![call_id, iso(&a.created_at), a.alert_type.as_str(), a.severity.as_str(), a.message, to_json(&a.metadata)?],
+        )
+        .map_err(db_err)?;
+        alerts.push(Alert { id: tx.last_insert_rowid(), call_id: call_id.clone(), alert: a, acknowledged_at: None });
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(CommitOutcome::Applied { event, alerts })
+}
+
+fn encode_cursor(state: &CallState) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{}", iso(&state.updated_at), state.call_id))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(String, String)> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (at, id) = raw.split_once('|')?;
+    Some((at.to_string(), id.to_string()))
+}
+
+fn versioned<T: serde::de::DeserializeOwned>(row: Option<(String, i64)>) -> Result<Option<Versioned<T>>, StoreError> {
+    row.map(|(body, version)| Ok(Versioned { value: json(&body)?, version: version as u64 })).transpose()
+}
+
+#[async_trait]
+impl CallStore for SqliteStore {
+    async fn load_call(&self, call_id: &str, key: Option<&str>) -> Result<LoadedCall, StoreError> {
+        let (call_id, key) = (call_id.to_string(), key.map(str::to_string));
+        self.run(move |c| {
+            let row = c
+                .query_row("SELECT state, version FROM realtime_call WHERE call_id = ?1", [&call_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(db_err)?;
+            let duplicate = match &key {
+                None => false,
+                Some(k) => c
+                    .query_row(
+                        "SELECT 1 FROM idempotency_key WHERE call_id = ?1 AND key = ?2",
+                        params![call_id, k],
+                        |_| Ok(()),
+                    )
+                    .optional()
+                    .map_err(db_err)?
+                    .is_some(),
+            };
+            Ok(LoadedCall { state: versioned(row)?, duplicate })
+        })
+        .await
+    }
+
+    async fn commit_event(&self, commit: EventCommit) -> Result<CommitOutcome, StoreError> {
+        self.run(move |c| apply_commit(c, commit)).await
+    }
+
+    async fn recent_events(&self, call_id: &str, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        let call_id = call_id.to_string();
+        self.run(move |c| {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM realtime_event WHERE call_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2"
+            );
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let mut events = collect(&mut stmt, params![call_id, limit as i64], rows::event)?;
+            events.reverse();
+            Ok(events)
+        })
+        .await
+    }
+
+    async fn recent_alerts(&self, call_id: &str, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        let q = AlertQuery { call_id: Some(call_id.to_string()), open_only: false, limit };
+        self.list_alerts(&q).await
+    }
+
+    async fn list_alerts(&self, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
+        let q = q.clone();
+        self.run(move |c| {
+            let sql = format!(
+                "SELECT {ALERT_COLUMNS} FROM supervisor_alert
+                 WHERE (?1 IS NULL OR call_id = ?1) AND (?2 = 0 OR acknowledged_at IS NULL)
+                 ORDER BY created_at DESC, id DESC LIMIT ?3"
+            );
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            collect(&mut stmt, params![q.call_id, q.open_only, q.limit as i64], rows::alert)
+        })
+        .await
+    }
+
+    async fn acknowledge_alert(&self, alert_id: i64, at: Timestamp) -> Result<Option<(Alert, bool)>, StoreError> {
+        self.run(move |c| {
+            let changed = c
+                .execute(
+                    "UPDATE supervisor_alert SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
+                    params![alert_id, iso(&at)],
+                )
+                .map_err(db_err)?;
+            let mut stmt = c
+                .prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM supervisor_alert WHERE id = ?1"))
+                .map_err(db_err)?;
+            let alert = collect(&mut stmt, [alert_id], rows::alert)?.pop();
+            Ok(alert.map(|a| (a, changed == 1)))
+        })
+        .await
+    }
+
+    async fn list_calls(&self, q: &CallQuery) -> Result<CallPage, StoreError> {
+        let q = q.clone();
+        self.run(move |c| {
+            let (after_at, after_id) = q.cursor.as_deref().and_then(decode_cursor).unzip();
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT state FROM realtime_call
+                     WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR (updated_at, call_id) < (?2, ?3))
+                     ORDER BY updated_at DESC, call_id DESC LIMIT ?4",
+                )
+                .map_err(db_err)?;
+            let bodies = collect(&mut stmt, params![q.status, after_at, after_id, q.limit as i64 + 1], |r| {
+                r.get::<_, String>(0).map_err(db_err)
+            })?;
+            let mut calls = bodies.iter().map(|b| json::<CallState>(b)).collect::<Result<Vec<_>, _>>()?;
+            let next_cursor = (calls.len() > q.limit).then(|| {
+                calls.truncate(q.limit);
+                calls.last().map(encode_cursor)
+            });
+            Ok(CallPage { calls, next_cursor: next_cursor.flatten() })
+        })
+        .await
+    }
+
+    async fn load_live_audio(&self, call_id: &str) -> Result<Option<Versioned<LiveAudioBuffer>>, StoreError> {
+        let call_id = call_id.to_string();
+        self.run(move |c| {
+            let row = c
+                .query_row("SELECT state, version FROM live_audio WHERE call_id = ?1", [&call_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(db_err)?;
+            versioned(row)
+        })
+        .await
+    }
+
+    async fn save_live_audio(&self, buffer: &LiveAudioBuffer, expected: Option<u64>) -> Result<bool, StoreError> {
+        let (call_id, body) = (buffer.call_id.clone(), to_json(buffer)?);
+        self.run(move |c| {
+            let changed = match expected {
+                None => c.execute(
+                    "INSERT INTO live_audio (call_id, version, state) VALUES (?1, 1, ?2) ON CONFLICT (call_id) DO NOTHING",
+                    params![call_id, body],
+                ),
+                Some(v) => c.execute(
+                    "UPDATE live_audio SET version = version + 1, state = ?2 WHERE call_id = ?1 AND version = ?3",
+                    params![call_id, body, v as i64],
+                ),
+            }
+            .map_err(db_err)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+}

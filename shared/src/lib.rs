@@ -1,0 +1,21 @@
+//! Call Analytics core: the realtime domain and its pure engines, the ports the handlers use, and the
+//! embedded adapters. Nothing here knows about HTTP or Lambda; `functions/` maps it onto routes.
+
+pub mod adapters;
+pub mod alerts;
+pub mod audio_chunk;
+pub mod config;
+pub mod domain;
+pub mod env;
+pub mod health;
+pub mod ids;
+pub mod keyed_lock;
+pub mod keywords;
+pub mod live_audio;
+pub mod normalize;
+pub mod ports;
+pub mod realtime;
+pub mod risk;
+pub mod silence;
+pub mod timestamps;
+pub mod wav;

@@ -1,0 +1,137 @@
+//! Ports: the traits handlers use for I/O. Each has an `embedded` adapter (SQLite file, local folder,
+//! in-process broadcast) and, with the AWS issue, an `aws` one. Adapters move bytes; all decisions are made
+//! by the pure engines and the services above them.
+
+use crate::domain::{Alert, CallState, EventRecord, NewAlert, NewEvent};
+use crate::live_audio::LiveAudioBuffer;
+use crate::timestamps::Timestamp;
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A value read together with the version a conditional write must match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// What `load_call` returns: the state (if any) and whether the idempotency key was already used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedCall {
+    pub state: Option<Versioned<CallState>>,
+    pub duplicate: bool,
+}
+
+/// One atomic write: the new call state (conditional on `expected_version`; `None` = must not exist),
+/// its event, its alerts and the idempotency key, all or nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventCommit {
+    pub state: CallState,
+    pub expected_version: Option<u64>,
+    /// `None` for events not worth a row (bare audio chunks): the state still moves.
+    pub event: Option<NewEvent>,
+    pub alerts: Vec<NewAlert>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommitOutcome {
+    /// Written; the stored event (if any) and alerts with their ids.
+    Applied { event: Option<EventRecord>, alerts: Vec<Alert> },
+    /// The state changed since it was read: read again and recompute.
+    Conflict,
+    /// The idempotency key was used by a concurrent writer.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertQuery {
+    pub call_id: Option<String>,
+    pub open_only: bool,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallQuery {
+    pub status: Option<String>,
+    pub limit: usize,
+    /// Opaque position returned by the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallPage {
+    pub calls: Vec<CallState>,
+    pub next_cursor: Option<String>,
+}
+
+/// Calls, events, alerts, idempotency keys and live-audio window state.
+#[async_trait]
+pub trait CallStore: Send + Sync {
+    /// Reads a call's state and checks `idempotency_key` in the same round trip.
+    async fn load_call(&self, call_id: &str, idempotency_key: Option<&str>) -> Result<LoadedCall, StoreError>;
+    async fn commit_event(&self, commit: EventCommit) -> Result<CommitOutcome, StoreError>;
+    /// The newest `limit` events by `occurred_at`, returned oldest first.
+    async fn recent_events(&self, call_id: &str, limit: usize) -> Result<Vec<EventRecord>, StoreError>;
+    /// The newest `limit` alerts of a call, newest first.
+    async fn recent_alerts(&self, call_id: &str, limit: usize) -> Result<Vec<Alert>, StoreError>;
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>, StoreError>;
+    /// Marks an alert acknowledged if it is not yet; returns it and whether this call changed it.
+    async fn acknowledge_alert(&self, alert_id: i64, at: Timestamp) -> Result<Option<(Alert, bool)>, StoreError>;
+    /// Calls by last activity, newest first.
+    async fn list_calls(&self, query: &CallQuery) -> Result<CallPage, StoreError>;
+    async fn load_live_audio(&self, call_id: &str) -> Result<Option<Versioned<LiveAudioBuffer>>, StoreError>;
+    /// Conditional write; `false` when the version moved (read again and retry).
+    async fn save_live_audio(
+        &self,
+        buffer: &LiveAudioBuffer,
+        expected_version: Option<u64>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Opaque bytes by key (`live/…`, `recordings/…`, `uploads/…`, `outputs/…`).
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// A message for supervisors watching `call_id` (the seed's SSE message types).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PushMessage {
+    pub call_id: String,
+    pub body: Value,
+}
+
+/// Fan-out to connected supervisors. Delivery is best effort: a failure never fails an ingest.
+#[async_trait]
+pub trait Push: Send + Sync {
+    async fn publish(&self, message: PushMessage);
+}
+
+/// A worker's last reported status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heartbeat {
+    pub component: String,
+    pub updated_at: Timestamp,
+    /// The worker's status document (state, counters, last error; never secrets).
+    pub status: Value,
+}
+
+/// Worker health records (the seed's status files).
+#[async_trait]
+pub trait Heartbeats: Send + Sync {
+    async fn put(&self, heartbeat: &Heartbeat) -> Result<(), StoreError>;
+    async fn get(&self, component: &str) -> Result<Option<Heartbeat>, StoreError>;
+}

@@ -1,0 +1,109 @@
+//! Ingesting one live audio chunk: append it to the rolling window (bytes to the blob store, window state
+//! conditionally to the call store), measure silence, then ingest the events it carries.
+
+use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
+use crate::audio_chunk::{AudioChunk, derive_events, parse_chunk};
+use crate::domain::Alert;
+use crate::live_audio::LiveAudioBuffer;
+use crate::normalize::normalize_event;
+use crate::silence;
+use serde_json::{Map, Value, json};
+
+/// Result of appending a chunk to the window.
+enum Appended {
+    Stored { meta: Value, dead_air: Option<f64> },
+    Duplicate { meta: Value },
+}
+
+impl RealtimeService {
+    /// `POST /api/realtime/audio/chunk`: the seed's response shape; a repeated `chunk_id` is acknowledged
+    /// with `duplicate: true` and changes nothing.
+    pub async fn ingest_audio(&self, body: &Map<String, Value>) -> Result<Value, ServiceError> {
+        let c = &self.config;
+        let mut chunk =
+            parse_chunk(body, c.audio_default_sample_rate, c.audio_default_channels, c.audio_max_chunk_bytes)
+                .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let fb = chunk.format.frame_bytes();
+        chunk.pcm.truncate(chunk.pcm.len() / fb * fb);
+        let (meta, dead_air) = match self.append_chunk(&chunk).await? {
+            Appended::Duplicate { meta } => {
+                let snapshot = self.snapshot(&chunk.call_id).await?;
+                return Ok(json!({"ok": true, "duplicate": true, "call_id": chunk.call_id, "audio": meta,
+                    "ingested_events": 0, "alerts": [], "snapshot": snapshot, "warnings": []}));
+            }
+            Appended::Stored { meta, dead_air } => (meta, dead_air),
+        };
+        let mut metrics = Map::new();
+        if let Some(d) = dead_air {
+            metrics.insert("dead_air_seconds".into(), json!(d));
+            metrics.insert("dead_air_source".into(), json!("live_audio"));
+        }
+        let mut warnings = Vec::new();
+        let mut alerts: Vec<Alert> = Vec::new();
+        let mut last = None;
+        let mut ingested = 0;
+        for obj in derive_events(body, &meta, &metrics) {
+            let outcome = match normalize_event(&obj, self.config.max_text_chars) {
+                Ok(ev) => self.ingest_normalized(&ev).await,
+                Err(e) => Err(ServiceError::BadRequest(e.to_string())),
+            };
+            match outcome {
+                Ok(done) => {
+                    ingested += 1;
+                    for a in done.alerts {
+                        if !alerts.iter().any(|x| x.id == a.id) {
+                            alerts.push(a);
+                        }
+                    }
+                    last = done.state;
+                }
+                Err(ServiceError::BadRequest(w)) => warnings.push(w),
+                Err(e) => return Err(e),
+            }
+        }
+        if ingested == 0 {
+            return Err(ServiceError::AudioEventsRejected { audio: meta, warnings });
+        }
+        let snapshot = self.snapshot_of(&chunk.call_id, last.as_ref()).await?;
+        Ok(json!({"ok": true, "call_id": chunk.call_id, "audio": meta, "ingested_events": ingested,
+            "alerts": alerts, "snapshot": snapshot, "warnings": warnings}))
+    }
+
+    async fn append_chunk(&self, chunk: &AudioChunk) -> Result<Appended, ServiceError> {
+        let _serial = self.locks.lock(&format!("{}#audio", chunk.call_id)).await;
+        let scan = silence::scan(
+            &chunk.pcm,
+            chunk.format.channels,
+            chunk.format.sample_rate,
+            self.config.dead_air_rms_threshold,
+        );
+        for attempt in 0..MAX_COMMIT_ATTEMPTS {
+            let loaded = self.store.load_live_audio(&chunk.call_id).await?;
+            let version = loaded.as_ref().map(|v| v.version);
+            let mut buffer = loaded.map_or_else(|| LiveAudioBuffer::new(&chunk.call_id), |v| v.value);
+            if chunk.chunk_id.as_deref().is_some_and(|id| buffer.has_chunk(id)) {
+                return Ok(Appended::Duplicate { meta: self.live_meta(&buffer) });
+            }
+            let now = self.now();
+            let planned = buffer
+                .plan(chunk.chunk_id.as_deref(), chunk.format, chunk.pcm.len(), chunk.occurred_at.unwrap_or(now))
+                .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+            let key = planned.chunk.key.clone();
+            self.blobs.put(&key, chunk.pcm.clone()).await?;
+            let dead_air = buffer.observe_silence(scan);
+            let dropped = buffer.commit(planned, self.config.audio_window_seconds, now);
+            if !self.store.save_live_audio(&buffer, version).await? {
+                self.blobs.delete(&key).await?;
+                backoff(attempt).await;
+                continue;
+            }
+            for old in dropped {
+                if let Err(e) = self.blobs.delete(&old.key).await {
+                    tracing::warn!(call_id = %chunk.call_id, key = %old.key, error = %e, "could not delete trimmed chunk");
+                }
+            }
+            return Ok(Appended::Stored { meta: self.live_meta(&buffer), dead_air });
+        }
+        Err(ServiceError::Contention)
+    }
+}

@@ -1,0 +1,119 @@
+//! Ingesting one realtime event: load, apply the pure engine, commit conditionally, push.
+
+use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
+use crate::domain::{Alert, CallState, EventRecord, round_to};
+use crate::normalize::{NormalizedEvent, normalize_event};
+use crate::ports::{CommitOutcome, EventCommit, PushMessage};
+use crate::risk;
+use serde_json::{Map, Value, json};
+
+/// What an ingest did.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub call_id: String,
+    /// The call after the event (or as it stands, for a duplicate).
+    pub state: Option<CallState>,
+    pub event: Option<EventRecord>,
+    pub alerts: Vec<Alert>,
+    pub duplicate: bool,
+}
+
+/// A bare audio chunk (no text, sentiment, dead air or alert) moves the call but is not worth a row:
+/// the seed wrote several such rows per second per call.
+fn worth_a_row(ev: &NormalizedEvent, applied: &risk::Applied) -> bool {
+    !(ev.event_type == "audio_chunk"
+        && ev.text.is_empty()
+        && ev.sentiment.is_none()
+        && applied.alerts.is_empty()
+        && crate::alerts::dead_air_of(&ev.metadata).is_none())
+}
+
+fn event_json(event: Option<&EventRecord>, ev: &NormalizedEvent) -> Value {
+    match event {
+        Some(e) => serde_json::to_value(e).unwrap_or(Value::Null),
+        None => json!({"id": null, "type": ev.event_type, "speaker": ev.speaker, "text": ev.text,
+            "sentiment": ev.sentiment, "confidence": ev.confidence, "occurred_at": null, "metadata": ev.metadata}),
+    }
+}
+
+impl RealtimeService {
+    /// `POST /api/realtime/events`: the seed's response shape, plus `duplicate` for a repeated `event_id`.
+    pub async fn ingest_event(&self, body: &Map<String, Value>) -> Result<Value, ServiceError> {
+        let ev =
+            normalize_event(body, self.config.max_text_chars).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let done = self.ingest_normalized(&ev).await?;
+        let snapshot = self.snapshot_of(&done.call_id, done.state.as_ref()).await?;
+        let (risk, sentiment) = done.state.as_ref().map_or((0.0, 0.0), |s| (s.risk_score, s.sentiment_score));
+        let mut out = json!({
+            "ok": true,
+            "call_id": done.call_id,
+            "risk_score": round_to(risk, 2),
+            "sentiment_score": round_to(sentiment, 3),
+            "alerts": done.alerts,
+            "snapshot": snapshot,
+        });
+        if done.duplicate {
+            out["duplicate"] = json!(true);
+        }
+        Ok(out)
+    }
+
+    /// Applies one normalised event exactly once (per `event_id`), retrying lost races.
+    pub async fn ingest_normalized(&self, ev: &NormalizedEvent) -> Result<Ingested, ServiceError> {
+        let _serial = self.locks.lock(&ev.call_id).await;
+        let key = ev.event_id.as_deref();
+        for attempt in 0..MAX_COMMIT_ATTEMPTS {
+            let loaded = self.store.load_call(&ev.call_id, key).await?;
+            let prev = loaded.state.as_ref().map(|v| &v.value);
+            if loaded.duplicate {
+                return Ok(self.duplicate(ev, prev.cloned()));
+            }
+            let applied = risk::apply_event(prev, ev, self.now(), &self.config);
+            let commit = EventCommit {
+                state: applied.state.clone(),
+                expected_version: loaded.state.as_ref().map(|v| v.version),
+                event: worth_a_row(ev, &applied).then(|| applied.event.clone()),
+                alerts: applied.alerts.clone(),
+                idempotency_key: ev.event_id.clone(),
+            };
+            match self.store.commit_event(commit).await? {
+                CommitOutcome::Applied { event, alerts } => {
+                    self.publish(ev, &applied.state, event.as_ref(), &alerts).await;
+                    return Ok(Ingested {
+                        call_id: ev.call_id.clone(),
+                        state: Some(applied.state),
+                        event,
+                        alerts,
+                        duplicate: false,
+                    });
+                }
+                CommitOutcome::Duplicate => {
+                    let now = self.store.load_call(&ev.call_id, None).await?;
+                    return Ok(self.duplicate(ev, now.state.map(|v| v.value)));
+                }
+                CommitOutcome::Conflict => backoff(attempt).await,
+            }
+        }
+        Err(ServiceError::Contention)
+    }
+
+    fn duplicate(&self, ev: &NormalizedEvent, state: Option<CallState>) -> Ingested {
+        tracing::debug!(call_id = %ev.call_id, event_id = ?ev.event_id, "duplicate event acknowledged");
+        Ingested { call_id: ev.call_id.clone(), state, event: None, alerts: Vec::new(), duplicate: true }
+    }
+
+    /// Pushes `realtime_event` and one `supervisor_alert` per alert, as the seed's SSE did.
+    async fn publish(&self, ev: &NormalizedEvent, state: &CallState, event: Option<&EventRecord>, alerts: &[Alert]) {
+        let (risk, sentiment) = (round_to(state.risk_score, 2), round_to(state.sentiment_score, 3));
+        let body = json!({
+            "type": "realtime_event", "call_id": state.call_id, "provider": state.provider, "status": state.status,
+            "event": event_json(event, ev), "risk_score": risk, "sentiment_score": sentiment,
+        });
+        self.push.publish(PushMessage { call_id: state.call_id.clone(), body }).await;
+        for a in alerts {
+            let body = json!({"type": "supervisor_alert", "call_id": state.call_id, "provider": state.provider,
+                "risk_score": risk, "alert": a});
+            self.push.publish(PushMessage { call_id: state.call_id.clone(), body }).await;
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Read-side use cases: snapshot, alerts and acknowledgement, the live call list, live audio.
+
+use super::{RealtimeService, ServiceError};
+use crate::domain::{CallState, round_to};
+use crate::ids;
+use crate::live_audio::LiveAudioBuffer;
+use crate::ports::{AlertQuery, CallQuery, PushMessage};
+use crate::timestamps::iso;
+use serde_json::{Value, json};
+
+/// Events in a snapshot (the seed's 40) and alerts (30).
+const SNAPSHOT_EVENTS: usize = 40;
+const SNAPSHOT_ALERTS: usize = 30;
+/// Longest `last_text` shown in the call list.
+const LIST_TEXT_CHARS: usize = 280;
+
+fn valid_call_id(call_id: &str) -> Result<(), ServiceError> {
+    ids::validate_call_id(call_id).map_err(|e| ServiceError::BadRequest(e.to_string()))
+}
+
+fn call_summary(s: &CallState) -> Value {
+    json!({
+        "call_id": s.call_id, "provider": s.provider, "status": s.status,
+        "risk_score": round_to(s.risk_score, 2), "sentiment_score": round_to(s.sentiment_score, 3),
+        "created_at": iso(&s.created_at), "updated_at": iso(&s.updated_at),
+        "agent_id": s.agent_id, "customer_id": s.customer_id, "last_speaker": s.last_speaker,
+        "last_text": s.last_text.chars().take(LIST_TEXT_CHARS).collect::<String>(), "event_count": s.event_count,
+    })
+}
+
+impl RealtimeService {
+    async fn live_buffer(&self, call_id: &str) -> Result<LiveAudioBuffer, ServiceError> {
+        Ok(self.store.load_live_audio(call_id).await?.map_or_else(|| LiveAudioBuffer::new(call_id), |v| v.value))
+    }
+
+    pub(super) fn live_meta(&self, buffer: &LiveAudioBuffer) -> Value {
+        buffer.meta(self.config.audio_window_seconds)
+    }
+
+    /// The seed's snapshot (§3.7) for a call whose state is already known (`None`: unknown call).
+    pub(super) async fn snapshot_of(&self, call_id: &str, state: Option<&CallState>) -> Result<Value, ServiceError> {
+        let (events, alerts, buffer) = tokio::join!(
+            self.store.recent_events(call_id, SNAPSHOT_EVENTS),
+            self.store.recent_alerts(call_id, SNAPSHOT_ALERTS),
+            self.live_buffer(call_id),
+        );
+        let live_audio = self.live_meta(&buffer?);
+        Ok(match state {
+            None => json!({"call_id": call_id, "provider": "generic", "status": "idle", "risk_score": 0.0,
+                "sentiment_score": 0.0, "events": [], "alerts": [], "live_audio": live_audio}),
+            Some(s) => {
+                let mut doc = call_summary(s);
+                doc["events"] = serde_json::to_value(events?).unwrap_or_default();
+                doc["alerts"] = serde_json::to_value(alerts?).unwrap_or_default();
+                doc["live_audio"] = live_audio;
+                doc
+            }
+        })
+    }
+
+    /// `GET /api/realtime/calls/{id}/snapshot` (200 with `status: idle` for an unknown call, as the seed).
+    pub async fn snapshot(&self, call_id: &str) -> Result<Value, ServiceError> {
+        valid_call_id(call_id)?;
+        let state = self.store.load_call(call_id, None).await?.state.map(|v| v.value);
+        self.snapshot_of(call_id, state.as_ref()).await
+    }
+
+    /// `GET /api/realtime/alerts`.
+    pub async fn list_alerts(
+        &self,
+        call_id: Option<String>,
+        open_only: bool,
+        limit: usize,
+    ) -> Result<Value, ServiceError> {
+        if let Some(id) = &call_id {
+            valid_call_id(id)?;
+        }
+        let alerts = self.store.list_alerts(&AlertQuery { call_id, open_only, limit: limit.clamp(1, 200) }).await?;
+        Ok(json!({"alerts": alerts}))
+    }
+
+    /// `POST /api/realtime/alerts/{id}/ack`: idempotent; pushes `supervisor_alert_ack` the first time only.
+    pub async fn acknowledge(&self, alert_id: i64) -> Result<Value, ServiceError> {
+        let (alert, changed) = self
+            .store
+            .acknowledge_alert(alert_id, self.now())
+            .await?
+            .ok_or(ServiceError::NotFound("Alert not found"))?;
+        if changed {
+            let body = json!({"type": "supervisor_alert_ack", "call_id": alert.call_id, "alert": alert});
+            self.push.publish(PushMessage { call_id: alert.call_id.clone(), body }).await;
+        }
+        Ok(json!({"ok": true, "alert": alert}))
+    }
+
+    /// `GET /api/realtime/calls`: live calls by last activity, newest first, with an opaque cursor.
+    pub async fn list_calls(
+        &self,
+        status: Option<String>,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Value, ServiceError> {
+        let page = self.store.list_calls(&CallQuery { status, limit: limit.clamp(1, 200), cursor }).await?;
+        Ok(json!({"calls": page.calls.iter().map(call_summary).collect::<Vec<_>>(), "next_cursor": page.next_cursor}))
+    }
+
+    /// `GET /api/realtime/calls/{id}/audio/meta`.
+    pub async fn audio_meta(&self, call_id: &str) -> Result<Value, ServiceError> {
+        valid_call_id(call_id)?;
+        let live = self.live_meta(&self.live_buffer(call_id).await?);
+        let preferred = if live["available"] == json!(true) { "live" } else { "none" };
+        Ok(
+            json!({"call_id": call_id, "live_audio": live, "fallback_audio_available": false, "preferred_source": preferred}),
+        )
+    }
+
+    /// `GET /api/realtime/calls/{id}/audio`: the rolling window (or its last `max_seconds`) as WAV.
+    pub async fn live_wav(&self, call_id: &str, max_seconds: Option<u32>) -> Result<Vec<u8>, ServiceError> {
+        valid_call_id(call_id)?;
+        let buffer = self.live_buffer(call_id).await?;
+        let format = buffer
+            .format
+            .filter(|_| !buffer.chunks.is_empty())
+            .ok_or(ServiceError::NotFound("Live audio not found"))?;
+        let (chunks, skip) = buffer.tail(max_seconds);
+        let mut pcm = Vec::with_capacity(chunks.iter().map(|c| c.bytes as usize).sum());
+        for c in chunks {
+            match self.blobs.get(&c.key).await? {
+                Some(bytes) => pcm.extend_from_slice(&bytes),
+                None => tracing::warn!(call_id, key = %c.key, "live audio chunk missing from blob store"),
+            }
+        }
+        let skip = skip.min(pcm.len());
+        Ok(crate::wav::encode(&format, &pcm[skip..]))
+    }
+}

@@ -1,0 +1,164 @@
+//! The realtime risk engine: what one event does to a call (seed-contract §3), as a pure function.
+//!
+//! Seed parity (weights, EMA, alert order A, B, C, risk, D) with the corrections of spec README §3:
+//! risk decays with time, not per event (half-life `REALTIME_RISK_HALF_LIFE_SECONDS`, 27.1 s = the seed's
+//! ×0.88 per event at one event per 5 s); events with no signal (bare audio chunks) leave risk alone;
+//! nothing is rounded inside the recurrence (no sticky 0.04 floor); terminal statuses are not revived;
+//! a missing provider does not reset the call's provider; the first sentiment seeds the EMA.
+
+use crate::alerts::{self, Signals};
+use crate::config::RealtimeConfig;
+use crate::domain::{CallState, NewAlert, NewEvent, Severity, is_terminal};
+use crate::keywords;
+use crate::normalize::NormalizedEvent;
+use crate::timestamps::Timestamp;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// `last_text` keeps at most this many characters (the seed's 2,400).
+pub const LAST_TEXT_CHARS: usize = 2400;
+/// The call's merged metadata keeps at most this many top-level keys; later new keys are dropped.
+pub const MAX_CALL_METADATA_KEYS: usize = 256;
+/// Weight of a new sentiment in the exponential moving average.
+const SENTIMENT_EMA_WEIGHT: f64 = 0.28;
+/// Damping applied on an event while the call is over.
+const TERMINAL_DAMPING: f64 = 0.6;
+
+/// The result of applying one event: the new state, the event row and the alerts to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub state: CallState,
+    pub event: NewEvent,
+    pub alerts: Vec<NewAlert>,
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn new_call(ev: &NormalizedEvent, now: Timestamp) -> CallState {
+    CallState {
+        call_id: ev.call_id.clone(),
+        provider: ev.provider.clone().unwrap_or_else(|| "generic".into()),
+        status: non_empty(&ev.status).unwrap_or_else(|| "active".into()),
+        created_at: now,
+        updated_at: now,
+        agent_id: None,
+        customer_id: None,
+        last_speaker: None,
+        last_text: String::new(),
+        sentiment_score: 0.0,
+        sentiment_samples: 0,
+        risk_score: 0.0,
+        risk_updated_at: None,
+        metadata: Map::new(),
+        last_alert_at: BTreeMap::new(),
+        event_count: 0,
+    }
+}
+
+fn merge_metadata(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    for (k, v) in from {
+        if into.contains_key(k) || into.len() < MAX_CALL_METADATA_KEYS {
+            into.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// Upsert: fields the event carries overwrite the call's; empty ones leave them.
+fn upsert(prev: Option<&CallState>, ev: &NormalizedEvent, now: Timestamp) -> (CallState, bool) {
+    let mut s = prev.cloned().unwrap_or_else(|| new_call(ev, now));
+    let was_terminal = prev.is_some_and(|p| is_terminal(&p.status));
+    if let Some(p) = &ev.provider {
+        s.provider = p.clone();
+    }
+    // A terminal status is final: a later non-terminal one (e.g. late audio saying `active`) is ignored.
+    if !ev.status.is_empty() && (!was_terminal || is_terminal(&ev.status)) {
+        s.status = ev.status.clone();
+    }
+    s.updated_at = now;
+    s.agent_id = non_empty(&ev.agent_id).or(s.agent_id);
+    s.customer_id = non_empty(&ev.customer_id).or(s.customer_id);
+    s.last_speaker = non_empty(&ev.speaker).or(s.last_speaker);
+    if !ev.text.is_empty() {
+        s.last_text = truncate(&ev.text, LAST_TEXT_CHARS);
+    }
+    if let Some(x) = ev.sentiment {
+        s.sentiment_score = if s.sentiment_samples == 0 {
+            x
+        } else {
+            s.sentiment_score * (1.0 - SENTIMENT_EMA_WEIGHT) + x * SENTIMENT_EMA_WEIGHT
+        };
+        s.sentiment_samples += 1;
+    }
+    merge_metadata(&mut s.metadata, &ev.metadata);
+    s.event_count += 1;
+    let became_terminal = !was_terminal && is_terminal(&s.status);
+    (s, became_terminal)
+}
+
+/// The decay factor for `elapsed` seconds at the configured half-life.
+pub fn decay_factor(elapsed_seconds: f64, half_life_seconds: f64) -> f64 {
+    0.5f64.powf(elapsed_seconds.max(0.0) / half_life_seconds)
+}
+
+/// The seed's risk recurrence (§3.1) with time decay and no intermediate rounding.
+fn next_risk(state: &CallState, s: &Signals, created: &[NewAlert], now: Timestamp, cfg: &RealtimeConfig) -> f64 {
+    let elapsed = state.risk_updated_at.map_or(0.0, |t| (now - t).as_seconds_f64());
+    let mut score = state.risk_score * decay_factor(elapsed, cfg.risk_half_life_seconds);
+    if let Some(sent) = s.sentiment.filter(|v| *v < 0.0) {
+        score += (sent.abs() * 0.42).min(0.46);
+    }
+    if !s.keyword_hits.is_empty() {
+        score += 0.24;
+    }
+    if let Some(d) = s.dead_air_seconds {
+        score += ((d - 10.0).max(0.0) / 100.0).min(0.25);
+    }
+    if created.iter().any(|a| a.severity == Severity::High) {
+        score += 0.16;
+    }
+    if is_terminal(&state.status) {
+        score *= TERMINAL_DAMPING;
+    }
+    score.clamp(0.0, 1.0)
+}
+
+/// Applies one normalised event to the call's previous state (`None` for a new call) at server time `now`.
+pub fn apply_event(prev: Option<&CallState>, ev: &NormalizedEvent, now: Timestamp, cfg: &RealtimeConfig) -> Applied {
+    let (mut state, became_terminal) = upsert(prev, ev, now);
+    let signals = Signals {
+        sentiment: ev.sentiment,
+        keyword_hits: keywords::matches(&ev.text, &cfg.keywords),
+        dead_air_seconds: alerts::dead_air_of(&ev.metadata),
+        event_id: ev.event_id.as_deref(),
+    };
+    let mut created = alerts::rule_alerts(&state, &signals, now, cfg);
+    // Text, sentiment, dead air or the end of the call move risk; a bare audio chunk does not.
+    if !signals.is_empty() || !ev.text.is_empty() || became_terminal {
+        state.risk_score = next_risk(&state, &signals, &created, now, cfg);
+        state.risk_updated_at = Some(now);
+    }
+    created.extend(alerts::high_risk_alert(&state, ev.event_id.as_deref(), now, cfg));
+    for a in &created {
+        state.last_alert_at.insert(a.alert_type, now);
+    }
+    let event = NewEvent {
+        occurred_at: ev.occurred_at.unwrap_or(now),
+        event_type: ev.event_type.clone(),
+        speaker: non_empty(&ev.speaker),
+        text: ev.text.clone(),
+        sentiment: ev.sentiment,
+        confidence: ev.confidence,
+        metadata: ev.metadata.clone(),
+    };
+    Applied { state, event, alerts: created }
+}
+
+#[cfg(test)]
+#[path = "risk_tests.rs"]
+mod tests;

@@ -1,0 +1,179 @@
+//! Risk engine tests: the seed's worked example, each corrected seed bug, cooldowns, and properties.
+
+use super::*;
+use crate::domain::{AlertType, round_to};
+use crate::normalize::normalize_event;
+use chrono::{Duration, TimeZone, Utc};
+use proptest::prelude::*;
+use serde_json::json;
+
+fn cfg() -> RealtimeConfig {
+    RealtimeConfig::default()
+}
+
+fn t0() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 2, 10, 10, 0, 0).unwrap()
+}
+
+fn ev(v: Value) -> NormalizedEvent {
+    let mut obj = v.as_object().unwrap().clone();
+    obj.entry("call_id").or_insert(json!("c1"));
+    normalize_event(&obj, 20_000).unwrap()
+}
+
+fn types(a: &Applied) -> Vec<AlertType> {
+    a.alerts.iter().map(|x| x.alert_type).collect()
+}
+
+fn worked_example() -> NormalizedEvent {
+    ev(json!({"text": "i need a supervisor now", "sentiment": -0.82, "metadata": {"dead_air_seconds": 4}}))
+}
+
+#[test]
+fn seed_worked_example() {
+    let a = apply_event(None, &worked_example(), t0(), &cfg());
+    assert_eq!(round_to(a.state.risk_score, 2), 0.74);
+    assert!((a.state.risk_score - 0.7444).abs() < 1e-9);
+    assert_eq!(a.state.sentiment_score, -0.82);
+    assert_eq!(types(&a), [AlertType::NegativeSentiment, AlertType::EscalationKeyword, AlertType::HighRiskScore]);
+    let sev: Vec<&str> = a.alerts.iter().map(|x| x.severity.as_str()).collect();
+    assert_eq!(sev, ["high", "high", "critical"]);
+    assert_eq!(a.alerts[2].message, "Live risk score crossed threshold (0.74).");
+    assert_eq!(a.alerts[0].message, "Negative sentiment detected (-0.82) in live call.");
+    assert_eq!(a.alerts[1].message, "Escalation keywords detected: supervisor");
+
+    // The same event again within the cooldown: risk saturates, every alert type is cooling down.
+    let b = apply_event(Some(&a.state), &worked_example(), t0() + Duration::seconds(2), &cfg());
+    assert_eq!(b.state.risk_score, 1.0);
+    assert!(b.alerts.is_empty());
+    assert!((b.state.sentiment_score - -0.82).abs() < 1e-12);
+}
+
+#[test]
+fn no_sticky_floor_risk_decays_to_zero() {
+    let mut s = apply_event(None, &ev(json!({"sentiment": -0.1})), t0(), &cfg()).state;
+    assert!(s.risk_score > 0.0);
+    for i in 1..=60 {
+        s = apply_event(Some(&s), &ev(json!({"text": "fine thanks"})), t0() + Duration::seconds(30 * i), &cfg()).state;
+    }
+    assert_eq!(round_to(s.risk_score, 2), 0.0, "the seed stuck at 0.04; we decay to zero");
+}
+
+#[test]
+fn decay_follows_time_not_event_count() {
+    let first = apply_event(None, &worked_example(), t0(), &cfg()).state;
+    let one = apply_event(Some(&first), &ev(json!({"text": "ok"})), t0() + Duration::seconds(27), &cfg()).state;
+    let mut many = first.clone();
+    for i in 1..=27 {
+        many = apply_event(Some(&many), &ev(json!({"text": "ok"})), t0() + Duration::seconds(i), &cfg()).state;
+    }
+    assert!((one.risk_score - many.risk_score).abs() < 1e-9);
+    let expected = first.risk_score * decay_factor(27.0, 27.1);
+    assert!((one.risk_score - expected).abs() < 1e-9);
+}
+
+#[test]
+fn audio_only_events_do_not_decay_or_raise_risk() {
+    let first = apply_event(None, &worked_example(), t0(), &cfg()).state;
+    let mut s = first.clone();
+    for i in 1..=100 {
+        let chunk = ev(json!({"event_type": "audio_chunk"}));
+        s = apply_event(Some(&s), &chunk, t0() + Duration::milliseconds(200 * i), &cfg()).state;
+    }
+    assert_eq!(s.risk_score, first.risk_score);
+    assert_eq!(s.risk_updated_at, first.risk_updated_at);
+    assert_eq!(s.event_count, 101);
+}
+
+#[test]
+fn keywords_match_on_word_boundaries() {
+    let a = apply_event(None, &ev(json!({"text": "that is illegal and management knows"})), t0(), &cfg());
+    assert!(a.alerts.is_empty());
+    assert_eq!(a.state.risk_score, 0.0);
+    let b = apply_event(None, &ev(json!({"text": "Call my LAWYER."})), t0(), &cfg());
+    assert_eq!(types(&b), [AlertType::EscalationKeyword]);
+    assert_eq!(b.alerts[0].severity, Severity::High);
+}
+
+#[test]
+fn ended_call_is_not_revived_and_provider_is_kept() {
+    let a = apply_event(None, &ev(json!({"provider": "genesys", "status": "active"})), t0(), &cfg()).state;
+    let b = apply_event(Some(&a), &ev(json!({"status": "ended"})), t0(), &cfg()).state;
+    let c = apply_event(Some(&b), &ev(json!({"status": "active", "event_type": "audio_chunk"})), t0(), &cfg()).state;
+    assert_eq!(c.status, "ended");
+    assert_eq!(c.provider, "genesys");
+}
+
+#[test]
+fn terminal_status_damps_risk() {
+    let a = apply_event(None, &worked_example(), t0(), &cfg()).state;
+    let b = apply_event(Some(&a), &ev(json!({"status": "ended"})), t0(), &cfg()).state;
+    assert!((b.risk_score - a.risk_score * 0.6).abs() < 1e-12);
+}
+
+#[test]
+fn cooldown_is_per_call_and_type() {
+    let neg = ev(json!({"sentiment": -0.5}));
+    let a = apply_event(None, &neg, t0(), &cfg());
+    assert_eq!(types(&a), [AlertType::NegativeSentiment]);
+    assert_eq!(a.alerts[0].severity, Severity::Medium);
+    let b = apply_event(Some(&a.state), &neg, t0() + Duration::seconds(74), &cfg());
+    assert!(!types(&b).contains(&AlertType::NegativeSentiment));
+    // another type is not blocked by this one's cooldown
+    let c = apply_event(
+        Some(&b.state),
+        &ev(json!({"text": "complaint", "sentiment": -0.5})),
+        t0() + Duration::seconds(74),
+        &cfg(),
+    );
+    assert!(types(&c).contains(&AlertType::EscalationKeyword));
+    let d = apply_event(Some(&c.state), &neg, t0() + Duration::seconds(75), &cfg());
+    assert!(types(&d).contains(&AlertType::NegativeSentiment));
+}
+
+#[test]
+fn dead_air_alerts_and_risk() {
+    let a = apply_event(None, &ev(json!({"metrics": {"dead_air_seconds": 36}})), t0(), &cfg());
+    assert_eq!(types(&a), [AlertType::DeadAir]);
+    assert_eq!(a.alerts[0].severity, Severity::High);
+    assert_eq!(a.alerts[0].message, "Extended dead air detected (36.0s).");
+    assert!((a.state.risk_score - (0.25 + 0.16)).abs() < 1e-12);
+}
+
+#[test]
+fn first_sentiment_seeds_the_ema() {
+    let a = apply_event(None, &ev(json!({"event_type": "audio_chunk"})), t0(), &cfg()).state;
+    let b = apply_event(Some(&a), &ev(json!({"sentiment": -0.8})), t0(), &cfg()).state;
+    assert_eq!(b.sentiment_score, -0.8);
+    let c = apply_event(Some(&b), &ev(json!({"sentiment": 0.2})), t0(), &cfg()).state;
+    assert!((c.sentiment_score - (-0.8 * 0.72 + 0.2 * 0.28)).abs() < 1e-12);
+}
+
+fn arb_event() -> impl Strategy<Value = (Value, i64)> {
+    (
+        proptest::option::of(-5.0f64..5.0),
+        prop::sample::select(vec!["", "supervisor", "all good", "lawyer and refund now", "illegal"]),
+        proptest::option::of(-10.0f64..500.0),
+        prop::sample::select(vec!["", "active", "ended"]),
+        0i64..600,
+    )
+        .prop_map(|(s, text, dead, status, dt)| {
+            (json!({"sentiment": s, "text": text, "metrics": {"dead_air_seconds": dead}, "status": status}), dt)
+        })
+}
+
+proptest! {
+    #[test]
+    fn risk_and_sentiment_stay_in_range(events in prop::collection::vec(arb_event(), 1..60)) {
+        let mut state: Option<CallState> = None;
+        let mut now = t0();
+        for (payload, dt) in events {
+            now += Duration::seconds(dt);
+            let a = apply_event(state.as_ref(), &ev(payload), now, &cfg());
+            prop_assert!((0.0..=1.0).contains(&a.state.risk_score));
+            prop_assert!((-1.0..=1.0).contains(&a.state.sentiment_score));
+            prop_assert!(a.alerts.len() <= 4);
+            state = Some(a.state);
+        }
+    }
+}
