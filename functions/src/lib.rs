@@ -1,1 +1,11 @@
-pub fn x() {}
+//! HTTP entrypoints of Call Analytics: one axum router per endpoint group (mounted per Lambda on AWS, all
+//! together by the local server), the local WebSocket push, and the `call-analytics serve` process.
+
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod logging;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod ws;

@@ -31,6 +31,12 @@ impl<const N: usize> EnvSource for [(&str, &str); N] {
     }
 }
 
+impl EnvSource for std::collections::HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
 /// A trimmed, non-empty value, or `None`.
 pub fn string(env: &dyn EnvSource, name: &str) -> Option<String> {
     env.var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())

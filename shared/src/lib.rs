@@ -16,6 +16,7 @@ pub mod normalize;
 pub mod ports;
 pub mod realtime;
 pub mod risk;
+pub mod secret;
 pub mod silence;
 pub mod timestamps;
 pub mod wav;

@@ -1,1 +1,63 @@
-fn main() {}
+//! `call-analytics`: the whole platform as one local process.
+
+use clap::{Parser, Subcommand};
+use functions::logging::{self, LogConfig};
+use functions::server::{CredentialSource, LocalServer, ServeConfig, shutdown_signal};
+use shared::env::ProcessEnv;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "call-analytics", version, about = "Contact-centre call analytics: the whole platform in one process")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, the WebSocket push and the workers on the embedded adapters (settings from the environment).
+    Serve,
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+    let cfg = ServeConfig::from_env(&ProcessEnv)?;
+    let server = LocalServer::build(&cfg)?;
+    let listener = tokio::net::TcpListener::bind(cfg.http_addr).await?;
+    let addr = listener.local_addr()?;
+    println!("Call Analytics listening on http://{addr} (data in {})", cfg.data_dir.display());
+    if server.credential_source != CredentialSource::Environment {
+        let c = &server.credentials;
+        println!("  supervisor token: {}", c.supervisor_token);
+        println!("  ingest token:     {}", c.ingest_token);
+        println!(
+            "  (kept in {}; set SUPERVISOR_TOKEN / REALTIME_INGEST_TOKEN to choose your own)",
+            cfg.data_dir.join("credentials.json").display()
+        );
+    }
+    tracing::info!(%addr, "serving");
+    server.serve(listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let Cli { command } = Cli::parse();
+    let _guard = match logging::init(&LogConfig::from_env(&ProcessEnv)) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("call-analytics: cannot open LOG_DIR: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match command {
+        Command::Serve => serve().await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("call-analytics: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

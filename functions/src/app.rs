@@ -1,0 +1,34 @@
+//! The whole HTTP surface of the local process: every endpoint group merged, plus JSON 404/405 and
+//! request tracing.
+
+use crate::error::ApiError;
+use crate::routes::{alerts, calls, health, ingest, live_audio, openapi};
+use crate::state::AppState;
+use crate::ws::{WsState, ws_router};
+use axum::Router;
+use axum::http::StatusCode;
+use tower_http::trace::TraceLayer;
+
+/// Every API group with its state applied (what a Lambda mounts is one of these groups).
+pub fn api_router(state: AppState) -> Router {
+    Router::new()
+        .merge(ingest::events_router(&state))
+        .merge(ingest::audio_router(&state))
+        .merge(calls::calls_router(&state))
+        .merge(calls::snapshot_router(&state))
+        .merge(live_audio::live_audio_router(&state))
+        .merge(alerts::alerts_router(&state))
+        .merge(alerts::ack_router(&state))
+        .merge(health::health_router(&state))
+        .merge(openapi::openapi_router())
+        .with_state(state)
+}
+
+/// The local server's router: the API, the WebSocket push, JSON fallbacks and tracing.
+pub fn local_router(ws: WsState) -> Router {
+    api_router(ws.app.clone())
+        .merge(ws_router(ws))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
+        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
+        .layer(TraceLayer::new_for_http())
+}

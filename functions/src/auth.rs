@@ -1,0 +1,75 @@
+//! Credentials and the two checks: the ingest token (providers; `X-Cloud-Token` or `Authorization: Bearer`,
+//! as in the seed) and the supervisor bearer token (everything else). Both compared in constant time.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use shared::secret::constant_time_eq;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub ingest_token: String,
+    pub supervisor_token: String,
+}
+
+/// The token in `Authorization: Bearer <token>` (scheme case-insensitive), trimmed.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case("bearer ").then(|| rest.trim())
+}
+
+fn ingest_ok(headers: &HeaderMap, token: &str) -> bool {
+    let cloud = headers.get("x-cloud-token").and_then(|v| v.to_str().ok()).map(str::trim);
+    cloud.is_some_and(|t| constant_time_eq(t, token)) || bearer(headers).is_some_and(|t| constant_time_eq(t, token))
+}
+
+pub fn supervisor_ok(headers: &HeaderMap, token: &str) -> bool {
+    bearer(headers).is_some_and(|t| constant_time_eq(t, token))
+}
+
+pub async fn require_ingest(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if ingest_ok(req.headers(), &state.credentials.ingest_token) {
+        return next.run(req).await;
+    }
+    ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized ingest token").into_response()
+}
+
+pub fn unauthorized() -> Response {
+    let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "Missing or invalid supervisor token").into_response();
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    r
+}
+
+pub async fn require_supervisor(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if supervisor_ok(req.headers(), &state.credentials.supervisor_token) {
+        return next.run(req).await;
+    }
+    unauthorized()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn ingest_headers_as_the_seed() {
+        assert!(ingest_ok(&headers(&[("x-cloud-token", " tok ")]), "tok"));
+        assert!(ingest_ok(&headers(&[("authorization", "BEARER tok")]), "tok"));
+        assert!(!ingest_ok(&headers(&[("authorization", "Basic tok")]), "tok"));
+        assert!(!ingest_ok(&headers(&[("x-cloud-token", "nope")]), "tok"));
+        assert!(!ingest_ok(&headers(&[]), "tok"));
+        assert!(!supervisor_ok(&headers(&[("x-cloud-token", "tok")]), "tok"));
+    }
+}

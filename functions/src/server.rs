@@ -1,0 +1,186 @@
+//! The one local process: every handler on one port over the embedded adapters (SQLite file and folder
+//! under `DATA_DIR`, in-process push), with the WebSocket push and graceful shutdown.
+
+use crate::app::local_router;
+use crate::auth::Credentials;
+use crate::state::{AppState, HealthConfig};
+use crate::ws::WsState;
+use serde::{Deserialize, Serialize};
+use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
+use shared::config::RealtimeConfig;
+use shared::env::{self, EnvError, EnvSource};
+use shared::ports::StoreError;
+use shared::realtime::RealtimeService;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Messages buffered per WebSocket subscriber before a slow one starts missing them.
+const PUSH_BUFFER: usize = 1024;
+
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error("HTTP_ADDR={0:?} is not a socket address like 127.0.0.1:8009")]
+    BadAddr(String),
+    #[error("refusing to listen on non-loopback {0} without SUPERVISOR_TOKEN and REALTIME_INGEST_TOKEN set")]
+    InsecureBind(SocketAddr),
+    #[error("credentials file {path}: {reason}")]
+    Credentials { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// `HTTP_ADDR` (127.0.0.1:8009).
+    pub http_addr: SocketAddr,
+    /// `DATA_DIR` (data): the SQLite file, blobs and generated credentials live here.
+    pub data_dir: PathBuf,
+    /// `REALTIME_INGEST_TOKEN`; generated and kept in `DATA_DIR/credentials.json` when unset.
+    pub ingest_token: Option<String>,
+    /// `SUPERVISOR_TOKEN`; generated and kept in `DATA_DIR/credentials.json` when unset.
+    pub supervisor_token: Option<String>,
+    pub realtime: RealtimeConfig,
+    pub health: HealthConfig,
+}
+
+impl ServeConfig {
+    pub fn from_env(e: &dyn EnvSource) -> Result<Self, ServeError> {
+        let addr = env::string(e, "HTTP_ADDR").unwrap_or_else(|| "127.0.0.1:8009".into());
+        Ok(Self {
+            http_addr: addr.parse().map_err(|_| ServeError::BadAddr(addr))?,
+            data_dir: PathBuf::from(env::string(e, "DATA_DIR").unwrap_or_else(|| "data".into())),
+            ingest_token: env::string(e, "REALTIME_INGEST_TOKEN"),
+            supervisor_token: env::string(e, "SUPERVISOR_TOKEN"),
+            realtime: RealtimeConfig::from_env(e)?,
+            health: HealthConfig::from_env(e)?,
+        })
+    }
+}
+
+/// Where the credentials came from (generated ones are printed so the operator can use them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    Environment,
+    File,
+    Generated,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredCredentials {
+    ingest_token: String,
+    supervisor_token: String,
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
+}
+
+/// Tokens from the environment, else from `DATA_DIR/credentials.json`, else generated and saved there
+/// (mode 0600) so they survive restarts.
+pub fn resolve_credentials(cfg: &ServeConfig) -> Result<(Credentials, CredentialSource), ServeError> {
+    if let (Some(i), Some(s)) = (&cfg.ingest_token, &cfg.supervisor_token) {
+        return Ok((
+            Credentials { ingest_token: i.clone(), supervisor_token: s.clone() },
+            CredentialSource::Environment,
+        ));
+    }
+    let path = cfg.data_dir.join("credentials.json");
+    let err = |reason: String| ServeError::Credentials { path: path.clone(), reason };
+    let (stored, source) = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            (serde_json::from_str::<StoredCredentials>(&text).map_err(|e| err(e.to_string()))?, CredentialSource::File)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let token = || shared::secret::generate_token().map_err(|e| err(e.to_string()));
+            let fresh = StoredCredentials { ingest_token: token()?, supervisor_token: token()? };
+            std::fs::create_dir_all(&cfg.data_dir)?;
+            write_private(&path, &serde_json::to_string_pretty(&fresh).map_err(|e| err(e.to_string()))?)?;
+            (fresh, CredentialSource::Generated)
+        }
+        Err(e) => return Err(err(e.to_string())),
+    };
+    let creds = Credentials {
+        ingest_token: cfg.ingest_token.clone().unwrap_or(stored.ingest_token),
+        supervisor_token: cfg.supervisor_token.clone().unwrap_or(stored.supervisor_token),
+    };
+    Ok((creds, source))
+}
+
+/// A built local server, ready to serve on a listener.
+pub struct LocalServer {
+    router: axum::Router,
+    shutdown: watch::Sender<bool>,
+    pub credentials: Credentials,
+    pub credential_source: CredentialSource,
+}
+
+impl LocalServer {
+    /// Opens the embedded adapters under `DATA_DIR` and builds every route.
+    pub fn build(cfg: &ServeConfig) -> Result<Self, ServeError> {
+        if !cfg.http_addr.ip().is_loopback() && (cfg.ingest_token.is_none() || cfg.supervisor_token.is_none()) {
+            return Err(ServeError::InsecureBind(cfg.http_addr));
+        }
+        let (credentials, credential_source) = resolve_credentials(cfg)?;
+        let store = Arc::new(SqliteStore::open(&cfg.data_dir.join("call_analytics.db"))?);
+        let blobs = Arc::new(FolderBlobStore::new(cfg.data_dir.join("blobs")));
+        let push = BroadcastPush::new(PUSH_BUFFER);
+        let realtime = RealtimeService::new(store.clone(), blobs, Arc::new(push.clone()), cfg.realtime.clone());
+        let app = AppState {
+            realtime: Arc::new(realtime),
+            heartbeats: store,
+            credentials: Arc::new(credentials.clone()),
+            health: Arc::new(cfg.health.clone()),
+        };
+        let (shutdown, rx) = watch::channel(false);
+        let router = local_router(WsState { app, push, shutdown: rx });
+        Ok(Self { router, shutdown, credentials, credential_source })
+    }
+
+    /// Serves until `stop` resolves, then closes WebSocket sessions and drains in-flight requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let shutdown = self.shutdown;
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(async move {
+                stop.await;
+                tracing::info!("shutting down: closing push sessions, draining requests");
+                let _ = shutdown.send(true);
+            })
+            .await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,117 @@
+//! Test harness: the real local server on a loopback port over a real SQLite file in a temp dir.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use functions::server::{LocalServer, ServeConfig};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const INGEST: &str = "test-ingest-token";
+pub const SUPERVISOR: &str = "test-supervisor-token";
+
+pub struct TestServer {
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _tmp: Option<TempDir>,
+}
+
+impl TestServer {
+    /// A server on a fresh temp data dir with known tokens.
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Like `start`, with extra settings (e.g. `REALTIME_ALERT_COOLDOWN_SECONDS`).
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        let tmp = TempDir::new().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut s = Self::start_in(&dir, extra).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server on an existing data dir (for restart tests).
+    pub async fn start_in(dir: &Path, extra: &[(&str, &str)]) -> Self {
+        let mut env: HashMap<String, String> =
+            [("HTTP_ADDR", "127.0.0.1:0"), ("REALTIME_INGEST_TOKEN", INGEST), ("SUPERVISOR_TOKEN", SUPERVISOR)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        env.insert("DATA_DIR".into(), dir.display().to_string());
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let cfg = ServeConfig::from_env(&env).unwrap();
+        let server = LocalServer::build(&cfg).unwrap();
+        let listener = tokio::net::TcpListener::bind(cfg.http_addr).await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(listener, async {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            data_dir: dir.to_path_buf(),
+            http: reqwest::Client::new(),
+            stop: Some(tx),
+            task: Some(task),
+            _tmp: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// The WebSocket URL (`ws://…/ws`) with the supervisor token in the query.
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws?token={SUPERVISOR}", self.base.replacen("http", "ws", 1))
+    }
+
+    async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+        let status = resp.status();
+        let bytes = resp.bytes().await.unwrap();
+        let body =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, body)
+    }
+
+    /// POST JSON with the ingest token.
+    pub async fn ingest(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        Self::read(self.http.post(self.url(path)).header("X-Cloud-Token", INGEST).json(body).send().await.unwrap())
+            .await
+    }
+
+    pub async fn post_event(&self, body: &Value) -> (StatusCode, Value) {
+        self.ingest("/api/realtime/events", body).await
+    }
+
+    pub async fn post_audio(&self, body: &Value) -> (StatusCode, Value) {
+        self.ingest("/api/realtime/audio/chunk", body).await
+    }
+
+    /// GET with the supervisor token, JSON (or text) body.
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        Self::read(self.http.get(self.url(path)).bearer_auth(SUPERVISOR).send().await.unwrap()).await
+    }
+
+    /// POST (no body) with the supervisor token.
+    pub async fn post(&self, path: &str) -> (StatusCode, Value) {
+        Self::read(self.http.post(self.url(path)).bearer_auth(SUPERVISOR).send().await.unwrap()).await
+    }
+
+    /// Stops the server gracefully and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}

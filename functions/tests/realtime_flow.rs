@@ -1,0 +1,122 @@
+//! End-to-end behaviour over a real socket: concurrency, push, restart.
+
+mod common;
+
+use common::TestServer;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_events_for_one_call_are_all_applied() {
+    let server = TestServer::start().await;
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (http, url) = (server.http.clone(), server.url("/api/realtime/events"));
+            tokio::spawn(async move {
+                let body = json!({"call_id": "busy", "text": format!("line {i}"), "sentiment": 0.5, "event_id": format!("e{i}")});
+                http.post(url).header("X-Cloud-Token", common::INGEST).json(&body).send().await.unwrap().status()
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let (_, calls) = server.get("/api/realtime/calls").await;
+    assert_eq!(calls["calls"][0]["event_count"], 200, "{calls}");
+    let (_, snap) = server.get("/api/realtime/calls/busy/snapshot").await;
+    assert_eq!(snap["events"].as_array().unwrap().len(), 40);
+    // Sentiment 0.5 every time: the EMA is exactly 0.5 only if no update was lost or doubled.
+    assert_eq!(snap["sentiment_score"], 0.5);
+    server.stop().await;
+}
+
+async fn next_json(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Value {
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn subscribed_supervisor_receives_pushed_alert() {
+    let server = TestServer::start().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url()).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    ws.send(Message::Text(json!({"action": "subscribe", "call_id": "pushed"}).to_string().into())).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "subscribed");
+
+    // An event for another call is not delivered to this subscriber.
+    server.post_event(&json!({"call_id": "other", "text": "supervisor please"})).await;
+    let (status, _) =
+        server.post_event(&json!({"call_id": "pushed", "text": "get me your supervisor", "sentiment": -0.9})).await;
+    assert_eq!(status, 200);
+    let first = next_json(&mut ws).await;
+    assert_eq!((first["type"].as_str(), first["call_id"].as_str()), (Some("realtime_event"), Some("pushed")));
+    let mut alerts = Vec::new();
+    while alerts.len() < 3 {
+        let m = next_json(&mut ws).await;
+        assert_eq!(m["type"], "supervisor_alert", "{m}");
+        assert_eq!(m["call_id"], "pushed");
+        alerts.push(m["alert"]["type"].as_str().unwrap().to_string());
+    }
+    assert_eq!(alerts, ["negative_sentiment", "escalation_keyword", "high_risk_score"]);
+
+    let (_, ack) = server.post("/api/realtime/alerts/4/ack").await;
+    assert_eq!(ack["alert"]["call_id"], "pushed", "{ack}");
+    let m = next_json(&mut ws).await;
+    assert_eq!((m["type"].as_str(), m["alert"]["id"].as_i64()), (Some("supervisor_alert_ack"), Some(4)));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn websocket_requires_the_supervisor_token() {
+    let server = TestServer::start().await;
+    let bad = server.ws_url().replace(common::SUPERVISOR, "wrong");
+    let err = tokio_tungstenite::connect_async(bad).await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn snapshot_survives_a_restart() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let server = TestServer::start_in(dir.path(), &[]).await;
+    server
+        .post_event(
+            &json!({"call_id": "keep", "provider": "genesys", "text": "I want a refund now", "sentiment": -0.6}),
+        )
+        .await;
+    let pcm = base64_pcm(8000);
+    let (status, _) =
+        server.post_audio(&json!({"call_id": "keep", "audio_b64": pcm, "sample_rate": 8000, "chunk_id": "c1"})).await;
+    assert_eq!(status, 200);
+    let (_, before) = server.get("/api/realtime/calls/keep/snapshot").await;
+    server.stop().await;
+
+    let again = TestServer::start_in(dir.path(), &[]).await;
+    let (_, after) = again.get("/api/realtime/calls/keep/snapshot").await;
+    assert_eq!(before, after);
+    assert_eq!(after["live_audio"]["available"], true);
+    let wav = again
+        .http
+        .get(again.url("/api/realtime/calls/keep/audio"))
+        .bearer_auth(common::SUPERVISOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wav.status(), 200);
+    assert_eq!(wav.bytes().await.unwrap().len(), 44 + 16_000);
+    again.stop().await;
+}
+
+/// One second of a quiet-but-not-silent 8 kHz mono tone, base64.
+fn base64_pcm(frames: usize) -> String {
+    use base64::Engine;
+    let pcm: Vec<u8> = (0..frames).flat_map(|i| (((i % 16) as i16 - 8) * 400).to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(pcm)
+}
