@@ -120,3 +120,25 @@ fn base64_pcm(frames: usize) -> String {
     let pcm: Vec<u8> = (0..frames).flat_map(|i| (((i % 16) as i16 - 8) * 400).to_le_bytes()).collect();
     base64::engine::general_purpose::STANDARD.encode(pcm)
 }
+
+#[tokio::test]
+async fn dead_air_is_detected_from_live_audio() {
+    use base64::Engine;
+    let server = TestServer::start().await;
+    let silence = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 16_000]);
+    let mut raised = Vec::new();
+    for i in 0..36 {
+        let body = json!({"call_id": "quiet", "audio_b64": silence, "sample_rate": 8000, "chunk_id": format!("s{i}")});
+        let (status, resp) = server.post_audio(&body).await;
+        assert_eq!(status, 200, "{resp}");
+        raised.extend(resp["alerts"].as_array().unwrap().iter().map(|a| (i, a["type"].clone(), a["severity"].clone())));
+    }
+    // 20 s of silence: a medium dead-air alert; 35 s: the high one comes after the cooldown only if it
+    // has passed, so within 75 s exactly one dead-air alert is raised.
+    assert_eq!(raised, [(19, json!("dead_air"), json!("medium"))]);
+    let (_, snap) = server.get("/api/realtime/calls/quiet/snapshot").await;
+    assert_eq!(snap["live_audio"]["silence_seconds"], 36.0);
+    let kinds: Vec<&str> = snap["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["audio_chunk", "audio_chunk"], "only the chunks that carried dead air are stored as rows");
+    server.stop().await;
+}

@@ -1,0 +1,61 @@
+//! The `call-analytics` binary as an operator runs it: a real process, real signals.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_call-analytics"));
+    c.env_remove("SUPERVISOR_TOKEN").env_remove("REALTIME_INGEST_TOKEN").env_remove("HTTP_ADDR");
+    c
+}
+
+#[test]
+fn serve_prints_generated_tokens_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut child = bin()
+        .args(["serve"])
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("DATA_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = lines.next().unwrap().unwrap();
+    assert!(banner.starts_with("Call Analytics listening on http://127.0.0.1:"), "{banner}");
+    let token_line = lines.next().unwrap().unwrap();
+    let token = token_line.split_whitespace().last().unwrap().to_string();
+    assert_eq!(token.len(), 64, "{token_line}");
+    let saved = std::fs::read_to_string(dir.path().join("credentials.json")).unwrap();
+    assert!(saved.contains(&token));
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn refuses_a_public_bind_without_configured_credentials() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = bin().args(["serve"]).env("HTTP_ADDR", "0.0.0.0:0").env("DATA_DIR", dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to listen on non-loopback 0.0.0.0:0"), "{err}");
+}
+
+#[test]
+fn bad_settings_are_named() {
+    let out = bin().args(["serve"]).env("REALTIME_HIGH_RISK_THRESHOLD", "lots").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("REALTIME_HIGH_RISK_THRESHOLD"), "{err}");
+}
