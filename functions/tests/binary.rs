@@ -13,10 +13,13 @@ fn bin() -> Command {
 #[test]
 fn serve_prints_generated_tokens_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::TempDir::new().unwrap();
+    let logs = dir.path().join("logs");
     let mut child = bin()
         .args(["serve"])
         .env("HTTP_ADDR", "127.0.0.1:0")
         .env("DATA_DIR", dir.path())
+        .env("LOG_DIR", &logs)
+        .env("LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -41,6 +44,23 @@ fn serve_prints_generated_tokens_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "{exit:?}");
+
+    // LOG_DIR holds a dated file of JSON lines, flushed on shutdown.
+    let files: Vec<_> = std::fs::read_dir(&logs).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].file_name().unwrap().to_string_lossy().starts_with("call-analytics.log."));
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let messages: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["fields"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert!(messages.iter().any(|m| m == "serving"), "{text}");
+    assert!(messages.iter().any(|m| m == "stopped"), "{text}");
 }
 
 #[test]
