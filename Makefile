@@ -7,7 +7,7 @@ run:
 
 test: lint
 	cargo test --workspace
-	cargo bench -p functions --bench ingest_load -- --smoke
+	cargo bench -p functions --bench ingest_load --profile dev -- --smoke
 
 lint: tools
 	cargo fmt --all -- --check
