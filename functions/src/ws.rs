@@ -4,7 +4,9 @@
 //! API Gateway WebSocket.
 
 use crate::auth::{self, supervisor_ok};
+use crate::error::ApiError;
 use crate::state::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -82,7 +84,7 @@ async fn upgrade(
     State(s): State<WsState>,
     Query(q): Query<HashMap<String, String>>,
     headers: axum::http::HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     // Browsers cannot set headers on a WebSocket, so `?token=` is accepted here too.
     let token = &s.app.credentials.supervisor_token;
@@ -90,6 +92,10 @@ async fn upgrade(
     if !ok {
         return auth::unauthorized();
     }
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(r) => return ApiError::new(r.status(), "Expected a WebSocket upgrade request").into_response(),
+    };
     let mut sub = Subscription::default();
     if let Some(id) = q.get("call_id") {
         sub.handle(&json!({"action": "subscribe", "call_id": id}).to_string());
