@@ -1,0 +1,217 @@
+//! `CallStore` contract: conditional writes, idempotency, ordering, pagination, acknowledgement, live audio.
+
+use serde_json::json;
+use shared::domain::{AlertType, CallState, NewAlert, NewEvent, Severity};
+use shared::live_audio::{AudioFormat, LiveAudioBuffer};
+use shared::ports::{AlertQuery, CallQuery, CallStore, CommitOutcome, EventCommit};
+use shared::timestamps::{Timestamp, parse_iso};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn at(secs: u32) -> Timestamp {
+    parse_iso("2026-02-10T10:00:00Z").unwrap() + chrono::Duration::seconds(i64::from(secs))
+}
+
+pub fn state(call_id: &str, updated: u32) -> CallState {
+    CallState {
+        call_id: call_id.into(),
+        provider: "genesys".into(),
+        status: "active".into(),
+        created_at: at(0),
+        updated_at: at(updated),
+        agent_id: Some("agent-7".into()),
+        customer_id: None,
+        last_speaker: Some("customer".into()),
+        last_text: "héllo — ünïcode".into(),
+        sentiment_score: -0.123456789,
+        sentiment_samples: 3,
+        risk_score: 0.7444,
+        risk_updated_at: Some(at(updated)),
+        metadata: json!({"queue": "billing", "metrics": {"dead_air_seconds": 4}}).as_object().unwrap().clone(),
+        last_alert_at: BTreeMap::from([(AlertType::DeadAir, at(1)), (AlertType::HighRiskScore, at(2))]),
+        event_count: 9,
+    }
+}
+
+fn event(occurred: u32, text: &str) -> NewEvent {
+    NewEvent {
+        occurred_at: at(occurred),
+        event_type: "transcript".into(),
+        speaker: Some("agent".into()),
+        text: text.into(),
+        sentiment: Some(0.25),
+        confidence: None,
+        metadata: json!({"n": occurred}).as_object().unwrap().clone(),
+    }
+}
+
+fn alert(kind: AlertType, created: u32) -> NewAlert {
+    NewAlert {
+        alert_type: kind,
+        severity: Severity::High,
+        message: format!("{} at {created}", kind.as_str()),
+        created_at: at(created),
+        metadata: json!({"k": 1}).as_object().unwrap().clone(),
+    }
+}
+
+fn commit(s: CallState, expected: Option<u64>, key: Option<&str>) -> EventCommit {
+    EventCommit {
+        state: s,
+        expected_version: expected,
+        event: None,
+        alerts: vec![],
+        idempotency_key: key.map(str::to_string),
+    }
+}
+
+async fn version(store: &Arc<dyn CallStore>, call_id: &str) -> u64 {
+    store.load_call(call_id, None).await.unwrap().state.expect("call exists").version
+}
+
+pub async fn conditional_writes(store: Arc<dyn CallStore>) {
+    let loaded = store.load_call("cw-1", None).await.unwrap();
+    assert!(loaded.state.is_none() && !loaded.duplicate);
+    assert!(matches!(
+        store.commit_event(commit(state("cw-1", 1), None, None)).await.unwrap(),
+        CommitOutcome::Applied { .. }
+    ));
+    let v1 = version(&store, "cw-1").await;
+    assert_eq!(store.commit_event(commit(state("cw-1", 2), None, None)).await.unwrap(), CommitOutcome::Conflict);
+    assert_eq!(
+        store.commit_event(commit(state("cw-1", 2), Some(v1 + 100), None)).await.unwrap(),
+        CommitOutcome::Conflict
+    );
+    assert!(matches!(
+        store.commit_event(commit(state("cw-1", 3), Some(v1), None)).await.unwrap(),
+        CommitOutcome::Applied { .. }
+    ));
+    let after = store.load_call("cw-1", None).await.unwrap().state.unwrap();
+    assert_ne!(after.version, v1);
+    assert_eq!(after.value, state("cw-1", 3), "every field round-trips");
+    assert_eq!(store.commit_event(commit(state("cw-1", 4), Some(v1), None)).await.unwrap(), CommitOutcome::Conflict);
+}
+
+pub async fn idempotency(store: Arc<dyn CallStore>) {
+    store.commit_event(commit(state("id-1", 1), None, Some("k"))).await.unwrap();
+    let v = version(&store, "id-1").await;
+    assert_eq!(
+        store.commit_event(commit(state("id-1", 2), Some(v), Some("k"))).await.unwrap(),
+        CommitOutcome::Duplicate
+    );
+    assert!(store.load_call("id-1", Some("k")).await.unwrap().duplicate);
+    assert!(!store.load_call("id-1", Some("other")).await.unwrap().duplicate);
+    // Keys are per call.
+    assert!(matches!(
+        store.commit_event(commit(state("id-2", 1), None, Some("k"))).await.unwrap(),
+        CommitOutcome::Applied { .. }
+    ));
+    // A conflicting commit must not consume its key.
+    assert_eq!(
+        store.commit_event(commit(state("id-1", 3), Some(v + 100), Some("k2"))).await.unwrap(),
+        CommitOutcome::Conflict
+    );
+    assert!(!store.load_call("id-1", Some("k2")).await.unwrap().duplicate);
+    assert!(matches!(
+        store.commit_event(commit(state("id-1", 3), Some(v), Some("k2"))).await.unwrap(),
+        CommitOutcome::Applied { .. }
+    ));
+}
+
+pub async fn events_and_alerts(store: Arc<dyn CallStore>) {
+    let mut c = commit(state("ea-1", 1), None, None);
+    c.event = Some(event(50, "late"));
+    c.alerts = vec![alert(AlertType::NegativeSentiment, 1), alert(AlertType::EscalationKeyword, 1)];
+    let CommitOutcome::Applied { event: Some(stored), alerts } = store.commit_event(c).await.unwrap() else {
+        panic!("not applied")
+    };
+    assert_eq!(alerts.len(), 2);
+    for a in &alerts {
+        assert_eq!(a.call_id, "ea-1");
+        assert_eq!(a.alert.metadata["event_id"], json!(stored.id), "alerts link to their event row");
+        assert!(a.acknowledged_at.is_none());
+    }
+    let mut v = version(&store, "ea-1").await;
+    for (i, t) in [10u32, 30, 20].into_iter().enumerate() {
+        let mut c = commit(state("ea-1", 2 + i as u32), Some(v), None);
+        c.event = Some(event(t, &format!("at {t}")));
+        c.alerts = vec![alert(AlertType::DeadAir, 10 + t)];
+        store.commit_event(c).await.unwrap();
+        v = version(&store, "ea-1").await;
+    }
+    // A commit without an event row still stores its alerts.
+    let mut c = commit(state("ea-1", 9), Some(v), None);
+    c.alerts = vec![alert(AlertType::HighRiskScore, 99)];
+    let CommitOutcome::Applied { event: None, alerts } = store.commit_event(c).await.unwrap() else {
+        panic!("expected no event")
+    };
+    assert_eq!(alerts[0].alert.metadata.get("event_id"), None);
+
+    let texts: Vec<String> = store.recent_events("ea-1", 3).await.unwrap().into_iter().map(|e| e.event.text).collect();
+    assert_eq!(texts, ["at 20", "at 30", "late"], "newest 3 by occurred_at, oldest first");
+    let recent = store.recent_alerts("ea-1", 2).await.unwrap();
+    assert_eq!(recent.iter().map(|a| a.alert.created_at).collect::<Vec<_>>(), [at(99), at(40)]);
+    assert!(store.recent_events("nobody", 5).await.unwrap().is_empty());
+}
+
+pub async fn alert_listing_and_ack(store: Arc<dyn CallStore>) {
+    let mut c = commit(state("ak-1", 1), None, None);
+    c.alerts = vec![alert(AlertType::DeadAir, 500), alert(AlertType::EscalationKeyword, 501)];
+    let CommitOutcome::Applied { alerts, .. } = store.commit_event(c).await.unwrap() else { panic!() };
+    let (first, second) = (alerts[0].id, alerts[1].id);
+    assert!(store.acknowledge_alert(i64::MAX, at(600)).await.unwrap().is_none());
+    let (acked, changed) = store.acknowledge_alert(first, at(600)).await.unwrap().unwrap();
+    assert!(changed);
+    assert_eq!(acked.acknowledged_at, Some(at(600)));
+    let (again, changed) = store.acknowledge_alert(first, at(700)).await.unwrap().unwrap();
+    assert!(!changed);
+    assert_eq!(again.acknowledged_at, Some(at(600)), "the first acknowledgement time stays");
+
+    let q = |open_only, limit| AlertQuery { call_id: Some("ak-1".into()), open_only, limit };
+    let ids = |v: Vec<shared::domain::Alert>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.list_alerts(&q(false, 10)).await.unwrap()), [second, first]);
+    assert_eq!(ids(store.list_alerts(&q(true, 10)).await.unwrap()), [second]);
+    assert_eq!(ids(store.list_alerts(&q(false, 1)).await.unwrap()), [second]);
+}
+
+pub async fn call_listing(store: Arc<dyn CallStore>) {
+    for i in 0..7u32 {
+        let mut s = state(&format!("ls-{i}"), 1000 + i);
+        s.status = if i % 3 == 0 { "ended".into() } else { "active".into() };
+        store.commit_event(commit(s, None, None)).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list_calls(&CallQuery { status: None, limit: 3, cursor }).await.unwrap();
+        assert!(page.calls.len() <= 3);
+        seen.extend(page.calls.into_iter().map(|c| c.call_id).filter(|id| id.starts_with("ls-")));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..7).rev().map(|i| format!("ls-{i}")).collect::<Vec<_>>(), "newest first, each once");
+    let ended = store.list_calls(&CallQuery { status: Some("ended".into()), limit: 50, cursor: None }).await.unwrap();
+    let ended: Vec<String> = ended.calls.into_iter().map(|c| c.call_id).filter(|id| id.starts_with("ls-")).collect();
+    assert_eq!(ended, ["ls-6", "ls-3", "ls-0"]);
+}
+
+pub async fn live_audio_state(store: Arc<dyn CallStore>) {
+    assert!(store.load_live_audio("lv-1").await.unwrap().is_none());
+    let mut buf = LiveAudioBuffer::new("lv-1");
+    let f = AudioFormat { sample_rate: 8000, channels: 2, sample_width: 2 };
+    let planned = buf.plan(Some("c1"), f, 3200, at(5)).unwrap();
+    buf.commit(planned, 300, at(6));
+    buf.silence_ms = 1234;
+    buf.silence_level = 1;
+    assert!(store.save_live_audio(&buf, None).await.unwrap());
+    assert!(!store.save_live_audio(&buf, None).await.unwrap(), "create twice");
+    let loaded = store.load_live_audio("lv-1").await.unwrap().unwrap();
+    assert_eq!(loaded.value, buf);
+    assert!(!store.save_live_audio(&buf, Some(loaded.version + 100)).await.unwrap(), "stale version");
+    let planned = buf.plan(Some("c2"), f, 3200, at(7)).unwrap();
+    buf.commit(planned, 300, at(8));
+    assert!(store.save_live_audio(&buf, Some(loaded.version)).await.unwrap());
+    assert_eq!(store.load_live_audio("lv-1").await.unwrap().unwrap().value, buf);
+}

@@ -1,0 +1,41 @@
+//! The port contract: what every adapter of `CallStore`, `BlobStore` and `Heartbeats` must do. Each
+//! function takes a fresh adapter and uses unique ids, so the same suite runs on the embedded adapters and
+//! (with the AWS issue) on DynamoDB/S3 against a local emulator.
+#![allow(dead_code)] // each test binary runs the part of the suite its adapters implement
+
+mod call_store;
+
+pub use call_store::*;
+
+use shared::ports::{BlobStore, Heartbeat, Heartbeats};
+use shared::timestamps::parse_iso;
+use std::sync::Arc;
+
+pub async fn blob_round_trip(blobs: Arc<dyn BlobStore>) {
+    let key = "outputs/contract-blob/transcript.json";
+    assert_eq!(blobs.get(key).await.unwrap(), None);
+    blobs.delete(key).await.expect("deleting a missing key is fine");
+    blobs.put(key, b"first".to_vec()).await.unwrap();
+    assert_eq!(blobs.get(key).await.unwrap().as_deref(), Some(&b"first"[..]));
+    blobs.put(key, b"second".to_vec()).await.unwrap();
+    assert_eq!(blobs.get(key).await.unwrap().as_deref(), Some(&b"second"[..]));
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| i as u8).collect();
+    blobs.put("live/contract-blob/000000001_big.pcm", big.clone()).await.unwrap();
+    assert_eq!(blobs.get("live/contract-blob/000000001_big.pcm").await.unwrap(), Some(big));
+    blobs.delete(key).await.unwrap();
+    assert_eq!(blobs.get(key).await.unwrap(), None);
+}
+
+pub async fn heartbeat_round_trip(hbs: Arc<dyn Heartbeats>) {
+    assert!(hbs.get("contract_worker").await.unwrap().is_none());
+    let first = Heartbeat {
+        component: "contract_worker".into(),
+        updated_at: parse_iso("2026-02-10T10:00:00.250000Z").unwrap(),
+        status: serde_json::json!({"state": "running", "open_sessions": 3, "last_error": null}),
+    };
+    hbs.put(&first).await.unwrap();
+    assert_eq!(hbs.get("contract_worker").await.unwrap(), Some(first.clone()));
+    let second = Heartbeat { status: serde_json::json!({"state": "stopping"}), ..first };
+    hbs.put(&second).await.unwrap();
+    assert_eq!(hbs.get("contract_worker").await.unwrap(), Some(second));
+}
