@@ -89,7 +89,15 @@ fn decode_cursor(cursor: &str) -> Option<(String, String)> {
     Some((at.to_string(), id.to_string()))
 }
 
-fn versioned<T: serde::de::DeserializeOwned>(row: Option<(String, i64)>) -> Result<Option<Versioned<T>>, StoreError> {
+/// Reads a versioned JSON `state` row of `table` (`realtime_call` or `live_audio`) by call id.
+fn load_versioned<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    table: &str,
+    call_id: &str,
+) -> Result<Option<Versioned<T>>, StoreError> {
+    let sql = format!("SELECT state, version FROM {table} WHERE call_id = ?1");
+    let row: Option<(String, i64)> =
+        c.query_row(&sql, [call_id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(db_err)?;
     row.map(|(body, version)| Ok(Versioned { value: json(&body)?, version: version as u64 })).transpose()
 }
 
@@ -98,12 +106,7 @@ impl CallStore for SqliteStore {
     async fn load_call(&self, call_id: &str, key: Option<&str>) -> Result<LoadedCall, StoreError> {
         let (call_id, key) = (call_id.to_string(), key.map(str::to_string));
         self.run(move |c| {
-            let row = c
-                .query_row("SELECT state, version FROM realtime_call WHERE call_id = ?1", [&call_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()
-                .map_err(db_err)?;
+            let state = load_versioned(c, "realtime_call", &call_id)?;
             let duplicate = match &key {
                 None => false,
                 Some(k) => c
@@ -116,7 +119,7 @@ impl CallStore for SqliteStore {
                     .map_err(db_err)?
                     .is_some(),
             };
-            Ok(LoadedCall { state: versioned(row)?, duplicate })
+            Ok(LoadedCall { state, duplicate })
         })
         .await
     }
@@ -201,16 +204,7 @@ impl CallStore for SqliteStore {
 
     async fn load_live_audio(&self, call_id: &str) -> Result<Option<Versioned<LiveAudioBuffer>>, StoreError> {
         let call_id = call_id.to_string();
-        self.run(move |c| {
-            let row = c
-                .query_row("SELECT state, version FROM live_audio WHERE call_id = ?1", [&call_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()
-                .map_err(db_err)?;
-            versioned(row)
-        })
-        .await
+        self.run(move |c| load_versioned(c, "live_audio", &call_id)).await
     }
 
     async fn save_live_audio(&self, buffer: &LiveAudioBuffer, expected: Option<u64>) -> Result<bool, StoreError> {
