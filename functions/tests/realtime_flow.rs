@@ -138,7 +138,20 @@ async fn dead_air_is_detected_from_live_audio() {
     assert_eq!(raised, [(19, json!("dead_air"), json!("medium"))]);
     let (_, snap) = server.get("/api/realtime/calls/quiet/snapshot").await;
     assert_eq!(snap["live_audio"]["silence_seconds"], 36.0);
-    let kinds: Vec<&str> = snap["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["audio_chunk", "audio_chunk"], "only the chunks that carried dead air are stored as rows");
+    // Rows only for the chunk that started the call and the two that carried dead air, not all 36.
+    let dead_air: Vec<Value> = snap["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metadata"]["metrics"]["dead_air_seconds"].clone())
+        .collect();
+    assert_eq!(dead_air, [Value::Null, json!(20.0), json!(35.0)]);
+
+    // A bare chunk that ends the call is kept as a row: the end is visible in the snapshot.
+    let end =
+        json!({"call_id": "quiet", "audio_b64": silence, "sample_rate": 8000, "chunk_id": "end", "status": "ended"});
+    assert_eq!(server.post_audio(&end).await.0, 200);
+    let (_, snap) = server.get("/api/realtime/calls/quiet/snapshot").await;
+    assert_eq!((snap["status"].as_str(), snap["events"].as_array().unwrap().len()), (Some("ended"), 4));
     server.stop().await;
 }

@@ -18,14 +18,16 @@ pub struct Ingested {
     pub duplicate: bool,
 }
 
-/// A bare audio chunk (no text, sentiment, dead air or alert) moves the call but is not worth a row:
-/// the seed wrote several such rows per second per call.
-fn worth_a_row(ev: &NormalizedEvent, applied: &risk::Applied) -> bool {
-    !(ev.event_type == "audio_chunk"
-        && ev.text.is_empty()
-        && ev.sentiment.is_none()
-        && applied.alerts.is_empty()
-        && crate::alerts::dead_air_of(&ev.metadata).is_none())
+/// A bare audio chunk (no text, sentiment, dead air, alert or status change) moves the call but is not
+/// worth a row: the seed wrote several such rows per second per call.
+fn worth_a_row(ev: &NormalizedEvent, prev: Option<&CallState>, applied: &risk::Applied) -> bool {
+    let status_changed = prev.is_none_or(|p| p.status != applied.state.status);
+    status_changed
+        || !(ev.event_type == "audio_chunk"
+            && ev.text.is_empty()
+            && ev.sentiment.is_none()
+            && applied.alerts.is_empty()
+            && crate::alerts::dead_air_of(&ev.metadata).is_none())
 }
 
 fn event_json(event: Option<&EventRecord>, ev: &NormalizedEvent) -> Value {
@@ -72,7 +74,7 @@ impl RealtimeService {
             let commit = EventCommit {
                 state: applied.state.clone(),
                 expected_version: loaded.state.as_ref().map(|v| v.version),
-                event: worth_a_row(ev, &applied).then(|| applied.event.clone()),
+                event: worth_a_row(ev, prev, &applied).then(|| applied.event.clone()),
                 alerts: applied.alerts.clone(),
                 idempotency_key: ev.event_id.clone(),
             };
