@@ -200,7 +200,8 @@ async fn audio_ingest_shape_segments_and_duplicates() {
     assert_eq!(v["warnings"], json!(["sentiment must be a finite number"]));
     let speakers: Vec<&str> =
         v["snapshot"]["events"].as_array().unwrap().iter().map(|e| e["speaker"].as_str().unwrap()).collect();
-    assert_eq!(speakers, ["agent", "customer"]);
+    // The first (bare) chunk started the call; then the two segments that were accepted.
+    assert_eq!(speakers, ["", "agent", "customer"]);
     assert_eq!(v["alerts"][0]["type"], "escalation_keyword");
 
     let all_bad = json!({"call_id": "au", "audio_b64": b64(&pcm(800)), "sample_rate": 8000, "chunk_id": "k3",
