@@ -14,6 +14,7 @@ use shared::realtime::RealtimeService;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -49,6 +50,8 @@ pub struct ServeConfig {
     pub supervisor_token: Option<String>,
     pub realtime: RealtimeConfig,
     pub health: HealthConfig,
+    /// `HOUSEKEEPING_INTERVAL_SECONDS` (60): how often idle calls are ended and expired ones deleted.
+    pub housekeeping_interval_seconds: u64,
 }
 
 impl ServeConfig {
@@ -61,6 +64,7 @@ impl ServeConfig {
             supervisor_token: env::string(e, "SUPERVISOR_TOKEN"),
             realtime: RealtimeConfig::from_env(e)?,
             health: HealthConfig::from_env(e)?,
+            housekeeping_interval_seconds: env::parsed(e, "HOUSEKEEPING_INTERVAL_SECONDS", 60, "whole number")?.max(1),
         })
     }
 }
@@ -123,6 +127,8 @@ pub fn resolve_credentials(cfg: &ServeConfig) -> Result<(Credentials, Credential
 pub struct LocalServer {
     router: axum::Router,
     shutdown: watch::Sender<bool>,
+    realtime: Arc<RealtimeService>,
+    housekeeping_every: Duration,
     pub credentials: Credentials,
     pub credential_source: CredentialSource,
 }
@@ -137,16 +143,18 @@ impl LocalServer {
         let store = Arc::new(SqliteStore::open(&cfg.data_dir.join("call_analytics.db"))?);
         let blobs = Arc::new(FolderBlobStore::new(cfg.data_dir.join("blobs")));
         let push = BroadcastPush::new(PUSH_BUFFER);
-        let realtime = RealtimeService::new(store.clone(), blobs, Arc::new(push.clone()), cfg.realtime.clone());
+        let realtime =
+            Arc::new(RealtimeService::new(store.clone(), blobs, Arc::new(push.clone()), cfg.realtime.clone()));
         let app = AppState {
-            realtime: Arc::new(realtime),
+            realtime: realtime.clone(),
             heartbeats: store,
             credentials: Arc::new(credentials.clone()),
             health: Arc::new(cfg.health.clone()),
         };
         let (shutdown, rx) = watch::channel(false);
         let router = local_router(WsState { app, push, shutdown: rx });
-        Ok(Self { router, shutdown, credentials, credential_source })
+        let housekeeping_every = Duration::from_secs(cfg.housekeeping_interval_seconds);
+        Ok(Self { router, shutdown, realtime, housekeeping_every, credentials, credential_source })
     }
 
     /// Serves until `stop` resolves, then closes WebSocket sessions and drains in-flight requests.
@@ -156,13 +164,28 @@ impl LocalServer {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let shutdown = self.shutdown;
-        axum::serve(listener, self.router)
+        let housekeeping = tokio::spawn(housekeeping(self.realtime, self.housekeeping_every));
+        let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(async move {
                 stop.await;
                 tracing::info!("shutting down: closing push sessions, draining requests");
                 let _ = shutdown.send(true);
             })
-            .await
+            .await;
+        housekeeping.abort();
+        served
+    }
+}
+
+/// Ends idle calls and deletes expired ones every `every`, for as long as the server runs.
+async fn housekeeping(realtime: Arc<RealtimeService>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = realtime.sweep().await {
+            tracing::warn!(error = %e, "housekeeping failed; retrying next interval");
+        }
     }
 }
 

@@ -155,3 +155,37 @@ async fn dead_air_is_detected_from_live_audio() {
     assert_eq!((snap["status"].as_str(), snap["events"].as_array().unwrap().len()), (Some("ended"), 4));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_server_ends_calls_left_idle() {
+    use shared::ports::{CallStore, EventCommit};
+    let dir = tempfile::TempDir::new().unwrap();
+    // A call last heard from three hours ago, as a crashed provider would leave it.
+    let store = shared::adapters::embedded::SqliteStore::open(&dir.path().join("call_analytics.db")).unwrap();
+    let obj = |v: Value| v.as_object().unwrap().clone();
+    let ev = shared::normalize::normalize_event(&obj(json!({"call_id": "forgotten", "text": "hello"})), 100).unwrap();
+    let three_hours_ago = chrono::Utc::now() - chrono::Duration::hours(3);
+    let applied = shared::risk::apply_event(None, &ev, three_hours_ago, &shared::config::RealtimeConfig::default());
+    let commit = EventCommit {
+        state: applied.state,
+        expected_version: None,
+        event: None,
+        alerts: vec![],
+        idempotency_key: None,
+    };
+    store.commit_event(commit).await.unwrap();
+    drop(store);
+
+    let server = TestServer::start_in(dir.path(), &[("HOUSEKEEPING_INTERVAL_SECONDS", "1")]).await;
+    let mut status = String::new();
+    for _ in 0..50 {
+        let (_, snap) = server.get("/api/realtime/calls/forgotten/snapshot").await;
+        status = snap["status"].as_str().unwrap().to_string();
+        if status == "ended" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "ended");
+    server.stop().await;
+}

@@ -30,6 +30,10 @@ pub struct RealtimeConfig {
     pub dead_air_rms_threshold: f64,
     /// `REALTIME_MAX_TEXT_CHARS` (20000): longest event text accepted.
     pub max_text_chars: usize,
+    /// `REALTIME_CALL_IDLE_MINUTES` (120): a call with no activity for this long is ended; 0 = never.
+    pub call_idle_minutes: u64,
+    /// `REALTIME_RETENTION_DAYS` (90): calls inactive this long are deleted with their data; 0 = keep.
+    pub retention_days: u64,
 }
 
 impl Default for RealtimeConfig {
@@ -46,6 +50,8 @@ impl Default for RealtimeConfig {
             audio_max_chunk_bytes: 2_000_000,
             dead_air_rms_threshold: 200.0,
             max_text_chars: 20_000,
+            call_idle_minutes: 120,
+            retention_days: 90,
         }
     }
 }
@@ -95,6 +101,8 @@ impl RealtimeConfig {
             .max(8192),
             dead_air_rms_threshold: env::float(e, "REALTIME_DEAD_AIR_RMS_THRESHOLD", d.dead_air_rms_threshold)?,
             max_text_chars: env::parsed(e, "REALTIME_MAX_TEXT_CHARS", d.max_text_chars, "whole number")?.max(1),
+            call_idle_minutes: env::parsed(e, "REALTIME_CALL_IDLE_MINUTES", d.call_idle_minutes, "whole number")?,
+            retention_days: env::parsed(e, "REALTIME_RETENTION_DAYS", d.retention_days, "whole number")?,
         })
     }
 }

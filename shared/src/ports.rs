@@ -75,6 +75,13 @@ pub struct CallPage {
     pub next_cursor: Option<String>,
 }
 
+/// What `purge_calls` removed: the caller deletes the blobs the live-audio state points to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurgedCall {
+    pub call_id: String,
+    pub live_audio: Option<LiveAudioBuffer>,
+}
+
 /// Calls, events, alerts, idempotency keys and live-audio window state.
 #[async_trait]
 pub trait CallStore: Send + Sync {
@@ -97,6 +104,11 @@ pub trait CallStore: Send + Sync {
         buffer: &LiveAudioBuffer,
         expected_version: Option<u64>,
     ) -> Result<bool, StoreError>;
+    /// Up to `limit` calls not in a terminal status whose last activity is before `before`, oldest first.
+    async fn idle_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// Deletes up to `limit` calls last active before `before`, with their events, alerts, idempotency keys
+    /// and live-audio state. Stores with native expiry (DynamoDB TTL) may return nothing and let it work.
+    async fn purge_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError>;
 }
 
 /// Opaque bytes by key (`live/…`, `recordings/…`, `uploads/…`, `outputs/…`).

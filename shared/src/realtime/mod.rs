@@ -4,6 +4,9 @@
 mod audio;
 mod events;
 mod queries;
+mod retention;
+
+pub use retention::SweepReport;
 
 use crate::config::RealtimeConfig;
 use crate::keyed_lock::KeyedLocks;

@@ -215,3 +215,42 @@ pub async fn live_audio_state(store: Arc<dyn CallStore>) {
     assert!(store.save_live_audio(&buf, Some(loaded.version)).await.unwrap());
     assert_eq!(store.load_live_audio("lv-1").await.unwrap().unwrap().value, buf);
 }
+
+pub async fn idle_and_purge(store: Arc<dyn CallStore>) {
+    for (id, updated, status) in [("rt-old", 10, "active"), ("rt-ended", 20, "ended"), ("rt-new", 5000, "active")] {
+        let mut s = state(id, updated);
+        s.status = status.into();
+        let mut c = commit(s, None, Some("k"));
+        c.event = Some(event(updated, "x"));
+        c.alerts = vec![alert(AlertType::DeadAir, updated)];
+        store.commit_event(c).await.unwrap();
+    }
+    let mut buf = LiveAudioBuffer::new("rt-old");
+    let planned =
+        buf.plan(Some("c1"), AudioFormat { sample_rate: 8000, channels: 1, sample_width: 2 }, 1600, at(10)).unwrap();
+    buf.commit(planned, 300, at(10));
+    store.save_live_audio(&buf, None).await.unwrap();
+
+    let idle = store.idle_calls(at(1000), 10).await.unwrap();
+    assert_eq!(
+        idle.iter().filter(|id| id.starts_with("rt-")).collect::<Vec<_>>(),
+        ["rt-old"],
+        "terminal and recent calls are not idle"
+    );
+
+    let purged = store.purge_calls(at(1000), 10).await.unwrap();
+    let mut ids: Vec<&str> = purged.iter().map(|p| p.call_id.as_str()).filter(|id| id.starts_with("rt-")).collect();
+    ids.sort();
+    assert_eq!(ids, ["rt-ended", "rt-old"]);
+    let old = purged.iter().find(|p| p.call_id == "rt-old").unwrap();
+    assert_eq!(old.live_audio.as_ref(), Some(&buf), "the caller gets the blob keys to delete");
+    for id in ["rt-old", "rt-ended"] {
+        let loaded = store.load_call(id, Some("k")).await.unwrap();
+        assert!(loaded.state.is_none() && !loaded.duplicate, "{id}: state and idempotency keys gone");
+        assert!(store.recent_events(id, 10).await.unwrap().is_empty());
+        assert!(store.recent_alerts(id, 10).await.unwrap().is_empty());
+        assert!(store.load_live_audio(id).await.unwrap().is_none());
+    }
+    assert!(store.load_call("rt-new", None).await.unwrap().state.is_some());
+    assert!(store.purge_calls(at(1000), 10).await.unwrap().iter().all(|p| !p.call_id.starts_with("rt-")));
+}

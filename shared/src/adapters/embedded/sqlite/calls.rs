@@ -5,7 +5,8 @@ use super::{SqliteStore, db_err};
 use crate::domain::{Alert, CallState, EventRecord};
 use crate::live_audio::LiveAudioBuffer;
 use crate::ports::{
-    AlertQuery, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, StoreError, Versioned,
+    AlertQuery, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, PurgedCall, StoreError,
+    Versioned,
 };
 use crate::timestamps::{Timestamp, iso};
 use async_trait::async_trait;
@@ -224,5 +225,13 @@ impl CallStore for SqliteStore {
             Ok(changed == 1)
         })
         .await
+    }
+
+    async fn idle_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.run(move |c| super::retention::idle_calls(c, before, limit)).await
+    }
+
+    async fn purge_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError> {
+        self.run(move |c| super::retention::purge_calls(c, before, limit)).await
     }
 }

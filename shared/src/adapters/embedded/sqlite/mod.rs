@@ -4,6 +4,7 @@
 
 mod calls;
 mod heartbeats;
+mod retention;
 mod rows;
 
 use crate::ports::StoreError;

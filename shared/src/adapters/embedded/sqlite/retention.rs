@@ -1,0 +1,45 @@
+//! Finding idle calls and purging expired ones from the SQLite store.
+
+use super::db_err;
+use super::rows::{collect, json};
+use crate::live_audio::LiveAudioBuffer;
+use crate::ports::{PurgedCall, StoreError};
+use crate::timestamps::{Timestamp, iso};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Tables holding per-call rows, all keyed by `call_id`.
+const CALL_TABLES: [&str; 5] = ["realtime_event", "supervisor_alert", "idempotency_key", "live_audio", "realtime_call"];
+
+pub fn idle_calls(c: &Connection, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT call_id FROM realtime_call WHERE status NOT IN ('ended', 'completed', 'closed') AND updated_at < ?1
+             ORDER BY updated_at LIMIT ?2",
+        )
+        .map_err(db_err)?;
+    collect(&mut stmt, params![iso(&before), limit as i64], |r| r.get(0).map_err(db_err))
+}
+
+pub fn purge_calls(c: &mut Connection, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError> {
+    let tx = c.transaction().map_err(db_err)?;
+    let ids: Vec<String> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT call_id FROM realtime_call WHERE updated_at < ?1 ORDER BY updated_at LIMIT ?2")
+            .map_err(db_err)?;
+        collect(&mut stmt, params![iso(&before), limit as i64], |r| r.get(0).map_err(db_err))?
+    };
+    let mut purged = Vec::with_capacity(ids.len());
+    for call_id in ids {
+        let audio: Option<String> = tx
+            .query_row("SELECT state FROM live_audio WHERE call_id = ?1", [&call_id], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        let live_audio = audio.map(|a| json::<LiveAudioBuffer>(&a)).transpose()?;
+        for table in CALL_TABLES {
+            tx.execute(&format!("DELETE FROM {table} WHERE call_id = ?1"), [&call_id]).map_err(db_err)?;
+        }
+        purged.push(PurgedCall { call_id, live_audio });
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(purged)
+}
