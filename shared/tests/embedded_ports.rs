@@ -29,7 +29,8 @@ call_store_contract!(
     events_and_alerts,
     alert_listing_and_ack,
     call_listing,
-    live_audio_state
+    live_audio_state,
+    idle_and_purge,
 );
 
 #[tokio::test]
