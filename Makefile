@@ -6,12 +6,12 @@ run:
 	cargo run -p functions --bin call-analytics -- serve
 
 test: lint
-	cargo test --workspace
+	cargo test --workspace --all-features
 	cargo bench -p functions --bench ingest_load --profile dev -- --smoke
 
 lint: tools
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	.venv/bin/cfn-lint template.yaml
 
 tools:

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CFN_LINT_VERSION=1.58.0
+MOTO_VERSION=5.2.5
 
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   # Debian splits venv/ensurepip into python3-venv.
@@ -21,5 +22,7 @@ fi
 
 have() { .venv/bin/python -m pip show "$1" 2>/dev/null | grep -qx "Version: $2"; }
 have cfn-lint "$CFN_LINT_VERSION" || .venv/bin/python -m pip install -q "cfn-lint==$CFN_LINT_VERSION"
+# moto's server emulates DynamoDB and S3 on loopback for the AWS adapter tests.
+have moto "$MOTO_VERSION" || .venv/bin/python -m pip install -q "moto[server]==$MOTO_VERSION"
 
-echo "tools ready in .venv (cfn-lint $CFN_LINT_VERSION)"
+echo "tools ready in .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION)"

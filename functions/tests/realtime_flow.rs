@@ -169,6 +169,7 @@ async fn the_server_ends_calls_left_idle() {
     let commit = EventCommit {
         state: applied.state,
         expected_version: None,
+        previous_updated_at: None,
         event: None,
         alerts: vec![],
         idempotency_key: None,

@@ -84,8 +84,8 @@ pub struct CallState {
     pub event_count: u64,
 }
 
-/// An event about to be stored (no id yet).
-#[derive(Debug, Clone, PartialEq)]
+/// An event about to be stored (no id yet). Serde derives are the storage form, not the wire form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEvent {
     pub occurred_at: Timestamp,
     pub event_type: String,
@@ -120,8 +120,8 @@ impl Serialize for EventRecord {
     }
 }
 
-/// An alert about to be stored (no id yet).
-#[derive(Debug, Clone, PartialEq)]
+/// An alert about to be stored (no id yet). Serde derives are the storage form, not the wire form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewAlert {
     pub alert_type: AlertType,
     pub severity: Severity,

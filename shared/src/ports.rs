@@ -38,6 +38,9 @@ pub struct LoadedCall {
 pub struct EventCommit {
     pub state: CallState,
     pub expected_version: Option<u64>,
+    /// The stored state's `updated_at` (with `expected_version`), so stores that index calls by activity can
+    /// move the entry without reading it first.
+    pub previous_updated_at: Option<Timestamp>,
     /// `None` for events not worth a row (bare audio chunks): the state still moves.
     pub event: Option<NewEvent>,
     pub alerts: Vec<NewAlert>,

@@ -1,4 +1,6 @@
-//! Adapters for the ports: `embedded` (one process, one machine). The `aws` family arrives with the
-//! AWS deployment issue.
+//! Adapters for the ports: `embedded` (one process, one machine) and, with the `aws` feature, `aws`
+//! (DynamoDB, S3).
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod embedded;

@@ -74,6 +74,7 @@ impl RealtimeService {
             let commit = EventCommit {
                 state: applied.state.clone(),
                 expected_version: loaded.state.as_ref().map(|v| v.version),
+                previous_updated_at: prev.map(|p| p.updated_at),
                 event: worth_a_row(ev, prev, &applied).then(|| applied.event.clone()),
                 alerts: applied.alerts.clone(),
                 idempotency_key: ev.event_id.clone(),

@@ -55,18 +55,27 @@ fn alert(kind: AlertType, created: u32) -> NewAlert {
     }
 }
 
-fn commit(s: CallState, expected: Option<u64>, key: Option<&str>) -> EventCommit {
+/// A commit of `s`; `expected` is the (version, updated_at) it was computed from (`None`: a new call).
+fn commit(s: CallState, expected: Option<(u64, Timestamp)>, key: Option<&str>) -> EventCommit {
     EventCommit {
         state: s,
-        expected_version: expected,
+        expected_version: expected.map(|e| e.0),
+        previous_updated_at: expected.map(|e| e.1),
         event: None,
         alerts: vec![],
         idempotency_key: key.map(str::to_string),
     }
 }
 
-async fn version(store: &Arc<dyn CallStore>, call_id: &str) -> u64 {
-    store.load_call(call_id, None).await.unwrap().state.expect("call exists").version
+/// The stored (version, updated_at) of a call.
+async fn current(store: &Arc<dyn CallStore>, call_id: &str) -> (u64, Timestamp) {
+    let v = store.load_call(call_id, None).await.unwrap().state.expect("call exists");
+    (v.version, v.value.updated_at)
+}
+
+/// A version that is not the stored one.
+fn stale((v, t): (u64, Timestamp)) -> Option<(u64, Timestamp)> {
+    Some((v + 100, t))
 }
 
 pub async fn conditional_writes(store: Arc<dyn CallStore>) {
@@ -76,25 +85,22 @@ pub async fn conditional_writes(store: Arc<dyn CallStore>) {
         store.commit_event(commit(state("cw-1", 1), None, None)).await.unwrap(),
         CommitOutcome::Applied { .. }
     ));
-    let v1 = version(&store, "cw-1").await;
+    let v1 = current(&store, "cw-1").await;
     assert_eq!(store.commit_event(commit(state("cw-1", 2), None, None)).await.unwrap(), CommitOutcome::Conflict);
-    assert_eq!(
-        store.commit_event(commit(state("cw-1", 2), Some(v1 + 100), None)).await.unwrap(),
-        CommitOutcome::Conflict
-    );
+    assert_eq!(store.commit_event(commit(state("cw-1", 2), stale(v1), None)).await.unwrap(), CommitOutcome::Conflict);
     assert!(matches!(
         store.commit_event(commit(state("cw-1", 3), Some(v1), None)).await.unwrap(),
         CommitOutcome::Applied { .. }
     ));
     let after = store.load_call("cw-1", None).await.unwrap().state.unwrap();
-    assert_ne!(after.version, v1);
+    assert_ne!(after.version, v1.0);
     assert_eq!(after.value, state("cw-1", 3), "every field round-trips");
     assert_eq!(store.commit_event(commit(state("cw-1", 4), Some(v1), None)).await.unwrap(), CommitOutcome::Conflict);
 }
 
 pub async fn idempotency(store: Arc<dyn CallStore>) {
     store.commit_event(commit(state("id-1", 1), None, Some("k"))).await.unwrap();
-    let v = version(&store, "id-1").await;
+    let v = current(&store, "id-1").await;
     assert_eq!(
         store.commit_event(commit(state("id-1", 2), Some(v), Some("k"))).await.unwrap(),
         CommitOutcome::Duplicate
@@ -108,7 +114,7 @@ pub async fn idempotency(store: Arc<dyn CallStore>) {
     ));
     // A conflicting commit must not consume its key.
     assert_eq!(
-        store.commit_event(commit(state("id-1", 3), Some(v + 100), Some("k2"))).await.unwrap(),
+        store.commit_event(commit(state("id-1", 3), stale(v), Some("k2"))).await.unwrap(),
         CommitOutcome::Conflict
     );
     assert!(!store.load_call("id-1", Some("k2")).await.unwrap().duplicate);
@@ -131,13 +137,13 @@ pub async fn events_and_alerts(store: Arc<dyn CallStore>) {
         assert_eq!(a.alert.metadata["event_id"], json!(stored.id), "alerts link to their event row");
         assert!(a.acknowledged_at.is_none());
     }
-    let mut v = version(&store, "ea-1").await;
+    let mut v = current(&store, "ea-1").await;
     for (i, t) in [10u32, 30, 20].into_iter().enumerate() {
         let mut c = commit(state("ea-1", 2 + i as u32), Some(v), None);
         c.event = Some(event(t, &format!("at {t}")));
         c.alerts = vec![alert(AlertType::DeadAir, 10 + t)];
         store.commit_event(c).await.unwrap();
-        v = version(&store, "ea-1").await;
+        v = current(&store, "ea-1").await;
     }
     // A commit without an event row still stores its alerts.
     let mut c = commit(state("ea-1", 9), Some(v), None);

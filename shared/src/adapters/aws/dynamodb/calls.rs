@@ -1,0 +1,253 @@
+//! `CallStore` on DynamoDB: load and commit (two round trips per event), events, live-audio state.
+
+use super::{DynamoStore, Item, backend, body, call_pk, day, get_n, id_key, key, n, new_id, s, sdk_err, to_body};
+use crate::domain::{Alert, EventRecord, NewAlert};
+use crate::live_audio::LiveAudioBuffer;
+use crate::ports::{
+    AlertQuery, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, PurgedCall, StoreError,
+    Versioned,
+};
+use crate::timestamps::{Timestamp, iso};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem};
+use std::collections::HashSet;
+
+/// A transaction under construction; remembers which item carries the idempotency key.
+struct Tx<'a> {
+    store: &'a DynamoStore,
+    items: Vec<TransactWriteItem>,
+    registry: HashSet<(String, String)>,
+    key_at: Option<usize>,
+}
+
+impl<'a> Tx<'a> {
+    fn put(&mut self, item: Item, condition: Option<(&str, Option<i64>)>) -> Result<(), StoreError> {
+        let mut p = Put::builder().table_name(&self.store.table).set_item(Some(item));
+        if let Some((expr, value)) = condition {
+            p = p.condition_expression(expr);
+            if let Some(v) = value {
+                p = p.expression_attribute_values(":v", n(v));
+            }
+        }
+        self.items.push(TransactWriteItem::builder().put(p.build().map_err(backend)?).build());
+        Ok(())
+    }
+
+    fn delete(&mut self, pk: String, sk: String) -> Result<(), StoreError> {
+        let d = Delete::builder().table_name(&self.store.table).set_key(Some(key(pk, sk))).build().map_err(backend)?;
+        self.items.push(TransactWriteItem::builder().delete(d).build());
+        Ok(())
+    }
+
+    /// Records that list `list` has entries on `at`'s day (once per transaction).
+    fn register_day(&mut self, list: &str, at: &Timestamp) -> Result<(), StoreError> {
+        if self.registry.insert((list.to_string(), day(at))) {
+            let item = self.store.item(list.to_string(), day(at), at);
+            self.put(item, None)?;
+        }
+        Ok(())
+    }
+
+    fn add_alert(&mut self, call_id: &str, mut a: NewAlert, event_id: Option<i64>) -> Result<Alert, StoreError> {
+        let id = new_id()?;
+        if let Some(e) = event_id {
+            a.link_event(e);
+        }
+        let sk = format!("a#{}#{}", iso(&a.created_at), id_key(id));
+        let mut row = self.store.item(call_pk(call_id), sk.clone(), &a.created_at);
+        row.extend([("id".into(), n(id)), ("body".into(), to_body(&a)?)]);
+        let mut pointer = self.store.item(format!("alert#{id}"), "alert".into(), &a.created_at);
+        pointer.extend([("call_id".into(), s(call_id)), ("alert_sk".into(), s(sk.clone()))]);
+        let mut listed = self.store.item(
+            super::alerts::list_pk(&a.created_at),
+            super::alerts::list_sk(&a.created_at, id),
+            &a.created_at,
+        );
+        listed.extend([("id".into(), n(id)), ("call_id".into(), s(call_id)), ("body".into(), to_body(&a)?)]);
+        self.put(row, None)?;
+        self.put(pointer, Some(("attribute_not_exists(pk)", None)))?;
+        self.put(listed, None)?;
+        self.register_day("als", &a.created_at)?;
+        Ok(Alert { id, call_id: call_id.to_string(), alert: a, acknowledged_at: None })
+    }
+}
+
+impl DynamoStore {
+    /// `BatchGetItem` until nothing is left unprocessed.
+    pub(super) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut pending = keys;
+        while !pending.is_empty() {
+            let batch: Vec<Item> = pending.drain(..pending.len().min(100)).collect();
+            let ka =
+                KeysAndAttributes::builder().set_keys(Some(batch)).consistent_read(true).build().map_err(backend)?;
+            let out = self.client.batch_get_item().request_items(&self.table, ka).send().await.map_err(sdk_err)?;
+            found.extend(out.responses().and_then(|r| r.get(&self.table)).cloned().unwrap_or_default());
+            if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                pending.extend(left.keys().iter().cloned());
+            }
+        }
+        Ok(found)
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(out.item)
+    }
+
+    fn versioned<T: serde::de::DeserializeOwned>(item: &Item) -> Result<Versioned<T>, StoreError> {
+        Ok(Versioned { value: body(item)?, version: get_n(item, "version")? as u64 })
+    }
+
+    /// A versioned put: create when `expected` is `None`, else only at that version. `false` on a lost race.
+    async fn put_versioned(&self, mut item: Item, expected: Option<u64>) -> Result<bool, StoreError> {
+        item.insert("version".into(), n(expected.map_or(1, |v| v + 1)));
+        let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        req = match expected {
+            None => req.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => req.condition_expression("version = :v").expression_attribute_values(":v", n(v)),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_err(e)),
+        }
+    }
+}
+
+/// Reads a cancelled transaction: the idempotency key's condition failing means a duplicate, anything else
+/// (state version, id collision) a conflict to retry.
+fn cancelled(
+    e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
+    key_at: Option<usize>,
+) -> Option<CommitOutcome> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(tc)) = e.as_service_error() else { return None };
+    let failed = |i: usize| tc.cancellation_reasons().get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+    Some(if key_at.is_some_and(failed) { CommitOutcome::Duplicate } else { CommitOutcome::Conflict })
+}
+
+#[async_trait]
+impl CallStore for DynamoStore {
+    async fn load_call(&self, call_id: &str, idem: Option<&str>) -> Result<LoadedCall, StoreError> {
+        let pk = call_pk(call_id);
+        let mut keys = vec![key(&pk, "state")];
+        if let Some(k) = idem {
+            keys.push(key(&pk, format!("k#{k}")));
+        }
+        let items = self.batch_get(keys).await?;
+        let sk = |i: &Item| i.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let state = items.iter().find(|i| sk(i) == "state").map(Self::versioned).transpose()?;
+        let duplicate = items.iter().any(|i| sk(i).starts_with("k#"));
+        Ok(LoadedCall { state, duplicate })
+    }
+
+    async fn commit_event(&self, c: EventCommit) -> Result<CommitOutcome, StoreError> {
+        let st = &c.state;
+        let pk = call_pk(&st.call_id);
+        let mut tx = Tx { store: self, items: Vec::new(), registry: HashSet::new(), key_at: None };
+        let mut state = self.item(pk.clone(), "state".into(), &st.updated_at);
+        state.extend([
+            ("body".into(), to_body(st)?),
+            ("status".into(), s(&st.status)),
+            ("updated_at".into(), s(iso(&st.updated_at))),
+            ("version".into(), n(c.expected_version.map_or(1, |v| v + 1))),
+        ]);
+        match c.expected_version {
+            None => tx.put(state, Some(("attribute_not_exists(pk)", None)))?,
+            Some(v) => tx.put(state, Some(("version = :v", Some(v as i64))))?,
+        }
+        if let Some(k) = &c.idempotency_key {
+            tx.key_at = Some(tx.items.len());
+            tx.put(self.item(pk.clone(), format!("k#{k}"), &st.updated_at), Some(("attribute_not_exists(pk)", None)))?;
+        }
+        let event = match c.event {
+            None => None,
+            Some(e) => {
+                let id = new_id()?;
+                let mut row =
+                    self.item(pk.clone(), format!("e#{}#{}", iso(&e.occurred_at), id_key(id)), &st.updated_at);
+                row.extend([("id".into(), n(id)), ("body".into(), to_body(&e)?)]);
+                tx.put(row, None)?;
+                Some(EventRecord { id, event: e })
+            }
+        };
+        let mut alerts = Vec::with_capacity(c.alerts.len());
+        for a in c.alerts {
+            alerts.push(tx.add_alert(&st.call_id, a, event.as_ref().map(|e| e.id))?);
+        }
+        let mut listed =
+            self.item(super::listing::list_pk(&st.updated_at), super::listing::list_sk(st), &st.updated_at);
+        listed.extend([("call_id".into(), s(&st.call_id)), ("status".into(), s(&st.status))]);
+        tx.put(listed, None)?;
+        tx.register_day("cls", &st.updated_at)?;
+        if let Some(prev) = c.previous_updated_at.filter(|p| *p != st.updated_at) {
+            tx.delete(super::listing::list_pk(&prev), format!("{}#{}", iso(&prev), st.call_id))?;
+        }
+        let key_at = tx.key_at;
+        match self.client.transact_write_items().set_transact_items(Some(tx.items)).send().await {
+            Ok(_) => Ok(CommitOutcome::Applied { event, alerts }),
+            Err(e) => cancelled(&e, key_at).ok_or_else(|| sdk_err(e)),
+        }
+    }
+
+    async fn recent_events(&self, call_id: &str, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        let items = self.query_prefix(call_pk(call_id), "e#", limit, None).await?;
+        let mut events = items
+            .iter()
+            .map(|i| Ok(EventRecord { id: get_n(i, "id")?, event: body(i)? }))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    async fn recent_alerts(&self, call_id: &str, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        self.list_alerts(&AlertQuery { call_id: Some(call_id.to_string()), open_only: false, limit }).await
+    }
+
+    async fn list_alerts(&self, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
+        self.alerts_listing(q).await
+    }
+
+    async fn acknowledge_alert(&self, alert_id: i64, at: Timestamp) -> Result<Option<(Alert, bool)>, StoreError> {
+        self.ack(alert_id, at).await
+    }
+
+    async fn list_calls(&self, q: &CallQuery) -> Result<CallPage, StoreError> {
+        self.calls_listing(q).await
+    }
+
+    async fn load_live_audio(&self, call_id: &str) -> Result<Option<Versioned<LiveAudioBuffer>>, StoreError> {
+        self.get(call_pk(call_id), "audio").await?.as_ref().map(Self::versioned).transpose()
+    }
+
+    async fn save_live_audio(&self, buffer: &LiveAudioBuffer, expected: Option<u64>) -> Result<bool, StoreError> {
+        let touched = buffer.updated_at.unwrap_or_else(chrono::Utc::now);
+        let mut item = self.item(call_pk(&buffer.call_id), "audio".into(), &touched);
+        item.insert("body".into(), to_body(buffer)?);
+        self.put_versioned(item, expected).await
+    }
+
+    async fn idle_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.idle(before, limit).await
+    }
+
+    async fn purge_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError> {
+        self.purge(before, limit).await
+    }
+}
+
+impl DynamoStore {
+    pub(super) async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get(pk, sk).await
+    }
+}

@@ -1,0 +1,131 @@
+//! The DynamoDB store: one table, `pk`/`sk` string keys, TTL attribute `expires_at`, no GSIs.
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | call state (versioned) | `c#<call>` | `state` |
+//! | idempotency key | `c#<call>` | `k#<event_id>` |
+//! | event | `c#<call>` | `e#<occurred_at>#<id>` |
+//! | alert | `c#<call>` | `a#<created_at>#<id>` |
+//! | live-audio state (versioned) | `c#<call>` | `audio` |
+//! | alert by id | `alert#<id>` | `alert` |
+//! | call list (by last activity) | `cls#<day>` | `<updated_at>#<call>` |
+//! | alert list (by creation) | `als#<day>` | `<created_at>#<id>` |
+//! | day registry of a list | `cls` / `als` | `<day>` |
+//! | heartbeat | `hb#<component>` | `hb` |
+//!
+//! An ingested event costs two round trips: `BatchGetItem` (state + idempotency key), then one
+//! `TransactWriteItems` (state conditional on its version, key conditional on absence, event, alerts, list
+//! index moves). Lists walk day buckets newest first, found through the day registry, so a quiet day costs
+//! nothing and no partition is hot for longer than a day.
+
+mod alerts;
+mod calls;
+mod heartbeats;
+mod listing;
+
+use crate::ports::StoreError;
+use crate::timestamps::{Timestamp, iso, parse_iso};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    retention_days: u64,
+}
+
+impl DynamoStore {
+    pub fn new(sdk: &aws_config::SdkConfig, settings: &super::AwsSettings) -> Self {
+        Self { client: Client::new(sdk), table: settings.table.clone(), retention_days: settings.retention_days }
+    }
+
+    /// The item's expiry (epoch seconds) for data last touched at `at`.
+    fn expiry(&self, at: &Timestamp) -> Option<AttributeValue> {
+        (self.retention_days > 0).then(|| n(at.timestamp() + self.retention_days as i64 * 86_400))
+    }
+
+    /// A fresh item with its keys (and expiry, when retention is on).
+    fn item(&self, pk: String, sk: String, touched: &Timestamp) -> Item {
+        let mut it = Item::from([("pk".into(), s(pk)), ("sk".into(), s(sk))]);
+        if let Some(e) = self.expiry(touched) {
+            it.insert("expires_at".into(), e);
+        }
+        it
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("dynamodb: {e}"))
+}
+
+/// Formats an SDK error with its service message (the plain `Display` only says "service error").
+fn sdk_err<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
+    e: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> StoreError {
+    backend(aws_sdk_dynamodb::error::DisplayErrorContext(e))
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    Item::from([("pk".into(), s(pk)), ("sk".into(), s(sk))])
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| StoreError::Corrupt(format!("missing {name}")))
+}
+
+fn get_n(item: &Item, name: &str) -> Result<i64, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("missing number {name}")))
+}
+
+fn body<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    serde_json::from_str(get_s(item, "body")?).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn to_body<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(v).map(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn ts(text: &str) -> Result<Timestamp, StoreError> {
+    parse_iso(text).ok_or_else(|| StoreError::Corrupt(format!("timestamp {text:?}")))
+}
+
+/// The UTC day of a timestamp (`2026-02-10`): the list bucket.
+fn day(at: &Timestamp) -> String {
+    iso(at)[..10].to_string()
+}
+
+fn call_pk(call_id: &str) -> String {
+    format!("c#{call_id}")
+}
+
+/// A new numeric id: milliseconds since 2024 shifted left 12 bits plus 12 random bits. Unique enough with
+/// the conditional write on the `alert#<id>` item, and below 2^53 so browsers read it exactly.
+fn new_id() -> Result<i64, StoreError> {
+    const EPOCH_2024_MS: i64 = 1_704_067_200_000;
+    let mut r = [0u8; 2];
+    getrandom::fill(&mut r).map_err(backend)?;
+    let ms = chrono::Utc::now().timestamp_millis() - EPOCH_2024_MS;
+    Ok((ms << 12) | i64::from(u16::from_le_bytes(r) & 0x0fff))
+}
+
+/// Zero-padded so ids sort as text inside sort keys.
+fn id_key(id: i64) -> String {
+    format!("{id:016}")
+}

@@ -1,0 +1,50 @@
+//! Blob store on S3: one object per key.
+
+use crate::ports::{BlobStore, StoreError};
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+
+pub struct S3BlobStore {
+    client: Client,
+    bucket: String,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("s3: {e}"))
+}
+
+impl S3BlobStore {
+    pub fn new(sdk: &aws_config::SdkConfig, settings: &super::AwsSettings) -> Self {
+        let conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(settings.endpoint_url.is_some()).build();
+        Self { client: Client::from_conf(conf), bucket: settings.bucket.clone() }
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => Ok(Some(out.body.collect().await.map_err(backend)?.into_bytes().to_vec())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(backend(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(backend)?;
+        Ok(())
+    }
+}
