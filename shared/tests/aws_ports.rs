@@ -104,3 +104,61 @@ async fn aws_adapters_pass_the_port_contract() {
     let settings = fixture(&sdk, &moto.endpoint, "blobs").await;
     port_contract::blob_round_trip(Arc::new(S3BlobStore::new(&sdk, &settings))).await;
 }
+
+/// Records the DynamoDB operation of every HTTP request the client transmits (retries included).
+#[derive(Debug, Default, Clone)]
+struct RequestLog(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl aws_sdk_dynamodb::config::Intercept for RequestLog {
+    fn name(&self) -> &'static str {
+        "RequestLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let target = ctx.request().headers().get("x-amz-target").unwrap_or("?");
+        self.0.lock().unwrap().push(target.rsplit('.').next().unwrap_or(target).to_string());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingested_event_costs_two_dynamodb_round_trips() {
+    use serde_json::json;
+    use shared::realtime::RealtimeService;
+    let moto = Moto::start();
+    let sdk = sdk(&moto.endpoint).await;
+    let settings = fixture(&sdk, &moto.endpoint, "round-trips").await;
+    let log = RequestLog::default();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(log.clone()).build(),
+    );
+    let service = RealtimeService::new(
+        Arc::new(DynamoStore::with_client(client, &settings)),
+        Arc::new(S3BlobStore::new(&sdk, &settings)),
+        Arc::new(shared::adapters::embedded::BroadcastPush::new(8)),
+        shared::config::RealtimeConfig::default(),
+    );
+    let events = [
+        json!({"call_id": "rt", "text": "hello", "event_id": "e1"}),
+        json!({"call_id": "rt", "text": "I need a supervisor now", "sentiment": -0.82, "event_id": "e2"}),
+        json!({"call_id": "rt", "text": "thanks", "event_id": "e3"}),
+        json!({"call_id": "rt", "text": "I need a supervisor now", "event_id": "e2"}),
+    ];
+    for (i, e) in events.iter().enumerate() {
+        let ev = shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap();
+        log.0.lock().unwrap().clear();
+        let done = service.ingest_normalized(&ev).await.unwrap();
+        let ops = log.0.lock().unwrap().clone();
+        eprintln!("event {i}: {} alerts, duplicate={}, DynamoDB requests: {ops:?}", done.alerts.len(), done.duplicate);
+        if done.duplicate {
+            assert_eq!(ops, ["BatchGetItem"], "a duplicate is answered from the first read");
+        } else {
+            assert_eq!(ops, ["BatchGetItem", "TransactWriteItems"]);
+        }
+    }
+}

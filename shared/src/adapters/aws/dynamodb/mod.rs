@@ -39,7 +39,12 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(sdk: &aws_config::SdkConfig, settings: &super::AwsSettings) -> Self {
-        Self { client: Client::new(sdk), table: settings.table.clone(), retention_days: settings.retention_days }
+        Self::with_client(Client::new(sdk), settings)
+    }
+
+    /// With a client built elsewhere (custom interceptors, retry or timeout settings).
+    pub fn with_client(client: Client, settings: &super::AwsSettings) -> Self {
+        Self { client, table: settings.table.clone(), retention_days: settings.retention_days }
     }
 
     /// The item's expiry (epoch seconds) for data last touched at `at`.
