@@ -25,7 +25,7 @@ pub(super) fn satellite_keys(rest: &str) -> Result<[Item; 2], StoreError> {
 }
 
 fn open_only() -> Filter {
-    Filter { expr: "attribute_not_exists(ack)", values: vec![], names: vec![] }
+    Filter { expr: "attribute_not_exists(#ack)", values: vec![], names: vec![("#ack", "ack")] }
 }
 
 fn alert_of(item: &Item, call_id: &str) -> Result<Alert, StoreError> {
@@ -63,10 +63,11 @@ impl DynamoStore {
             let mut u = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(k))
-                .update_expression("SET ack = :t")
+                .update_expression("SET #ack = :t")
+                .expression_attribute_names("#ack", "ack")
                 .expression_attribute_values(":t", s(iso(&at)));
             if guard {
-                u = u.condition_expression("attribute_exists(pk) AND attribute_not_exists(ack)");
+                u = u.condition_expression("attribute_exists(pk) AND attribute_not_exists(#ack)");
             }
             u.build().map(|u| TransactWriteItem::builder().update(u).build()).map_err(backend)
         };

@@ -28,7 +28,7 @@ impl<'a> Tx<'a> {
         if let Some((expr, value)) = condition {
             p = p.condition_expression(expr);
             if let Some(v) = value {
-                p = p.expression_attribute_values(":v", n(v));
+                p = p.expression_attribute_values(":v", n(v)).expression_attribute_names("#ver", "version");
             }
         }
         self.items.push(TransactWriteItem::builder().put(p.build().map_err(backend)?).build());
@@ -115,7 +115,10 @@ impl DynamoStore {
         let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
         req = match expected {
             None => req.condition_expression("attribute_not_exists(pk)"),
-            Some(v) => req.condition_expression("version = :v").expression_attribute_values(":v", n(v)),
+            Some(v) => req
+                .condition_expression("#ver = :v")
+                .expression_attribute_names("#ver", "version")
+                .expression_attribute_values(":v", n(v)),
         };
         match req.send().await {
             Ok(_) => Ok(true),
@@ -164,7 +167,7 @@ impl CallStore for DynamoStore {
         ]);
         match c.expected_version {
             None => tx.put(state, Some(("attribute_not_exists(pk)", None)))?,
-            Some(v) => tx.put(state, Some(("version = :v", Some(v as i64))))?,
+            Some(v) => tx.put(state, Some(("#ver = :v", Some(v as i64))))?,
         }
         if let Some(k) = &c.idempotency_key {
             tx.key_at = Some(tx.items.len());

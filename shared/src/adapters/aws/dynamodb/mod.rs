@@ -13,6 +13,8 @@
 //! | day registry of a list | `cls` / `als` | `<day>` |
 //! | heartbeat | `hb#<component>` | `hb` |
 //!
+//! Expressions name every non-key attribute through `#names` (DynamoDB reserves words such as `status`).
+//!
 //! An ingested event costs two round trips: `BatchGetItem` (state + idempotency key), then one
 //! `TransactWriteItems` (state conditional on its version, key conditional on absence, event, alerts, list
 //! index moves). Lists walk day buckets newest first, found through the day registry, so a quiet day costs
