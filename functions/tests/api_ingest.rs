@@ -67,6 +67,11 @@ async fn event_ingest_errors() {
             "text is longer than 20000 characters",
         ),
         (vec![b' '; 1024 * 1024 + 1], StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"),
+        (
+            json!({"call_id": "c", "metadata": {"blob": "x".repeat(40_000)}}).to_string().into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "metadata is larger than 32768 bytes",
+        ),
     ];
     for (body, status, text) in cases {
         let (got, v) = raw_post(&s, "/api/realtime/events", body, tok).await;

@@ -8,6 +8,8 @@ use thiserror::Error;
 
 /// Longest short string field (provider, speaker, status, agent/customer ids, event type).
 pub const MAX_SHORT_FIELD: usize = 128;
+/// Largest `metadata` (with `metrics`) of one event, serialised.
+pub const MAX_METADATA_BYTES: usize = 32 * 1024;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum PayloadError {
@@ -27,6 +29,8 @@ pub enum PayloadError {
     NotNumber(&'static str),
     #[error("{field} is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
+    #[error("{field} is larger than {max} bytes")]
+    TooBig { field: &'static str, max: usize },
 }
 
 /// One event after normalisation, before it meets the call's state.
@@ -136,6 +140,15 @@ pub fn metadata_of(obj: &Map<String, Value>) -> Map<String, Value> {
     metadata
 }
 
+/// `metadata_of`, refused when larger than `MAX_METADATA_BYTES`.
+fn bounded_metadata(obj: &Map<String, Value>) -> Result<Map<String, Value>, PayloadError> {
+    let metadata = metadata_of(obj);
+    if serde_json::to_string(&metadata).map_or(0, |s| s.len()) > MAX_METADATA_BYTES {
+        return Err(PayloadError::TooBig { field: "metadata", max: MAX_METADATA_BYTES });
+    }
+    Ok(metadata)
+}
+
 /// Optional `event_id`, validated.
 pub fn event_id_of(obj: &Map<String, Value>) -> Result<Option<String>, PayloadError> {
     let id = text_of(obj.get("event_id"), "event_id", usize::MAX)?;
@@ -165,7 +178,7 @@ pub fn normalize_event(obj: &Map<String, Value>, max_text: usize) -> Result<Norm
         agent_id: short("agent_id", "agent_id")?,
         customer_id: short("customer_id", "customer_id")?,
         occurred_at: first(obj, &["timestamp", "occurred_at"]).and_then(parse_client_timestamp),
-        metadata: metadata_of(obj),
+        metadata: bounded_metadata(obj)?,
         event_id: event_id_of(obj)?,
     })
 }
@@ -232,5 +245,7 @@ mod tests {
             PayloadError::TooLong { .. }
         ));
         assert_eq!(norm(json!({"call_id": "c", "event_id": "e-1"})).unwrap().event_id.as_deref(), Some("e-1"));
+        let big = json!({"call_id": "c", "metadata": {"blob": "x".repeat(MAX_METADATA_BYTES)}});
+        assert_eq!(norm(big).unwrap_err().to_string(), "metadata is larger than 32768 bytes");
     }
 }

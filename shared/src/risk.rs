@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 pub const LAST_TEXT_CHARS: usize = 2400;
 /// The call's merged metadata keeps at most this many top-level keys; later new keys are dropped.
 pub const MAX_CALL_METADATA_KEYS: usize = 256;
+/// The call's merged metadata stays below this many bytes serialised (a DynamoDB item holds 400 KB).
+pub const MAX_CALL_METADATA_BYTES: usize = 64 * 1024;
 /// Weight of a new sentiment in the exponential moving average.
 const SENTIMENT_EMA_WEIGHT: f64 = 0.28;
 /// Damping applied on an event while the call is over.
@@ -61,9 +63,21 @@ fn new_call(ev: &NormalizedEvent, now: Timestamp) -> CallState {
     }
 }
 
+/// Serialised size of one metadata entry (key, value and separators).
+fn entry_size(k: &str, v: &Value) -> usize {
+    k.len() + serde_json::to_string(v).map_or(0, |s| s.len()) + 4
+}
+
+/// Shallow merge, later keys win, within `MAX_CALL_METADATA_KEYS` and `MAX_CALL_METADATA_BYTES`: an entry
+/// that would break either bound is dropped (the event itself keeps its full metadata).
 fn merge_metadata(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    let mut size: usize = into.iter().map(|(k, v)| entry_size(k, v)).sum();
     for (k, v) in from {
-        if into.contains_key(k) || into.len() < MAX_CALL_METADATA_KEYS {
+        let old = into.get(k).map_or(0, |o| entry_size(k, o));
+        let new = entry_size(k, v);
+        let fits_keys = old > 0 || into.len() < MAX_CALL_METADATA_KEYS;
+        if fits_keys && size - old + new <= MAX_CALL_METADATA_BYTES {
+            size = size - old + new;
             into.insert(k.clone(), v.clone());
         }
     }

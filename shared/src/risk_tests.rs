@@ -149,6 +149,22 @@ fn first_sentiment_seeds_the_ema() {
     assert!((c.sentiment_score - (-0.8 * 0.72 + 0.2 * 0.28)).abs() < 1e-12);
 }
 
+#[test]
+fn merged_call_metadata_is_bounded() {
+    let mut s = apply_event(None, &ev(json!({"metadata": {"queue": "billing"}})), t0(), &cfg()).state;
+    for i in 0..40 {
+        let payload = json!({"metadata": {format!("k{i}"): "x".repeat(8000)}});
+        s = apply_event(Some(&s), &ev(payload), t0(), &cfg()).state;
+    }
+    let size = serde_json::to_string(&s.metadata).unwrap().len();
+    assert!(size <= MAX_CALL_METADATA_BYTES, "{size}");
+    assert_eq!(s.metadata["queue"], "billing");
+    assert!(s.metadata.contains_key("k0") && !s.metadata.contains_key("k39"));
+    // An existing key can still be updated.
+    s = apply_event(Some(&s), &ev(json!({"metadata": {"queue": "sales"}})), t0(), &cfg()).state;
+    assert_eq!(s.metadata["queue"], "sales");
+}
+
 fn arb_event() -> impl Strategy<Value = (Value, i64)> {
     (
         proptest::option::of(-5.0f64..5.0),
