@@ -1,10 +1,12 @@
-//! AWS adapters: DynamoDB (one table for every item kind) and S3. Built from the standard AWS
+//! AWS adapters: DynamoDB (one table for every item kind), S3, and push through API Gateway WebSocket. Built from the standard AWS
 //! configuration chain, so `AWS_ENDPOINT_URL` points the same code at a local emulator.
 
 mod dynamodb;
+mod push;
 mod s3;
 
 pub use dynamodb::DynamoStore;
+pub use push::ApiGatewayPush;
 pub use s3::S3BlobStore;
 
 use crate::env::{self, EnvError, EnvSource};

@@ -219,7 +219,7 @@ impl DynamoStore {
     }
 
     /// `BatchWriteItem` deletes, 25 at a time, until nothing is left unprocessed.
-    async fn delete_all(&self, keys: Vec<Item>) -> Result<(), StoreError> {
+    pub(super) async fn delete_all(&self, keys: Vec<Item>) -> Result<(), StoreError> {
         let mut pending: Vec<WriteRequest> = keys
             .into_iter()
             .map(|k| {

@@ -12,6 +12,8 @@
 //! | alert list (by creation) | `als#<day>` | `<created_at>#<id>` |
 //! | day registry of a list | `cls` / `als` | `<day>` |
 //! | heartbeat | `hb#<component>` | `hb` |
+//! | WebSocket connection | `ws#<connection>` | `conn` |
+//! | subscription | `sub#<call or *>` | `<connection>` |
 //!
 //! Expressions name every non-key attribute through `#names` (DynamoDB reserves words such as `status`).
 //!
@@ -22,6 +24,7 @@
 
 mod alerts;
 mod calls;
+mod connections;
 mod heartbeats;
 mod listing;
 
