@@ -4,22 +4,39 @@ use crate::error::{ApiError, json_object};
 use crate::state::AppState;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
 use axum::{Json, Router, body::Bytes, routing::post};
 use serde_json::Value;
+use shared::realtime::ServiceError;
 
 /// Largest event body accepted (text is separately capped by `REALTIME_MAX_TEXT_CHARS`).
 pub const EVENT_BODY_LIMIT: usize = 1024 * 1024;
 /// Largest audio-chunk body: base64 of the 2,000,000-byte default chunk limit plus JSON, with headroom.
 pub const AUDIO_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Runs an ingest to completion on its own task: a provider that disconnects mid-request (a timeout) must
+/// not leave a chunk half-applied or an event committed but never pushed.
+async fn detached<F>(work: F) -> Result<Json<Value>, ApiError>
+where
+    F: Future<Output = Result<Value, ServiceError>> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(result) => Ok(Json(result?)),
+        Err(e) => {
+            tracing::error!(error = %e, "ingest task failed");
+            Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))
+        }
+    }
+}
+
 async fn ingest_event(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
     let obj = json_object(body)?;
-    Ok(Json(s.realtime.ingest_event(&obj).await?))
+    detached(async move { s.realtime.ingest_event(&obj).await }).await
 }
 
 async fn ingest_audio(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
     let obj = json_object(body)?;
-    Ok(Json(s.realtime.ingest_audio(&obj).await?))
+    detached(async move { s.realtime.ingest_audio(&obj).await }).await
 }
 
 pub fn events_router(state: &AppState) -> Router<AppState> {

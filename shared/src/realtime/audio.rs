@@ -16,8 +16,9 @@ enum Appended {
 }
 
 impl RealtimeService {
-    /// `POST /api/realtime/audio/chunk`: the seed's response shape; a repeated `chunk_id` is acknowledged
-    /// with `duplicate: true` and changes nothing.
+    /// `POST /api/realtime/audio/chunk`: the seed's response shape. A repeated `chunk_id` stores no audio
+    /// (`duplicate: true`) but still ingests the chunk's events, each idempotent under `chunk:<id>:<n>`, so a
+    /// retry completes whatever an interrupted or rejected attempt left undone and never applies anything twice.
     pub async fn ingest_audio(&self, body: &Map<String, Value>) -> Result<Value, ServiceError> {
         let c = &self.config;
         let mut chunk =
@@ -25,13 +26,9 @@ impl RealtimeService {
                 .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let fb = chunk.format.frame_bytes();
         chunk.pcm.truncate(chunk.pcm.len() / fb * fb);
-        let (meta, dead_air) = match self.append_chunk(&chunk).await? {
-            Appended::Duplicate { meta } => {
-                let snapshot = self.snapshot(&chunk.call_id).await?;
-                return Ok(json!({"ok": true, "duplicate": true, "call_id": chunk.call_id, "audio": meta,
-                    "ingested_events": 0, "alerts": [], "snapshot": snapshot, "warnings": []}));
-            }
-            Appended::Stored { meta, dead_air } => (meta, dead_air),
+        let (meta, dead_air, repeated) = match self.append_chunk(&chunk).await? {
+            Appended::Duplicate { meta } => (meta, None, true),
+            Appended::Stored { meta, dead_air } => (meta, dead_air, false),
         };
         let mut metrics = Map::new();
         if let Some(d) = dead_air {
@@ -41,7 +38,7 @@ impl RealtimeService {
         let mut warnings = Vec::new();
         let mut alerts: Vec<Alert> = Vec::new();
         let mut last = None;
-        let mut ingested = 0;
+        let (mut applied, mut already) = (0, 0);
         for obj in derive_events(body, &meta, &metrics) {
             let outcome = match normalize_event(&obj, self.config.max_text_chars) {
                 Ok(ev) => self.ingest_normalized(&ev).await,
@@ -49,7 +46,11 @@ impl RealtimeService {
             };
             match outcome {
                 Ok(done) => {
-                    ingested += 1;
+                    if done.duplicate {
+                        already += 1;
+                    } else {
+                        applied += 1;
+                    }
                     for a in done.alerts {
                         if !alerts.iter().any(|x| x.id == a.id) {
                             alerts.push(a);
@@ -61,12 +62,16 @@ impl RealtimeService {
                 Err(e) => return Err(e),
             }
         }
-        if ingested == 0 {
+        if applied + already == 0 {
             return Err(ServiceError::AudioEventsRejected { audio: meta, warnings });
         }
         let snapshot = self.snapshot_of(&chunk.call_id, last.as_ref()).await?;
-        Ok(json!({"ok": true, "call_id": chunk.call_id, "audio": meta, "ingested_events": ingested,
-            "alerts": alerts, "snapshot": snapshot, "warnings": warnings}))
+        let mut out = json!({"ok": true, "call_id": chunk.call_id, "audio": meta, "ingested_events": applied,
+            "alerts": alerts, "snapshot": snapshot, "warnings": warnings});
+        if repeated {
+            out["duplicate"] = json!(true);
+        }
+        Ok(out)
     }
 
     async fn append_chunk(&self, chunk: &AudioChunk) -> Result<Appended, ServiceError> {
