@@ -9,10 +9,31 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::secret::constant_time_eq;
 
+/// How supervisors prove who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SupervisorAuth {
+    /// A bearer token, compared in constant time (the local process).
+    Token(String),
+    /// API Gateway's JWT authorizer (Cognito) already verified the caller; the request must carry its claims.
+    #[cfg(feature = "aws")]
+    ApiGatewayJwt,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub ingest_token: String,
-    pub supervisor_token: String,
+    pub supervisor: SupervisorAuth,
+}
+
+impl Credentials {
+    /// The supervisor token, when supervisors use one.
+    pub fn supervisor_token(&self) -> Option<&str> {
+        match &self.supervisor {
+            SupervisorAuth::Token(t) => Some(t),
+            #[cfg(feature = "aws")]
+            SupervisorAuth::ApiGatewayJwt => None,
+        }
+    }
 }
 
 /// The token in `Authorization: Bearer <token>` (scheme case-insensitive), trimmed.
@@ -44,8 +65,16 @@ pub fn unauthorized() -> Response {
     r
 }
 
+fn supervisor_allowed(req: &Request, auth: &SupervisorAuth) -> bool {
+    match auth {
+        SupervisorAuth::Token(t) => supervisor_ok(req.headers(), t),
+        #[cfg(feature = "aws")]
+        SupervisorAuth::ApiGatewayJwt => crate::lambda::jwt_verified(req),
+    }
+}
+
 pub async fn require_supervisor(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if supervisor_ok(req.headers(), &state.credentials.supervisor_token) {
+    if supervisor_allowed(&req, &state.credentials.supervisor) {
         return next.run(req).await;
     }
     unauthorized()

@@ -4,6 +4,8 @@
 pub mod app;
 pub mod auth;
 pub mod error;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod logging;
 pub mod routes;
 pub mod server;

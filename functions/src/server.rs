@@ -2,7 +2,7 @@
 //! under `DATA_DIR`, in-process push), with the WebSocket push and graceful shutdown.
 
 use crate::app::local_router;
-use crate::auth::Credentials;
+use crate::auth::{Credentials, SupervisorAuth};
 use crate::state::{AppState, HealthConfig};
 use crate::ws::WsState;
 use serde::{Deserialize, Serialize};
@@ -97,7 +97,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 pub fn resolve_credentials(cfg: &ServeConfig) -> Result<(Credentials, CredentialSource), ServeError> {
     if let (Some(i), Some(s)) = (&cfg.ingest_token, &cfg.supervisor_token) {
         return Ok((
-            Credentials { ingest_token: i.clone(), supervisor_token: s.clone() },
+            Credentials { ingest_token: i.clone(), supervisor: SupervisorAuth::Token(s.clone()) },
             CredentialSource::Environment,
         ));
     }
@@ -118,7 +118,7 @@ pub fn resolve_credentials(cfg: &ServeConfig) -> Result<(Credentials, Credential
     };
     let creds = Credentials {
         ingest_token: cfg.ingest_token.clone().unwrap_or(stored.ingest_token),
-        supervisor_token: cfg.supervisor_token.clone().unwrap_or(stored.supervisor_token),
+        supervisor: SupervisorAuth::Token(cfg.supervisor_token.clone().unwrap_or(stored.supervisor_token)),
     };
     Ok((creds, source))
 }

@@ -87,8 +87,9 @@ async fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     // Browsers cannot set headers on a WebSocket, so `?token=` is accepted here too.
-    let token = &s.app.credentials.supervisor_token;
-    let ok = supervisor_ok(&headers, token) || q.get("token").is_some_and(|t| constant_time_eq(t, token));
+    let ok = s.app.credentials.supervisor_token().is_some_and(|token| {
+        supervisor_ok(&headers, token) || q.get("token").is_some_and(|t| constant_time_eq(t, token))
+    });
     if !ok {
         return auth::unauthorized();
     }

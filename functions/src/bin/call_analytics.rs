@@ -27,7 +27,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     println!("Call Analytics listening on http://{addr} (data in {})", cfg.data_dir.display());
     if server.credential_source != CredentialSource::Environment {
         let c = &server.credentials;
-        println!("  supervisor token: {}", c.supervisor_token);
+        println!("  supervisor token: {}", c.supervisor_token().unwrap_or_default());
         println!("  ingest token:     {}", c.ingest_token);
         println!(
             "  (kept in {}; set SUPERVISOR_TOKEN / REALTIME_INGEST_TOKEN to choose your own)",

@@ -1,5 +1,6 @@
 //! Test harness for the AWS adapters: a moto server (DynamoDB, S3) on a free loopback port, started by the
-//! test from `.venv/bin/moto_server` (installed by `scripts/tools.sh`; `MOTO_SERVER` overrides the path).
+//! test from `.venv/bin/moto_server` (installed by `scripts/tools.sh`; `MOTO_SERVER` overrides the path), and a
+//! fake API Gateway Management API (moto's accepts any connection id and records nothing).
 #![allow(dead_code)] // each test binary uses a different part
 
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
@@ -7,7 +8,9 @@ use shared::adapters::aws::AwsSettings;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A moto server for the duration of the test; killed on drop.
 pub struct Moto {
@@ -78,4 +81,56 @@ pub async fn fixture(sdk: &aws_config::SdkConfig, endpoint: &str, name: &str) ->
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
     s3.create_bucket().bucket(name).send().await.unwrap();
     AwsSettings { table: name.into(), bucket: name.into(), retention_days: 90, endpoint_url: Some(endpoint.into()) }
+}
+
+pub type Posts = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A fake management API: records `POST /@connections/{id}` bodies; ids starting with `gone` answer 410.
+pub async fn fake_management_api() -> (String, Posts) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let posts: Posts = Arc::default();
+    let seen = posts.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head_end, length) = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse().unwrap_or(0));
+                        break (end + 4, len);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                let id = path.rsplit('/').next().unwrap_or("").to_string();
+                seen.lock().unwrap().push((id.clone(), String::from_utf8_lossy(&buf[head_end..]).to_string()));
+                let reply = if id.starts_with("gone") {
+                    "HTTP/1.1 410 Gone\r\nx-amzn-ErrorType: GoneException\r\ncontent-type: application/json\r\ncontent-length: 19\r\nconnection: close\r\n\r\n{\"message\":\"Gone\"}\n"
+                } else {
+                    "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                };
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (url, posts)
 }

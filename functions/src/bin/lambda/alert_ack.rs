@@ -1,0 +1,6 @@
+//! Lambda: POST /api/realtime/alerts/{alert_id}/ack.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::serve(functions::routes::alerts::ack_router).await
+}

@@ -1,0 +1,6 @@
+//! Lambda: GET /api/integrations/genesys/health, .../audiohook/health and /healthz.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::serve(functions::routes::health::health_router).await
+}

@@ -1,0 +1,6 @@
+//! Lambda: GET /api/realtime/calls/{call_id}/audio and .../audio/meta.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::serve(functions::routes::live_audio::live_audio_router).await
+}

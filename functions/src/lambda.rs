@@ -1,0 +1,82 @@
+//! AWS Lambda entrypoints (feature `aws`): the same routers as the local process, on the AWS adapters
+//! (DynamoDB, S3, push through the API Gateway WebSocket API). Each binary in `src/bin/lambda/` serves one
+//! endpoint group with `serve`; everything else is here once.
+
+use crate::auth::{Credentials, SupervisorAuth};
+use crate::state::{AppState, HealthConfig};
+use axum::Router;
+use axum::extract::Request;
+use lambda_http::request::RequestContext;
+use shared::adapters::aws::{ApiGatewayPush, AwsSettings, DynamoStore, S3BlobStore};
+use shared::config::RealtimeConfig;
+use shared::env::{self, EnvError, EnvSource, ProcessEnv};
+use shared::realtime::RealtimeService;
+use std::sync::Arc;
+
+/// Settings of every Lambda, from the environment the SAM template sets.
+#[derive(Debug, Clone)]
+pub struct LambdaConfig {
+    pub aws: AwsSettings,
+    pub realtime: RealtimeConfig,
+    pub health: HealthConfig,
+    /// `REALTIME_INGEST_TOKEN` (required on AWS).
+    pub ingest_token: String,
+    /// `WEBSOCKET_CALLBACK_URL`: the WebSocket API's connection endpoint, for push.
+    pub websocket_callback_url: String,
+}
+
+impl LambdaConfig {
+    pub fn from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
+        let required = |name: &str| {
+            env::string(e, name).ok_or_else(|| EnvError {
+                name: name.into(),
+                value: String::new(),
+                expected: "non-empty value",
+            })
+        };
+        Ok(Self {
+            aws: AwsSettings::from_env(e)?,
+            realtime: RealtimeConfig::from_env(e)?,
+            health: HealthConfig::from_env(e)?,
+            ingest_token: required("REALTIME_INGEST_TOKEN")?,
+            websocket_callback_url: required("WEBSOCKET_CALLBACK_URL")?,
+        })
+    }
+}
+
+/// The handlers' state on the AWS adapters.
+pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> AppState {
+    let store = Arc::new(DynamoStore::new(sdk, &cfg.aws));
+    let push = ApiGatewayPush::new(sdk, store.clone(), &cfg.websocket_callback_url);
+    let blobs = Arc::new(S3BlobStore::new(sdk, &cfg.aws));
+    let realtime = RealtimeService::new(store.clone(), blobs, Arc::new(push), cfg.realtime.clone());
+    AppState {
+        realtime: Arc::new(realtime),
+        heartbeats: store,
+        credentials: Arc::new(Credentials {
+            ingest_token: cfg.ingest_token.clone(),
+            supervisor: SupervisorAuth::ApiGatewayJwt,
+        }),
+        health: Arc::new(cfg.health.clone()),
+    }
+}
+
+/// True when API Gateway's JWT authorizer verified the request (its claims are in the request context).
+pub fn jwt_verified(req: &Request) -> bool {
+    match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).is_some_and(|jwt| !jwt.claims.is_empty())
+        }
+        _ => false,
+    }
+}
+
+/// Runs one endpoint group as a Lambda function: JSON logs, state built once per container, then
+/// `lambda_http::run` for every invocation.
+pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
+    crate::logging::init(&crate::logging::LogConfig { json: true, level: "info".into(), dir: None })?;
+    let cfg = LambdaConfig::from_env(&ProcessEnv)?;
+    let sdk = shared::adapters::aws::sdk_config().await;
+    let state = app_state(&cfg, &sdk);
+    lambda_http::run(group(&state).with_state(state)).await
+}
