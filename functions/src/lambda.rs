@@ -27,19 +27,12 @@ pub struct LambdaConfig {
 
 impl LambdaConfig {
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
-        let required = |name: &str| {
-            env::string(e, name).ok_or_else(|| EnvError {
-                name: name.into(),
-                value: String::new(),
-                expected: "non-empty value",
-            })
-        };
         Ok(Self {
             aws: AwsSettings::from_env(e)?,
             realtime: RealtimeConfig::from_env(e)?,
             health: HealthConfig::from_env(e)?,
-            ingest_token: required("REALTIME_INGEST_TOKEN")?,
-            websocket_callback_url: required("WEBSOCKET_CALLBACK_URL")?,
+            ingest_token: env::required(e, "REALTIME_INGEST_TOKEN")?,
+            websocket_callback_url: env::required(e, "WEBSOCKET_CALLBACK_URL")?,
         })
     }
 }

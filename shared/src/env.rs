@@ -42,6 +42,11 @@ pub fn string(env: &dyn EnvSource, name: &str) -> Option<String> {
     env.var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
+/// A trimmed, non-empty value that must be set.
+pub fn required(env: &dyn EnvSource, name: &str) -> Result<String, EnvError> {
+    string(env, name).ok_or_else(|| EnvError { name: name.into(), value: String::new(), expected: "non-empty value" })
+}
+
 /// A parsed value, or the default when unset or blank.
 pub fn parsed<T: FromStr>(env: &dyn EnvSource, name: &str, default: T, expected: &'static str) -> Result<T, EnvError> {
     match string(env, name) {

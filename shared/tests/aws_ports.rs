@@ -3,6 +3,7 @@
 #![cfg(feature = "aws")]
 
 mod moto;
+#[macro_use]
 mod port_contract;
 
 use moto::{Moto, fixture, sdk};
@@ -20,15 +21,7 @@ async fn aws_adapters_pass_the_port_contract() {
             port_contract::$case(Arc::new(DynamoStore::new(&sdk, &settings))).await;
         )*};
     }
-    run!(
-        conditional_writes,
-        idempotency,
-        events_and_alerts,
-        alert_listing_and_ack,
-        call_listing,
-        live_audio_state,
-        idle_and_purge
-    );
+    call_store_cases!(run);
 
     let settings = fixture(&sdk, &moto.endpoint, "heartbeats").await;
     port_contract::heartbeat_round_trip(Arc::new(DynamoStore::new(&sdk, &settings))).await;

@@ -6,6 +6,7 @@
 #![cfg(feature = "aws")]
 
 mod moto;
+#[macro_use]
 mod port_contract;
 
 use shared::adapters::aws::{AwsSettings, DynamoStore};
@@ -90,7 +91,7 @@ fn call_store_contract_on_dynamodb_local() {
                 port_contract::$case(Arc::new(DynamoStore::new(&sdk, &settings))).await;
             )*};
         }
-        run!(conditional_writes, idempotency, events_and_alerts, alert_listing_and_ack, call_listing, live_audio_state, idle_and_purge);
+        call_store_cases!(run);
         moto::create_table(&sdk, "heartbeats").await;
         let settings = AwsSettings { table: "heartbeats".into(), bucket: String::new(), retention_days: 90, endpoint_url: None };
         port_contract::heartbeat_round_trip(Arc::new(DynamoStore::new(&sdk, &settings))).await;

@@ -1,5 +1,6 @@
 //! The port contract on the embedded adapters: a real SQLite file and a real folder.
 
+#[macro_use]
 mod port_contract;
 
 use shared::adapters::embedded::{FolderBlobStore, SqliteStore};
@@ -23,15 +24,7 @@ macro_rules! call_store_contract {
     )*};
 }
 
-call_store_contract!(
-    conditional_writes,
-    idempotency,
-    events_and_alerts,
-    alert_listing_and_ack,
-    call_listing,
-    live_audio_state,
-    idle_and_purge,
-);
+call_store_cases!(call_store_contract);
 
 #[tokio::test]
 async fn heartbeats() {

@@ -7,6 +7,13 @@ mod call_store;
 
 pub use call_store::*;
 
+/// Invokes `$m!` with every call-store contract case, so each adapter's test runs the same list.
+macro_rules! call_store_cases {
+    ($m:ident) => {
+        $m! { conditional_writes, idempotency, events_and_alerts, alert_listing_and_ack, call_listing, live_audio_state, idle_and_purge }
+    };
+}
+
 use shared::ports::{BlobStore, Heartbeat, Heartbeats};
 use shared::timestamps::parse_iso;
 use std::sync::Arc;

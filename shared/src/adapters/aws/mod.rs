@@ -26,16 +26,9 @@ pub struct AwsSettings {
 
 impl AwsSettings {
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
-        let required = |name: &str| {
-            env::string(e, name).ok_or_else(|| EnvError {
-                name: name.into(),
-                value: String::new(),
-                expected: "non-empty name",
-            })
-        };
         Ok(Self {
-            table: required("TABLE_NAME")?,
-            bucket: required("BUCKET_NAME")?,
+            table: env::required(e, "TABLE_NAME")?,
+            bucket: env::required(e, "BUCKET_NAME")?,
             retention_days: env::parsed(e, "REALTIME_RETENTION_DAYS", 90, "whole number")?,
             endpoint_url: env::string(e, "AWS_ENDPOINT_URL"),
         })
