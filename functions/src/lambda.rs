@@ -67,7 +67,9 @@ pub fn jwt_verified(req: &Request) -> bool {
 /// Runs one endpoint group as a Lambda function: JSON logs, state built once per container, then
 /// `lambda_http::run` for every invocation.
 pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
-    crate::logging::init(&crate::logging::LogConfig { json: true, level: "info".into(), dir: None })?;
+    // Same LOG_LEVEL / RUST_LOG as locally; always JSON to stdout (CloudWatch), never files.
+    let log = crate::logging::LogConfig { json: true, dir: None, ..crate::logging::LogConfig::from_env(&ProcessEnv) };
+    crate::logging::init(&log)?;
     let cfg = LambdaConfig::from_env(&ProcessEnv)?;
     let sdk = shared::adapters::aws::sdk_config().await;
     let state = app_state(&cfg, &sdk);
