@@ -2,7 +2,7 @@
 //! request tracing.
 
 use crate::error::ApiError;
-use crate::routes::{alerts, calls, health, ingest, live_audio, openapi};
+use crate::routes::{alerts, calls, health, ingest, live_audio, openapi, tickets};
 use crate::state::AppState;
 use crate::ws::{WsState, ws_router};
 use axum::Router;
@@ -20,6 +20,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(alerts::alerts_router(&state))
         .merge(alerts::ack_router(&state))
         .merge(health::health_router(&state))
+        .merge(tickets::ws_ticket_router(&state))
         .merge(openapi::openapi_router())
         .with_state(state)
 }

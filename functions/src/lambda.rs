@@ -45,7 +45,8 @@ pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> AppState {
     let realtime = RealtimeService::new(store.clone(), blobs, Arc::new(push), cfg.realtime.clone());
     AppState {
         realtime: Arc::new(realtime),
-        heartbeats: store,
+        heartbeats: store.clone(),
+        tickets: store,
         credentials: Arc::new(Credentials {
             ingest_token: cfg.ingest_token.clone(),
             supervisor: SupervisorAuth::ApiGatewayJwt,
@@ -64,14 +65,18 @@ pub fn jwt_verified(req: &Request) -> bool {
     }
 }
 
-/// Runs one endpoint group as a Lambda function: JSON logs, state built once per container, then
-/// `lambda_http::run` for every invocation.
-pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
-    // Same LOG_LEVEL / RUST_LOG as locally; always JSON to stdout (CloudWatch), never files.
+/// What every function does once per container: JSON logs (same `LOG_LEVEL` / `RUST_LOG` as locally, to
+/// stdout for CloudWatch, never files) and the SDK configuration.
+pub async fn init() -> Result<aws_config::SdkConfig, lambda_http::Error> {
     let log = crate::logging::LogConfig { json: true, dir: None, ..crate::logging::LogConfig::from_env(&ProcessEnv) };
     crate::logging::init(&log)?;
-    let cfg = LambdaConfig::from_env(&ProcessEnv)?;
-    let sdk = shared::adapters::aws::sdk_config().await;
-    let state = app_state(&cfg, &sdk);
+    Ok(shared::adapters::aws::sdk_config().await)
+}
+
+/// Runs one endpoint group as a Lambda function: state built once per container, then `lambda_http::run`
+/// for every invocation.
+pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
+    let sdk = init().await?;
+    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk);
     lambda_http::run(group(&state).with_state(state)).await
 }

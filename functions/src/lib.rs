@@ -11,3 +11,6 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod ws;
+#[cfg(feature = "aws")]
+pub mod ws_lambda;
+pub mod ws_protocol;

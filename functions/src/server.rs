@@ -147,7 +147,8 @@ impl LocalServer {
             Arc::new(RealtimeService::new(store.clone(), blobs, Arc::new(push.clone()), cfg.realtime.clone()));
         let app = AppState {
             realtime: realtime.clone(),
-            heartbeats: store,
+            heartbeats: store.clone(),
+            tickets: store,
             credentials: Arc::new(credentials.clone()),
             health: Arc::new(cfg.health.clone()),
         };

@@ -1,8 +1,9 @@
-//! What every handler can reach: the realtime service, heartbeats, credentials and health settings.
+//! What every handler can reach: the realtime service, heartbeats, WebSocket tickets, credentials and
+//! health settings.
 
 use crate::auth::Credentials;
 use shared::env::{self, EnvError, EnvSource};
-use shared::ports::Heartbeats;
+use shared::ports::{Heartbeats, Tickets};
 use shared::realtime::RealtimeService;
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ impl HealthConfig {
 pub struct AppState {
     pub realtime: Arc<RealtimeService>,
     pub heartbeats: Arc<dyn Heartbeats>,
+    pub tickets: Arc<dyn Tickets>,
     pub credentials: Arc<Credentials>,
     pub health: Arc<HealthConfig>,
 }

@@ -1,11 +1,11 @@
-//! Local WebSocket push at `/ws` (the seed's SSE, replaced): supervisors authenticate on connect, send
-//! `{"action":"subscribe","call_id":"X"}` (or no `call_id` for every call) and receive `realtime_event`,
-//! `supervisor_alert`, `supervisor_alert_ack` and `call_update` messages. On AWS the same protocol runs on
-//! API Gateway WebSocket.
+//! Local WebSocket push at `/ws` (the seed's SSE, replaced): supervisors authenticate on connect, speak
+//! the `ws_protocol` and receive `realtime_event`, `supervisor_alert`, `supervisor_alert_ack` and
+//! `call_update` messages. On AWS the same protocol runs on API Gateway WebSocket (`ws_lambda`).
 
 use crate::auth::{self, supervisor_ok};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::ws_protocol::{self as protocol, ClientMessage, MAX_CLIENT_MESSAGE, MAX_SUBSCRIPTIONS};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -14,16 +14,14 @@ use axum::{Router, routing::get};
 use serde_json::{Value, json};
 use shared::adapters::embedded::BroadcastPush;
 use shared::ports::PushMessage;
+use shared::realtime::ServiceError;
 use shared::secret::constant_time_eq;
+use shared::tickets;
 use shared::timestamps::iso;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
-/// Largest client message accepted.
-const MAX_CLIENT_MESSAGE: usize = 4096;
-/// Most call ids one connection may follow.
-const MAX_SUBSCRIPTIONS: usize = 100;
 /// Keepalive when nothing was sent for this long (the seed's SSE ping interval).
 const PING_INTERVAL: Duration = Duration::from_secs(15);
 
@@ -49,34 +47,23 @@ impl Subscription {
 
     /// Applies a client message; returns the reply.
     fn handle(&mut self, text: &str) -> Value {
-        let Ok(msg) = serde_json::from_str::<Value>(text) else {
-            return json!({"type": "error", "detail": "Invalid JSON message"});
+        let message = match protocol::parse(text) {
+            Ok(m) => m,
+            Err(reply) => return reply,
         };
-        let call_id = msg.get("call_id").and_then(Value::as_str).map(str::trim).filter(|c| !c.is_empty() && *c != "*");
-        if let Some(id) = call_id
-            && let Err(e) = shared::ids::validate_call_id(id)
-        {
-            return json!({"type": "error", "detail": e.to_string()});
+        match &message {
+            ClientMessage::Subscribe(None) => self.all = true,
+            ClientMessage::Subscribe(Some(id)) if self.calls.len() < MAX_SUBSCRIPTIONS => {
+                self.calls.insert(id.clone());
+            }
+            ClientMessage::Subscribe(Some(_)) => return protocol::error("Too many subscriptions"),
+            ClientMessage::Unsubscribe(None) => *self = Self::default(),
+            ClientMessage::Unsubscribe(Some(id)) => {
+                self.calls.remove(id);
+            }
+            ClientMessage::Ping => return protocol::pong(),
         }
-        match msg.get("action").and_then(Value::as_str) {
-            Some("subscribe") => match call_id {
-                None => self.all = true,
-                Some(id) if self.calls.len() < MAX_SUBSCRIPTIONS => {
-                    self.calls.insert(id.to_string());
-                }
-                Some(_) => return json!({"type": "error", "detail": "Too many subscriptions"}),
-            },
-            Some("unsubscribe") => match call_id {
-                None => *self = Self::default(),
-                Some(id) => {
-                    self.calls.remove(id);
-                }
-            },
-            Some("ping") => return json!({"type": "pong", "timestamp": iso(&chrono::Utc::now())}),
-            _ => return json!({"type": "error", "detail": "Unknown action (use subscribe, unsubscribe or ping)"}),
-        }
-        let verb = if msg["action"] == "subscribe" { "subscribed" } else { "unsubscribed" };
-        json!({"type": verb, "call_id": call_id, "all": self.all, "calls": self.calls.len()})
+        protocol::subscription(&message, self.all, self.calls.len())
     }
 }
 
@@ -86,10 +73,19 @@ async fn upgrade(
     headers: axum::http::HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    // Browsers cannot set headers on a WebSocket, so `?token=` is accepted here too.
-    let ok = s.app.credentials.supervisor_token().is_some_and(|token| {
+    // Browsers cannot set headers on a WebSocket: a one-time `?ticket=` (from POST /api/realtime/ws-ticket,
+    // as on AWS) or, for scripts and wall screens, `?token=` are accepted too.
+    let token_ok = s.app.credentials.supervisor_token().is_some_and(|token| {
         supervisor_ok(&headers, token) || q.get("token").is_some_and(|t| constant_time_eq(t, token))
     });
+    let ok = token_ok
+        || match q.get("ticket") {
+            Some(t) => match tickets::redeem(s.app.tickets.as_ref(), t, chrono::Utc::now()).await {
+                Ok(redeemed) => redeemed,
+                Err(e) => return ApiError::from(ServiceError::Store(e)).into_response(),
+            },
+            None => false,
+        };
     if !ok {
         return auth::unauthorized();
     }

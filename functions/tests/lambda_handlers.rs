@@ -30,15 +30,16 @@ async fn invoke(state: &AppState, group: fn(&AppState) -> Router<AppState>, even
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_function_handles_its_sample_event() {
+/// A moto server with a fresh table and bucket named `name`, the functions' state on it (configured from
+/// the environment the template sets) and the fake management API's record of pushes.
+async fn functions_on_moto(name: &str) -> (moto::Moto, AppState, DynamoStore, moto::Posts) {
     let moto = moto::Moto::start();
     let sdk = moto::sdk(&moto.endpoint).await;
-    let settings = moto::fixture(&sdk, &moto.endpoint, "lambdas").await;
+    let settings = moto::fixture(&sdk, &moto.endpoint, name).await;
     let (callback, posts) = moto::fake_management_api().await;
     let env: HashMap<String, String> = [
-        ("TABLE_NAME", "lambdas"),
-        ("BUCKET_NAME", "lambdas"),
+        ("TABLE_NAME", name),
+        ("BUCKET_NAME", name),
         ("REALTIME_INGEST_TOKEN", "replace-me"),
         ("WEBSOCKET_CALLBACK_URL", callback.as_str()),
     ]
@@ -46,10 +47,15 @@ async fn each_function_handles_its_sample_event() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let state = app_state(&LambdaConfig::from_env(&env).unwrap(), &sdk);
-    let store = DynamoStore::new(&sdk, &settings);
+    (moto, state, DynamoStore::new(&sdk, &settings), posts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_handles_its_sample_event() {
+    let (_moto, state, store, posts) = functions_on_moto("lambdas").await;
     let now = chrono::Utc::now();
     store.connect("supervisor-1", now).await.unwrap();
-    assert!(store.subscribe("supervisor-1", Some("demo-call-1"), now).await.unwrap());
+    assert!(store.subscribe("supervisor-1", Some("demo-call-1"), 100, now).await.unwrap().is_some());
 
     let (status, v) = invoke(&state, ingest::events_router, &fixture("ingest-event")).await;
     assert_eq!(status, 200, "{v}");
@@ -96,4 +102,62 @@ async fn each_function_handles_its_sample_event() {
     let mut forged = fixture("ingest-event");
     forged["headers"]["x-cloud-token"] = Value::from("wrong");
     assert_eq!(invoke(&state, ingest::events_router, &forged).await.0, 401);
+}
+
+/// The WebSocket function fed its sample events: a ticket from the HTTP function opens one connection, the
+/// connection subscribes, an ingest pushes to it, and `$disconnect` stops that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_function_connects_with_a_ticket_and_receives_pushes() {
+    use functions::ws_lambda::handle;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+    let (_moto, state, store, posts) = functions_on_moto("websocket").await;
+    let ws = |v: &Value| serde_json::from_value::<ApiGatewayWebsocketProxyRequest>(v.clone()).unwrap();
+    let body = |r: &lambda_http::aws_lambda_events::apigw::ApiGatewayProxyResponse| -> Value {
+        match &r.body {
+            Some(lambda_http::Body::Text(t)) => serde_json::from_str(t).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        }
+    };
+
+    let (status, issued) = invoke(&state, functions::routes::tickets::ws_ticket_router, &fixture("ws-ticket")).await;
+    assert_eq!((status, issued["expires_in"].as_i64()), (200, Some(60)), "{issued}");
+    let ticket = issued["ticket"].as_str().unwrap();
+    let mut connect = fixture("ws-connect");
+    connect["queryStringParameters"]["ticket"] = Value::from(ticket);
+    let r = handle(&store, &ws(&connect)).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+
+    // The ticket is spent; none or a made-up one is refused.
+    let mut again = connect.clone();
+    again["requestContext"]["connectionId"] = Value::from("second-connection");
+    assert_eq!(handle(&store, &ws(&again)).await.status_code, 401);
+    again["queryStringParameters"]["ticket"] = Value::from("made-up");
+    assert_eq!(handle(&store, &ws(&again)).await.status_code, 401);
+    again["queryStringParameters"].as_object_mut().unwrap().clear();
+    assert_eq!(handle(&store, &ws(&again)).await.status_code, 401);
+
+    let r = handle(&store, &ws(&fixture("ws-subscribe"))).await;
+    assert_eq!(body(&r), serde_json::json!({"type": "subscribed", "call_id": "demo-call-1", "all": false, "calls": 1}));
+    let mut msg = fixture("ws-subscribe");
+    for (text, kind) in [
+        (r#"{"action":"ping"}"#, "pong"),
+        ("not json", "error"),
+        (r#"{"action":"subscribe","call_id":"../x"}"#, "error"),
+    ] {
+        msg["body"] = Value::from(text);
+        assert_eq!(body(&handle(&store, &ws(&msg)).await)["type"], kind, "{text}");
+    }
+
+    let (status, _) = invoke(&state, ingest::events_router, &fixture("ingest-event")).await;
+    assert_eq!(status, 200);
+    let to: Vec<String> = posts.lock().unwrap().iter().map(|(id, _)| id.replace("%3D", "=")).collect();
+    assert_eq!(to, vec!["Yf8kqcLDjoECJxA=".to_string(); 4], "the event and its three alerts");
+
+    assert_eq!(handle(&store, &ws(&fixture("ws-disconnect"))).await.status_code, 200);
+    assert!(store.subscribers("demo-call-1").await.unwrap().is_empty());
+    posts.lock().unwrap().clear();
+    let mut next = fixture("ingest-event");
+    next["body"] = Value::from(r#"{"call_id":"demo-call-1","text":"still there?","event_id":"after-disconnect"}"#);
+    assert_eq!(invoke(&state, ingest::events_router, &next).await.0, 200);
+    assert!(posts.lock().unwrap().is_empty(), "nothing is pushed to a closed connection");
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Every route the app serves (method and path). Adding a route means documenting it.
-const ROUTES: [(&str, &str); 13] = [
+const ROUTES: [(&str, &str); 14] = [
     ("post", "/api/realtime/events"),
     ("post", "/api/realtime/audio/chunk"),
     ("get", "/api/realtime/calls"),
@@ -16,6 +16,7 @@ const ROUTES: [(&str, &str); 13] = [
     ("get", "/api/realtime/calls/{call_id}/audio/meta"),
     ("get", "/api/realtime/alerts"),
     ("post", "/api/realtime/alerts/{alert_id}/ack"),
+    ("post", "/api/realtime/ws-ticket"),
     ("get", "/api/integrations/genesys/health"),
     ("get", "/api/integrations/genesys/audiohook/health"),
     ("get", "/ws"),

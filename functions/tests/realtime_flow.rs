@@ -83,6 +83,22 @@ async fn websocket_requires_the_supervisor_token() {
 }
 
 #[tokio::test]
+async fn websocket_accepts_a_one_time_ticket() {
+    let server = TestServer::start().await;
+    let (status, issued) = server.post("/api/realtime/ws-ticket").await;
+    assert_eq!(status, 200, "{issued}");
+    let base = server.ws_url().replace(&format!("token={}", common::SUPERVISOR), "ticket=");
+    let url = format!("{base}{}", issued["ticket"].as_str().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "connected");
+    let err = tokio_tungstenite::connect_async(&url).await.unwrap_err();
+    assert!(err.to_string().contains("401"), "a ticket opens one connection: {err}");
+    let err = tokio_tungstenite::connect_async(format!("{base}made-up")).await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn snapshot_survives_a_restart() {
     let dir = tempfile::TempDir::new().unwrap();
     let server = TestServer::start_in(dir.path(), &[]).await;

@@ -18,5 +18,6 @@ pub mod realtime;
 pub mod risk;
 pub mod secret;
 pub mod silence;
+pub mod tickets;
 pub mod timestamps;
 pub mod wav;

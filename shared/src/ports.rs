@@ -150,3 +150,11 @@ pub trait Heartbeats: Send + Sync {
     async fn put(&self, heartbeat: &Heartbeat) -> Result<(), StoreError>;
     async fn get(&self, component: &str) -> Result<Option<Heartbeat>, StoreError>;
 }
+
+/// One-time WebSocket tickets (see `tickets`), keyed by digest.
+#[async_trait]
+pub trait Tickets: Send + Sync {
+    async fn put_ticket(&self, digest: &str, expires_at: Timestamp) -> Result<(), StoreError>;
+    /// Consumes the ticket: `true` exactly once, and only before it expires.
+    async fn redeem_ticket(&self, digest: &str, now: Timestamp) -> Result<bool, StoreError>;
+}

@@ -25,6 +25,8 @@ async fn aws_adapters_pass_the_port_contract() {
 
     let settings = fixture(&sdk, &moto.endpoint, "heartbeats").await;
     port_contract::heartbeat_round_trip(Arc::new(DynamoStore::new(&sdk, &settings))).await;
+    let settings = fixture(&sdk, &moto.endpoint, "tickets").await;
+    port_contract::ticket_redeemed_once(Arc::new(DynamoStore::new(&sdk, &settings))).await;
     let settings = fixture(&sdk, &moto.endpoint, "blobs").await;
     port_contract::blob_round_trip(Arc::new(S3BlobStore::new(&sdk, &settings))).await;
 }

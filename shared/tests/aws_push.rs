@@ -5,7 +5,7 @@
 mod moto;
 
 use serde_json::json;
-use shared::adapters::aws::{ApiGatewayPush, DynamoStore};
+use shared::adapters::aws::{ApiGatewayPush, DynamoStore, Following};
 use shared::ports::{Push, PushMessage};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,10 +27,14 @@ async fn push_reaches_followers_and_forgets_gone_connections() {
     for c in ["conn-a", "conn-all", "gone-1"] {
         store.connect(c, now).await.unwrap();
     }
-    assert!(store.subscribe("conn-a", Some("call-1"), now).await.unwrap());
-    assert!(store.subscribe("conn-all", None, now).await.unwrap());
-    assert!(store.subscribe("gone-1", Some("call-1"), now).await.unwrap());
-    assert!(!store.subscribe("never-connected", Some("call-1"), now).await.unwrap());
+    let following = |all, calls| Some(Following { all, calls });
+    assert_eq!(store.subscribe("conn-a", Some("call-1"), 2, now).await.unwrap(), following(false, 1));
+    assert_eq!(store.subscribe("conn-a", Some("call-3"), 2, now).await.unwrap(), following(false, 2));
+    assert_eq!(store.subscribe("conn-a", Some("call-4"), 2, now).await.unwrap(), None, "over the limit");
+    assert_eq!(store.unsubscribe("conn-a", Some("call-3")).await.unwrap(), Following { all: false, calls: 1 });
+    assert_eq!(store.subscribe("conn-all", None, 2, now).await.unwrap(), following(true, 0));
+    assert_eq!(store.subscribe("gone-1", Some("call-1"), 2, now).await.unwrap(), following(false, 1));
+    assert_eq!(store.subscribe("never-connected", Some("call-1"), 2, now).await.unwrap(), None);
     assert_eq!(
         set(store.subscribers("call-1").await.unwrap()),
         set(vec!["conn-a".into(), "conn-all".into(), "gone-1".into()])
@@ -56,7 +60,11 @@ async fn push_reaches_followers_and_forgets_gone_connections() {
     push.publish(PushMessage { call_id: "call-2".into(), body: json!({"type": "realtime_event"}) }).await;
     assert_eq!(posts.lock().unwrap().iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["conn-all"]);
 
-    store.unsubscribe("conn-all", None).await.unwrap();
+    let none = Following { all: false, calls: 0 };
+    assert_eq!(store.subscribe("conn-all", Some("call-1"), 2, now).await.unwrap(), following(true, 1));
+    assert_eq!(store.unsubscribe("conn-all", None).await.unwrap(), none, "unsubscribe without a call: everything");
     store.disconnect("conn-a").await.unwrap();
+    assert_eq!(store.unsubscribe("conn-a", Some("call-1")).await.unwrap(), none, "a forgotten connection stays gone");
+    assert_eq!(store.subscribe("conn-a", Some("call-1"), 2, now).await.unwrap(), None);
     assert!(store.subscribers("call-1").await.unwrap().is_empty());
 }

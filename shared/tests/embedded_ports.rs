@@ -33,6 +33,12 @@ async fn heartbeats() {
 }
 
 #[tokio::test]
+async fn tickets() {
+    let (_dir, store) = sqlite();
+    port_contract::ticket_redeemed_once(store).await;
+}
+
+#[tokio::test]
 async fn folder_blobs() {
     let dir = TempDir::new().unwrap();
     port_contract::blob_round_trip(Arc::new(FolderBlobStore::new(dir.path()))).await;

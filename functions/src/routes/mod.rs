@@ -7,6 +7,7 @@ pub mod health;
 pub mod ingest;
 pub mod live_audio;
 pub mod openapi;
+pub mod tickets;
 
 use crate::auth::{require_ingest, require_supervisor};
 use crate::state::AppState;

@@ -1,4 +1,4 @@
-//! The port contract: what every adapter of `CallStore`, `BlobStore` and `Heartbeats` must do. Each
+//! The port contract: what every adapter of `CallStore`, `BlobStore`, `Heartbeats` and `Tickets` must do. Each
 //! function takes a fresh adapter and uses unique ids, so the same suite runs on the embedded adapters and
 //! (with the AWS issue) on DynamoDB/S3 against a local emulator.
 #![allow(dead_code)] // each test binary runs the part of the suite its adapters implement
@@ -14,7 +14,7 @@ macro_rules! call_store_cases {
     };
 }
 
-use shared::ports::{BlobStore, Heartbeat, Heartbeats};
+use shared::ports::{BlobStore, Heartbeat, Heartbeats, Tickets};
 use shared::timestamps::parse_iso;
 use std::sync::Arc;
 
@@ -45,4 +45,15 @@ pub async fn heartbeat_round_trip(hbs: Arc<dyn Heartbeats>) {
     let second = Heartbeat { status: serde_json::json!({"state": "stopping"}), ..first };
     hbs.put(&second).await.unwrap();
     assert_eq!(hbs.get("contract_worker").await.unwrap(), Some(second));
+}
+
+pub async fn ticket_redeemed_once(tickets: Arc<dyn Tickets>) {
+    let now = parse_iso("2026-02-10T10:00:00Z").unwrap();
+    let later = |s: i64| now + chrono::Duration::seconds(s);
+    tickets.put_ticket("contract-ticket-a", later(60)).await.unwrap();
+    tickets.put_ticket("contract-ticket-b", later(60)).await.unwrap();
+    assert!(!tickets.redeem_ticket("contract-ticket-unknown", now).await.unwrap());
+    assert!(tickets.redeem_ticket("contract-ticket-a", later(59)).await.unwrap());
+    assert!(!tickets.redeem_ticket("contract-ticket-a", later(59)).await.unwrap(), "a ticket opens one connection");
+    assert!(!tickets.redeem_ticket("contract-ticket-b", later(60)).await.unwrap(), "expired at its deadline");
 }

@@ -5,7 +5,7 @@ mod dynamodb;
 mod push;
 mod s3;
 
-pub use dynamodb::DynamoStore;
+pub use dynamodb::{DynamoStore, Following};
 pub use push::ApiGatewayPush;
 pub use s3::S3BlobStore;
 

@@ -14,6 +14,7 @@
 //! | heartbeat | `hb#<component>` | `hb` |
 //! | WebSocket connection | `ws#<connection>` | `conn` |
 //! | subscription | `sub#<call or *>` | `<connection>` |
+//! | WebSocket ticket (digest) | `ticket#<sha256>` | `ticket` |
 //!
 //! Expressions name every non-key attribute through `#names` (DynamoDB reserves words such as `status`).
 //!
@@ -27,6 +28,9 @@ mod calls;
 mod connections;
 mod heartbeats;
 mod listing;
+mod tickets;
+
+pub use connections::Following;
 
 use crate::ports::StoreError;
 use crate::timestamps::{Timestamp, iso, parse_iso};

@@ -1,11 +1,12 @@
 //! The embedded store: one SQLite file (WAL) holding calls, events, alerts, idempotency keys, live-audio
-//! window state and worker heartbeats. Calls are versioned rows, so the same optimistic-concurrency
+//! window state, worker heartbeats and WebSocket tickets. Calls are versioned rows, so the same optimistic-concurrency
 //! contract holds here as on DynamoDB.
 
 mod calls;
 mod heartbeats;
 mod retention;
 mod rows;
+mod tickets;
 
 use crate::ports::StoreError;
 use rusqlite::Connection;
@@ -60,6 +61,10 @@ CREATE TABLE IF NOT EXISTS heartbeat (
     component TEXT PRIMARY KEY,
     updated_at TEXT NOT NULL,
     status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ws_ticket (
+    digest TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
 );
 "#;
 

@@ -1,0 +1,6 @@
+//! Lambda: POST /api/realtime/ws-ticket.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::serve(functions::routes::tickets::ws_ticket_router).await
+}
