@@ -158,3 +158,26 @@ pub trait Tickets: Send + Sync {
     /// Consumes the ticket: `true` exactly once, and only before it expires.
     async fn redeem_ticket(&self, digest: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
+
+/// A job as a receiver got it. `receipt` names this delivery (complete or retry with it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedJob {
+    pub receipt: String,
+    /// The job's JSON text, as enqueued (or as S3 wrote it, for upload notifications on AWS).
+    pub body: String,
+    /// Deliveries so far, this one included.
+    pub attempts: u32,
+}
+
+/// Batch jobs, at least once: a received job is hidden for its visibility timeout and delivered again
+/// unless completed; after the queue's receive limit it goes to the dead letters instead.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue(&self, body: &str) -> Result<(), StoreError>;
+    /// Up to `max` visible jobs, each hidden from other receivers for `visibility`.
+    async fn receive(&self, max: usize, visibility: std::time::Duration) -> Result<Vec<ReceivedJob>, StoreError>;
+    /// Done: the job is never delivered again.
+    async fn complete(&self, receipt: &str) -> Result<(), StoreError>;
+    /// Delivered again after `delay` (backoff), counting as an attempt.
+    async fn retry_later(&self, receipt: &str, delay: std::time::Duration) -> Result<(), StoreError>;
+}

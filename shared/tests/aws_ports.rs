@@ -1,4 +1,4 @@
-//! The port contract on the AWS adapters (DynamoDB, S3) against a moto server this test starts on a free
+//! The port contract on the AWS adapters (DynamoDB, S3, SQS) against a moto server this test starts on a free
 //! loopback port, and the DynamoDB requests one ingested event costs.
 #![cfg(feature = "aws")]
 
@@ -7,7 +7,8 @@ mod moto;
 mod port_contract;
 
 use moto::{Moto, fixture, sdk};
-use shared::adapters::aws::{DynamoStore, S3BlobStore};
+use shared::adapters::aws::{DynamoStore, S3BlobStore, SqsJobQueue};
+use shared::ports::JobQueue;
 use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,8 +28,20 @@ async fn aws_adapters_pass_the_port_contract() {
     port_contract::heartbeat_round_trip(Arc::new(DynamoStore::new(&sdk, &settings))).await;
     let settings = fixture(&sdk, &moto.endpoint, "tickets").await;
     port_contract::ticket_redeemed_once(Arc::new(DynamoStore::new(&sdk, &settings))).await;
+    let (queue, _) = moto::job_queues(&sdk, "jobs", 5).await;
+    port_contract::job_delivery(Arc::new(SqsJobQueue::new(&sdk, &queue))).await;
     let settings = fixture(&sdk, &moto.endpoint, "blobs").await;
     port_contract::blob_round_trip(Arc::new(S3BlobStore::new(&sdk, &settings))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_moves_a_job_to_the_dead_letter_queue_after_the_receive_limit() {
+    let moto = Moto::start();
+    let sdk = sdk(&moto.endpoint).await;
+    let (queue, dlq) = moto::job_queues(&sdk, "dead-letters", 3).await;
+    port_contract::job_dead_letter(Arc::new(SqsJobQueue::new(&sdk, &queue)), 3).await;
+    let dead = SqsJobQueue::new(&sdk, &dlq).receive(10, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(dead.iter().map(|j| j.body.as_str()).collect::<Vec<_>>(), [r#"{"call_id":"job-dead"}"#]);
 }
 
 /// Records the DynamoDB operation of every HTTP request the client transmits (retries included).

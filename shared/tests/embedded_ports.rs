@@ -39,6 +39,13 @@ async fn tickets() {
 }
 
 #[tokio::test]
+async fn job_queue() {
+    let (_dir, store) = sqlite();
+    port_contract::job_delivery(store.clone()).await;
+    port_contract::job_dead_letter(store, shared::adapters::embedded::MAX_RECEIVES).await;
+}
+
+#[tokio::test]
 async fn folder_blobs() {
     let dir = TempDir::new().unwrap();
     port_contract::blob_round_trip(Arc::new(FolderBlobStore::new(dir.path()))).await;

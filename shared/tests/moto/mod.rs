@@ -1,4 +1,4 @@
-//! Test harness for the AWS adapters: a moto server (DynamoDB, S3) on a free loopback port, started by the
+//! Test harness for the AWS adapters: a moto server (DynamoDB, S3, SQS) on a free loopback port, started by the
 //! test from `.venv/bin/moto_server` (installed by `scripts/tools.sh`; `MOTO_SERVER` overrides the path), and a
 //! fake API Gateway Management API (moto's accepts any connection id and records nothing).
 #![allow(dead_code)] // each test binary uses a different part
@@ -81,6 +81,28 @@ pub async fn fixture(sdk: &aws_config::SdkConfig, endpoint: &str, name: &str) ->
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
     s3.create_bucket().bucket(name).send().await.unwrap();
     AwsSettings { table: name.into(), bucket: name.into(), retention_days: 90, endpoint_url: Some(endpoint.into()) }
+}
+
+/// A fresh jobs queue named `name` with a dead-letter queue after `max_receives` (the template's shape);
+/// returns both URLs.
+pub async fn job_queues(sdk: &aws_config::SdkConfig, name: &str, max_receives: u32) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let dlq = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap().queue_url.unwrap();
+    let attrs =
+        sqs.get_queue_attributes().queue_url(&dlq).attribute_names(QueueAttributeName::QueueArn).send().await.unwrap();
+    let dlq_arn = attrs.attributes.unwrap()[&QueueAttributeName::QueueArn].clone();
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    (url, dlq)
 }
 
 pub type Posts = Arc<Mutex<Vec<(String, String)>>>;

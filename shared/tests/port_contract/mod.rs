@@ -1,11 +1,13 @@
-//! The port contract: what every adapter of `CallStore`, `BlobStore`, `Heartbeats` and `Tickets` must do. Each
-//! function takes a fresh adapter and uses unique ids, so the same suite runs on the embedded adapters and
-//! (with the AWS issue) on DynamoDB/S3 against a local emulator.
-#![allow(dead_code)] // each test binary runs the part of the suite its adapters implement
+//! The port contract: what every adapter of `CallStore`, `BlobStore`, `Heartbeats`, `Tickets` and
+//! `JobQueue` must do. Each function takes a fresh adapter and uses unique ids, so the same suite runs on the
+//! embedded adapters and on the AWS ones against local emulators (moto, DynamoDB Local).
+#![allow(dead_code, unused_imports)] // each test binary runs the part of the suite its adapters implement
 
 mod call_store;
+mod job_queue;
 
 pub use call_store::*;
+pub use job_queue::*;
 
 /// Invokes `$m!` with every call-store contract case, so each adapter's test runs the same list.
 macro_rules! call_store_cases {

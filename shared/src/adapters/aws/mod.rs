@@ -1,13 +1,15 @@
-//! AWS adapters: DynamoDB (one table for every item kind), S3, and push through API Gateway WebSocket. Built from the standard AWS
+//! AWS adapters: DynamoDB (one table for every item kind), S3, SQS, and push through API Gateway WebSocket. Built from the standard AWS
 //! configuration chain, so `AWS_ENDPOINT_URL` points the same code at a local emulator.
 
 mod dynamodb;
 mod push;
 mod s3;
+mod sqs;
 
 pub use dynamodb::{DynamoStore, Following};
 pub use push::ApiGatewayPush;
 pub use s3::S3BlobStore;
+pub use sqs::SqsJobQueue;
 
 use crate::env::{self, EnvError, EnvSource};
 

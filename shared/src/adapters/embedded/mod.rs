@@ -6,4 +6,4 @@ mod sqlite;
 
 pub use broadcast::BroadcastPush;
 pub use folder::FolderBlobStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{MAX_RECEIVES, SqliteStore};

@@ -1,9 +1,12 @@
 //! The embedded store: one SQLite file (WAL) holding calls, events, alerts, idempotency keys, live-audio
-//! window state, worker heartbeats and WebSocket tickets. Calls are versioned rows, so the same optimistic-concurrency
+//! window state, worker heartbeats, WebSocket tickets and the batch job queue. Calls are versioned rows, so the same optimistic-concurrency
 //! contract holds here as on DynamoDB.
 
 mod calls;
 mod heartbeats;
+mod jobs;
+
+pub use jobs::MAX_RECEIVES;
 mod retention;
 mod rows;
 mod tickets;
@@ -62,6 +65,15 @@ CREATE TABLE IF NOT EXISTS heartbeat (
     updated_at TEXT NOT NULL,
     status TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS job (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    visible_at INTEGER NOT NULL,
+    dead INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_ready ON job (dead, visible_at, id);
 CREATE TABLE IF NOT EXISTS ws_ticket (
     digest TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
