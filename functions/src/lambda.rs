@@ -1,5 +1,5 @@
 //! AWS Lambda entrypoints (feature `aws`): the same routers as the local process, on the AWS adapters
-//! (DynamoDB, S3, push through the API Gateway WebSocket API). Each binary in `src/bin/lambda/` serves one
+//! (DynamoDB, S3, push through the API Gateway WebSocket API). Each binary in `functions/lambda/` serves one
 //! endpoint group with `serve`; everything else is here once.
 
 use crate::auth::{Credentials, SupervisorAuth};
