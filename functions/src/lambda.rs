@@ -80,3 +80,22 @@ pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambd
     let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk);
     lambda_http::run(group(&state).with_state(state)).await
 }
+
+/// One housekeeping pass (what the local process does every `HOUSEKEEPING_INTERVAL_SECONDS`): ends calls
+/// left idle and deletes expired ones. A failure fails the invocation, so the schedule retries it.
+pub async fn sweep(realtime: &RealtimeService) -> Result<serde_json::Value, lambda_http::Error> {
+    let report = realtime.sweep().await?;
+    tracing::info!(ended = report.ended, purged = report.purged, "housekeeping pass");
+    Ok(serde_json::json!({"ended": report.ended, "purged": report.purged}))
+}
+
+/// Runs the scheduled housekeeping function.
+pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
+    let sdk = init().await?;
+    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk);
+    let realtime = state.realtime.as_ref();
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |_: lambda_http::LambdaEvent<serde_json::Value>| async move { sweep(realtime).await },
+    ))
+    .await
+}

@@ -161,3 +161,48 @@ async fn websocket_function_connects_with_a_ticket_and_receives_pushes() {
     assert_eq!(invoke(&state, ingest::events_router, &next).await.0, 200);
     assert!(posts.lock().unwrap().is_empty(), "nothing is pushed to a closed connection");
 }
+
+/// The scheduled housekeeping function on DynamoDB: a call quiet for longer than `CALL_IDLE_MINUTES` is
+/// ended (and supervisors told), one still active is left alone. The service's clock is moved by the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn housekeeping_function_ends_idle_calls() {
+    use shared::adapters::aws::{ApiGatewayPush, S3BlobStore};
+    use shared::ports::CallStore;
+    use shared::realtime::RealtimeService;
+    use std::sync::{Arc, Mutex};
+    let moto = moto::Moto::start();
+    let sdk = moto::sdk(&moto.endpoint).await;
+    let settings = moto::fixture(&sdk, &moto.endpoint, "housekeeping").await;
+    let (callback, posts) = moto::fake_management_api().await;
+    let store = Arc::new(DynamoStore::new(&sdk, &settings));
+    let clock = Arc::new(Mutex::new(chrono::Utc::now()));
+    let c = clock.clone();
+    let realtime = RealtimeService::with_clock(
+        store.clone(),
+        Arc::new(S3BlobStore::new(&sdk, &settings)),
+        Arc::new(ApiGatewayPush::new(&sdk, store.clone(), &callback)),
+        shared::config::RealtimeConfig::default(),
+        Arc::new(move || *c.lock().unwrap()),
+    );
+    let ingest = |call: &str| {
+        let e = serde_json::json!({"call_id": call, "text": "hello"});
+        shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap()
+    };
+    realtime.ingest_normalized(&ingest("quiet-call")).await.unwrap();
+    *clock.lock().unwrap() += chrono::Duration::minutes(100);
+    realtime.ingest_normalized(&ingest("busy-call")).await.unwrap();
+    store.connect("watcher", chrono::Utc::now()).await.unwrap();
+    store.subscribe("watcher", None, 100, chrono::Utc::now()).await.unwrap();
+    *clock.lock().unwrap() += chrono::Duration::minutes(21);
+
+    let report = functions::lambda::sweep(&realtime).await.unwrap();
+    assert_eq!(report, serde_json::json!({"ended": 1, "purged": 0}));
+    let status = |call: &'static str| {
+        let store = store.clone();
+        async move { store.load_call(call, None).await.unwrap().state.unwrap().value.status }
+    };
+    assert_eq!((status("quiet-call").await.as_str(), status("busy-call").await.as_str()), ("ended", "active"));
+    let pushed: Vec<Value> = posts.lock().unwrap().iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect();
+    assert!(pushed.iter().any(|m| m["call_id"] == "quiet-call" && m["status"] == "ended"), "{pushed:?}");
+    assert_eq!(functions::lambda::sweep(&realtime).await.unwrap()["ended"], 0, "a second pass finds nothing");
+}
