@@ -132,7 +132,9 @@ pub struct PushMessage {
 /// Fan-out to connected supervisors. Delivery is best effort: a failure never fails an ingest.
 #[async_trait]
 pub trait Push: Send + Sync {
-    async fn publish(&self, message: PushMessage);
+    /// Delivers `messages` (one ingest's event and alerts) in order; adapters that look followers up
+    /// do so once per call, not once per message.
+    async fn publish(&self, messages: Vec<PushMessage>);
 }
 
 /// A worker's last reported status.

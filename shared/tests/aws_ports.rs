@@ -77,7 +77,7 @@ async fn an_ingested_event_costs_two_dynamodb_round_trips() {
         aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(log.clone()).build(),
     );
     let service = RealtimeService::new(
-        Arc::new(DynamoStore::with_client(client, &settings)),
+        Arc::new(DynamoStore::with_client(client.clone(), &settings)),
         Arc::new(S3BlobStore::new(&sdk, &settings)),
         Arc::new(shared::adapters::embedded::BroadcastPush::new(8)),
         shared::config::RealtimeConfig::default(),
@@ -100,4 +100,30 @@ async fn an_ingested_event_costs_two_dynamodb_round_trips() {
             assert_eq!(ops, ["BatchGetItem", "TransactWriteItems"]);
         }
     }
+
+    // With push through API Gateway, one more round trip per ingest, however many alerts it raised: the two
+    // subscriber queries (the call's and "every call"), run concurrently.
+    let store = Arc::new(DynamoStore::with_client(client, &settings));
+    let (callback, posts) = moto::fake_management_api().await;
+    let service = RealtimeService::new(
+        store.clone(),
+        Arc::new(S3BlobStore::new(&sdk, &settings)),
+        Arc::new(shared::adapters::aws::ApiGatewayPush::new(&sdk, store.clone(), &callback)),
+        shared::config::RealtimeConfig::default(),
+    );
+    store.connect("watcher", chrono::Utc::now()).await.unwrap();
+    store.subscribe("watcher", Some("rt-push"), 100, chrono::Utc::now()).await.unwrap();
+    let e = json!({"call_id": "rt-push", "text": "cancel my account, I want a supervisor", "sentiment": -0.9, "event_id": "e5"});
+    let ev = shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap();
+    log.0.lock().unwrap().clear();
+    let done = service.ingest_normalized(&ev).await.unwrap();
+    let ops = log.0.lock().unwrap().clone();
+    eprintln!("pushed event: {} alerts, DynamoDB requests: {ops:?}", done.alerts.len());
+    assert!(!done.alerts.is_empty());
+    assert_eq!(ops, ["BatchGetItem", "TransactWriteItems", "Query", "Query"]);
+    let pushed: Vec<serde_json::Value> =
+        posts.lock().unwrap().iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect();
+    assert_eq!(pushed.len(), 1 + done.alerts.len());
+    assert_eq!(pushed[0]["type"], "realtime_event", "the event first, then its alerts, in order");
+    assert!(pushed[1..].iter().all(|m| m["type"] == "supervisor_alert"));
 }

@@ -41,7 +41,7 @@ async fn push_reaches_followers_and_forgets_gone_connections() {
     );
 
     let body = json!({"type": "supervisor_alert", "call_id": "call-1", "alert": {"id": 7}});
-    push.publish(PushMessage { call_id: "call-1".into(), body: body.clone() }).await;
+    push.publish(vec![PushMessage { call_id: "call-1".into(), body: body.clone() }]).await;
     let delivered = posts.lock().unwrap().clone();
     assert_eq!(
         set(delivered.iter().map(|(id, _)| id.clone()).collect()),
@@ -57,7 +57,7 @@ async fn push_reaches_followers_and_forgets_gone_connections() {
     );
 
     posts.lock().unwrap().clear();
-    push.publish(PushMessage { call_id: "call-2".into(), body: json!({"type": "realtime_event"}) }).await;
+    push.publish(vec![PushMessage { call_id: "call-2".into(), body: json!({"type": "realtime_event"}) }]).await;
     assert_eq!(posts.lock().unwrap().iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["conn-all"]);
 
     let none = Following { all: false, calls: 0 };

@@ -112,11 +112,12 @@ impl RealtimeService {
             "type": "realtime_event", "call_id": state.call_id, "provider": state.provider, "status": state.status,
             "event": event_json(event, ev), "risk_score": risk, "sentiment_score": sentiment,
         });
-        self.push.publish(PushMessage { call_id: state.call_id.clone(), body }).await;
+        let mut messages = vec![PushMessage { call_id: state.call_id.clone(), body }];
         for a in alerts {
             let body = json!({"type": "supervisor_alert", "call_id": state.call_id, "provider": state.provider,
                 "risk_score": risk, "alert": a});
-            self.push.publish(PushMessage { call_id: state.call_id.clone(), body }).await;
+            messages.push(PushMessage { call_id: state.call_id.clone(), body });
         }
+        self.push.publish(messages).await;
     }
 }

@@ -88,7 +88,7 @@ impl RealtimeService {
             .ok_or(ServiceError::NotFound("Alert not found"))?;
         if changed {
             let body = json!({"type": "supervisor_alert_ack", "call_id": alert.call_id, "alert": alert});
-            self.push.publish(PushMessage { call_id: alert.call_id.clone(), body }).await;
+            self.push.publish(vec![PushMessage { call_id: alert.call_id.clone(), body }]).await;
         }
         Ok(json!({"ok": true, "alert": alert}))
     }

@@ -1,12 +1,18 @@
 //! Push on AWS: supervisors' WebSocket connections (API Gateway WebSocket API) follow calls through
-//! subscription items in DynamoDB; a message is posted to each follower through the API Gateway Management
+//! subscription items in DynamoDB; messages are posted to each follower through the API Gateway Management
 //! API, and a connection that answers `410 Gone` is forgotten.
+//!
+//! Pushed directly from the ingesting Lambda (not from a DynamoDB stream): one subscriber lookup per call
+//! and publish (two concurrent queries, one round trip), then one post per message and follower, in order
+//! per follower and concurrently across followers. A stream would add a second function, its polling
+//! delay and a shard iterator per table partition for the same posts.
 
 use super::DynamoStore;
 use crate::ports::{Push, PushMessage};
 use async_trait::async_trait;
 use aws_sdk_apigatewaymanagement::Client;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub struct ApiGatewayPush {
@@ -20,38 +26,52 @@ impl ApiGatewayPush {
         let conf = aws_sdk_apigatewaymanagement::config::Builder::from(sdk).endpoint_url(callback_url).build();
         Self { store, client: Client::from_conf(conf) }
     }
+
+    /// Posts `bodies` to one connection in order; stops at the first failure. `true` when it is gone.
+    async fn post_all(client: Client, connection: &str, bodies: &[Blob]) -> bool {
+        for data in bodies {
+            match client.post_to_connection().connection_id(connection).data(data.clone()).send().await {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => return true,
+                Err(e) => {
+                    let e = aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e);
+                    tracing::warn!(%connection, error = %e, "push failed");
+                    return false;
+                }
+            }
+        }
+        false
+    }
 }
 
 #[async_trait]
 impl Push for ApiGatewayPush {
-    async fn publish(&self, message: PushMessage) {
-        let followers = match self.store.subscribers(&message.call_id).await {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(call_id = %message.call_id, error = %e, "push: cannot read subscribers");
-                return;
-            }
-        };
-        let data = Blob::new(message.body.to_string());
-        let mut posts = tokio::task::JoinSet::new();
-        for connection in followers {
-            let (client, data) = (self.client.clone(), data.clone());
-            posts.spawn(async move {
-                let sent = client.post_to_connection().connection_id(&connection).data(data).send().await;
-                (connection, sent)
-            });
+    async fn publish(&self, messages: Vec<PushMessage>) {
+        let mut by_call: BTreeMap<String, Vec<Blob>> = BTreeMap::new();
+        for m in messages {
+            by_call.entry(m.call_id).or_default().push(Blob::new(m.body.to_string()));
         }
-        while let Some(Ok((connection, sent))) = posts.join_next().await {
-            match sent {
-                Ok(_) => {}
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => {
-                    if let Err(e) = self.store.disconnect(&connection).await {
-                        tracing::warn!(%connection, error = %e, "push: cannot forget gone connection");
-                    }
-                }
+        let mut posts = tokio::task::JoinSet::new();
+        for (call_id, bodies) in by_call {
+            let followers = match self.store.subscribers(&call_id).await {
+                Ok(f) => f,
                 Err(e) => {
-                    tracing::warn!(%connection, error = %aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e), "push failed")
+                    tracing::warn!(%call_id, error = %e, "push: cannot read subscribers");
+                    continue;
                 }
+            };
+            let bodies = Arc::new(bodies);
+            for connection in followers {
+                let (client, bodies) = (self.client.clone(), bodies.clone());
+                posts.spawn(async move {
+                    let gone = Self::post_all(client, &connection, &bodies).await;
+                    (connection, gone)
+                });
+            }
+        }
+        while let Some(Ok((connection, gone))) = posts.join_next().await {
+            if gone && let Err(e) = self.store.disconnect(&connection).await {
+                tracing::warn!(%connection, error = %e, "push: cannot forget gone connection");
             }
         }
     }

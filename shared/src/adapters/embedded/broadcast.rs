@@ -23,8 +23,10 @@ impl BroadcastPush {
 
 #[async_trait]
 impl Push for BroadcastPush {
-    async fn publish(&self, message: PushMessage) {
-        // No subscribers is not an error: nobody is watching.
-        let _ = self.sender.send(message);
+    async fn publish(&self, messages: Vec<PushMessage>) {
+        for message in messages {
+            // No subscribers is not an error: nobody is watching.
+            let _ = self.sender.send(message);
+        }
     }
 }
