@@ -44,27 +44,6 @@ async fn sqs_moves_a_job_to_the_dead_letter_queue_after_the_receive_limit() {
     assert_eq!(dead.iter().map(|j| j.body.as_str()).collect::<Vec<_>>(), [r#"{"call_id":"job-dead"}"#]);
 }
 
-/// Records the DynamoDB operation of every HTTP request the client transmits (retries included).
-#[derive(Debug, Default, Clone)]
-struct RequestLog(Arc<std::sync::Mutex<Vec<String>>>);
-
-impl aws_sdk_dynamodb::config::Intercept for RequestLog {
-    fn name(&self) -> &'static str {
-        "RequestLog"
-    }
-
-    fn read_before_transmit(
-        &self,
-        ctx: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _: &aws_sdk_dynamodb::config::RuntimeComponents,
-        _: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let target = ctx.request().headers().get("x-amz-target").unwrap_or("?");
-        self.0.lock().unwrap().push(target.rsplit('.').next().unwrap_or(target).to_string());
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ingested_event_costs_two_dynamodb_round_trips() {
     use serde_json::json;
@@ -72,7 +51,7 @@ async fn an_ingested_event_costs_two_dynamodb_round_trips() {
     let moto = Moto::start();
     let sdk = sdk(&moto.endpoint).await;
     let settings = fixture(&sdk, &moto.endpoint, "round-trips").await;
-    let log = RequestLog::default();
+    let log = moto::RequestLog::default();
     let client = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(log.clone()).build(),
     );
@@ -88,18 +67,23 @@ async fn an_ingested_event_costs_two_dynamodb_round_trips() {
         json!({"call_id": "rt", "text": "thanks", "event_id": "e3"}),
         json!({"call_id": "rt", "text": "I need a supervisor now", "event_id": "e2"}),
     ];
+    let mut registrations = Vec::new();
     for (i, e) in events.iter().enumerate() {
         let ev = shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap();
-        log.0.lock().unwrap().clear();
+        log.clear();
         let done = service.ingest_normalized(&ev).await.unwrap();
-        let ops = log.0.lock().unwrap().clone();
+        let mut ops = log.ops();
         eprintln!("event {i}: {} alerts, duplicate={}, DynamoDB requests: {ops:?}", done.alerts.len(), done.duplicate);
+        // The first call-list entry and the first alert of the day also register the day, once per process.
+        registrations.push(ops.iter().filter(|o| *o == "PutItem").count());
+        ops.retain(|o| o != "PutItem");
         if done.duplicate {
             assert_eq!(ops, ["BatchGetItem"], "a duplicate is answered from the first read");
         } else {
             assert_eq!(ops, ["BatchGetItem", "TransactWriteItems"]);
         }
     }
+    assert_eq!(registrations, [1, 1, 0, 0], "calls' day on the first event, alerts' day on the first alert");
 
     // With push through API Gateway, one more round trip per ingest, however many alerts it raised: the two
     // subscriber queries (the call's and "every call"), run concurrently.
@@ -115,11 +99,14 @@ async fn an_ingested_event_costs_two_dynamodb_round_trips() {
     store.subscribe("watcher", Some("rt-push"), 100, chrono::Utc::now()).await.unwrap();
     let e = json!({"call_id": "rt-push", "text": "cancel my account, I want a supervisor", "sentiment": -0.9, "event_id": "e5"});
     let ev = shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap();
-    log.0.lock().unwrap().clear();
+    log.clear();
     let done = service.ingest_normalized(&ev).await.unwrap();
-    let ops = log.0.lock().unwrap().clone();
+    let mut ops = log.ops();
     eprintln!("pushed event: {} alerts, DynamoDB requests: {ops:?}", done.alerts.len());
     assert!(!done.alerts.is_empty());
+    let registrations = ops.iter().filter(|o| *o == "PutItem").count();
+    ops.retain(|o| o != "PutItem");
+    assert_eq!(registrations, 2, "a new process registers the day of each list once");
     assert_eq!(ops, ["BatchGetItem", "TransactWriteItems", "Query", "Query"]);
     let pushed: Vec<serde_json::Value> =
         posts.lock().unwrap().iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect();

@@ -96,6 +96,48 @@ fn call_store_contract_on_dynamodb_local() {
         moto::create_table(&sdk, "heartbeats").await;
         let settings = AwsSettings { table: "heartbeats".into(), bucket: String::new(), retention_days: 90, endpoint_url: None };
         port_contract::heartbeat_round_trip(Arc::new(DynamoStore::new(&sdk, &settings))).await;
+
+        // Ingests for many calls at once: each applies with one transaction, all are listed (across the call
+        // list's shards), and no two calls' transactions write the same item, since DynamoDB cancels
+        // concurrent transactions on one item (DynamoDB Local does not reproduce those conflicts, so the
+        // keys themselves are checked; the day registries are written outside the transactions).
+        moto::create_table(&sdk, "concurrent").await;
+        let settings = AwsSettings { table: "concurrent".into(), bucket: String::new(), retention_days: 90, endpoint_url: None };
+        let log = moto::RequestLog::default();
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(log.clone()).build(),
+        );
+        let store = Arc::new(DynamoStore::with_client(client, &settings));
+        let service = Arc::new(shared::realtime::RealtimeService::new(
+            store.clone(),
+            Arc::new(shared::adapters::embedded::FolderBlobStore::new(std::env::temp_dir().join("ddbl-blobs"))),
+            Arc::new(shared::adapters::embedded::BroadcastPush::new(8)),
+            shared::config::RealtimeConfig::default(),
+        ));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let service = service.clone();
+            tasks.spawn(async move {
+                let e = serde_json::json!({"call_id": format!("parallel-{i}"), "text": "I want a supervisor", "sentiment": -0.9});
+                service.ingest_normalized(&shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap()).await
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap().expect("an ingest failed while others ran");
+        }
+        let transactions = log.transactions();
+        assert_eq!(transactions.len(), 40, "one transaction per ingest");
+        let mut writers: std::collections::HashMap<(String, String), usize> = Default::default();
+        for keys in &transactions {
+            for k in keys {
+                *writers.entry(k.clone()).or_default() += 1;
+            }
+        }
+        let shared: Vec<_> = writers.iter().filter(|(_, n)| **n > 1).map(|(k, _)| k).collect();
+        assert!(shared.is_empty(), "items written by several calls' transactions: {shared:?}");
+        use shared::ports::CallStore;
+        let page = store.list_calls(&shared::ports::CallQuery { limit: 100, ..Default::default() }).await.unwrap();
+        assert_eq!(page.calls.len(), 40, "every call listed once, across the list's shards");
     });
     drop(local);
 }

@@ -105,6 +105,63 @@ pub async fn job_queues(sdk: &aws_config::SdkConfig, name: &str, max_receives: u
     (url, dlq)
 }
 
+/// Records the DynamoDB operation and JSON body of every HTTP request the client transmits (retries included).
+#[derive(Debug, Default, Clone)]
+pub struct RequestLog(Arc<Mutex<Vec<(String, serde_json::Value)>>>);
+
+impl RequestLog {
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+
+    /// The operations so far, in order.
+    pub fn ops(&self) -> Vec<String> {
+        self.0.lock().unwrap().iter().map(|(op, _)| op.clone()).collect()
+    }
+
+    /// Each `TransactWriteItems` request as the (pk, sk) keys it writes.
+    pub fn transactions(&self) -> Vec<Vec<(String, String)>> {
+        let key = |k: &serde_json::Value| {
+            (k["pk"]["S"].as_str().unwrap().to_string(), k["sk"]["S"].as_str().unwrap().to_string())
+        };
+        let log = self.0.lock().unwrap();
+        let bodies = log.iter().filter(|(op, _)| op == "TransactWriteItems").map(|(_, b)| b);
+        bodies
+            .map(|b| {
+                let items = b["TransactItems"].as_array().unwrap().iter();
+                items
+                    .map(|i| {
+                        key(if i["Put"].is_object() {
+                            &i["Put"]["Item"]
+                        } else {
+                            &i.as_object().unwrap().values().next().unwrap()["Key"]
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RequestLog {
+    fn name(&self) -> &'static str {
+        "RequestLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let target = ctx.request().headers().get("x-amz-target").unwrap_or("?");
+        let op = target.rsplit('.').next().unwrap_or(target).to_string();
+        let body = ctx.request().body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+        self.0.lock().unwrap().push((op, body));
+        Ok(())
+    }
+}
+
 pub type Posts = Arc<Mutex<Vec<(String, String)>>>;
 
 /// A fake management API: records `POST /@connections/{id}` bodies; ids starting with `gone` answer 410.

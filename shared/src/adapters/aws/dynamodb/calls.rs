@@ -12,13 +12,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem};
-use std::collections::HashSet;
 
 /// A transaction under construction; remembers which item carries the idempotency key.
 struct Tx<'a> {
     store: &'a DynamoStore,
     items: Vec<TransactWriteItem>,
-    registry: HashSet<(String, String)>,
     key_at: Option<usize>,
 }
 
@@ -41,15 +39,6 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// Records that list `list` has entries on `at`'s day (once per transaction).
-    fn register_day(&mut self, list: &str, at: &Timestamp) -> Result<(), StoreError> {
-        if self.registry.insert((list.to_string(), day(at))) {
-            let item = self.store.item(list.to_string(), day(at), at);
-            self.put(item, None)?;
-        }
-        Ok(())
-    }
-
     fn add_alert(&mut self, call_id: &str, mut a: NewAlert, event_id: Option<i64>) -> Result<Alert, StoreError> {
         let id = new_id()?;
         if let Some(e) = event_id {
@@ -69,12 +58,28 @@ impl<'a> Tx<'a> {
         self.put(row, None)?;
         self.put(pointer, Some(("attribute_not_exists(pk)", None)))?;
         self.put(listed, None)?;
-        self.register_day("als", &a.created_at)?;
         Ok(Alert { id, call_id: call_id.to_string(), alert: a, acknowledged_at: None })
     }
 }
 
 impl DynamoStore {
+    /// Records in the day registries that lists have entries on these days: a plain put, before the
+    /// transaction and once per process and day, because one registry item written by every transaction
+    /// would make all concurrent ingests conflict. A registered day with no entries (the transaction then
+    /// failed) costs a listing nothing.
+    async fn register_days(&self, days: Vec<(&'static str, Timestamp)>) -> Result<(), StoreError> {
+        for (list, at) in days {
+            let entry = (list, day(&at));
+            if self.registered.lock().map_err(|_| backend("registry cache poisoned"))?.contains(&entry) {
+                continue;
+            }
+            let item = self.item(list.to_string(), entry.1.clone(), &at);
+            self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(sdk_err)?;
+            self.registered.lock().map_err(|_| backend("registry cache poisoned"))?.insert(entry);
+        }
+        Ok(())
+    }
+
     /// `BatchGetItem` until nothing is left unprocessed.
     pub(super) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
@@ -157,7 +162,10 @@ impl CallStore for DynamoStore {
     async fn commit_event(&self, c: EventCommit) -> Result<CommitOutcome, StoreError> {
         let st = &c.state;
         let pk = call_pk(&st.call_id);
-        let mut tx = Tx { store: self, items: Vec::new(), registry: HashSet::new(), key_at: None };
+        let mut days = vec![("cls", st.updated_at)];
+        days.extend(c.alerts.iter().map(|a| ("als", a.created_at)));
+        self.register_days(days).await?;
+        let mut tx = Tx { store: self, items: Vec::new(), key_at: None };
         let mut state = self.item(pk.clone(), "state".into(), &st.updated_at);
         state.extend([
             ("body".into(), to_body(st)?),
@@ -188,13 +196,12 @@ impl CallStore for DynamoStore {
         for a in c.alerts {
             alerts.push(tx.add_alert(&st.call_id, a, event.as_ref().map(|e| e.id))?);
         }
-        let mut listed =
-            self.item(super::listing::list_pk(&st.updated_at), super::listing::list_sk(st), &st.updated_at);
+        let list_pk = |at: &Timestamp| super::listing::list_pk(at, &st.call_id);
+        let mut listed = self.item(list_pk(&st.updated_at), super::listing::list_sk(st), &st.updated_at);
         listed.extend([("call_id".into(), s(&st.call_id)), ("status".into(), s(&st.status))]);
         tx.put(listed, None)?;
-        tx.register_day("cls", &st.updated_at)?;
         if let Some(prev) = c.previous_updated_at.filter(|p| *p != st.updated_at) {
-            tx.delete(super::listing::list_pk(&prev), format!("{}#{}", iso(&prev), st.call_id))?;
+            tx.delete(list_pk(&prev), format!("{}#{}", iso(&prev), st.call_id))?;
         }
         let key_at = tx.key_at;
         match self.client.transact_write_items().set_transact_items(Some(tx.items)).send().await {

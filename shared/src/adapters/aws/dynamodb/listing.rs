@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::collections::HashMap;
 
 /// Which sort keys of a partition a query reads.
+#[derive(Clone)]
 pub(super) enum Range {
     All,
     Prefix(String),
@@ -26,8 +27,17 @@ pub(super) struct Filter {
     pub names: Vec<(&'static str, &'static str)>,
 }
 
-pub(super) fn list_pk(at: &Timestamp) -> String {
-    format!("cls#{}", day(at))
+/// Partitions each day of the call list is spread over.
+pub(super) const LIST_SHARDS: u32 = 8;
+
+/// A call's shard: FNV-1a of its id (stable across builds, unlike std's hasher).
+fn shard(call_id: &str) -> u32 {
+    let hash = call_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    hash % LIST_SHARDS
+}
+
+pub(super) fn list_pk(at: &Timestamp, call_id: &str) -> String {
+    format!("cls#{}#{}", day(at), shard(call_id))
 }
 
 pub(super) fn list_sk(state: &CallState) -> String {
@@ -121,25 +131,42 @@ impl DynamoStore {
         items.iter().map(|i| get_s(i, "sk").map(str::to_string)).collect()
     }
 
-    /// Walks list `list`'s day buckets from `from` (a day and an exclusive sort-key bound in that day),
-    /// collecting up to `limit` entries as (day, sort key, item).
+    /// Up to `limit` call-list entries of day `d`, from all its shards at once, merged in sort-key order.
+    async fn day_entries(
+        &self,
+        d: &str,
+        range: Range,
+        forward: bool,
+        filter: Option<&Filter>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let shards =
+            (0..LIST_SHARDS).map(|n| self.query(format!("cls#{d}#{n}"), range.clone(), forward, filter, Some(limit)));
+        let mut items: Vec<Item> = futures_util::future::try_join_all(shards).await?.into_iter().flatten().collect();
+        let sk = |i: &Item| i.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        items.sort_by_cached_key(sk);
+        if !forward {
+            items.reverse();
+        }
+        items.truncate(limit);
+        Ok(items)
+    }
+
+    /// Walks the call list's days newest first from `bound` (a day and an exclusive sort-key bound in that
+    /// day), collecting up to `limit` entries as (day, item).
     async fn walk(
         &self,
-        list: &str,
-        newest_first: bool,
-        until_day: Option<String>,
         bound: Option<(String, String)>,
         filter: Option<&Filter>,
         limit: usize,
     ) -> Result<Vec<(String, Item)>, StoreError> {
         let mut out = Vec::new();
-        for d in self.days(list, newest_first, until_day).await? {
+        for d in self.days("cls", true, bound.as_ref().map(|(d, _)| d.clone())).await? {
             let range = match &bound {
                 Some((bd, sk)) if *bd == d => Range::Below(sk.clone()),
                 _ => Range::All,
             };
-            let items =
-                self.query(format!("{list}#{d}"), range, !newest_first, filter, Some(limit - out.len())).await?;
+            let items = self.day_entries(&d, range, false, filter, limit - out.len()).await?;
             out.extend(items.into_iter().map(|i| (d.clone(), i)));
             if out.len() >= limit {
                 break;
@@ -151,8 +178,7 @@ impl DynamoStore {
     pub(super) async fn calls_listing(&self, q: &CallQuery) -> Result<CallPage, StoreError> {
         let cursor = q.cursor.as_deref().and_then(decode_cursor);
         let filter = q.status.as_deref().map(status_filter);
-        let until = cursor.as_ref().map(|(d, _)| d.clone());
-        let mut rows = self.walk("cls", true, until, cursor, filter.as_ref(), q.limit + 1).await?;
+        let mut rows = self.walk(cursor, filter.as_ref(), q.limit + 1).await?;
         let next_cursor = (rows.len() > q.limit).then(|| {
             rows.truncate(q.limit);
             rows.last().map(|(d, i)| encode_cursor(d, get_s(i, "sk").unwrap_or_default()))
@@ -170,23 +196,20 @@ impl DynamoStore {
     }
 
     pub(super) async fn idle(&self, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError> {
-        let rows = self.walk_before("cls", before, Some(&not_terminal()), limit).await?;
+        let rows = self.walk_before(before, Some(&not_terminal()), limit).await?;
         rows.iter().map(|(_, i)| get_s(i, "call_id").map(str::to_string)).collect()
     }
 
-    /// Entries of `list` older than `before`, oldest first.
+    /// Call-list entries older than `before`, oldest first.
     async fn walk_before(
         &self,
-        list: &str,
         before: Timestamp,
         filter: Option<&Filter>,
         limit: usize,
     ) -> Result<Vec<(String, Item)>, StoreError> {
         let mut out = Vec::new();
-        for d in self.days(list, false, Some(day(&before))).await? {
-            let items = self
-                .query(format!("{list}#{d}"), Range::Below(iso(&before)), true, filter, Some(limit - out.len()))
-                .await?;
+        for d in self.days("cls", false, Some(day(&before))).await? {
+            let items = self.day_entries(&d, Range::Below(iso(&before)), true, filter, limit - out.len()).await?;
             out.extend(items.into_iter().map(|i| (d.clone(), i)));
             if out.len() >= limit {
                 break;
@@ -197,10 +220,10 @@ impl DynamoStore {
 
     pub(super) async fn purge(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError> {
         let mut purged = Vec::new();
-        for (d, entry) in self.walk_before("cls", before, None, limit).await? {
+        for (_, entry) in self.walk_before(before, None, limit).await? {
             let call_id = get_s(&entry, "call_id")?.to_string();
             let items = self.query(call_pk(&call_id), Range::All, true, None, None).await?;
-            let mut doomed = vec![key(format!("cls#{d}"), get_s(&entry, "sk")?)];
+            let mut doomed = vec![key(get_s(&entry, "pk")?, get_s(&entry, "sk")?)];
             let mut live_audio = None;
             for item in &items {
                 let sk = get_s(item, "sk")?;

@@ -8,7 +8,7 @@
 //! | alert | `c#<call>` | `a#<created_at>#<id>` |
 //! | live-audio state (versioned) | `c#<call>` | `audio` |
 //! | alert by id | `alert#<id>` | `alert` |
-//! | call list (by last activity) | `cls#<day>` | `<updated_at>#<call>` |
+//! | call list (by last activity) | `cls#<day>#<shard>` | `<updated_at>#<call>` |
 //! | alert list (by creation) | `als#<day>` | `<created_at>#<id>` |
 //! | day registry of a list | `cls` / `als` | `<day>` |
 //! | heartbeat | `hb#<component>` | `hb` |
@@ -20,8 +20,12 @@
 //!
 //! An ingested event costs two round trips: `BatchGetItem` (state + idempotency key), then one
 //! `TransactWriteItems` (state conditional on its version, key conditional on absence, event, alerts, list
-//! index moves). Lists walk day buckets newest first, found through the day registry, so a quiet day costs
-//! nothing and no partition is hot for longer than a day.
+//! index moves); the first event a process sees on a new day also puts that day in the registry (one
+//! `PutItem`). Lists walk day buckets newest first, found through the day registry, so a quiet day costs
+//! nothing and no partition is hot for longer than a day. The call list, moved by every event, spreads each
+//! day over `LIST_SHARDS` partitions by call id (each partition takes about 1,000 writes a second); a page
+//! queries a day's shards concurrently and merges them. The alert list, written once per alert, is not
+//! sharded.
 
 mod alerts;
 mod calls;
@@ -44,6 +48,8 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     retention_days: u64,
+    /// (list, day) pairs this process has put in the day registries (see `register_days`).
+    registered: std::sync::Mutex<std::collections::HashSet<(&'static str, String)>>,
 }
 
 impl DynamoStore {
@@ -53,7 +59,12 @@ impl DynamoStore {
 
     /// With a client built elsewhere (custom interceptors, retry or timeout settings).
     pub fn with_client(client: Client, settings: &super::AwsSettings) -> Self {
-        Self { client, table: settings.table.clone(), retention_days: settings.retention_days }
+        Self {
+            client,
+            table: settings.table.clone(),
+            retention_days: settings.retention_days,
+            registered: Default::default(),
+        }
     }
 
     /// The item's expiry (epoch seconds) for data last touched at `at`.
