@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the whole platform locally; `make test` runs the full suite (CI).
 SHELL := /bin/bash
-.PHONY: run test lint bench fmt tools aws-build
+.PHONY: run test lint bench fmt tools aws-build aws-coldstart
 
 run:
 	cargo run -p functions --bin call-analytics -- serve
@@ -22,6 +22,10 @@ tools:
 aws-build: tools
 	.venv/bin/python -m pip install -q "cargo-lambda==1.9.2"
 	scripts/sam build
+
+# Cold start of each built Lambda against a fake Runtime API and moto, on loopback (after aws-build).
+aws-coldstart: tools
+	.venv/bin/python scripts/lambda-coldstart.py
 
 bench:
 	cargo bench -p functions --bench ingest_load
