@@ -1,0 +1,5 @@
+//! The Genesys AudioHook (Monitor) server: upgrade authentication and, with the rest of the listener issue,
+//! the protocol state machine, media handling and forwarding. Protocol logic is pure; sockets live apart.
+
+pub mod signature;
+mod structured;

@@ -1,0 +1,134 @@
+use super::*;
+
+const API_KEY: &str = "SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh";
+const SECRET: &str = "TXlTdXBlclNlY3JldEtleVRlbGxOby0xITJAMyM0JDU=";
+const CREATED: i64 = 1_641_013_200;
+/// The Genesys documentation's example (audiohook-protocol.md §1.3).
+const EXPECTED: &str = "NZBwyBHRRyRoeLqy1IzOa9VYBuI8TgMFt2GRDkDuJh4=";
+
+fn input(params: &str) -> String {
+    format!(
+        r#"sig1=("@request-target" "@authority" "audiohook-organization-id" "audiohook-session-id" "audiohook-correlation-id" "x-api-key");{params}"#
+    )
+}
+
+fn doc_params() -> String {
+    format!(
+        r#"keyid="{API_KEY}";nonce="VGhpc0lzQVVuaXF1ZU5vbmNl";alg="hmac-sha256";created={CREATED};expires=3282026430"#
+    )
+}
+
+fn headers(signature_input: &str, signature: &str) -> Vec<(String, String)> {
+    [
+        ("Host", "audiohook.example.com"),
+        ("Audiohook-Organization-Id", "d7934305-0972-4844-938e-9060eef73d05"),
+        ("Audiohook-Session-Id", "30b0e395-84d3-4570-ac13-9a62d8f514c0"),
+        ("Audiohook-Correlation-Id", "e160e428-53e2-487c-977d-96989bf5c99d"),
+        ("X-API-KEY", API_KEY),
+        ("Signature-Input", signature_input),
+        ("Signature", signature),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn creds(secret: &str) -> Credentials {
+    let mut c = Credentials::default();
+    c.insert(API_KEY, secret).unwrap();
+    c
+}
+
+/// Signs `params` as the client would (same base as the verifier builds, computed independently here).
+fn sign(params: &str, secret_b64: &str) -> String {
+    let base = format!(
+        "\"@request-target\": /api/v1/voicebiometrics/ws\n\"@authority\": audiohook.example.com\n\
+         \"audiohook-organization-id\": d7934305-0972-4844-938e-9060eef73d05\n\
+         \"audiohook-session-id\": 30b0e395-84d3-4570-ac13-9a62d8f514c0\n\
+         \"audiohook-correlation-id\": e160e428-53e2-487c-977d-96989bf5c99d\n\"x-api-key\": {API_KEY}\n\
+         \"@signature-params\": {}",
+        input(params).strip_prefix("sig1=").unwrap()
+    );
+    format!("sig1=:{}:", STANDARD.encode(hmac(&STANDARD.decode(secret_b64).unwrap(), base.as_bytes())))
+}
+
+fn check(hs: &[(String, String)], creds: &Credentials, now: i64, nonces: &mut NonceCache) -> Result<(), AuthError> {
+    let req = Request { target: "/api/v1/voicebiometrics/ws", authority: "audiohook.example.com", headers: hs };
+    verify(&req, creds, now, nonces)
+}
+
+#[test]
+fn documentation_test_vector() {
+    assert_eq!(sign(&doc_params(), SECRET), format!("sig1=:{EXPECTED}:"));
+    let hs = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
+    assert_eq!(check(&hs, &creds(SECRET), CREATED + 5, &mut NonceCache::default()), Ok(()));
+}
+
+#[test]
+fn rejects_wrong_secret_unknown_key_and_tampering() {
+    let hs = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
+    let wrong = creds(&STANDARD.encode("another secret entirely"));
+    assert_eq!(check(&hs, &wrong, CREATED + 5, &mut NonceCache::default()), Err(AuthError::BadSignature));
+    let mut other = Credentials::default();
+    other.insert("someone-else", SECRET).unwrap();
+    assert_eq!(check(&hs, &other, CREATED + 5, &mut NonceCache::default()), Err(AuthError::UnknownApiKey));
+    let mut tampered = hs.clone();
+    tampered[2].1 = "00000000-0000-4000-8000-000000000000".into();
+    assert_eq!(check(&tampered, &creds(SECRET), CREATED + 5, &mut NonceCache::default()), Err(AuthError::BadSignature));
+}
+
+#[test]
+fn enforces_the_time_window() {
+    let c = creds(SECRET);
+    let hs = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
+    assert_eq!(check(&hs, &c, CREATED - 6, &mut NonceCache::default()), Err(AuthError::NotYetValid));
+    assert_eq!(check(&hs, &c, CREATED + 36, &mut NonceCache::default()), Err(AuthError::TooOld));
+    let p = format!(
+        r#"keyid="{API_KEY}";nonce="VGhpc0lzQVVuaXF1ZU5vbmNl";alg="hmac-sha256";created={CREATED};expires={}"#,
+        CREATED + 1
+    );
+    let hs = headers(&input(&p), &sign(&p, SECRET));
+    assert_eq!(check(&hs, &c, CREATED + 7, &mut NonceCache::default()), Err(AuthError::Expired));
+    assert_eq!(check(&hs, &c, CREATED + 6, &mut NonceCache::default()), Ok(()), "expired within the skew");
+}
+
+#[test]
+fn nonces_are_single_use_and_long_enough() {
+    let c = creds(SECRET);
+    let hs = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
+    let mut nonces = NonceCache::default();
+    assert_eq!(check(&hs, &c, CREATED + 5, &mut nonces), Ok(()));
+    assert_eq!(check(&hs, &c, CREATED + 6, &mut nonces), Err(AuthError::Replayed));
+    let p = format!(r#"keyid="{API_KEY}";nonce="short";alg="hmac-sha256";created={CREATED};expires=3282026430"#);
+    let hs = headers(&input(&p), &sign(&p, SECRET));
+    assert_eq!(check(&hs, &c, CREATED + 5, &mut nonces), Err(AuthError::BadNonce));
+}
+
+#[test]
+fn rejects_missing_headers_extra_parameters_and_partial_coverage() {
+    let c = creds(SECRET);
+    let n = &mut NonceCache::default();
+    let mut no_key = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
+    no_key.retain(|(k, _)| k != "X-API-KEY");
+    assert_eq!(check(&no_key, &c, CREATED + 5, n), Err(AuthError::MissingApiKey));
+    assert_eq!(check(&headers("", ""), &c, CREATED + 5, n), Err(AuthError::MissingSignature));
+    assert!(matches!(check(&headers(&input(&doc_params()), ""), &c, CREATED + 5, n), Err(AuthError::Malformed(_))));
+    let extra = format!("{};tag=\"x\"", doc_params());
+    let hs = headers(&input(&extra), &sign(&extra, SECRET));
+    assert_eq!(check(&hs, &c, CREATED + 5, n), Err(AuthError::Unsupported("parameter tag".into())));
+    let partial = format!(r#"sig1=("@request-target" "@authority" "x-api-key");{}"#, doc_params());
+    let hs = headers(&partial, &format!("sig1=:{EXPECTED}:"));
+    assert_eq!(check(&hs, &c, CREATED + 5, n), Err(AuthError::NotCovered("audiohook-organization-id")));
+    let mismatch = doc_params().replace(API_KEY, "another-key");
+    let hs = headers(&input(&mismatch), &sign(&mismatch, SECRET));
+    assert_eq!(check(&hs, &c, CREATED + 5, n), Err(AuthError::KeyIdMismatch));
+}
+
+#[test]
+fn unsigned_connections_only_for_keys_without_a_secret() {
+    let hs = headers("", "");
+    assert_eq!(check(&hs, &creds(""), CREATED, &mut NonceCache::default()), Ok(()));
+    assert_eq!(check(&hs, &creds(SECRET), CREATED, &mut NonceCache::default()), Err(AuthError::MissingSignature));
+    assert_eq!(check(&hs, &Credentials::default(), CREATED, &mut NonceCache::default()), Err(AuthError::UnknownApiKey));
+}

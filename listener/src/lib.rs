@@ -1,0 +1,4 @@
+//! The Genesys Cloud container's logic: the AudioHook server (and, with its issue, the notifications
+//! connector). `main.rs` is the thin command line over it.
+
+pub mod audiohook;
