@@ -1,5 +1,6 @@
 //! The Genesys AudioHook (Monitor) server: upgrade authentication and, with the rest of the listener issue,
 //! the protocol state machine, media handling and forwarding. Protocol logic is pure; sockets live apart.
 
+pub mod media;
 pub mod signature;
 mod structured;
