@@ -2,5 +2,6 @@
 //! the protocol state machine, media handling and forwarding. Protocol logic is pure; sockets live apart.
 
 pub mod media;
+pub mod session;
 pub mod signature;
 mod structured;
