@@ -5,3 +5,4 @@ pub mod media;
 pub mod session;
 pub mod signature;
 mod structured;
+pub mod upgrade;

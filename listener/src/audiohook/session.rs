@@ -4,6 +4,7 @@
 //! with `disconnect` (reason `error`) and a `close` is always answered with `closed`.
 
 use super::media::Media;
+use super::upgrade::is_uuid;
 use serde_json::{Map, Value, json};
 
 /// Longest text message accepted (the reference's limit).
@@ -91,14 +92,6 @@ pub fn parse_duration(text: &str) -> Option<f64> {
         && inner.matches('.').count() <= 1
         && !inner.ends_with('.');
     valid.then(|| inner.parse().ok()).flatten()
-}
-
-fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() })
 }
 
 impl Session {

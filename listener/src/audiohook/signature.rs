@@ -171,6 +171,46 @@ fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// Signs an upgrade as Genesys does (for the simulator and tests): the `Signature-Input` and `Signature`
+/// values over the six required components, valid for 30 s from `created`.
+pub fn sign(
+    req: &Request,
+    api_key: &str,
+    secret: &[u8],
+    created: i64,
+    nonce: &str,
+) -> Result<(String, String), AuthError> {
+    let items: Vec<(Bare, Params)> = REQUIRED.iter().map(|c| (Bare::String((*c).to_string()), Vec::new())).collect();
+    let params: Params = vec![
+        ("keyid".into(), Bare::String(api_key.into())),
+        ("nonce".into(), Bare::String(nonce.into())),
+        ("alg".into(), Bare::String("hmac-sha256".into())),
+        ("created".into(), Bare::Integer(created)),
+        ("expires".into(), Bare::Integer(created + 30)),
+    ];
+    let base = signature_base(req, &items, &params)?;
+    let input = format!("sig1={}", serialize_inner_list(&items, &params));
+    Ok((input, format!("sig1=:{}:", STANDARD.encode(hmac(secret, base.as_bytes())))))
+}
+
+/// The signed text: one `"name": value` line per component, then `"@signature-params": ...`.
+fn signature_base(req: &Request, items: &[(Bare, Params)], params: &Params) -> Result<String, AuthError> {
+    let mut base = String::new();
+    for (item, item_params) in items {
+        let Bare::String(name) = item else { return Err(AuthError::Malformed("component names are strings")) };
+        if !item_params.is_empty() {
+            return Err(AuthError::Unsupported(format!("parameters on {name}")));
+        }
+        if name == "@signature-params" {
+            return Err(AuthError::Malformed("@signature-params is not a component"));
+        }
+        let name = name.to_ascii_lowercase();
+        base.push_str(&format!("\"{name}\": {}\n", req.component(&name)?));
+    }
+    base.push_str(&format!("\"@signature-params\": {}", serialize_inner_list(items, params)));
+    Ok(base)
+}
+
 /// Verifies the upgrade's API key and signature at `now` (unix seconds); records the nonce on success.
 pub fn verify(req: &Request, creds: &Credentials, now: i64, nonces: &mut NonceCache) -> Result<(), AuthError> {
     let api_key = req.header("x-api-key").ok_or(AuthError::MissingApiKey)?;
@@ -226,25 +266,11 @@ pub fn verify(req: &Request, creds: &Credentials, now: i64, nonces: &mut NonceCa
         return Err(AuthError::Unsupported("alg".into()));
     }
 
-    let mut names = Vec::with_capacity(components.len());
-    for (item, item_params) in components {
-        let Bare::String(name) = item else { return Err(AuthError::Malformed("component names are strings")) };
-        if !item_params.is_empty() {
-            return Err(AuthError::Unsupported(format!("parameters on {name}")));
-        }
-        if name == "@signature-params" {
-            return Err(AuthError::Malformed("@signature-params is not a component"));
-        }
-        names.push(name.to_ascii_lowercase());
-    }
-    if let Some(missing) = REQUIRED.iter().find(|r| !names.iter().any(|n| n == *r)) {
+    let covered = |r: &str| components.iter().any(|(c, _)| matches!(c, Bare::String(n) if n.eq_ignore_ascii_case(r)));
+    if let Some(missing) = REQUIRED.iter().find(|r| !covered(r)) {
         return Err(AuthError::NotCovered(missing));
     }
-    let mut base = String::new();
-    for name in &names {
-        base.push_str(&format!("\"{name}\": {}\n", req.component(name)?));
-    }
-    base.push_str(&format!("\"@signature-params\": {}", serialize_inner_list(components, params)));
+    let base = signature_base(req, components, params)?;
 
     // An unknown key still costs an HMAC, so timing does not tell known keys apart.
     let key = match secret {

@@ -40,7 +40,7 @@ fn creds(secret: &str) -> Credentials {
     c
 }
 
-/// Signs `params` as the client would (same base as the verifier builds, computed independently here).
+/// Signs `params` as the client would: the base written out by hand, independently of `signature_base`.
 fn sign(params: &str, secret_b64: &str) -> String {
     let base = format!(
         "\"@request-target\": /api/v1/voicebiometrics/ws\n\"@authority\": audiohook.example.com\n\
@@ -131,4 +131,16 @@ fn unsigned_connections_only_for_keys_without_a_secret() {
     assert_eq!(check(&hs, &creds(""), CREATED, &mut NonceCache::default()), Ok(()));
     assert_eq!(check(&hs, &creds(SECRET), CREATED, &mut NonceCache::default()), Err(AuthError::MissingSignature));
     assert_eq!(check(&hs, &Credentials::default(), CREATED, &mut NonceCache::default()), Err(AuthError::UnknownApiKey));
+}
+
+#[test]
+fn what_sign_produces_verifies() {
+    let hs = headers("", "");
+    let req = Request { target: "/api/v1/voicebiometrics/ws", authority: "audiohook.example.com", headers: &hs };
+    let secret = STANDARD.decode(SECRET).unwrap();
+    let (input, signature) = super::sign(&req, API_KEY, &secret, CREATED, "VGhpc0lzQVVuaXF1ZU5vbmNl").unwrap();
+    assert!(input.ends_with(&format!("created={CREATED};expires={}", CREATED + 30)), "{input}");
+    let signed = headers(&input, &signature);
+    assert_eq!(check(&signed, &creds(SECRET), CREATED + 1, &mut NonceCache::default()), Ok(()));
+    assert_eq!(check(&signed, &creds(SECRET), CREATED + 40, &mut NonceCache::default()), Err(AuthError::Expired));
 }
