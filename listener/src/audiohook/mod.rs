@@ -2,6 +2,7 @@
 //! the protocol state machine, media handling and forwarding. Protocol logic is pure; sockets live apart.
 
 pub mod media;
+pub mod server;
 pub mod session;
 pub mod signature;
 mod structured;

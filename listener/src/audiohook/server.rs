@@ -1,0 +1,176 @@
+//! The AudioHook WebSocket server: accepts upgrades on one path, checks them (`upgrade`), runs one `Session`
+//! per connection and hands what happens to a `SessionSink`. The reader never waits on the sink: sinks
+//! queue work and return at once. On shutdown it stops accepting and lets open sessions finish.
+
+use super::session::{Opened, Output, Session, Settings};
+use super::signature::{Credentials, NonceCache, Request as SignedRequest};
+use super::upgrade::{self, Ids};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Largest WebSocket message: 64 KiB of text (the protocol's limit) or audio.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// A session that sends nothing for this long is dropped (Genesys pings every 5 s).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a session produced, for recording, forwarding and transcription. Implementations must not block:
+/// queue the work and return.
+pub trait SessionSink: Send + Sync {
+    fn opened(&self, ids: &Ids, opened: &Opened);
+    /// Samples per channel (in the selected media's order) at `offset_samples` on the session timeline.
+    fn audio(&self, ids: &Ids, offset_samples: u64, channels: Vec<Vec<i16>>);
+    /// The session ended: `reason` is the client's close reason, or `dropped` when the socket went away.
+    fn ended(&self, ids: &Ids, reason: &str);
+}
+
+/// Server settings.
+#[derive(Clone)]
+pub struct Config {
+    /// Upgrade path, e.g. `/audiohook/ws`.
+    pub path: String,
+    pub credentials: Credentials,
+    pub session: Settings,
+    /// Failed authentication is answered this long after the upgrade arrived (the reference uses 500 ms).
+    pub auth_failure_delay: Duration,
+}
+
+fn reject(status: StatusCode, detail: &str) -> ErrorResponse {
+    let mut r = ErrorResponse::new(Some(serde_json::json!({"detail": detail}).to_string()));
+    *r.status_mut() = status;
+    r
+}
+
+/// Serves until `shutdown` turns true, then waits for open sessions to end.
+pub async fn serve(
+    listener: TcpListener,
+    cfg: Arc<Config>,
+    sink: Arc<dyn SessionSink>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let nonces = Arc::new(Mutex::new(NonceCache::default()));
+    let mut sessions = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let (cfg, sink, nonces) = (cfg.clone(), sink.clone(), nonces.clone());
+                    sessions.spawn(async move {
+                        if let Err(e) = connection(stream, &cfg, sink.as_ref(), &nonces).await {
+                            tracing::info!(%peer, error = %e, "audiohook connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "audiohook accept failed"),
+            },
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        }
+    }
+    drop(listener); // new connections are refused from here on, not left waiting in the backlog
+    tracing::info!(open = sessions.len(), "audiohook: not accepting; letting open sessions finish");
+    while sessions.join_next().await.is_some() {}
+}
+
+#[expect(clippy::result_large_err, reason = "the upgrade callback's signature is tungstenite's")]
+async fn connection(
+    stream: TcpStream,
+    cfg: &Config,
+    sink: &dyn SessionSink,
+    nonces: &Mutex<NonceCache>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    let arrived = Instant::now();
+    let mut checked = None;
+    let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        if req.uri().path() != cfg.path {
+            return Err(reject(StatusCode::NOT_FOUND, "Not Found"));
+        }
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let authority = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let signed = SignedRequest { target, authority, headers: &headers };
+        let now = unix_now();
+        let mut nonces = nonces.lock().unwrap_or_else(|p| p.into_inner());
+        match upgrade::check(&signed, &cfg.credentials, now, &mut nonces) {
+            Ok(up) => {
+                checked = Some(up);
+                Ok(resp)
+            }
+            Err(e) => Err(reject(StatusCode::BAD_REQUEST, &e.to_string())),
+        }
+    };
+    let ws_config =
+        WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE_BYTES)).max_frame_size(Some(MAX_MESSAGE_BYTES));
+    let mut ws = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config)).await?;
+    let up = checked.expect("the callback ran and accepted");
+    let ids = up.ids;
+    let mut session = Session::new(&ids.session_id, &ids.organization_id, cfg.session.clone());
+    if let Some(why) = up.denied {
+        tracing::info!(session = %ids.session_id, correlation = %ids.correlation_id, reason = %why, "audiohook: unauthorized");
+        tokio::time::sleep_until(arrived + cfg.auth_failure_delay).await;
+        for out in session.disconnect("unauthorized", "Authentication failed") {
+            if let Output::Send(text) = out {
+                ws.send(Message::text(text)).await?;
+            }
+        }
+    }
+    let mut opened = false;
+    loop {
+        let incoming = match tokio::time::timeout(IDLE_TIMEOUT, ws.next()).await {
+            Ok(Some(Ok(m))) => m,
+            Ok(Some(Err(e))) => {
+                finish(sink, &ids, opened, "dropped");
+                return Err(e);
+            }
+            Ok(None) | Err(_) => break,
+        };
+        let outputs = match incoming {
+            Message::Text(t) => session.on_text(t.as_str()),
+            Message::Binary(b) => session.on_binary(&b),
+            Message::Close(_) => break,
+            _ => Vec::new(),
+        };
+        for out in outputs {
+            match out {
+                Output::Send(text) => ws.send(Message::text(text)).await?,
+                Output::Opened(o) => {
+                    opened = !o.probe;
+                    if opened {
+                        sink.opened(&ids, &o);
+                    }
+                }
+                Output::Audio { offset_samples, channels } if opened => sink.audio(&ids, offset_samples, channels),
+                Output::Closed { reason } => {
+                    finish(sink, &ids, opened, &reason);
+                    let _ = ws.close(None).await;
+                    return Ok(());
+                }
+                other => tracing::debug!(session = %ids.session_id, event = ?other, "audiohook session event"),
+            }
+        }
+    }
+    finish(sink, &ids, opened, "dropped");
+    let _ = ws.send(Message::Close(None)).await;
+    Ok(())
+}
+
+fn finish(sink: &dyn SessionSink, ids: &Ids, opened: bool, reason: &str) {
+    if opened {
+        sink.ended(ids, reason);
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}

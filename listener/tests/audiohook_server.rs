@@ -1,0 +1,229 @@
+//! The AudioHook server over real WebSockets on loopback, with signed upgrades built like Genesys builds
+//! them: a whole session, the probe, wrong credentials, bad upgrades, and shutdown letting sessions finish.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::{SinkExt, StreamExt};
+use listener::audiohook::server::{Config, SessionSink, serve};
+use listener::audiohook::session::{NULL_UUID, Opened, Settings};
+use listener::audiohook::signature::{Credentials, Request as SignedRequest, sign};
+use listener::audiohook::upgrade::Ids;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const API_KEY: &str = "test-api-key";
+const SECRET: &[u8] = b"a test client secret of 32 bytes";
+const ORG: &str = "d7934305-0972-4844-938e-9060eef73d05";
+const CONVERSATION: &str = "090eaa2f-72fa-480a-83e0-8667ff89c0ec";
+const DELAY: Duration = Duration::from_millis(300);
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl SessionSink for Recorder {
+    fn opened(&self, ids: &Ids, o: &Opened) {
+        self.0.lock().unwrap().push(format!("opened {} {}", ids.session_id, o.conversation_id));
+    }
+    fn audio(&self, _: &Ids, offset: u64, channels: Vec<Vec<i16>>) {
+        self.0.lock().unwrap().push(format!("audio {offset} {}x{}", channels.len(), channels[0].len()));
+    }
+    fn ended(&self, _: &Ids, reason: &str) {
+        self.0.lock().unwrap().push(format!("ended {reason}"));
+    }
+}
+
+struct Server {
+    addr: String,
+    sink: Arc<Recorder>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start() -> Server {
+    let mut credentials = Credentials::default();
+    credentials.insert(API_KEY, &STANDARD.encode(SECRET)).unwrap();
+    let cfg = Config {
+        path: "/audiohook/ws".into(),
+        credentials,
+        session: Settings { supported_languages: vec!["en-US".into()] },
+        auth_failure_delay: DELAY,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let sink = Arc::new(Recorder::default());
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(serve(listener, Arc::new(cfg), sink.clone(), rx));
+    Server { addr, sink, stop, task }
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Connects as Genesys would, signing with `secret`; `tweak` may alter the headers before sending.
+async fn connect(
+    addr: &str,
+    session: &str,
+    secret: &[u8],
+    tweak: impl FnOnce(&mut Vec<(String, String)>),
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let mut headers: Vec<(String, String)> = [
+        ("Audiohook-Organization-Id", ORG),
+        ("Audiohook-Session-Id", session),
+        ("Audiohook-Correlation-Id", "e160e428-53e2-487c-977d-96989bf5c99d"),
+        ("X-API-KEY", API_KEY),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let nonce = format!("nonce-{session}");
+    let req = SignedRequest { target: "/audiohook/ws", authority: addr, headers: &headers };
+    let (input, signature) = sign(&req, API_KEY, secret, created, &nonce).unwrap();
+    headers.push(("Signature-Input".into(), input));
+    headers.push(("Signature".into(), signature));
+    tweak(&mut headers);
+    let mut request = format!("ws://{addr}/audiohook/ws").into_client_request().unwrap();
+    for (k, v) in headers {
+        request.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    tokio_tungstenite::connect_async(request).await.map(|(ws, _)| ws)
+}
+
+struct Client {
+    ws: Ws,
+    session: String,
+    seq: u64,
+    server_seq: u64,
+}
+
+impl Client {
+    /// A signed connection that has sent `open` for `conversation` and read the reply.
+    async fn open(addr: &str, session: &str, conversation: &str) -> (Self, Value) {
+        let ws = connect(addr, session, SECRET, |_| {}).await.unwrap();
+        let mut c = Client { ws, session: session.into(), seq: 0, server_seq: 0 };
+        c.send("open", open_params(conversation)).await;
+        let reply = c.recv().await;
+        (c, reply)
+    }
+
+    async fn send(&mut self, kind: &str, parameters: Value) {
+        self.seq += 1;
+        let m = json!({"version": "2", "id": self.session, "type": kind, "seq": self.seq, "serverseq": self.server_seq,
+            "position": "PT0S", "parameters": parameters});
+        self.ws.send(Message::text(m.to_string())).await.unwrap();
+    }
+
+    async fn recv(&mut self) -> Value {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await.expect("a reply").unwrap().unwrap()
+            {
+                Message::Text(t) => {
+                    let m: Value = serde_json::from_str(t.as_str()).unwrap();
+                    assert_eq!(m["seq"].as_u64(), Some(self.server_seq + 1), "{m}");
+                    self.server_seq += 1;
+                    return m;
+                }
+                Message::Binary(_) => panic!("the server must never send binary"),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn open_params(conversation: &str) -> Value {
+    json!({"organizationId": ORG, "conversationId": conversation,
+        "participant": {"id": if conversation == NULL_UUID { NULL_UUID } else { "3b8f7c4d-5e6f-4a1b-9c2d-0e1f2a3b4c5d" },
+                        "ani": "", "aniName": "", "dnis": ""},
+        "media": [{"type": "audio", "format": "PCMU", "channels": ["external", "internal"], "rate": 8000}]})
+}
+
+#[tokio::test]
+async fn a_whole_session_over_a_real_socket() {
+    let server = start().await;
+    let session = "30b0e395-84d3-4570-ac13-9a62d8f514c0";
+    let (mut c, opened) = Client::open(&server.addr, session, CONVERSATION).await;
+    assert_eq!(opened["type"], "opened");
+    assert_eq!(opened["parameters"]["media"][0]["format"], "PCMU");
+    c.send("ping", json!({})).await;
+    assert_eq!(c.recv().await["type"], "pong");
+    c.ws.send(Message::binary(vec![0xffu8; 3200])).await.unwrap();
+    c.send("close", json!({"reason": "end"})).await;
+    let closed = c.recv().await;
+    assert_eq!((closed["type"].as_str(), closed["clientseq"].as_u64()), (Some("closed"), Some(3)));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        *server.sink.0.lock().unwrap(),
+        [format!("opened {session} {CONVERSATION}"), "audio 0 2x1600".into(), "ended end".into()]
+    );
+}
+
+#[tokio::test]
+async fn the_probe_is_answered_and_not_recorded() {
+    let server = start().await;
+    let session = "8d2c3c1e-0b6f-4f4e-9d57-5b8f6e2a1c3d";
+    let (mut c, opened) = Client::open(&server.addr, session, NULL_UUID).await;
+    assert_eq!(opened["type"], "opened");
+    c.send("close", json!({"reason": "end"})).await;
+    assert_eq!(c.recv().await["type"], "closed");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(server.sink.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn wrong_secret_gets_a_delayed_unauthorized_disconnect() {
+    let server = start().await;
+    let session = "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5b";
+    let started = Instant::now();
+    let ws = connect(&server.addr, session, b"not the secret at all", |_| {}).await.unwrap();
+    let mut c = Client { ws, session: session.into(), seq: 0, server_seq: 0 };
+    c.send("open", open_params(CONVERSATION)).await;
+    let m = c.recv().await;
+    assert!(started.elapsed() >= DELAY, "answered after the fixed delay, not sooner");
+    assert_eq!((m["type"].as_str(), m["parameters"]["reason"].as_str()), (Some("disconnect"), Some("unauthorized")));
+    c.send("close", json!({"reason": "disconnect"})).await;
+    assert_eq!(c.recv().await["type"], "closed");
+    assert!(server.sink.0.lock().unwrap().is_empty(), "nothing of an unauthorized session is kept");
+}
+
+#[tokio::test]
+async fn bad_upgrades_are_refused_with_http_errors() {
+    let server = start().await;
+    let err = connect(&server.addr, "not-a-uuid", SECRET, |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("400"), "{err}");
+    let err = connect(&server.addr, "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5c", SECRET, |h| {
+        h.retain(|(k, _)| k != "Audiohook-Organization-Id")
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("400"), "{err}");
+    let mut request = format!("ws://{}/elsewhere", server.addr).into_client_request().unwrap();
+    request.headers_mut().insert("x-api-key", API_KEY.parse().unwrap());
+    let err = tokio_tungstenite::connect_async(request).await.unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_lets_sessions_finish() {
+    let server = start().await;
+    let session = "7c9d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f";
+    let (mut c, _) = Client::open(&server.addr, session, CONVERSATION).await;
+    server.stop.send(true).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        connect(&server.addr, "7c9d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e30", SECRET, |_| {}).await.is_err(),
+        "no new sessions"
+    );
+    c.send("ping", json!({})).await;
+    assert_eq!(c.recv().await["type"], "pong", "the open session still works");
+    assert!(!server.task.is_finished());
+    c.send("close", json!({"reason": "end"})).await;
+    assert_eq!(c.recv().await["type"], "closed");
+    tokio::time::timeout(Duration::from_secs(5), server.task).await.expect("serve returns once sessions end").unwrap();
+}
