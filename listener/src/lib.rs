@@ -2,3 +2,4 @@
 //! connector). `main.rs` is the thin command line over it.
 
 pub mod audiohook;
+pub mod forward;

@@ -52,6 +52,7 @@ async fn start() -> Server {
         credentials,
         session: Settings { supported_languages: vec!["en-US".into()] },
         auth_failure_delay: DELAY,
+        health: Arc::new(|| (true, json!({"state": "running"}))),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -226,4 +227,27 @@ async fn shutdown_stops_accepting_and_lets_sessions_finish() {
     c.send("close", json!({"reason": "end"})).await;
     assert_eq!(c.recv().await["type"], "closed");
     tokio::time::timeout(Duration::from_secs(5), server.task).await.expect("serve returns once sessions end").unwrap();
+}
+
+/// A plain HTTP request on loopback; returns the status line and the body.
+async fn http_get(addr: &str, target: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+#[tokio::test]
+async fn plain_http_gets_health_liveness_and_not_found() {
+    let server = start().await;
+    let (status, body) = http_get(&server.addr, "/healthz").await;
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", r#"{"state":"running"}"#));
+    let (status, body) = http_get(&server.addr, "/audiohook/ws").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["service"], "genesys_audiohook_listener");
+    let (status, body) = http_get(&server.addr, "/elsewhere?x=1").await;
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 404 Not Found", r#"{"detail":"Not found"}"#));
 }

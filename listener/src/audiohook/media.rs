@@ -14,6 +14,14 @@ pub enum Codec {
 }
 
 impl Codec {
+    /// The format's name in the protocol.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Pcmu => "PCMU",
+            Codec::L16 => "L16",
+        }
+    }
+
     pub fn bytes_per_sample(self) -> usize {
         match self {
             Codec::Pcmu => 1,
@@ -31,6 +39,14 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// The channel's name in the protocol.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::External => "external",
+            Channel::Internal => "internal",
+        }
+    }
+
     /// Our speaker role for this channel.
     pub fn role(self) -> &'static str {
         match self {

@@ -1,7 +1,11 @@
 //! The Genesys AudioHook (Monitor) server: upgrade authentication and, with the rest of the listener issue,
 //! the protocol state machine, media handling and forwarding. Protocol logic is pure; sockets live apart.
 
+pub mod chunker;
+mod handshake;
 pub mod media;
+pub mod pipeline;
+pub mod recording;
 pub mod server;
 pub mod session;
 pub mod signature;

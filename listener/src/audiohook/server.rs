@@ -2,22 +2,26 @@
 //! per connection and hands what happens to a `SessionSink`. The reader never waits on the sink: sinks
 //! queue work and return at once. On shutdown it stops accepting and lets open sessions finish.
 
+use super::handshake::{HEAD_TIMEOUT, Head, HeadError, accept, read_head, respond};
 use super::session::{Opened, Output, Session, Settings};
 use super::signature::{Credentials, NonceCache, Request as SignedRequest};
 use super::upgrade::{self, Ids};
 use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 /// Largest WebSocket message: 64 KiB of text (the protocol's limit) or audio.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Plain HTTP health on the AudioHook port (the load balancer's check).
+pub const HEALTH_PATH: &str = "/healthz";
 /// A session that sends nothing for this long is dropped (Genesys pings every 5 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -40,13 +44,11 @@ pub struct Config {
     pub session: Settings,
     /// Failed authentication is answered this long after the upgrade arrived (the reference uses 500 ms).
     pub auth_failure_delay: Duration,
+    pub health: HealthReport,
 }
 
-fn reject(status: StatusCode, detail: &str) -> ErrorResponse {
-    let mut r = ErrorResponse::new(Some(serde_json::json!({"detail": detail}).to_string()));
-    *r.status_mut() = status;
-    r
-}
+/// Reports the listener's health for `GET /healthz`: healthy (200, else 503) and a status document.
+pub type HealthReport = Arc<dyn Fn() -> (bool, Value) + Send + Sync>;
 
 /// Serves until `shutdown` turns true, then waits for open sessions to end.
 pub async fn serve(
@@ -79,41 +81,62 @@ pub async fn serve(
     while sessions.join_next().await.is_some() {}
 }
 
-#[expect(clippy::result_large_err, reason = "the upgrade callback's signature is tungstenite's")]
+#[derive(Debug, thiserror::Error)]
+enum ConnectionError {
+    #[error(transparent)]
+    Head(#[from] HeadError),
+    #[error("request head not received in time")]
+    HeadTimeout,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+}
+
+/// Answers a plain HTTP request; `None` when the head is an upgrade to go ahead with.
+fn http_answer(head: &Head, cfg: &Config) -> Option<(u16, &'static str, Value)> {
+    if head.path() == HEALTH_PATH && !head.is_upgrade() {
+        let (healthy, status) = (cfg.health)();
+        return Some(if healthy { (200, "OK", status) } else { (503, "Service Unavailable", status) });
+    }
+    if head.path() != cfg.path {
+        return Some((404, "Not Found", json!({"detail": "Not found"})));
+    }
+    if !head.is_upgrade() {
+        // The seed's liveness answer on the AudioHook path.
+        return Some((200, "OK", json!({"ok": true, "service": "genesys_audiohook_listener", "path": cfg.path})));
+    }
+    None
+}
+
 async fn connection(
-    stream: TcpStream,
+    mut stream: TcpStream,
     cfg: &Config,
     sink: &dyn SessionSink,
     nonces: &Mutex<NonceCache>,
-) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+) -> Result<(), ConnectionError> {
     let arrived = Instant::now();
-    let mut checked = None;
-    let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        if req.uri().path() != cfg.path {
-            return Err(reject(StatusCode::NOT_FOUND, "Not Found"));
-        }
-        let headers: Vec<(String, String)> = req
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        let authority = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default();
-        let signed = SignedRequest { target, authority, headers: &headers };
-        let now = unix_now();
+    let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream))
+        .await
+        .map_err(|_| ConnectionError::HeadTimeout)??;
+    if let Some((status, reason, body)) = http_answer(&head, cfg) {
+        return Ok(respond(&mut stream, status, reason, &body).await?);
+    }
+    let authority = head.header("host").unwrap_or_default();
+    let signed = SignedRequest { target: &head.target, authority, headers: &head.headers };
+    let checked = {
         let mut nonces = nonces.lock().unwrap_or_else(|p| p.into_inner());
-        match upgrade::check(&signed, &cfg.credentials, now, &mut nonces) {
-            Ok(up) => {
-                checked = Some(up);
-                Ok(resp)
-            }
-            Err(e) => Err(reject(StatusCode::BAD_REQUEST, &e.to_string())),
-        }
+        upgrade::check(&signed, &cfg.credentials, unix_now(), &mut nonces)
     };
+    let response = checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?)));
+    let (up, response) = match response {
+        Ok(ok) => ok,
+        Err(detail) => return Ok(respond(&mut stream, 400, "Bad Request", &json!({"detail": detail})).await?),
+    };
+    stream.write_all(response.as_bytes()).await?;
     let ws_config =
         WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE_BYTES)).max_frame_size(Some(MAX_MESSAGE_BYTES));
-    let mut ws = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config)).await?;
-    let up = checked.expect("the callback ran and accepted");
+    let mut ws = WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(ws_config)).await;
     let ids = up.ids;
     let mut session = Session::new(&ids.session_id, &ids.organization_id, cfg.session.clone());
     if let Some(why) = up.denied {
@@ -131,7 +154,7 @@ async fn connection(
             Ok(Some(Ok(m))) => m,
             Ok(Some(Err(e))) => {
                 finish(sink, &ids, opened, "dropped");
-                return Err(e);
+                return Err(e.into());
             }
             Ok(None) | Err(_) => break,
         };

@@ -1,0 +1,151 @@
+//! Cutting a session's audio into ingest chunks by the seed's flush rules (seed-contract §8.5), and
+//! measuring silence per channel so dead air travels with each chunk. Pure: the caller passes the clock.
+
+use super::media::RATE;
+use shared::silence;
+
+/// The seed's flush settings, with its lower bounds applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushRules {
+    /// `GENESYS_AUDIOHOOK_FLUSH_INTERVAL_MS` (750, at least 120).
+    pub flush_interval_ms: u64,
+    /// `GENESYS_AUDIOHOOK_MIN_CHUNK_DURATION_MS` (300, at least 80).
+    pub min_chunk_ms: u64,
+    /// `GENESYS_AUDIOHOOK_MAX_CHUNK_DURATION_MS` (2000, at least 120 and at least the minimum).
+    pub max_chunk_ms: u64,
+}
+
+impl FlushRules {
+    pub fn new(flush_interval_ms: u64, min_chunk_ms: u64, max_chunk_ms: u64) -> Self {
+        let min_chunk_ms = min_chunk_ms.max(80);
+        Self {
+            flush_interval_ms: flush_interval_ms.max(120),
+            min_chunk_ms,
+            max_chunk_ms: max_chunk_ms.max(120).max(min_chunk_ms),
+        }
+    }
+
+    fn frames(ms: u64) -> usize {
+        (u64::from(RATE) * ms / 1000) as usize
+    }
+}
+
+impl Default for FlushRules {
+    fn default() -> Self {
+        Self::new(750, 300, 2000)
+    }
+}
+
+/// One chunk for the audio ingest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    /// 0, 1, 2... within the session: with the session id, the chunk's idempotency key.
+    pub index: u64,
+    /// Where the chunk starts on the session timeline, in samples.
+    pub start_sample: u64,
+    /// Interleaved s16le PCM.
+    pub pcm: Vec<u8>,
+    /// `streaming`, `gap` (the timeline jumped: discarded or paused audio), or the end reason.
+    pub reason: String,
+    /// Silence at the end of this chunk per channel, carried over from earlier chunks while it lasts.
+    pub silence_ms: Vec<u64>,
+}
+
+impl Chunk {
+    /// Dead air: how long nobody has spoken (the shortest silence over the channels).
+    pub fn dead_air_ms(&self) -> u64 {
+        self.silence_ms.iter().copied().min().unwrap_or(0)
+    }
+}
+
+pub struct Chunker {
+    rules: FlushRules,
+    rms_threshold: f64,
+    buf: Vec<Vec<i16>>,
+    /// Timeline position of `buf[..][0]`.
+    start: u64,
+    next_index: u64,
+    last_flush_ms: u64,
+    silence_ms: Vec<u64>,
+}
+
+impl Chunker {
+    /// `rms_threshold`: 16-bit RMS below which a 20 ms window is silent (`REALTIME_DEAD_AIR_RMS_THRESHOLD`).
+    pub fn new(rules: FlushRules, channels: usize, rms_threshold: f64, now_ms: u64) -> Self {
+        Self {
+            rules,
+            rms_threshold,
+            buf: vec![Vec::new(); channels.max(1)],
+            start: 0,
+            next_index: 0,
+            last_flush_ms: now_ms,
+            silence_ms: vec![0; channels.max(1)],
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf[0].len()
+    }
+
+    /// Adds samples at `offset` on the timeline; returns the chunks now due.
+    pub fn push(&mut self, offset: u64, channels: &[Vec<i16>], now_ms: u64) -> Vec<Chunk> {
+        let mut out = Vec::new();
+        if offset != self.start + self.buffered() as u64 {
+            out = self.finish("gap");
+            self.start = offset;
+        }
+        for (b, c) in self.buf.iter_mut().zip(channels) {
+            b.extend_from_slice(c);
+        }
+        let (min, max) = (FlushRules::frames(self.rules.min_chunk_ms), FlushRules::frames(self.rules.max_chunk_ms));
+        let due = self.buffered() >= min || now_ms.saturating_sub(self.last_flush_ms) >= self.rules.flush_interval_ms;
+        if due && self.buffered() > 0 {
+            out.push(self.cut(max, "streaming"));
+            self.last_flush_ms = now_ms;
+            while self.buffered() >= max {
+                out.push(self.cut(max, "streaming"));
+            }
+        }
+        out
+    }
+
+    /// Everything still buffered, in pieces no longer than the maximum.
+    pub fn finish(&mut self, reason: &str) -> Vec<Chunk> {
+        let max = FlushRules::frames(self.rules.max_chunk_ms);
+        let mut out = Vec::new();
+        while self.buffered() > 0 {
+            out.push(self.cut(max, reason));
+        }
+        out
+    }
+
+    fn cut(&mut self, max_frames: usize, reason: &str) -> Chunk {
+        let frames = self.buffered().min(max_frames);
+        let mut pcm = Vec::with_capacity(frames * self.buf.len() * 2);
+        for f in 0..frames {
+            for b in &self.buf {
+                pcm.extend_from_slice(&b[f].to_le_bytes());
+            }
+        }
+        for (b, silent) in self.buf.iter_mut().zip(self.silence_ms.iter_mut()) {
+            let mono: Vec<u8> = b[..frames].iter().flat_map(|s| s.to_le_bytes()).collect();
+            let scan = silence::scan(&mono, 1, RATE, self.rms_threshold);
+            *silent = if scan.all_silent { *silent + scan.duration_ms } else { scan.trailing_silence_ms };
+            b.drain(..frames);
+        }
+        let chunk = Chunk {
+            index: self.next_index,
+            start_sample: self.start,
+            pcm,
+            reason: reason.to_string(),
+            silence_ms: self.silence_ms.clone(),
+        };
+        self.next_index += 1;
+        self.start += frames as u64;
+        chunk
+    }
+}
+
+#[cfg(test)]
+#[path = "chunker_tests.rs"]
+mod tests;

@@ -1,0 +1,75 @@
+use super::*;
+
+fn tone(frames: usize, amplitude: i16) -> Vec<i16> {
+    (0..frames).map(|i| if (i / 8) % 2 == 0 { amplitude } else { -amplitude }).collect()
+}
+
+fn stereo(frames: usize, customer: i16, agent: i16) -> Vec<Vec<i16>> {
+    vec![tone(frames, customer), tone(frames, agent)]
+}
+
+#[test]
+fn flushes_by_size_or_interval_and_caps_chunk_length() {
+    let mut c = Chunker::new(FlushRules::default(), 2, 200.0, 0);
+    // 100 ms frames: below the 300 ms minimum and before the 750 ms interval, nothing is sent.
+    assert!(c.push(0, &stereo(800, 1000, 1000), 100).is_empty());
+    assert!(c.push(800, &stereo(800, 1000, 1000), 200).is_empty());
+    let out = c.push(1600, &stereo(800, 1000, 1000), 300);
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].index, out[0].start_sample, out[0].pcm.len()), (0, 0, 2400 * 2 * 2));
+    // The interval alone flushes a small tail.
+    assert!(c.push(2400, &stereo(80, 1000, 1000), 400).is_empty());
+    let out = c.push(2480, &stereo(80, 1000, 1000), 1100);
+    assert_eq!((out[0].start_sample, out[0].pcm.len()), (2400, 160 * 4));
+    // A burst longer than the maximum (2 s) is cut into maximum-length chunks; the rest waits.
+    let out = c.push(2560, &stereo(40_000, 1000, 1000), 1200);
+    let lengths: Vec<usize> = out.iter().map(|c| c.pcm.len() / 4).collect();
+    assert_eq!(lengths, [16_000, 16_000]);
+    assert_eq!(out.iter().map(|c| c.index).collect::<Vec<_>>(), [2, 3]);
+    let rest = c.finish("end");
+    assert_eq!((rest.len(), rest[0].pcm.len() / 4, rest[0].start_sample), (1, 8000, 2560 + 32_000));
+    assert!(c.finish("end").is_empty());
+}
+
+#[test]
+fn interleaves_channels_in_media_order() {
+    let mut c = Chunker::new(FlushRules::default(), 2, 200.0, 0);
+    let out = c.push(0, &[vec![1; 2400], vec![-2; 2400]], 0);
+    assert_eq!(&out[0].pcm[..8], &[1, 0, 0xfe, 0xff, 1, 0, 0xfe, 0xff]);
+}
+
+#[test]
+fn a_timeline_gap_flushes_first_and_finish_sends_the_rest() {
+    let mut c = Chunker::new(FlushRules::default(), 1, 200.0, 0);
+    assert!(c.push(0, &[tone(400, 1000)], 10).is_empty());
+    let out = c.push(8000, &[tone(400, 1000)], 20);
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].reason.as_str(), out[0].start_sample, out[0].pcm.len()), ("gap", 0, 800));
+    let out = c.finish("end");
+    assert_eq!((out[0].reason.as_str(), out[0].start_sample, out[0].index), ("end", 8000, 1));
+}
+
+#[test]
+fn dead_air_is_the_shortest_silence_and_carries_across_chunks() {
+    let mut c = Chunker::new(FlushRules::default(), 2, 200.0, 0);
+    // The customer talks, the agent is silent: no dead air yet.
+    let out = c.push(0, &stereo(8000, 3000, 10), 0);
+    assert_eq!(out[0].dead_air_ms(), 0);
+    assert_eq!(out[0].silence_ms, [0, 1000]);
+    // Both silent: silence grows chunk after chunk.
+    let mut last = 0;
+    for second in 1..=4u64 {
+        let out = c.push(second * 8000, &stereo(8000, 10, 10), second * 1000);
+        last = out.last().unwrap().dead_air_ms();
+    }
+    assert_eq!(last, 4000);
+    let out = c.push(5 * 8000, &stereo(8000, 3000, 10), 5000);
+    assert_eq!(out[0].silence_ms, [0, 6000]);
+    assert_eq!(out[0].dead_air_ms(), 0);
+}
+
+#[test]
+fn settings_keep_the_seed_bounds() {
+    assert_eq!(FlushRules::new(10, 10, 10), FlushRules { flush_interval_ms: 120, min_chunk_ms: 80, max_chunk_ms: 120 });
+    assert_eq!(FlushRules::new(750, 900, 500).max_chunk_ms, 900);
+}

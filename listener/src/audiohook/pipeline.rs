@@ -1,0 +1,241 @@
+//! The production `SessionSink`: per opened session, a task that cuts the audio into ingest chunks (with
+//! dead air per channel), records it to blob storage, and hands chunks and the end-of-call event to the
+//! session's forwarding stream. The socket reader only sends into a channel, so it never waits on any of it.
+
+use super::chunker::{Chunk, Chunker, FlushRules};
+use super::recording::Recorder;
+use super::server::SessionSink;
+use super::session::Opened;
+use super::upgrade::Ids;
+use crate::forward::{Courier, Kind, Outgoing};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value, json};
+use shared::ports::BlobStore;
+use shared::timestamps::iso;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+const PROVIDER: &str = "genesys_audiohook";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineSettings {
+    pub rules: FlushRules,
+    /// `REALTIME_DEAD_AIR_RMS_THRESHOLD` (200).
+    pub rms_threshold: f64,
+    /// `GENESYS_AUDIOHOOK_RECORDING_PART_SECONDS` (10): how much audio a crash can cost the recording.
+    pub recording_part_seconds: u32,
+}
+
+/// Session counters for the heartbeat.
+#[derive(Debug, Default)]
+pub struct SessionStats {
+    pub sessions_opened: AtomicU64,
+    pub active_sessions: AtomicU64,
+    /// Samples per channel received, over all sessions.
+    pub audio_samples: AtomicU64,
+    pub recordings_written: AtomicU64,
+    pub recording_failures: AtomicU64,
+    pub last_error: Mutex<Option<String>>,
+}
+
+enum Msg {
+    Audio(u64, Vec<Vec<i16>>),
+    End(String),
+}
+
+pub struct Pipeline {
+    courier: Arc<Courier>,
+    /// `None` in dry-run: nothing is recorded.
+    blobs: Option<Arc<dyn BlobStore>>,
+    settings: PipelineSettings,
+    sessions: Mutex<HashMap<String, mpsc::UnboundedSender<Msg>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    pub stats: Arc<SessionStats>,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Pipeline {
+    pub fn new(courier: Arc<Courier>, blobs: Option<Arc<dyn BlobStore>>, settings: PipelineSettings) -> Self {
+        Self { courier, blobs, settings, sessions: Mutex::default(), tasks: Mutex::default(), stats: Arc::default() }
+    }
+
+    /// Waits until every session's audio, recording and forwarding is done (or spooled, when stopping).
+    pub async fn drain(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    fn send(&self, ids: &Ids, msg: Msg) {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = sessions.get(&ids.session_id) {
+            let _ = tx.send(msg);
+        }
+    }
+}
+
+impl SessionSink for Pipeline {
+    fn opened(&self, ids: &Ids, opened: &Opened) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(ids.session_id.clone(), tx);
+        self.stats.sessions_opened.fetch_add(1, Ordering::Relaxed);
+        self.stats.active_sessions.fetch_add(1, Ordering::Relaxed);
+        let worker = Worker::new(self, ids, opened);
+        let task = tokio::spawn(worker.run(rx));
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
+    }
+
+    fn audio(&self, ids: &Ids, offset_samples: u64, channels: Vec<Vec<i16>>) {
+        self.stats.audio_samples.fetch_add(channels.first().map_or(0, Vec::len) as u64, Ordering::Relaxed);
+        self.send(ids, Msg::Audio(offset_samples, channels));
+    }
+
+    fn ended(&self, ids: &Ids, reason: &str) {
+        self.send(ids, Msg::End(reason.to_string()));
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(&ids.session_id);
+    }
+}
+
+/// One session's work, off the socket task.
+struct Worker {
+    courier: Arc<Courier>,
+    stats: Arc<SessionStats>,
+    session_id: String,
+    call_id: String,
+    labels: Vec<&'static str>,
+    roles: Vec<&'static str>,
+    format: &'static str,
+    chunker: Chunker,
+    recorder: Option<Recorder>,
+}
+
+impl Worker {
+    fn new(p: &Pipeline, ids: &Ids, opened: &Opened) -> Self {
+        let channels: Vec<_> = opened.media.as_ref().map(|m| m.channels.clone()).unwrap_or_default();
+        let width = channels.len().max(1);
+        Self {
+            courier: p.courier.clone(),
+            stats: p.stats.clone(),
+            session_id: ids.session_id.clone(),
+            call_id: opened.conversation_id.clone(),
+            labels: channels.iter().map(|c| c.label()).collect(),
+            roles: channels.iter().map(|c| c.role()).collect(),
+            format: opened.media.as_ref().map_or("none", |m| m.codec.name()),
+            chunker: Chunker::new(p.settings.rules, width, p.settings.rms_threshold, now_ms()),
+            recorder: p.blobs.clone().map(|b| {
+                Recorder::new(
+                    b,
+                    &opened.conversation_id,
+                    &ids.session_id,
+                    width as u16,
+                    p.settings.recording_part_seconds,
+                )
+            }),
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        // A stream name unique per run, so a reconnecting session never shares a spool file.
+        let (out, pump) = self.courier.start(&format!("{}-{}", self.session_id, now_ms()));
+        let reason = loop {
+            match rx.recv().await {
+                Some(Msg::Audio(offset, channels)) => {
+                    if let Some(r) = self.recorder.as_mut()
+                        && let Err(e) = r.push(offset, &channels).await
+                    {
+                        self.recording_failed(e.to_string());
+                    }
+                    for chunk in self.chunker.push(offset, &channels, now_ms()) {
+                        let _ = out.send(self.audio_payload(&chunk));
+                    }
+                }
+                Some(Msg::End(reason)) => break reason,
+                None => break "dropped".to_string(),
+            }
+        };
+        for chunk in self.chunker.finish(&reason) {
+            let _ = out.send(self.audio_payload(&chunk));
+        }
+        let _ = out.send(self.end_event(&reason));
+        drop(out);
+        if let Some(r) = self.recorder.take() {
+            match r.finish().await {
+                Ok(key) => {
+                    self.stats.recordings_written.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(session = %self.session_id, key, "audiohook: recording stored");
+                }
+                Err(e) => self.recording_failed(e.to_string()),
+            }
+        }
+        self.stats.active_sessions.fetch_sub(1, Ordering::Relaxed);
+        let _ = pump.await;
+    }
+
+    fn recording_failed(&self, error: String) {
+        self.stats.recording_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(session = %self.session_id, error, "audiohook: recording write failed");
+        *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+    }
+
+    fn audio_payload(&self, chunk: &Chunk) -> Outgoing {
+        let silence: Map<String, Value> = self
+            .roles
+            .iter()
+            .zip(&chunk.silence_ms)
+            .map(|(r, ms)| (r.to_string(), json!(*ms as f64 / 1000.0)))
+            .collect();
+        let body = json!({
+            "provider": PROVIDER,
+            "call_id": self.call_id,
+            "chunk_id": format!("{}-{}", self.session_id, chunk.index),
+            "audio_encoding": "pcm_s16le",
+            "sample_rate": super::media::RATE,
+            "channels": self.labels.len().max(1),
+            "audio_b64": STANDARD.encode(&chunk.pcm),
+            "status": "active",
+            "timestamp": iso(&chrono::Utc::now()),
+            "metadata": {
+                "session_id": self.session_id,
+                "channel_labels": self.labels,
+                "channel_roles": self.roles,
+                "media_format": self.format,
+                "flush_reason": chunk.reason,
+                "start_seconds": chunk.start_sample as f64 / f64::from(super::media::RATE),
+                "metrics": {"dead_air_seconds": chunk.dead_air_ms() as f64 / 1000.0, "silence_seconds_by_role": silence},
+            },
+        });
+        Outgoing { kind: Kind::Audio, body: object(body) }
+    }
+
+    fn end_event(&self, reason: &str) -> Outgoing {
+        let body = json!({
+            "provider": PROVIDER,
+            "call_id": self.call_id,
+            "event_id": format!("audiohook:{}:end", self.session_id),
+            "event_type": "call_end",
+            "speaker": "",
+            "text": "",
+            "status": "ended",
+            "timestamp": iso(&chrono::Utc::now()),
+            "metadata": {"reason": reason, "session_id": self.session_id},
+        });
+        Outgoing { kind: Kind::Event, body: object(body) }
+    }
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}

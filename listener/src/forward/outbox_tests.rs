@@ -1,0 +1,77 @@
+use super::*;
+use crate::forward::Kind;
+use serde_json::json;
+use std::sync::Arc;
+
+fn item(n: u64) -> Outgoing {
+    let body = json!({"call_id": "c1", "chunk_id": format!("k{n}"), "audio_b64": "A".repeat(1000)});
+    Outgoing { kind: Kind::Audio, body: body.as_object().unwrap().clone() }
+}
+
+fn drain(o: &mut Outbox) -> Vec<String> {
+    let mut seen = Vec::new();
+    while let Some(i) = o.front().unwrap() {
+        seen.push(i.body["chunk_id"].as_str().unwrap().to_string());
+        o.pop_front();
+    }
+    seen
+}
+
+fn names(range: std::ops::Range<u64>) -> Vec<String> {
+    range.map(|n| format!("k{n}")).collect()
+}
+
+#[test]
+fn overflow_goes_to_disk_and_order_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = Arc::new(SpoolBudget::new(dir.path().join("spool"), 1 << 20));
+    let mut o = Outbox::new("s1", 3 * 1512, budget.clone());
+    for n in 0..10 {
+        o.push(item(n)).unwrap();
+    }
+    assert!(budget.used() > 0, "seven payloads are on disk");
+    // Delivering one frees memory, but new payloads still queue behind the spooled ones.
+    o.pop_front();
+    o.push(item(10)).unwrap();
+    assert_eq!(drain(&mut o), names(1..11));
+    assert_eq!(budget.used(), 0);
+    assert!(!dir.path().join("spool/s1.jsonl").exists(), "a delivered spool is removed");
+    o.push(item(11)).unwrap();
+    assert_eq!(budget.used(), 0, "back to memory once the disk backlog is gone");
+    assert_eq!(drain(&mut o), names(11..12));
+}
+
+#[test]
+fn a_full_spool_refuses_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = Arc::new(SpoolBudget::new(dir.path().to_path_buf(), 1500));
+    let mut o = Outbox::new("s1", 0, budget);
+    o.push(item(0)).unwrap();
+    assert!(matches!(o.push(item(1)), Err(SpoolError::Full(1500))));
+    assert_eq!(drain(&mut o), names(0..1));
+}
+
+#[test]
+fn persisted_backlog_resumes_in_order_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = Arc::new(SpoolBudget::new(dir.path().to_path_buf(), 1 << 20));
+    let mut o = Outbox::new("s1", 2 * 1512, budget.clone());
+    for n in 0..5 {
+        o.push(item(n)).unwrap();
+    }
+    o.pop_front();
+    o.persist().unwrap();
+    drop(o);
+    // A crash can cut the last line short; a bad line in the middle is skipped, not fatal.
+    let path = dir.path().join("s1.jsonl");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let second = text.find('\n').unwrap() + 1;
+    text.insert_str(second, "{not json}\n");
+    text.push_str("{\"kind\":\"audio\",\"bo");
+    std::fs::write(&path, text).unwrap();
+    let fresh = Arc::new(SpoolBudget::new(dir.path().to_path_buf(), 1 << 20));
+    let mut resumed = Outbox::resume(&path, fresh.clone()).unwrap();
+    assert_eq!(drain(&mut resumed), names(1..5));
+    assert_eq!(resumed.skipped, 1);
+    assert!(!path.exists());
+}
