@@ -68,8 +68,8 @@ pub fn jwt_verified(req: &Request) -> bool {
 /// What every function does once per container: JSON logs (same `LOG_LEVEL` / `RUST_LOG` as locally, to
 /// stdout for CloudWatch, never files) and the SDK configuration.
 pub async fn init() -> Result<aws_config::SdkConfig, lambda_http::Error> {
-    let log = crate::logging::LogConfig { json: true, dir: None, ..crate::logging::LogConfig::from_env(&ProcessEnv) };
-    crate::logging::init(&log)?;
+    let log = shared::logging::LogConfig { json: true, dir: None, ..shared::logging::LogConfig::from_env(&ProcessEnv) };
+    shared::logging::init(&log)?;
     Ok(shared::adapters::aws::sdk_config().await)
 }
 

@@ -6,7 +6,6 @@ pub mod auth;
 pub mod error;
 #[cfg(feature = "aws")]
 pub mod lambda;
-pub mod logging;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -6,7 +6,7 @@ use crate::auth::{Credentials, SupervisorAuth};
 use crate::state::{AppState, HealthConfig};
 use crate::ws::WsState;
 use serde::{Deserialize, Serialize};
-use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
+use shared::adapters::embedded::{BLOB_FOLDER, BroadcastPush, DATABASE_FILE, FolderBlobStore, SqliteStore};
 use shared::config::RealtimeConfig;
 use shared::env::{self, EnvError, EnvSource};
 use shared::ports::StoreError;
@@ -140,8 +140,8 @@ impl LocalServer {
             return Err(ServeError::InsecureBind(cfg.http_addr));
         }
         let (credentials, credential_source) = resolve_credentials(cfg)?;
-        let store = Arc::new(SqliteStore::open(&cfg.data_dir.join("call_analytics.db"))?);
-        let blobs = Arc::new(FolderBlobStore::new(cfg.data_dir.join("blobs")));
+        let store = Arc::new(SqliteStore::open(&cfg.data_dir.join(DATABASE_FILE))?);
+        let blobs = Arc::new(FolderBlobStore::new(cfg.data_dir.join(BLOB_FOLDER)));
         let push = BroadcastPush::new(PUSH_BUFFER);
         let realtime =
             Arc::new(RealtimeService::new(store.clone(), blobs, Arc::new(push.clone()), cfg.realtime.clone()));
@@ -188,23 +188,4 @@ async fn housekeeping(realtime: Arc<RealtimeService>, every: Duration) {
             tracing::warn!(error = %e, "housekeeping failed; retrying next interval");
         }
     }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

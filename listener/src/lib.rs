@@ -3,3 +3,5 @@
 
 pub mod audiohook;
 pub mod forward;
+pub mod ports;
+pub mod simulate;

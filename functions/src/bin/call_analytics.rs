@@ -1,9 +1,9 @@
 //! `call-analytics`: the whole platform as one local process.
 
 use clap::{Parser, Subcommand};
-use functions::logging::{self, LogConfig};
-use functions::server::{CredentialSource, LocalServer, ServeConfig, shutdown_signal};
+use functions::server::{CredentialSource, LocalServer, ServeConfig};
 use shared::env::ProcessEnv;
+use shared::logging::{self, LogConfig};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -35,7 +35,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     tracing::info!(%addr, "serving");
-    server.serve(listener, shutdown_signal()).await?;
+    server.serve(listener, shared::shutdown::signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

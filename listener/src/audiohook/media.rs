@@ -132,10 +132,34 @@ pub fn ulaw_to_linear(byte: u8) -> i16 {
     if u & 0x80 != 0 { -magnitude } else { magnitude }
 }
 
+/// 16-bit linear PCM to G.711 μ-law (for the simulator, which streams as Genesys does).
+pub fn linear_to_ulaw(sample: i16) -> u8 {
+    const BIAS: i32 = 0x84;
+    const CLIP: i32 = 32_635;
+    let s = i32::from(sample);
+    let sign = if s < 0 { 0x80 } else { 0 };
+    let magnitude = s.abs().min(CLIP) + BIAS;
+    let exponent = (7 - (magnitude as u32).leading_zeros().saturating_sub(17)).min(7) as i32;
+    let mantissa = (magnitude >> (exponent + 3)) & 0x0f;
+    !((sign | (exponent << 4) | mantissa) as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ulaw_round_trips_every_code() {
+        for byte in 0..=255u8 {
+            let linear = ulaw_to_linear(byte);
+            // 0x7f and 0xff both mean zero; every other code maps back to itself.
+            let expected = if byte == 0x7f { 0xff } else { byte };
+            assert_eq!(linear_to_ulaw(linear), expected, "code {byte:#x} ({linear})");
+        }
+        assert_eq!(linear_to_ulaw(i16::MAX), 0x80);
+        assert_eq!(linear_to_ulaw(i16::MIN), 0x00);
+    }
 
     fn offer(format: &str, channels: &[&str]) -> Value {
         json!({"type": "audio", "format": format, "channels": channels, "rate": 8000})

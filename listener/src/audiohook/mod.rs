@@ -2,11 +2,13 @@
 //! the protocol state machine, media handling and forwarding. Protocol logic is pure; sockets live apart.
 
 pub mod chunker;
+pub mod config;
 mod handshake;
 pub mod media;
 pub mod pipeline;
 pub mod recording;
 pub mod server;
+pub mod service;
 pub mod session;
 pub mod signature;
 mod structured;

@@ -1,7 +1,7 @@
 //! Logging with `tracing`: pretty or JSON lines on stdout (`LOG_FORMAT`), level from `RUST_LOG` or
 //! `LOG_LEVEL`, and optionally JSON lines in daily-rotated files under `LOG_DIR`.
 
-use shared::env::{self, EnvSource};
+use crate::env::{self, EnvSource};
 use std::path::PathBuf;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::SubscriberExt;

@@ -1,0 +1,187 @@
+//! AudioHook settings from the environment: the seed's names and defaults (seed-contract §1.6, §8), plus
+//! credentials, spool and recording settings documented in the README.
+
+use super::chunker::FlushRules;
+use super::pipeline::PipelineSettings;
+use super::signature::Credentials;
+use crate::forward::IngestUrls;
+use shared::env::{self, EnvError, EnvSource};
+use std::path::PathBuf;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error(
+        "no AudioHook credentials: set GENESYS_AUDIOHOOK_API_KEY and GENESYS_AUDIOHOOK_CLIENT_SECRET, or GENESYS_AUDIOHOOK_CREDENTIALS=key:secret,..."
+    )]
+    NoCredentials,
+    #[error("{0}: each entry needs an API key and a non-empty base64 client secret")]
+    BadCredentials(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct ForwardConfig {
+    pub urls: IngestUrls,
+    /// `GENESYS_AUDIOHOOK_TARGET_INGEST_TOKEN`, else `GENESYS_TARGET_INGEST_TOKEN`, else `REALTIME_INGEST_TOKEN`.
+    pub token: String,
+    /// `GENESYS_AUDIOHOOK_HTTP_TIMEOUT_SECONDS` (20).
+    pub http_timeout: Duration,
+    /// `GENESYS_AUDIOHOOK_RETRY_BACKOFF_SECONDS` (1.5): first retry delay, doubled per failure up to 30 s.
+    pub backoff: Duration,
+    /// `GENESYS_AUDIOHOOK_SPOOL_DIR` (`DATA_DIR/spool/audiohook`).
+    pub spool_dir: PathBuf,
+    /// `GENESYS_AUDIOHOOK_SPOOL_MAX_BYTES` (1 GiB): disk for backlogs while the ingest is down.
+    pub spool_max_bytes: u64,
+    /// `GENESYS_AUDIOHOOK_STREAM_MEMORY_BYTES` (1 MiB): backlog per session kept in memory before spooling.
+    pub stream_memory_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct AudiohookConfig {
+    /// `GENESYS_AUDIOHOOK_HOST` (0.0.0.0).
+    pub host: String,
+    /// `GENESYS_AUDIOHOOK_PORT` (9011).
+    pub port: u16,
+    /// `GENESYS_AUDIOHOOK_PATH` (/audiohook/ws): a leading `/` added, a trailing one removed.
+    pub path: String,
+    pub credentials: Credentials,
+    /// `GENESYS_AUDIOHOOK_SUPPORTED_LANGUAGES` (en-US): offered when `open` asks.
+    pub supported_languages: Vec<String>,
+    pub forward: ForwardConfig,
+    pub pipeline: PipelineSettings,
+    /// `GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS` (15).
+    pub heartbeat_every: Duration,
+}
+
+/// The reference server's fixed delay before answering a failed authentication.
+pub const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(500);
+
+pub fn normalize_path(p: &str) -> String {
+    format!("/{}", p.trim().trim_matches('/'))
+}
+
+fn credentials(e: &dyn EnvSource) -> Result<Credentials, ConfigError> {
+    let mut creds = Credentials::default();
+    let mut add = |key: &str, secret: &str, var: &'static str| {
+        if key.trim().is_empty() || secret.trim().is_empty() {
+            return Err(ConfigError::BadCredentials(var));
+        }
+        creds.insert(key, secret).map_err(|_| ConfigError::BadCredentials(var))
+    };
+    match (env::string(e, "GENESYS_AUDIOHOOK_API_KEY"), env::string(e, "GENESYS_AUDIOHOOK_CLIENT_SECRET")) {
+        (Some(k), Some(s)) => add(&k, &s, "GENESYS_AUDIOHOOK_CLIENT_SECRET")?,
+        (Some(_), None) | (None, Some(_)) => return Err(ConfigError::BadCredentials("GENESYS_AUDIOHOOK_API_KEY")),
+        (None, None) => {}
+    }
+    for pair in env::string(e, "GENESYS_AUDIOHOOK_CREDENTIALS").unwrap_or_default().split(',') {
+        if pair.trim().is_empty() {
+            continue;
+        }
+        // Base64 has no ':', so the secret is what follows the last one.
+        let (k, s) = pair.rsplit_once(':').ok_or(ConfigError::BadCredentials("GENESYS_AUDIOHOOK_CREDENTIALS"))?;
+        add(k, s, "GENESYS_AUDIOHOOK_CREDENTIALS")?;
+    }
+    if creds.is_empty() { Err(ConfigError::NoCredentials) } else { Ok(creds) }
+}
+
+fn ingest_urls(e: &dyn EnvSource) -> IngestUrls {
+    let base = env::string(e, "REALTIME_INGEST_URL").unwrap_or_else(|| "http://127.0.0.1:8009".into());
+    let base = base.trim_end_matches('/');
+    IngestUrls {
+        audio: env::string(e, "GENESYS_AUDIOHOOK_TARGET_AUDIO_INGEST_URL")
+            .unwrap_or_else(|| format!("{base}/api/realtime/audio/chunk")),
+        events: env::string(e, "GENESYS_AUDIOHOOK_TARGET_EVENT_INGEST_URL")
+            .or_else(|| env::string(e, "GENESYS_TARGET_INGEST_URL"))
+            .unwrap_or_else(|| format!("{base}/api/realtime/events")),
+    }
+}
+
+fn seconds(e: &dyn EnvSource, name: &str, default: f64) -> Result<Duration, EnvError> {
+    let s = env::float(e, name, default)?;
+    Duration::try_from_secs_f64(s.max(0.0)).map_err(|_| EnvError {
+        name: name.into(),
+        value: s.to_string(),
+        expected: "number of seconds",
+    })
+}
+
+impl AudiohookConfig {
+    pub fn from_env(e: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let data_dir = PathBuf::from(env::string(e, "DATA_DIR").unwrap_or_else(|| "data".into()));
+        let token = ["GENESYS_AUDIOHOOK_TARGET_INGEST_TOKEN", "GENESYS_TARGET_INGEST_TOKEN", "REALTIME_INGEST_TOKEN"]
+            .iter()
+            .find_map(|n| env::string(e, n))
+            .unwrap_or_default();
+        Ok(Self {
+            host: env::string(e, "GENESYS_AUDIOHOOK_HOST").unwrap_or_else(|| "0.0.0.0".into()),
+            port: env::parsed(e, "GENESYS_AUDIOHOOK_PORT", 9011, "port number")?,
+            path: normalize_path(&env::string(e, "GENESYS_AUDIOHOOK_PATH").unwrap_or_else(|| "/audiohook/ws".into())),
+            credentials: credentials(e)?,
+            supported_languages: env::string(e, "GENESYS_AUDIOHOOK_SUPPORTED_LANGUAGES")
+                .unwrap_or_else(|| "en-US".into())
+                .split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            forward: ForwardConfig {
+                urls: ingest_urls(e),
+                token,
+                http_timeout: seconds(e, "GENESYS_AUDIOHOOK_HTTP_TIMEOUT_SECONDS", 20.0)?,
+                backoff: seconds(e, "GENESYS_AUDIOHOOK_RETRY_BACKOFF_SECONDS", 1.5)?.max(Duration::from_millis(50)),
+                spool_dir: env::string(e, "GENESYS_AUDIOHOOK_SPOOL_DIR")
+                    .map_or_else(|| data_dir.join("spool").join("audiohook"), PathBuf::from),
+                spool_max_bytes: env::parsed(e, "GENESYS_AUDIOHOOK_SPOOL_MAX_BYTES", 1 << 30, "whole number")?,
+                stream_memory_bytes: env::parsed(e, "GENESYS_AUDIOHOOK_STREAM_MEMORY_BYTES", 1 << 20, "whole number")?,
+            },
+            pipeline: PipelineSettings {
+                rules: FlushRules::new(
+                    env::parsed(e, "GENESYS_AUDIOHOOK_FLUSH_INTERVAL_MS", 750, "whole number")?,
+                    env::parsed(e, "GENESYS_AUDIOHOOK_MIN_CHUNK_DURATION_MS", 300, "whole number")?,
+                    env::parsed(e, "GENESYS_AUDIOHOOK_MAX_CHUNK_DURATION_MS", 2000, "whole number")?,
+                ),
+                rms_threshold: env::float(e, "REALTIME_DEAD_AIR_RMS_THRESHOLD", 200.0)?,
+                recording_part_seconds: env::parsed(e, "GENESYS_AUDIOHOOK_RECORDING_PART_SECONDS", 10, "whole number")?,
+            },
+            heartbeat_every: seconds(e, "GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", 15.0)?.max(Duration::from_secs(1)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_credentials() {
+        let c = AudiohookConfig::from_env(&[
+            ("GENESYS_AUDIOHOOK_API_KEY", "k"),
+            ("GENESYS_AUDIOHOOK_CLIENT_SECRET", "c2VjcmV0"),
+        ])
+        .unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.path.as_str()), ("0.0.0.0", 9011, "/audiohook/ws"));
+        assert_eq!(c.forward.urls.audio, "http://127.0.0.1:8009/api/realtime/audio/chunk");
+        assert_eq!(c.forward.spool_dir, PathBuf::from("data/spool/audiohook"));
+        assert_eq!(c.pipeline.rules, FlushRules::default());
+        let c = AudiohookConfig::from_env(&[
+            ("GENESYS_AUDIOHOOK_CREDENTIALS", "a:c2VjcmV0, b:key:c2VjcmV0"),
+            ("GENESYS_AUDIOHOOK_PATH", "hook/"),
+            ("REALTIME_INGEST_URL", "https://api.example/"),
+            ("REALTIME_INGEST_TOKEN", "t"),
+        ])
+        .unwrap();
+        assert_eq!(format!("{:?}", c.credentials), "Credentials { api_keys: 2, .. }");
+        assert_eq!((c.path.as_str(), c.forward.token.as_str()), ("/hook", "t"));
+        assert_eq!(c.forward.urls.events, "https://api.example/api/realtime/events");
+        assert_eq!(AudiohookConfig::from_env(&[]).unwrap_err(), ConfigError::NoCredentials);
+        for bad in ["k", "k:", ":c2VjcmV0", "k:not base64!"] {
+            let err = AudiohookConfig::from_env(&[("GENESYS_AUDIOHOOK_CREDENTIALS", bad)]).unwrap_err();
+            assert_eq!(err, ConfigError::BadCredentials("GENESYS_AUDIOHOOK_CREDENTIALS"), "{bad}");
+        }
+        let err = AudiohookConfig::from_env(&[("GENESYS_AUDIOHOOK_API_KEY", "k")]).unwrap_err();
+        assert_eq!(err, ConfigError::BadCredentials("GENESYS_AUDIOHOOK_API_KEY"));
+    }
+}

@@ -1,0 +1,280 @@
+//! A Genesys-like AudioHook client, for users to test a deployment and for our tests and benchmark:
+//! signs the upgrade, opens with a stereo (or mono) PCMU offer, streams a WAV file at real-time pace (or
+//! faster), pings every 5 s, closes, and checks every server message on the way (`seq`, `clientseq`,
+//! no binary, `opened` echoing the offer).
+
+use crate::audiohook::media::linear_to_ulaw;
+use crate::audiohook::session::NULL_UUID;
+use crate::audiohook::signature::{Request as SignedRequest, sign};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+/// Genesys pings about every 5 s.
+const PING_EVERY: Duration = Duration::from_secs(5);
+/// How long any single server answer may take.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Error)]
+pub enum SimError {
+    #[error("cannot read {0}: {1}")]
+    Wav(String, String),
+    #[error("the WAV must be 16-bit PCM at 8000 Hz with 1 or 2 channels (got {0})")]
+    WavFormat(String),
+    #[error("invalid client secret: not base64")]
+    Secret,
+}
+
+/// Audio to stream, per channel (channel 0 external/customer, 1 internal/agent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audio {
+    pub channels: Vec<Vec<i16>>,
+}
+
+impl Audio {
+    pub fn from_wav(path: &std::path::Path) -> Result<Self, SimError> {
+        let shown = path.display().to_string();
+        let mut reader = hound::WavReader::open(path).map_err(|e| SimError::Wav(shown.clone(), e.to_string()))?;
+        let spec = reader.spec();
+        if spec.sample_rate != 8000
+            || spec.bits_per_sample != 16
+            || spec.sample_format != hound::SampleFormat::Int
+            || !(1..=2).contains(&spec.channels)
+        {
+            return Err(SimError::WavFormat(format!(
+                "{} Hz, {} bit, {} channels",
+                spec.sample_rate, spec.bits_per_sample, spec.channels
+            )));
+        }
+        let n = usize::from(spec.channels);
+        let mut channels = vec![Vec::new(); n];
+        for (i, s) in reader.samples::<i16>().enumerate() {
+            channels[i % n].push(s.map_err(|e| SimError::Wav(shown.clone(), e.to_string()))?);
+        }
+        Ok(Self { channels })
+    }
+
+    fn frames(&self) -> usize {
+        self.channels.first().map_or(0, Vec::len)
+    }
+
+    /// `frames` samples from `start`, interleaved and μ-law encoded, as Genesys sends them.
+    fn pcmu(&self, start: usize, frames: usize) -> Vec<u8> {
+        let end = (start + frames).min(self.frames());
+        (start..end).flat_map(|f| self.channels.iter().map(move |c| linear_to_ulaw(c[f]))).collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `ws://` or `wss://` URI of the AudioHook endpoint.
+    pub uri: String,
+    pub api_key: String,
+    /// Base64, as configured in the Genesys integration.
+    pub client_secret: String,
+    pub organization_id: String,
+    /// 1.0 streams at real-time pace; 0 as fast as the socket takes it.
+    pub speed: f64,
+    /// Audio per binary frame, in milliseconds.
+    pub frame_ms: u32,
+    /// Send Genesys' connection probe (null conversation id, no audio) instead of a call.
+    pub probe: bool,
+}
+
+/// How one simulated session went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionResult {
+    pub session_id: String,
+    pub conversation_id: String,
+    /// From sending `open` to reading `opened`.
+    pub opened_after: Option<Duration>,
+    pub frames_sent: u64,
+    pub outcome: Result<(), String>,
+}
+
+fn uuid() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the OS random source works");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Conversation {
+    ws: Ws,
+    session_id: String,
+    seq: u64,
+    server_seq: u64,
+}
+
+impl Conversation {
+    async fn send(&mut self, kind: &str, position_ms: u64, parameters: Value) -> Result<(), String> {
+        self.seq += 1;
+        let m = json!({"version": "2", "id": self.session_id, "type": kind, "seq": self.seq,
+            "serverseq": self.server_seq, "position": format!("PT{:.3}S", position_ms as f64 / 1000.0),
+            "parameters": parameters});
+        self.ws.send(Message::text(m.to_string())).await.map_err(|e| format!("send {kind}: {e}"))
+    }
+
+    /// Reads the next server message and checks its sequence numbers.
+    async fn recv(&mut self) -> Result<Value, String> {
+        loop {
+            let frame = tokio::time::timeout(REPLY_TIMEOUT, self.ws.next())
+                .await
+                .map_err(|_| "no answer from the server in time".to_string())?
+                .ok_or("the server closed the connection")?
+                .map_err(|e| format!("socket: {e}"))?;
+            let text = match frame {
+                Message::Text(t) => t,
+                Message::Binary(_) => return Err("the server sent a binary frame".into()),
+                Message::Close(c) => return Err(format!("the server closed the connection ({c:?})")),
+                _ => continue,
+            };
+            let m: Value = serde_json::from_str(text.as_str()).map_err(|e| format!("bad JSON from server: {e}"))?;
+            if m["seq"].as_u64() != Some(self.server_seq + 1) || m["clientseq"].as_u64() > Some(self.seq) {
+                return Err(format!("sequence error in {m}"));
+            }
+            self.server_seq += 1;
+            return Ok(m);
+        }
+    }
+
+    /// Reads until a message of `kind`; a `disconnect` instead is an error carrying its reason.
+    async fn expect(&mut self, kind: &str) -> Result<Value, String> {
+        loop {
+            let m = self.recv().await?;
+            match m["type"].as_str() {
+                Some(t) if t == kind => return Ok(m),
+                Some("disconnect") => {
+                    let reason = m["parameters"]["reason"].as_str().unwrap_or("?").to_string();
+                    // Answer as Genesys does, then report.
+                    let _ = self.send("close", 0, json!({"reason": "disconnect"})).await;
+                    return Err(format!("server disconnected: {reason}"));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+async fn connect(opts: &Options, session_id: &str) -> Result<Ws, String> {
+    let mut request = opts.uri.as_str().into_client_request().map_err(|e| format!("invalid URI: {e}"))?;
+    let authority = request.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let mut headers: Vec<(String, String)> = vec![
+        ("Audiohook-Organization-Id".into(), opts.organization_id.clone()),
+        ("Audiohook-Session-Id".into(), session_id.into()),
+        ("Audiohook-Correlation-Id".into(), uuid()),
+        ("X-API-KEY".into(), opts.api_key.clone()),
+        ("User-Agent".into(), "GenesysCloud-AudioHook-Client (call-analytics simulator)".into()),
+    ];
+    let secret = STANDARD.decode(opts.client_secret.trim()).map_err(|_| SimError::Secret.to_string())?;
+    if !secret.is_empty() {
+        let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let nonce = STANDARD.encode(uuid());
+        let req = SignedRequest { target: &target, authority: &authority, headers: &headers };
+        let (input, signature) =
+            sign(&req, &opts.api_key, &secret, created as i64, &nonce).map_err(|e| format!("signing: {e}"))?;
+        headers.push(("Signature-Input".into(), input));
+        headers.push(("Signature".into(), signature));
+    }
+    for (k, v) in headers {
+        let value = HeaderValue::from_str(&v).map_err(|_| format!("header {k} has an invalid value"))?;
+        request.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).map_err(|e| e.to_string())?,
+            value,
+        );
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| format!("upgrade failed: {e}"))?;
+    Ok(ws)
+}
+
+/// Runs one session to the end.
+pub async fn session(opts: &Options, audio: &Audio) -> SessionResult {
+    let session_id = uuid();
+    let conversation_id = if opts.probe { NULL_UUID.to_string() } else { uuid() };
+    let mut result = SessionResult {
+        session_id: session_id.clone(),
+        conversation_id: conversation_id.clone(),
+        opened_after: None,
+        frames_sent: 0,
+        outcome: Ok(()),
+    };
+    result.outcome = async {
+        let ws = connect(opts, &session_id).await?;
+        let mut c = Conversation { ws, session_id: session_id.clone(), seq: 0, server_seq: 0 };
+        let labels: &[&str] = if audio.channels.len() == 2 { &["external", "internal"] } else { &["external"] };
+        let offer = json!({"type": "audio", "format": "PCMU", "channels": labels, "rate": 8000});
+        let participant = if opts.probe { NULL_UUID.to_string() } else { uuid() };
+        let asked = Instant::now();
+        c.send("open", 0, json!({"organizationId": opts.organization_id, "conversationId": conversation_id,
+            "participant": {"id": participant, "ani": "+13175550100", "aniName": "Simulated Customer", "dnis": "+13175550199"},
+            "media": [offer], "language": "en-US"})).await?;
+        let opened = c.expect("opened").await?;
+        result.opened_after = Some(asked.elapsed());
+        if opened["parameters"]["media"].as_array().map(Vec::len) != Some(1) || opened["parameters"]["media"][0] != offer {
+            return Err(format!("opened did not echo the offered media: {}", opened["parameters"]));
+        }
+        let mut position_ms = 0u64;
+        if !opts.probe {
+            let frame = (8 * opts.frame_ms.max(1)) as usize;
+            let started = Instant::now();
+            let mut last_ping = Instant::now();
+            let mut start = 0;
+            while start < audio.frames() {
+                c.ws.send(Message::binary(audio.pcmu(start, frame))).await.map_err(|e| format!("send audio: {e}"))?;
+                result.frames_sent += 1;
+                start += frame;
+                position_ms = start as u64 / 8;
+                if last_ping.elapsed() >= PING_EVERY {
+                    last_ping = Instant::now();
+                    c.send("ping", position_ms, json!({})).await?;
+                    c.expect("pong").await?;
+                }
+                if opts.speed > 0.0 {
+                    let due = Duration::from_millis(position_ms).div_f64(opts.speed);
+                    tokio::time::sleep_until((started + due).into()).await;
+                }
+            }
+        }
+        c.send("close", position_ms, json!({"reason": "end"})).await?;
+        c.expect("closed").await?;
+        let _ = c.ws.close(None).await;
+        Ok(())
+    }
+    .await;
+    result
+}
+
+/// Runs `count` sessions at once (starting `stagger` apart) and returns their results in start order.
+pub async fn sessions(opts: Arc<Options>, audio: Arc<Audio>, count: usize, stagger: Duration) -> Vec<SessionResult> {
+    let mut tasks = Vec::with_capacity(count);
+    for i in 0..count {
+        let (opts, audio) = (opts.clone(), audio.clone());
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(stagger * i as u32).await;
+            session(&opts, &audio).await
+        }));
+    }
+    let mut out = Vec::with_capacity(count);
+    for t in tasks {
+        out.push(t.await.unwrap_or_else(|e| SessionResult {
+            session_id: String::new(),
+            conversation_id: String::new(),
+            opened_after: None,
+            frames_sent: 0,
+            outcome: Err(format!("session task failed: {e}")),
+        }));
+    }
+    out
+}
