@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 #[cfg(feature = "aws")]
 pub mod lambda;
+pub mod local_audiohook;
 pub mod routes;
 pub mod server;
 pub mod state;

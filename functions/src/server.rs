@@ -5,11 +5,14 @@ use crate::app::local_router;
 use crate::auth::{Credentials, SupervisorAuth};
 use crate::state::{AppState, HealthConfig};
 use crate::ws::WsState;
+use listener::audiohook::config::AudiohookConfig;
+use listener::audiohook::service::{self as audiohook, Ports};
+use listener::forward::ServiceIngest;
 use serde::{Deserialize, Serialize};
 use shared::adapters::embedded::{BLOB_FOLDER, BroadcastPush, DATABASE_FILE, FolderBlobStore, SqliteStore};
 use shared::config::RealtimeConfig;
 use shared::env::{self, EnvError, EnvSource};
-use shared::ports::StoreError;
+use shared::ports::{Heartbeats, StoreError};
 use shared::realtime::RealtimeService;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,6 +37,8 @@ pub enum ServeError {
     Credentials { path: PathBuf, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Audiohook(#[from] listener::audiohook::config::ConfigError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -83,7 +88,7 @@ struct StoredCredentials {
     supervisor_token: String,
 }
 
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -128,6 +133,8 @@ pub struct LocalServer {
     router: axum::Router,
     shutdown: watch::Sender<bool>,
     realtime: Arc<RealtimeService>,
+    heartbeats: Arc<dyn Heartbeats>,
+    audiohook: Option<(AudiohookConfig, TcpListener)>,
     housekeeping_every: Duration,
     pub credentials: Credentials,
     pub credential_source: CredentialSource,
@@ -145,9 +152,10 @@ impl LocalServer {
         let push = BroadcastPush::new(PUSH_BUFFER);
         let realtime =
             Arc::new(RealtimeService::new(store.clone(), blobs, Arc::new(push.clone()), cfg.realtime.clone()));
+        let heartbeats: Arc<dyn Heartbeats> = store.clone();
         let app = AppState {
             realtime: realtime.clone(),
-            heartbeats: store.clone(),
+            heartbeats: heartbeats.clone(),
             tickets: store,
             credentials: Arc::new(credentials.clone()),
             health: Arc::new(cfg.health.clone()),
@@ -155,7 +163,22 @@ impl LocalServer {
         let (shutdown, rx) = watch::channel(false);
         let router = local_router(WsState { app, push, shutdown: rx });
         let housekeeping_every = Duration::from_secs(cfg.housekeeping_interval_seconds);
-        Ok(Self { router, shutdown, realtime, housekeeping_every, credentials, credential_source })
+        Ok(Self {
+            router,
+            shutdown,
+            realtime,
+            heartbeats,
+            audiohook: None,
+            housekeeping_every,
+            credentials,
+            credential_source,
+        })
+    }
+
+    /// Also serves Genesys AudioHook on `socket`, feeding this process's realtime service and storage.
+    pub fn with_audiohook(mut self, cfg: AudiohookConfig, socket: TcpListener) -> Self {
+        self.audiohook = Some((cfg, socket));
+        self
     }
 
     /// Serves until `stop` resolves, then closes WebSocket sessions and drains in-flight requests.
@@ -165,6 +188,14 @@ impl LocalServer {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let shutdown = self.shutdown;
+        let audiohook = self.audiohook.map(|(cfg, socket)| {
+            let ports = Ports { blobs: self.realtime.blobs.clone(), heartbeats: self.heartbeats };
+            let ingest = Arc::new(ServiceIngest(self.realtime.clone()));
+            let mut stopping = shutdown.subscribe();
+            tokio::spawn(audiohook::run(cfg, socket, ingest, ports, false, async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            }))
+        });
         let housekeeping = tokio::spawn(housekeeping(self.realtime, self.housekeeping_every));
         let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(async move {
@@ -173,6 +204,9 @@ impl LocalServer {
                 let _ = shutdown.send(true);
             })
             .await;
+        if let Some(task) = audiohook {
+            let _ = task.await;
+        }
         housekeeping.abort();
         served
     }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_call-analytics"));
     c.env_remove("SUPERVISOR_TOKEN").env_remove("REALTIME_INGEST_TOKEN").env_remove("HTTP_ADDR");
+    c.env("GENESYS_AUDIOHOOK_PORT", "0");
     c
 }
 
@@ -32,6 +33,12 @@ fn serve_prints_generated_tokens_and_stops_cleanly_on_sigterm() {
     assert_eq!(token.len(), 64, "{token_line}");
     let saved = std::fs::read_to_string(dir.path().join("credentials.json")).unwrap();
     assert!(saved.contains(&token));
+    // AudioHook runs in the same process, on loopback, with generated credentials kept beside the tokens.
+    let rest: Vec<String> = (0..6).map(|_| lines.next().unwrap().unwrap()).collect();
+    assert!(rest[2].starts_with("  AudioHook: ws://127.0.0.1:") && rest[2].ends_with("/audiohook/ws"), "{rest:?}");
+    let api_key = rest[3].split_whitespace().last().unwrap();
+    let kept = std::fs::read_to_string(dir.path().join("audiohook.json")).unwrap();
+    assert!(kept.contains(api_key) && api_key.len() == 64, "{rest:?}");
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());

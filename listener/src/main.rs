@@ -52,7 +52,7 @@ enum Command {
         wav: PathBuf,
         #[arg(long, default_value_t = 1)]
         sessions: usize,
-        #[arg(long, default_value = "d7934305-0972-4844-938e-9060eef73d05")]
+        #[arg(long, default_value = simulate::EXAMPLE_ORGANIZATION_ID)]
         organization_id: String,
         /// Pace: 1 = real time, 0 = as fast as possible.
         #[arg(long, default_value_t = 1.0)]

@@ -88,6 +88,24 @@ pub struct Options {
     pub probe: bool,
 }
 
+/// The organization id sent when none is given (a fixed example UUID).
+pub const EXAMPLE_ORGANIZATION_ID: &str = "d7934305-0972-4844-938e-9060eef73d05";
+
+impl Options {
+    /// Real-time pace, 100 ms frames, a call (not a probe), the example organization.
+    pub fn new(uri: &str, api_key: &str, client_secret: &str) -> Self {
+        Self {
+            uri: uri.into(),
+            api_key: api_key.into(),
+            client_secret: client_secret.into(),
+            organization_id: EXAMPLE_ORGANIZATION_ID.into(),
+            speed: 1.0,
+            frame_ms: 100,
+            probe: false,
+        }
+    }
+}
+
 /// How one simulated session went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionResult {

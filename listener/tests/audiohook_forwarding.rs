@@ -107,15 +107,7 @@ fn call_audio() -> Audio {
 }
 
 fn options(uri: &str) -> Options {
-    Options {
-        uri: uri.into(),
-        api_key: "sim-key".into(),
-        client_secret: SECRET_B64.into(),
-        organization_id: "d7934305-0972-4844-938e-9060eef73d05".into(),
-        speed: 0.0,
-        frame_ms: 100,
-        probe: false,
-    }
+    Options { speed: 0.0, ..Options::new(uri, "sim-key", SECRET_B64) }
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {

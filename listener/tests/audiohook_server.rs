@@ -105,10 +105,15 @@ struct Client {
 }
 
 impl Client {
+    /// A correctly signed connection.
+    async fn connect(addr: &str, session: &str) -> Self {
+        let ws = connect(addr, session, SECRET, |_| {}).await.unwrap();
+        Client { ws, session: session.into(), seq: 0, server_seq: 0 }
+    }
+
     /// A signed connection that has sent `open` for `conversation` and read the reply.
     async fn open(addr: &str, session: &str, conversation: &str) -> (Self, Value) {
-        let ws = connect(addr, session, SECRET, |_| {}).await.unwrap();
-        let mut c = Client { ws, session: session.into(), seq: 0, server_seq: 0 };
+        let mut c = Self::connect(addr, session).await;
         c.send("open", open_params(conversation)).await;
         let reply = c.recv().await;
         (c, reply)
@@ -118,6 +123,12 @@ impl Client {
         self.seq += 1;
         let m = json!({"version": "2", "id": self.session, "type": kind, "seq": self.seq, "serverseq": self.server_seq,
             "position": "PT0S", "parameters": parameters});
+        self.ws.send(Message::text(m.to_string())).await.unwrap();
+    }
+
+    /// Sends any JSON as a text frame, counting it as the next `seq`.
+    async fn send_raw(&mut self, m: Value) {
+        self.seq += 1;
         self.ws.send(Message::text(m.to_string())).await.unwrap();
     }
 
@@ -250,4 +261,101 @@ async fn plain_http_gets_health_liveness_and_not_found() {
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["service"], "genesys_audiohook_listener");
     let (status, body) = http_get(&server.addr, "/elsewhere?x=1").await;
     assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 404 Not Found", r#"{"detail":"Not found"}"#));
+}
+
+/// One stereo PCMU frame of `ms` milliseconds.
+fn frame(ms: usize) -> Vec<u8> {
+    vec![0xffu8; 8 * ms * 2]
+}
+
+#[tokio::test]
+async fn every_client_message_over_a_real_socket() {
+    let server = start().await;
+    let session = "2f4c6a8e-1b3d-4f5a-9c7e-0d2b4f6a8c0e";
+    let mut c = Client::connect(&server.addr, session).await;
+    let mut open = open_params(CONVERSATION);
+    open["supportedLanguages"] = json!(true);
+    c.send("open", open).await;
+    let opened = c.recv().await;
+    assert_eq!(opened["parameters"]["supportedLanguages"], json!(["en-US"]));
+    c.ws.send(Message::binary(frame(100))).await.unwrap();
+    c.send("paused", json!({})).await;
+    c.send("resumed", json!({"start": "PT0.1S", "discarded": "PT2S"})).await;
+    c.ws.send(Message::binary(frame(100))).await.unwrap();
+    c.send("discarded", json!({"start": "PT2.2S", "discarded": "PT1S"})).await;
+    c.ws.send(Message::binary(frame(50))).await.unwrap();
+    c.send("update", json!({"language": "es-ES"})).await;
+    c.send("error", json!({"code": 500, "message": "client trouble"})).await;
+    c.send("ping", json!({})).await;
+    let pong = c.recv().await;
+    assert_eq!((pong["type"].as_str(), pong["clientseq"].as_u64()), (Some("pong"), Some(7)));
+    c.send("close", json!({"reason": "reconnect"})).await;
+    assert_eq!(c.recv().await["type"], "closed", "close is answered for every reason");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        *server.sink.0.lock().unwrap(),
+        [
+            format!("opened {session} {CONVERSATION}"),
+            "audio 0 2x800".into(),
+            "audio 16800 2x800".into(),
+            "audio 25600 2x400".into(),
+            "ended reconnect".into()
+        ],
+        "paused and discarded audio leave gaps on the timeline"
+    );
+}
+
+/// Opens a session (if `open_first`), sends `bad`, and expects `disconnect` with reason `error`, then
+/// `closed` for the client's close. Returns the disconnect's info.
+async fn violation(open_first: bool, bad: impl AsyncFnOnce(&mut Client)) -> String {
+    let server = start().await;
+    let session = "6e8f0a2c-4b6d-4e8f-a0b2-c4d6e8f0a2c4";
+    let mut c = Client::connect(&server.addr, session).await;
+    if open_first {
+        c.send("open", open_params(CONVERSATION)).await;
+        assert_eq!(c.recv().await["type"], "opened");
+    }
+    bad(&mut c).await;
+    let m = c.recv().await;
+    assert_eq!((m["type"].as_str(), m["parameters"]["reason"].as_str()), (Some("disconnect"), Some("error")), "{m}");
+    c.send("close", json!({"reason": "disconnect"})).await;
+    assert_eq!(c.recv().await["type"], "closed");
+    m["parameters"]["info"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn protocol_violations_are_answered_with_disconnect() {
+    let info = violation(false, async |c| c.ws.send(Message::binary(frame(20))).await.unwrap()).await;
+    assert!(info.contains("outside an active session"), "audio before open: {info}");
+    let info = violation(true, async |c| {
+        c.seq += 3;
+        c.send("ping", json!({})).await
+    })
+    .await;
+    assert!(info.contains("seq"), "skipped seq: {info}");
+    let info = violation(true, async |c| {
+        c.send_raw(json!({"version": "2", "id": c.session, "type": "ping", "seq": 2, "serverseq": 1})).await
+    })
+    .await;
+    assert!(info.contains("parameters"), "missing parameters: {info}");
+    let info = violation(true, async |c| c.send("update", json!({"pad": "x".repeat(70_000)})).await).await;
+    assert!(info.contains("too large"), "oversize text: {info}");
+    let info = violation(true, async |c| c.ws.send(Message::binary(vec![0xffu8; 1601])).await.unwrap()).await;
+    assert!(info.contains("whole samples"), "odd stereo frame: {info}");
+    let info = violation(true, async |c| c.send("dance", json!({})).await).await;
+    assert!(info.contains("Unexpected message type"), "unknown type: {info}");
+}
+
+#[tokio::test]
+async fn close_right_after_open_is_answered_in_order() {
+    let server = start().await;
+    let session = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let mut c = Client::connect(&server.addr, session).await;
+    c.send("open", open_params(CONVERSATION)).await;
+    c.send("close", json!({"reason": "end"})).await;
+    assert_eq!(c.recv().await["type"], "opened");
+    let closed = c.recv().await;
+    assert_eq!((closed["type"].as_str(), closed["clientseq"].as_u64()), (Some("closed"), Some(2)));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(*server.sink.0.lock().unwrap(), [format!("opened {session} {CONVERSATION}"), "ended end".into()]);
 }

@@ -37,6 +37,18 @@ impl EnvSource for std::collections::HashMap<String, String> {
     }
 }
 
+/// `base` first; `defaults` for what it leaves unset (settings a caller fills in, e.g. generated keys).
+pub struct WithDefaults<'a> {
+    pub base: &'a dyn EnvSource,
+    pub defaults: std::collections::HashMap<String, String>,
+}
+
+impl EnvSource for WithDefaults<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        string(self.base, name).or_else(|| self.defaults.get(name).cloned())
+    }
+}
+
 /// A trimmed, non-empty value, or `None`.
 pub fn string(env: &dyn EnvSource, name: &str) -> Option<String> {
     env.var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())

@@ -1,6 +1,7 @@
 //! `call-analytics`: the whole platform as one local process.
 
 use clap::{Parser, Subcommand};
+use functions::local_audiohook;
 use functions::server::{CredentialSource, LocalServer, ServeConfig};
 use shared::env::ProcessEnv;
 use shared::logging::{self, LogConfig};
@@ -21,7 +22,8 @@ enum Command {
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = ServeConfig::from_env(&ProcessEnv)?;
-    let server = LocalServer::build(&cfg)?;
+    let mut server = LocalServer::build(&cfg)?;
+    let audiohook = local_audiohook::config(&ProcessEnv, &cfg.data_dir)?;
     let listener = tokio::net::TcpListener::bind(cfg.http_addr).await?;
     let addr = listener.local_addr()?;
     println!("Call Analytics listening on http://{addr} (data in {})", cfg.data_dir.display());
@@ -33,6 +35,19 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             "  (kept in {}; set SUPERVISOR_TOKEN / REALTIME_INGEST_TOKEN to choose your own)",
             cfg.data_dir.join("credentials.json").display()
         );
+    }
+    if let Some((ah, generated)) = audiohook {
+        let socket = tokio::net::TcpListener::bind((ah.host.as_str(), ah.port)).await?;
+        println!("  AudioHook: ws://{}{}", socket.local_addr()?, ah.path);
+        if let Some(keys) = generated {
+            println!("    api key:       {}", keys.api_key);
+            println!("    client secret: {}", keys.client_secret);
+            println!(
+                "    (kept in {}; set GENESYS_AUDIOHOOK_API_KEY / _CLIENT_SECRET to choose your own)",
+                cfg.data_dir.join("audiohook.json").display()
+            );
+        }
+        server = server.with_audiohook(ah, socket);
     }
     tracing::info!(%addr, "serving");
     server.serve(listener, shared::shutdown::signal()).await?;

@@ -1,6 +1,7 @@
 //! Test harness: the real local server on a loopback port over a real SQLite file in a temp dir.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use functions::local_audiohook;
 use functions::server::{LocalServer, ServeConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -15,6 +16,8 @@ pub const SUPERVISOR: &str = "test-supervisor-token";
 
 pub struct TestServer {
     pub base: String,
+    /// `ws://…/audiohook/ws` when started with `GENESYS_AUDIOHOOK_ENABLED=true`.
+    pub audiohook_uri: Option<String>,
     pub data_dir: PathBuf,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -46,8 +49,16 @@ impl TestServer {
                 .collect();
         env.insert("DATA_DIR".into(), dir.display().to_string());
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env.entry("GENESYS_AUDIOHOOK_ENABLED".into()).or_insert_with(|| "false".into());
+        env.insert("GENESYS_AUDIOHOOK_PORT".into(), "0".into());
         let cfg = ServeConfig::from_env(&env).unwrap();
-        let server = LocalServer::build(&cfg).unwrap();
+        let mut server = LocalServer::build(&cfg).unwrap();
+        let mut audiohook_uri = None;
+        if let Some((ah, _)) = local_audiohook::config(&env, dir).unwrap() {
+            let socket = tokio::net::TcpListener::bind((ah.host.as_str(), ah.port)).await.unwrap();
+            audiohook_uri = Some(format!("ws://{}{}", socket.local_addr().unwrap(), ah.path));
+            server = server.with_audiohook(ah, socket);
+        }
         let listener = tokio::net::TcpListener::bind(cfg.http_addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -56,6 +67,7 @@ impl TestServer {
         }));
         Self {
             base,
+            audiohook_uri,
             data_dir: dir.to_path_buf(),
             http: reqwest::Client::new(),
             stop: Some(tx),

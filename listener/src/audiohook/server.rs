@@ -18,8 +18,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-/// Largest WebSocket message: 64 KiB of text (the protocol's limit) or audio.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest WebSocket message read at all: twice the protocol's 64 KiB text limit, so an oversize text
+/// message still reaches the session and is answered with `disconnect` instead of a dropped socket.
+const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 /// Plain HTTP health on the AudioHook port (the load balancer's check).
 pub const HEALTH_PATH: &str = "/healthz";
 /// A session that sends nothing for this long is dropped (Genesys pings every 5 s).

@@ -1,0 +1,62 @@
+//! The AudioHook listener inside the one local process: the same service as the `listener` container,
+//! fed straight into this process's realtime service. It listens on loopback unless
+//! `GENESYS_AUDIOHOOK_HOST` says otherwise, and without configured credentials it generates an API key
+//! and client secret once and keeps them in `DATA_DIR/audiohook.json` (mode 0600).
+
+use crate::server::{ServeError, write_private};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use listener::audiohook::config::AudiohookConfig;
+use serde::{Deserialize, Serialize};
+use shared::env::{self, EnvSource, WithDefaults};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Generated AudioHook credentials, printed at start so they can be put in the Genesys integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratedKeys {
+    pub api_key: String,
+    /// Base64, as Genesys takes it.
+    pub client_secret: String,
+}
+
+fn generated_keys(data_dir: &Path) -> Result<GeneratedKeys, ServeError> {
+    let path = data_dir.join("audiohook.json");
+    let err = |reason: String| ServeError::Credentials { path: path.clone(), reason };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let token = || shared::secret::generate_token().map_err(|e| err(e.to_string()));
+            let keys = GeneratedKeys { api_key: token()?, client_secret: STANDARD.encode(token()?) };
+            std::fs::create_dir_all(data_dir)?;
+            write_private(&path, &serde_json::to_string_pretty(&keys).map_err(|e| err(e.to_string()))?)?;
+            Ok(keys)
+        }
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
+/// The settings, and the generated keys when those are in use; `None` with `GENESYS_AUDIOHOOK_ENABLED=false`.
+pub fn config(
+    e: &dyn EnvSource,
+    data_dir: &Path,
+) -> Result<Option<(AudiohookConfig, Option<GeneratedKeys>)>, ServeError> {
+    let enabled: bool = env::parsed(e, "GENESYS_AUDIOHOOK_ENABLED", true, "true or false")?;
+    if !enabled {
+        return Ok(None);
+    }
+    let mut defaults = HashMap::from([
+        ("GENESYS_AUDIOHOOK_HOST".to_string(), "127.0.0.1".to_string()),
+        ("DATA_DIR".to_string(), data_dir.display().to_string()),
+    ]);
+    let configured = ["GENESYS_AUDIOHOOK_API_KEY", "GENESYS_AUDIOHOOK_CLIENT_SECRET", "GENESYS_AUDIOHOOK_CREDENTIALS"]
+        .iter()
+        .any(|n| env::string(e, n).is_some());
+    let generated = if configured { None } else { Some(generated_keys(data_dir)?) };
+    if let Some(k) = &generated {
+        defaults.insert("GENESYS_AUDIOHOOK_API_KEY".into(), k.api_key.clone());
+        defaults.insert("GENESYS_AUDIOHOOK_CLIENT_SECRET".into(), k.client_secret.clone());
+    }
+    let cfg = AudiohookConfig::from_env(&WithDefaults { base: e, defaults })?;
+    Ok(Some((cfg, generated)))
+}
