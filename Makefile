@@ -8,6 +8,7 @@ run:
 test: lint
 	cargo test --workspace --all-features
 	cargo bench -p functions --bench ingest_load --profile dev -- --smoke
+	cargo bench -p listener --bench audiohook_load --profile dev -- --smoke
 
 lint: tools
 	cargo fmt --all -- --check
@@ -29,6 +30,7 @@ aws-coldstart: tools
 
 bench:
 	cargo bench -p functions --bench ingest_load
+	cargo bench -p listener --bench audiohook_load
 
 fmt:
 	cargo fmt --all

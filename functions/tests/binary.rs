@@ -1,8 +1,9 @@
 //! The `call-analytics` binary as an operator runs it: a real process, real signals.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "../../shared/tests/process/mod.rs"]
+mod process;
+
+use std::process::Command;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_call-analytics"));
@@ -15,17 +16,14 @@ fn bin() -> Command {
 fn serve_prints_generated_tokens_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::TempDir::new().unwrap();
     let logs = dir.path().join("logs");
-    let mut child = bin()
-        .args(["serve"])
-        .env("HTTP_ADDR", "127.0.0.1:0")
-        .env("DATA_DIR", dir.path())
-        .env("LOG_DIR", &logs)
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut child, mut lines) = process::spawn_lines(
+        bin()
+            .args(["serve"])
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("DATA_DIR", dir.path())
+            .env("LOG_DIR", &logs)
+            .env("LOG_FORMAT", "json"),
+    );
     let banner = lines.next().unwrap().unwrap();
     assert!(banner.starts_with("Call Analytics listening on http://127.0.0.1:"), "{banner}");
     let token_line = lines.next().unwrap().unwrap();
@@ -40,16 +38,7 @@ fn serve_prints_generated_tokens_and_stops_cleanly_on_sigterm() {
     let kept = std::fs::read_to_string(dir.path().join("audiohook.json")).unwrap();
     assert!(kept.contains(api_key) && api_key.len() == 64, "{rest:?}");
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = process::terminate(&mut child);
     assert!(exit.success(), "{exit:?}");
 
     // LOG_DIR holds a dated file of JSON lines, flushed on shutdown.

@@ -114,6 +114,8 @@ pub struct SessionResult {
     /// From sending `open` to reading `opened`.
     pub opened_after: Option<Duration>,
     pub frames_sent: u64,
+    /// Longest delay of a frame behind its real-time schedule (when pacing): how well this client kept up.
+    pub max_lag: Duration,
     pub outcome: Result<(), String>,
 }
 
@@ -226,6 +228,7 @@ pub async fn session(opts: &Options, audio: &Audio) -> SessionResult {
         conversation_id: conversation_id.clone(),
         opened_after: None,
         frames_sent: 0,
+        max_lag: Duration::ZERO,
         outcome: Ok(()),
     };
     result.outcome = async {
@@ -250,6 +253,10 @@ pub async fn session(opts: &Options, audio: &Audio) -> SessionResult {
             let mut last_ping = Instant::now();
             let mut start = 0;
             while start < audio.frames() {
+                if opts.speed > 0.0 {
+                    let due = started + Duration::from_millis(start as u64 / 8).div_f64(opts.speed);
+                    result.max_lag = result.max_lag.max(Instant::now().saturating_duration_since(due));
+                }
                 c.ws.send(Message::binary(audio.pcmu(start, frame))).await.map_err(|e| format!("send audio: {e}"))?;
                 result.frames_sent += 1;
                 start += frame;
@@ -291,6 +298,7 @@ pub async fn sessions(opts: Arc<Options>, audio: Arc<Audio>, count: usize, stagg
             conversation_id: String::new(),
             opened_after: None,
             frames_sent: 0,
+            max_lag: Duration::ZERO,
             outcome: Err(format!("session task failed: {e}")),
         }));
     }

@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
-use listener::audiohook::server::{Config, SessionSink, serve};
+use listener::audiohook::server::{Config, SessionHandle, SessionSink, serve};
 use listener::audiohook::session::{NULL_UUID, Opened, Settings};
 use listener::audiohook::signature::{Credentials, Request as SignedRequest, sign};
 use listener::audiohook::upgrade::Ids;
@@ -22,17 +22,24 @@ const ORG: &str = "d7934305-0972-4844-938e-9060eef73d05";
 const CONVERSATION: &str = "090eaa2f-72fa-480a-83e0-8667ff89c0ec";
 const DELAY: Duration = Duration::from_millis(300);
 
+/// A sink that writes down what it is told, in order.
 #[derive(Default)]
-struct Recorder(Mutex<Vec<String>>);
+struct Recorder(Arc<Mutex<Vec<String>>>);
+
+struct RecorderHandle(Arc<Mutex<Vec<String>>>);
 
 impl SessionSink for Recorder {
-    fn opened(&self, ids: &Ids, o: &Opened) {
+    fn opened(&self, ids: &Ids, o: &Opened) -> Box<dyn SessionHandle> {
         self.0.lock().unwrap().push(format!("opened {} {}", ids.session_id, o.conversation_id));
+        Box::new(RecorderHandle(self.0.clone()))
     }
-    fn audio(&self, _: &Ids, offset: u64, channels: Vec<Vec<i16>>) {
+}
+
+impl SessionHandle for RecorderHandle {
+    fn audio(&mut self, offset: u64, channels: Vec<Vec<i16>>) {
         self.0.lock().unwrap().push(format!("audio {offset} {}x{}", channels.len(), channels[0].len()));
     }
-    fn ended(&self, _: &Ids, reason: &str) {
+    fn ended(self: Box<Self>, reason: &str) {
         self.0.lock().unwrap().push(format!("ended {reason}"));
     }
 }

@@ -16,17 +16,32 @@ pub struct SilenceScan {
 /// Scans interleaved s16le PCM in 20 ms windows; a window is silent when its RMS over all channels is
 /// below `rms_threshold`.
 pub fn scan(pcm: &[u8], channels: u16, sample_rate: u32, rms_threshold: f64) -> SilenceScan {
+    scan_by(pcm.len() / 2, channels, sample_rate, rms_threshold, |i| i16::from_le_bytes([pcm[2 * i], pcm[2 * i + 1]]))
+}
+
+/// `scan` over interleaved samples already decoded (no byte round trip on the listener's hot path).
+pub fn scan_samples(samples: &[i16], channels: u16, sample_rate: u32, rms_threshold: f64) -> SilenceScan {
+    scan_by(samples.len(), channels, sample_rate, rms_threshold, |i| samples[i])
+}
+
+fn scan_by(
+    samples: usize,
+    channels: u16,
+    sample_rate: u32,
+    rms_threshold: f64,
+    sample: impl Fn(usize) -> i16,
+) -> SilenceScan {
     let channels = usize::from(channels.max(1));
-    let frames = pcm.len() / (2 * channels);
+    let frames = samples / channels;
     let window_frames = (sample_rate as usize * WINDOW_MS as usize / 1000).max(1);
     let to_ms = |f: usize| (f as u64 * 1000) / u64::from(sample_rate.max(1));
     let mut trailing_frames = 0usize;
     let mut all_silent = true;
     for start in (0..frames).step_by(window_frames) {
         let end = (start + window_frames).min(frames);
-        let bytes = &pcm[start * 2 * channels..end * 2 * channels];
-        let sum_sq: f64 = bytes.chunks_exact(2).map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])).powi(2)).sum();
-        let rms = (sum_sq / (bytes.len() / 2).max(1) as f64).sqrt();
+        let range = start * channels..end * channels;
+        let sum_sq: f64 = range.clone().map(|i| f64::from(sample(i)).powi(2)).sum();
+        let rms = (sum_sq / range.len().max(1) as f64).sqrt();
         if rms < rms_threshold {
             trailing_frames += end - start;
         } else {

@@ -1,7 +1,7 @@
 //! WAV in and out with `hound`: wrapping live PCM for playback, and reading WAV-encoded chunks.
 
 use crate::live_audio::AudioFormat;
-use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
+use hound::{SampleFormat, WavReader};
 use std::io::Cursor;
 use thiserror::Error;
 
@@ -13,27 +13,26 @@ pub enum WavError {
     NotPcm16,
 }
 
-/// Wraps interleaved s16le PCM in a RIFF/WAV container.
+/// Wraps interleaved s16le PCM in a RIFF/WAV container (the canonical 44-byte header, then the bytes as
+/// they are: recordings and live audio are written often, so no per-sample work).
 pub fn encode(format: &AudioFormat, pcm: &[u8]) -> Vec<u8> {
-    let spec = WavSpec {
-        channels: format.channels,
-        sample_rate: format.sample_rate,
-        bits_per_sample: 16,
-        sample_format: SampleFormat::Int,
-    };
-    let samples = pcm.len() / 2;
-    let mut out = Cursor::new(Vec::with_capacity(44 + samples * 2));
-    {
-        // Writing to memory cannot fail; the frame-aligned length keeps hound's sample count consistent.
-        let mut writer = WavWriter::new(&mut out, spec).expect("in-memory WAV header");
-        let mut w = writer.get_i16_writer(samples as u32);
-        for b in pcm.chunks_exact(2) {
-            w.write_sample(i16::from_le_bytes([b[0], b[1]]));
-        }
-        w.flush().expect("in-memory WAV samples");
-        writer.finalize().expect("in-memory WAV finalize");
-    }
-    out.into_inner()
+    let data = (pcm.len() / format.frame_bytes().max(1) * format.frame_bytes()) as u32;
+    let block_align = format.channels * 2;
+    let mut out = Vec::with_capacity(44 + data as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&format.channels.to_le_bytes());
+    out.extend_from_slice(&format.sample_rate.to_le_bytes());
+    out.extend_from_slice(&(format.sample_rate * u32::from(block_align)).to_le_bytes());
+    out.extend_from_slice(&block_align.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data.to_le_bytes());
+    out.extend_from_slice(&pcm[..data as usize]);
+    out
 }
 
 /// Reads a WAV chunk into its format and interleaved s16le PCM.
@@ -54,6 +53,22 @@ pub fn decode(bytes: &[u8]) -> Result<(AudioFormat, Vec<u8>), WavError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hound::{WavSpec, WavWriter};
+
+    #[test]
+    fn the_header_is_the_one_hound_writes() {
+        for channels in [1u16, 2] {
+            let f = AudioFormat { sample_rate: 8000, channels, sample_width: 2 };
+            let samples: Vec<i16> = (0..800).map(|v| (v * 37 - 9000) as i16).collect();
+            let pcm: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let spec = WavSpec { channels, sample_rate: 8000, bits_per_sample: 16, sample_format: SampleFormat::Int };
+            let mut c = Cursor::new(Vec::new());
+            let mut w = WavWriter::new(&mut c, spec).unwrap();
+            samples.iter().for_each(|s| w.write_sample(*s).unwrap());
+            w.finalize().unwrap();
+            assert_eq!(encode(&f, &pcm), c.into_inner(), "{channels} channel(s)");
+        }
+    }
 
     #[test]
     fn round_trip() {

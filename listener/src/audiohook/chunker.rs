@@ -128,8 +128,7 @@ impl Chunker {
             }
         }
         for (b, silent) in self.buf.iter_mut().zip(self.silence_ms.iter_mut()) {
-            let mono: Vec<u8> = b[..frames].iter().flat_map(|s| s.to_le_bytes()).collect();
-            let scan = silence::scan(&mono, 1, RATE, self.rms_threshold);
+            let scan = silence::scan_samples(&b[..frames], 1, RATE, self.rms_threshold);
             *silent = if scan.all_silent { *silent + scan.duration_ms } else { scan.trailing_silence_ms };
             b.drain(..frames);
         }

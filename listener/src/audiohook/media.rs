@@ -110,24 +110,44 @@ impl Media {
             return None;
         }
         let n = self.channels.len();
-        let mut out = vec![Vec::with_capacity(frame.len() / self.frame_unit()); n];
-        let width = self.codec.bytes_per_sample();
-        for (i, sample) in frame.chunks_exact(width).enumerate() {
-            let value = match self.codec {
-                Codec::Pcmu => ulaw_to_linear(sample[0]),
-                Codec::L16 => i16::from_le_bytes([sample[0], sample[1]]),
-            };
-            out[i % n].push(value);
+        let frames = frame.len() / self.frame_unit();
+        let mut out: Vec<Vec<i16>> = (0..n).map(|_| Vec::with_capacity(frames)).collect();
+        match self.codec {
+            Codec::Pcmu => {
+                for group in frame.chunks_exact(n) {
+                    for (ch, byte) in out.iter_mut().zip(group) {
+                        ch.push(ULAW_TO_LINEAR[usize::from(*byte)]);
+                    }
+                }
+            }
+            Codec::L16 => {
+                for group in frame.chunks_exact(2 * n) {
+                    for (ch, b) in out.iter_mut().zip(group.chunks_exact(2)) {
+                        ch.push(i16::from_le_bytes([b[0], b[1]]));
+                    }
+                }
+            }
         }
         Some(out)
     }
 }
 
+/// Every μ-law code decoded once, at compile time: audio decoding is the listener's hottest loop.
+static ULAW_TO_LINEAR: [i16; 256] = {
+    let mut table = [0i16; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = ulaw_to_linear(i as u8);
+        i += 1;
+    }
+    table
+};
+
 /// G.711 μ-law to 16-bit linear PCM.
-pub fn ulaw_to_linear(byte: u8) -> i16 {
+pub const fn ulaw_to_linear(byte: u8) -> i16 {
     let u = !byte;
     let exponent = (u >> 4) & 0x07;
-    let mantissa = i16::from(u & 0x0f);
+    let mantissa = (u & 0x0f) as i16;
     let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
     if u & 0x80 != 0 { -magnitude } else { magnitude }
 }

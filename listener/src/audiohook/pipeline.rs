@@ -4,7 +4,7 @@
 
 use super::chunker::{Chunk, Chunker, FlushRules};
 use super::recording::Recorder;
-use super::server::SessionSink;
+use super::server::{SessionHandle, SessionSink};
 use super::session::Opened;
 use super::upgrade::Ids;
 use crate::forward::{Courier, Kind, Outgoing};
@@ -13,7 +13,6 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 use shared::ports::BlobStore;
 use shared::timestamps::iso;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -52,7 +51,6 @@ pub struct Pipeline {
     /// `None` in dry-run: nothing is recorded.
     blobs: Option<Arc<dyn BlobStore>>,
     settings: PipelineSettings,
-    sessions: Mutex<HashMap<String, mpsc::UnboundedSender<Msg>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     pub stats: Arc<SessionStats>,
 }
@@ -63,7 +61,7 @@ fn now_ms() -> u64 {
 
 impl Pipeline {
     pub fn new(courier: Arc<Courier>, blobs: Option<Arc<dyn BlobStore>>, settings: PipelineSettings) -> Self {
-        Self { courier, blobs, settings, sessions: Mutex::default(), tasks: Mutex::default(), stats: Arc::default() }
+        Self { courier, blobs, settings, tasks: Mutex::default(), stats: Arc::default() }
     }
 
     /// Waits until every session's audio, recording and forwarding is done (or spooled, when stopping).
@@ -73,19 +71,28 @@ impl Pipeline {
             let _ = t.await;
         }
     }
+}
 
-    fn send(&self, ids: &Ids, msg: Msg) {
-        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = sessions.get(&ids.session_id) {
-            let _ = tx.send(msg);
-        }
+/// The socket task's end of a session: sends into the worker's queue, never waits.
+struct Handle {
+    tx: mpsc::UnboundedSender<Msg>,
+    stats: Arc<SessionStats>,
+}
+
+impl SessionHandle for Handle {
+    fn audio(&mut self, offset_samples: u64, channels: Vec<Vec<i16>>) {
+        self.stats.audio_samples.fetch_add(channels.first().map_or(0, Vec::len) as u64, Ordering::Relaxed);
+        let _ = self.tx.send(Msg::Audio(offset_samples, channels));
+    }
+
+    fn ended(self: Box<Self>, reason: &str) {
+        let _ = self.tx.send(Msg::End(reason.to_string()));
     }
 }
 
 impl SessionSink for Pipeline {
-    fn opened(&self, ids: &Ids, opened: &Opened) {
+    fn opened(&self, ids: &Ids, opened: &Opened) -> Box<dyn SessionHandle> {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(ids.session_id.clone(), tx);
         self.stats.sessions_opened.fetch_add(1, Ordering::Relaxed);
         self.stats.active_sessions.fetch_add(1, Ordering::Relaxed);
         let worker = Worker::new(self, ids, opened);
@@ -93,16 +100,7 @@ impl SessionSink for Pipeline {
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         tasks.retain(|t| !t.is_finished());
         tasks.push(task);
-    }
-
-    fn audio(&self, ids: &Ids, offset_samples: u64, channels: Vec<Vec<i16>>) {
-        self.stats.audio_samples.fetch_add(channels.first().map_or(0, Vec::len) as u64, Ordering::Relaxed);
-        self.send(ids, Msg::Audio(offset_samples, channels));
-    }
-
-    fn ended(&self, ids: &Ids, reason: &str) {
-        self.send(ids, Msg::End(reason.to_string()));
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(&ids.session_id);
+        Box::new(Handle { tx, stats: self.stats.clone() })
     }
 }
 

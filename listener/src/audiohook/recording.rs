@@ -11,6 +11,10 @@ use std::sync::Arc;
 
 /// Longest timeline gap filled with silence; a longer jump is recorded as this much silence.
 const MAX_GAP_SECONDS: u64 = 600;
+/// While storage fails, audio waits in memory up to this many parts; beyond, it is left out of the
+/// recording (the gap becomes silence once storage is back) and storage is retried every `RETRY_EVERY`.
+const MAX_BUFFERED_PARTS: usize = 6;
+const RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct Recorder {
     blobs: Arc<dyn BlobStore>,
@@ -18,11 +22,13 @@ pub struct Recorder {
     parts_prefix: String,
     format: AudioFormat,
     part_frames: usize,
-    /// Interleaved samples not yet written.
-    buf: Vec<i16>,
+    /// Interleaved s16le PCM not yet written.
+    buf: Vec<u8>,
     /// Timeline position just after the last sample taken.
     position: u64,
     parts: u32,
+    /// When a part last failed to store.
+    failed_at: Option<std::time::Instant>,
 }
 
 /// The blob key of a call's whole recording.
@@ -42,6 +48,7 @@ impl Recorder {
             buf: Vec::new(),
             position: 0,
             parts: 0,
+            failed_at: None,
         }
     }
 
@@ -50,26 +57,35 @@ impl Recorder {
     }
 
     /// Takes samples at `offset` on the timeline; writes a part when one is full. On a storage error the
-    /// audio stays buffered and is written with the next part.
+    /// audio stays buffered (bounded, see `MAX_BUFFERED_PARTS`) and is written with the next part.
     pub async fn push(&mut self, offset: u64, channels: &[Vec<i16>]) -> Result<(), StoreError> {
-        let width = channels.len();
+        let frame_bytes = channels.len() * 2;
+        if self.buf.len() >= MAX_BUFFERED_PARTS * self.part_frames * frame_bytes {
+            if self.failed_at.is_some_and(|t| t.elapsed() < RETRY_EVERY) {
+                return Ok(());
+            }
+            self.write_part().await?;
+        }
         let gap = offset.saturating_sub(self.position).min(MAX_GAP_SECONDS * u64::from(RATE));
-        self.buf.resize(self.buf.len() + gap as usize * width, 0);
+        self.buf.resize(self.buf.len() + gap as usize * frame_bytes, 0);
         let frames = channels.first().map_or(0, Vec::len);
-        self.buf.reserve(frames * width);
+        self.buf.reserve(frames * frame_bytes);
         for f in 0..frames {
-            self.buf.extend(channels.iter().map(|c| c[f]));
+            for c in channels {
+                self.buf.extend_from_slice(&c[f].to_le_bytes());
+            }
         }
         self.position = offset.max(self.position) + frames as u64;
-        if self.buf.len() >= self.part_frames * width { self.write_part().await } else { Ok(()) }
+        if self.buf.len() >= self.part_frames * frame_bytes { self.write_part().await } else { Ok(()) }
     }
 
     async fn write_part(&mut self) -> Result<(), StoreError> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let pcm: Vec<u8> = self.buf.iter().flat_map(|s| s.to_le_bytes()).collect();
-        self.blobs.put(&self.part_key(self.parts), wav::encode(&self.format, &pcm)).await?;
+        let stored = self.blobs.put(&self.part_key(self.parts), wav::encode(&self.format, &self.buf)).await;
+        self.failed_at = stored.is_err().then(std::time::Instant::now);
+        stored?;
         self.parts += 1;
         self.buf.clear();
         Ok(())
@@ -104,3 +120,7 @@ impl Recorder {
 fn missing(key: &str) -> StoreError {
     StoreError::Corrupt(format!("recording part {key} is missing"))
 }
+
+#[cfg(test)]
+#[path = "recording_tests.rs"]
+mod tests;

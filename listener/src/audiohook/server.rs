@@ -21,19 +21,27 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 /// Largest WebSocket message read at all: twice the protocol's 64 KiB text limit, so an oversize text
 /// message still reaches the session and is answered with `disconnect` instead of a dropped socket.
 const MAX_MESSAGE_BYTES: usize = 128 * 1024;
+/// Socket read size. tungstenite zero-fills this much before every read and keeps it per connection, so
+/// its 128 KiB default cost more CPU and memory than anything else here; an audio frame is about 1.6 KiB.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// Plain HTTP health on the AudioHook port (the load balancer's check).
 pub const HEALTH_PATH: &str = "/healthz";
 /// A session that sends nothing for this long is dropped (Genesys pings every 5 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What a session produced, for recording, forwarding and transcription. Implementations must not block:
+/// Where sessions go, for recording, forwarding and transcription. Implementations must not block:
 /// queue the work and return.
 pub trait SessionSink: Send + Sync {
-    fn opened(&self, ids: &Ids, opened: &Opened);
+    /// A session opened (never called for the connection probe); the handle receives what follows.
+    fn opened(&self, ids: &Ids, opened: &Opened) -> Box<dyn SessionHandle>;
+}
+
+/// One opened session's audio and end.
+pub trait SessionHandle: Send {
     /// Samples per channel (in the selected media's order) at `offset_samples` on the session timeline.
-    fn audio(&self, ids: &Ids, offset_samples: u64, channels: Vec<Vec<i16>>);
+    fn audio(&mut self, offset_samples: u64, channels: Vec<Vec<i16>>);
     /// The session ended: `reason` is the client's close reason, or `dropped` when the socket went away.
-    fn ended(&self, ids: &Ids, reason: &str);
+    fn ended(self: Box<Self>, reason: &str);
 }
 
 /// Server settings.
@@ -135,8 +143,10 @@ async fn connection(
         Err(detail) => return Ok(respond(&mut stream, 400, "Bad Request", &json!({"detail": detail})).await?),
     };
     stream.write_all(response.as_bytes()).await?;
-    let ws_config =
-        WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE_BYTES)).max_frame_size(Some(MAX_MESSAGE_BYTES));
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+        .read_buffer_size(READ_BUFFER_BYTES);
     let mut ws = WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(ws_config)).await;
     let ids = up.ids;
     let mut session = Session::new(&ids.session_id, &ids.organization_id, cfg.session.clone());
@@ -149,12 +159,14 @@ async fn connection(
             }
         }
     }
-    let mut opened = false;
+    let mut handle: Option<Box<dyn SessionHandle>> = None;
     loop {
         let incoming = match tokio::time::timeout(IDLE_TIMEOUT, ws.next()).await {
             Ok(Some(Ok(m))) => m,
             Ok(Some(Err(e))) => {
-                finish(sink, &ids, opened, "dropped");
+                if let Some(h) = handle {
+                    h.ended("dropped");
+                }
                 return Err(e.into());
             }
             Ok(None) | Err(_) => break,
@@ -169,14 +181,19 @@ async fn connection(
             match out {
                 Output::Send(text) => ws.send(Message::text(text)).await?,
                 Output::Opened(o) => {
-                    opened = !o.probe;
-                    if opened {
-                        sink.opened(&ids, &o);
+                    if !o.probe {
+                        handle = Some(sink.opened(&ids, &o));
                     }
                 }
-                Output::Audio { offset_samples, channels } if opened => sink.audio(&ids, offset_samples, channels),
+                Output::Audio { offset_samples, channels } => {
+                    if let Some(h) = handle.as_mut() {
+                        h.audio(offset_samples, channels);
+                    }
+                }
                 Output::Closed { reason } => {
-                    finish(sink, &ids, opened, &reason);
+                    if let Some(h) = handle.take() {
+                        h.ended(&reason);
+                    }
                     let _ = ws.close(None).await;
                     return Ok(());
                 }
@@ -184,15 +201,11 @@ async fn connection(
             }
         }
     }
-    finish(sink, &ids, opened, "dropped");
+    if let Some(h) = handle {
+        h.ended("dropped");
+    }
     let _ = ws.send(Message::Close(None)).await;
     Ok(())
-}
-
-fn finish(sink: &dyn SessionSink, ids: &Ids, opened: bool, reason: &str) {
-    if opened {
-        sink.ended(ids, reason);
-    }
 }
 
 fn unix_now() -> i64 {

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
@@ -53,7 +54,7 @@ struct SpoolFile {
     writer: File,
     reader: BufReader<File>,
     /// The next payload, read but not yet delivered, with its size on disk.
-    head: Option<(Outgoing, u64)>,
+    head: Option<(Arc<Outgoing>, u64)>,
 }
 
 impl SpoolFile {
@@ -81,7 +82,7 @@ impl SpoolFile {
                 return Ok(false);
             }
             match serde_json::from_str(&line) {
-                Ok(item) => self.head = Some((item, n as u64)),
+                Ok(item) => self.head = Some((Arc::new(item), n as u64)),
                 Err(e) => {
                     tracing::error!(path = %self.path.display(), error = %e, "skipping an unreadable spool line");
                     budget.release(n as u64);
@@ -96,11 +97,12 @@ impl SpoolFile {
 /// A stream's backlog. Order is kept: once anything is on disk, new payloads go to disk behind it.
 pub struct Outbox {
     name: String,
-    memory: VecDeque<(Outgoing, usize)>,
+    /// Shared with the delivery in flight, so sending never copies a payload.
+    memory: VecDeque<(Arc<Outgoing>, usize)>,
     memory_bytes: usize,
     memory_limit: usize,
     spool: Option<SpoolFile>,
-    budget: std::sync::Arc<SpoolBudget>,
+    budget: Arc<SpoolBudget>,
     /// Unreadable spool lines skipped so far.
     pub skipped: u64,
 }
@@ -111,7 +113,7 @@ fn size_of(item: &Outgoing) -> usize {
 
 impl Outbox {
     /// `name` must be safe as a file name (a session UUID); `memory_limit` bytes are kept in memory.
-    pub fn new(name: &str, memory_limit: usize, budget: std::sync::Arc<SpoolBudget>) -> Self {
+    pub fn new(name: &str, memory_limit: usize, budget: Arc<SpoolBudget>) -> Self {
         Self {
             name: name.into(),
             memory: VecDeque::new(),
@@ -124,7 +126,7 @@ impl Outbox {
     }
 
     /// A backlog a previous process left in `path`, delivered from its first line.
-    pub fn resume(path: &Path, budget: std::sync::Arc<SpoolBudget>) -> Result<Self, SpoolError> {
+    pub fn resume(path: &Path, budget: Arc<SpoolBudget>) -> Result<Self, SpoolError> {
         let size = std::fs::metadata(path).map_err(|source| SpoolError::Io { path: path.into(), source })?.len();
         budget.used.fetch_add(size, Ordering::Relaxed);
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -137,7 +139,7 @@ impl Outbox {
         let size = size_of(&item);
         if self.spool.is_none() && self.memory_bytes + size <= self.memory_limit {
             self.memory_bytes += size;
-            self.memory.push_back((item, size));
+            self.memory.push_back((Arc::new(item), size));
             return Ok(());
         }
         self.spool_item(&item)
@@ -160,9 +162,9 @@ impl Outbox {
     }
 
     /// The oldest undelivered payload.
-    pub fn front(&mut self) -> Result<Option<&Outgoing>, SpoolError> {
-        if !self.memory.is_empty() {
-            return Ok(self.memory.front().map(|(i, _)| i));
+    pub fn front(&mut self) -> Result<Option<Arc<Outgoing>>, SpoolError> {
+        if let Some((item, _)) = self.memory.front() {
+            return Ok(Some(item.clone()));
         }
         let Some(spool) = self.spool.as_mut() else { return Ok(None) };
         if !spool.fill(&self.budget, &mut self.skipped)? {
@@ -171,7 +173,7 @@ impl Outbox {
             self.spool = None;
             return Ok(None);
         }
-        Ok(self.spool.as_ref().and_then(|s| s.head.as_ref()).map(|(i, _)| i))
+        Ok(self.spool.as_ref().and_then(|s| s.head.as_ref()).map(|(i, _)| i.clone()))
     }
 
     /// The front payload was delivered (or given up on).
@@ -189,9 +191,9 @@ impl Outbox {
             return Ok(());
         }
         // The spool must hold the oldest first: rewrite it as memory + what the file still had.
-        let mut pending: Vec<Outgoing> = self.memory.drain(..).map(|(i, _)| i).collect();
+        let mut pending: Vec<Arc<Outgoing>> = self.memory.drain(..).map(|(i, _)| i).collect();
         self.memory_bytes = 0;
-        while let Some(item) = self.front()?.cloned() {
+        while let Some(item) = self.front()? {
             pending.push(item);
             self.pop_front();
         }

@@ -119,14 +119,13 @@ impl Courier {
         }
     }
 
-    fn front(&self, outbox: &mut Outbox) -> Option<Outgoing> {
+    fn front(&self, outbox: &mut Outbox) -> Option<Arc<Outgoing>> {
         let before = outbox.skipped;
         let front = outbox.front().unwrap_or_else(|e| {
             tracing::error!(error = %e, "forwarding: cannot read the spool");
             self.stats.note_error(e.to_string());
             None
         });
-        let front = front.cloned();
         self.stats.dropped.fetch_add(outbox.skipped - before, Ordering::Relaxed);
         front
     }

@@ -1,0 +1,81 @@
+use super::*;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// An in-memory blob store whose writes fail while `down` is set.
+#[derive(Default)]
+struct FlakyBlobs {
+    down: AtomicBool,
+    blobs: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+#[async_trait]
+impl BlobStore for FlakyBlobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("storage down".into()));
+        }
+        self.blobs.lock().unwrap().insert(key.into(), bytes);
+        Ok(())
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.blobs.lock().unwrap().get(key).cloned())
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.blobs.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
+fn samples(frames: usize, value: i16) -> Vec<Vec<i16>> {
+    vec![vec![value; frames], vec![-value; frames]]
+}
+
+fn recorded(blobs: &FlakyBlobs, call: &str) -> Vec<i16> {
+    let bytes = blobs.blobs.lock().unwrap()[&recording_key(call)].clone();
+    let (format, pcm) = wav::decode(&bytes).unwrap();
+    assert_eq!((format.sample_rate, format.channels), (8000, 2));
+    pcm.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+}
+
+#[tokio::test]
+async fn parts_as_it_goes_then_one_file_with_gaps_as_silence() {
+    let blobs = Arc::new(FlakyBlobs::default());
+    let mut r = Recorder::new(blobs.clone(), "call-1", "s1", 2, 1);
+    r.push(0, &samples(8000, 100)).await.unwrap();
+    assert!(
+        blobs.blobs.lock().unwrap().contains_key("recordings/call-1/s1/part-000000.wav"),
+        "a full part is stored at once"
+    );
+    // 0.5 s discarded: the recording keeps the timeline with silence.
+    r.push(12_000, &samples(4000, 200)).await.unwrap();
+    assert_eq!(r.finish().await.unwrap(), "recordings/call-1.wav");
+    let pcm = recorded(&blobs, "call-1");
+    assert_eq!(pcm.len(), 16_000 * 2);
+    assert_eq!((pcm[0], pcm[1]), (100, -100));
+    assert_eq!((pcm[16_000], pcm[16_001]), (0, 0), "the gap is silence");
+    assert_eq!((pcm[24_000], pcm[24_001]), (200, -200));
+    assert_eq!(blobs.blobs.lock().unwrap().len(), 1, "parts are removed once joined");
+
+    // A later session of the same call is appended.
+    let mut r = Recorder::new(blobs.clone(), "call-1", "s2", 2, 1);
+    r.push(0, &samples(800, 300)).await.unwrap();
+    r.finish().await.unwrap();
+    assert_eq!(recorded(&blobs, "call-1").len(), 16_800 * 2);
+}
+
+#[tokio::test]
+async fn a_storage_outage_keeps_the_audio_for_the_next_part() {
+    let blobs = Arc::new(FlakyBlobs::default());
+    let mut r = Recorder::new(blobs.clone(), "call-2", "s1", 2, 1);
+    blobs.down.store(true, Ordering::SeqCst);
+    assert!(r.push(0, &samples(8000, 100)).await.is_err());
+    blobs.down.store(false, Ordering::SeqCst);
+    r.push(8000, &samples(8000, 200)).await.unwrap();
+    r.finish().await.unwrap();
+    let pcm = recorded(&blobs, "call-2");
+    assert_eq!(pcm.len(), 16_000 * 2);
+    assert_eq!((pcm[0], pcm[16_000]), (100, 200));
+}

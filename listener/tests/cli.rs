@@ -1,0 +1,137 @@
+//! The `listener` binary as operators run it: `listener audiohook` as a real process on loopback, driven by
+//! `listener simulate` with a WAV file, stopped with SIGTERM.
+
+#[path = "../../shared/tests/process/mod.rs"]
+mod process;
+
+use std::path::Path;
+use std::process::{Child, Command, Output};
+
+const SECRET_B64: &str = "Y2xpIHRlc3Qgc2VjcmV0";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn listener() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_listener"));
+    for k in ["TABLE_NAME", "GENESYS_AUDIOHOOK_CREDENTIALS", "RUST_LOG"] {
+        c.env_remove(k);
+    }
+    c
+}
+
+/// Starts `listener audiohook` and waits until it logs that it listens.
+fn serve(dir: &Path, port: u16, extra: &[&str]) -> Child {
+    let (child, mut lines) = process::spawn_lines(
+        listener()
+            .arg("audiohook")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--path", "/hook/"])
+            .args(extra)
+            .env("DATA_DIR", dir)
+            .env("GENESYS_AUDIOHOOK_API_KEY", "cli-key")
+            .env("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET_B64)
+            .env("REALTIME_INGEST_URL", "http://127.0.0.1:9") // nothing listens: forwarding spools
+            .env("LOG_FORMAT", "json"),
+    );
+    let listening = lines.next().unwrap().unwrap();
+    assert!(listening.contains("audiohook: listening"), "{listening}");
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+fn simulate(port: u16, secret: &str, wav: &Path, extra: &[&str]) -> Output {
+    listener()
+        .arg("simulate")
+        .args(["--uri", &format!("ws://127.0.0.1:{port}/hook"), "--api-key", "cli-key", "--client-secret", secret])
+        .arg("--wav")
+        .arg(wav)
+        .args(["--speed", "0"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn stop(mut child: Child) {
+    let exit = process::terminate(&mut child);
+    assert!(exit.success(), "{exit:?}");
+}
+
+fn write_wav(path: &Path, channels: u16, rate: u32) {
+    let spec =
+        hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..rate * u32::from(channels) {
+        w.write_sample(if (i / 16) % 2 == 0 { 3000i16 } else { -3000 }).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn simulate_reports_each_session_and_fails_on_a_wrong_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("call.wav");
+    write_wav(&wav, 2, 8000);
+    let port = free_port();
+    let child = serve(dir.path(), port, &[]);
+
+    let out = simulate(port, SECRET_B64, &wav, &["--sessions", "3"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("ok     session ")).count(), 3, "{text}");
+    assert!(text.contains("3/3 sessions succeeded"), "{text}");
+
+    let out = simulate(port, "d3Jvbmcgc2VjcmV0", &wav, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAILED") && text.contains("unauthorized"), "{text}");
+
+    let out = simulate(port, SECRET_B64, &wav, &["--probe"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    stop(child);
+    // Three calls recorded; the probe and the refused session left nothing.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("blobs/recordings"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn simulate_rejects_a_wav_it_cannot_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("wideband.wav");
+    write_wav(&wav, 1, 16_000);
+    let out = simulate(free_port(), SECRET_B64, &wav, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("8000 Hz"));
+}
+
+#[test]
+fn dry_run_answers_sessions_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("call.wav");
+    write_wav(&wav, 1, 8000);
+    let port = free_port();
+    let child = serve(dir.path(), port, &["--dry-run"]);
+    let out = simulate(port, SECRET_B64, &wav, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    stop(child);
+    assert!(!dir.path().join("blobs").exists(), "no recording in a dry run");
+    assert!(!dir.path().join("spool/audiohook").read_dir().is_ok_and(|mut d| d.next().is_some()), "nothing spooled");
+}
+
+#[test]
+fn missing_credentials_are_named() {
+    let out = listener()
+        .arg("audiohook")
+        .env_remove("GENESYS_AUDIOHOOK_API_KEY")
+        .env_remove("GENESYS_AUDIOHOOK_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GENESYS_AUDIOHOOK_API_KEY"));
+}
