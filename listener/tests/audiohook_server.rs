@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
+use listener::audiohook::media::Frames;
 use listener::audiohook::server::{Config, SessionHandle, SessionSink, serve};
 use listener::audiohook::session::{NULL_UUID, Opened, Settings};
 use listener::audiohook::signature::{Credentials, Request as SignedRequest, sign};
@@ -36,8 +37,8 @@ impl SessionSink for Recorder {
 }
 
 impl SessionHandle for RecorderHandle {
-    fn audio(&mut self, offset: u64, channels: Vec<Vec<i16>>) {
-        self.0.lock().unwrap().push(format!("audio {offset} {}x{}", channels.len(), channels[0].len()));
+    fn audio(&mut self, offset: u64, frames: Frames) {
+        self.0.lock().unwrap().push(format!("audio {offset} {}x{}", frames.channels, frames.len()));
     }
     fn ended(self: Box<Self>, reason: &str) {
         self.0.lock().unwrap().push(format!("ended {reason}"));

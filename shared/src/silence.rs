@@ -19,9 +19,16 @@ pub fn scan(pcm: &[u8], channels: u16, sample_rate: u32, rms_threshold: f64) -> 
     scan_by(pcm.len() / 2, channels, sample_rate, rms_threshold, |i| i16::from_le_bytes([pcm[2 * i], pcm[2 * i + 1]]))
 }
 
-/// `scan` over interleaved samples already decoded (no byte round trip on the listener's hot path).
-pub fn scan_samples(samples: &[i16], channels: u16, sample_rate: u32, rms_threshold: f64) -> SilenceScan {
-    scan_by(samples.len(), channels, sample_rate, rms_threshold, |i| samples[i])
+/// `scan` of one channel of interleaved samples already decoded (the listener measures each side).
+pub fn scan_channel(
+    samples: &[i16],
+    channels: usize,
+    channel: usize,
+    sample_rate: u32,
+    rms_threshold: f64,
+) -> SilenceScan {
+    let channels = channels.max(1);
+    scan_by(samples.len() / channels, 1, sample_rate, rms_threshold, |i| samples[i * channels + channel])
 }
 
 fn scan_by(
@@ -40,8 +47,8 @@ fn scan_by(
     for start in (0..frames).step_by(window_frames) {
         let end = (start + window_frames).min(frames);
         let range = start * channels..end * channels;
-        let sum_sq: f64 = range.clone().map(|i| f64::from(sample(i)).powi(2)).sum();
-        let rms = (sum_sq / range.len().max(1) as f64).sqrt();
+        let sum_sq: i64 = range.clone().map(|i| i64::from(sample(i)).pow(2)).sum();
+        let rms = (sum_sq as f64 / range.len().max(1) as f64).sqrt();
         if rms < rms_threshold {
             trailing_frames += end - start;
         } else {

@@ -1,7 +1,7 @@
 //! Cutting a session's audio into ingest chunks by the seed's flush rules (seed-contract §8.5), and
 //! measuring silence per channel so dead air travels with each chunk. Pure: the caller passes the clock.
 
-use super::media::RATE;
+use super::media::{Frames, RATE};
 use shared::silence;
 
 /// The seed's flush settings, with its lower bounds applied.
@@ -61,8 +61,10 @@ impl Chunk {
 pub struct Chunker {
     rules: FlushRules,
     rms_threshold: f64,
-    buf: Vec<Vec<i16>>,
-    /// Timeline position of `buf[..][0]`.
+    channels: usize,
+    /// Interleaved samples not yet sent.
+    buf: Vec<i16>,
+    /// Timeline position of the first buffered frame.
     start: u64,
     next_index: u64,
     last_flush_ms: u64,
@@ -75,7 +77,8 @@ impl Chunker {
         Self {
             rules,
             rms_threshold,
-            buf: vec![Vec::new(); channels.max(1)],
+            channels: channels.max(1),
+            buf: Vec::new(),
             start: 0,
             next_index: 0,
             last_flush_ms: now_ms,
@@ -84,19 +87,17 @@ impl Chunker {
     }
 
     fn buffered(&self) -> usize {
-        self.buf[0].len()
+        self.buf.len() / self.channels
     }
 
-    /// Adds samples at `offset` on the timeline; returns the chunks now due.
-    pub fn push(&mut self, offset: u64, channels: &[Vec<i16>], now_ms: u64) -> Vec<Chunk> {
+    /// Adds frames at `offset` on the timeline; returns the chunks now due.
+    pub fn push(&mut self, offset: u64, frames: &Frames, now_ms: u64) -> Vec<Chunk> {
         let mut out = Vec::new();
         if offset != self.start + self.buffered() as u64 {
             out = self.finish("gap");
             self.start = offset;
         }
-        for (b, c) in self.buf.iter_mut().zip(channels) {
-            b.extend_from_slice(c);
-        }
+        self.buf.extend_from_slice(&frames.samples);
         let (min, max) = (FlushRules::frames(self.rules.min_chunk_ms), FlushRules::frames(self.rules.max_chunk_ms));
         let due = self.buffered() >= min || now_ms.saturating_sub(self.last_flush_ms) >= self.rules.flush_interval_ms;
         if due && self.buffered() > 0 {
@@ -121,17 +122,16 @@ impl Chunker {
 
     fn cut(&mut self, max_frames: usize, reason: &str) -> Chunk {
         let frames = self.buffered().min(max_frames);
-        let mut pcm = Vec::with_capacity(frames * self.buf.len() * 2);
-        for f in 0..frames {
-            for b in &self.buf {
-                pcm.extend_from_slice(&b[f].to_le_bytes());
-            }
+        let taken = &self.buf[..frames * self.channels];
+        let mut pcm = Vec::with_capacity(taken.len() * 2);
+        for s in taken {
+            pcm.extend_from_slice(&s.to_le_bytes());
         }
-        for (b, silent) in self.buf.iter_mut().zip(self.silence_ms.iter_mut()) {
-            let scan = silence::scan_samples(&b[..frames], 1, RATE, self.rms_threshold);
+        for (channel, silent) in self.silence_ms.iter_mut().enumerate() {
+            let scan = silence::scan_channel(taken, self.channels, channel, RATE, self.rms_threshold);
             *silent = if scan.all_silent { *silent + scan.duration_ms } else { scan.trailing_silence_ms };
-            b.drain(..frames);
         }
+        self.buf.drain(..frames * self.channels);
         let chunk = Chunk {
             index: self.next_index,
             start_sample: self.start,

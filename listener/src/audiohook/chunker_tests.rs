@@ -4,8 +4,13 @@ fn tone(frames: usize, amplitude: i16) -> Vec<i16> {
     (0..frames).map(|i| if (i / 8) % 2 == 0 { amplitude } else { -amplitude }).collect()
 }
 
-fn stereo(frames: usize, customer: i16, agent: i16) -> Vec<Vec<i16>> {
-    vec![tone(frames, customer), tone(frames, agent)]
+fn stereo(frames: usize, customer: i16, agent: i16) -> Frames {
+    let (c, a) = (tone(frames, customer), tone(frames, agent));
+    Frames { channels: 2, samples: c.iter().zip(&a).flat_map(|(x, y)| [*x, *y]).collect() }
+}
+
+fn mono(frames: usize, amplitude: i16) -> Frames {
+    Frames { channels: 1, samples: tone(frames, amplitude) }
 }
 
 #[test]
@@ -34,15 +39,15 @@ fn flushes_by_size_or_interval_and_caps_chunk_length() {
 #[test]
 fn interleaves_channels_in_media_order() {
     let mut c = Chunker::new(FlushRules::default(), 2, 200.0, 0);
-    let out = c.push(0, &[vec![1; 2400], vec![-2; 2400]], 0);
+    let out = c.push(0, &Frames { channels: 2, samples: [1, -2].repeat(2400) }, 0);
     assert_eq!(&out[0].pcm[..8], &[1, 0, 0xfe, 0xff, 1, 0, 0xfe, 0xff]);
 }
 
 #[test]
 fn a_timeline_gap_flushes_first_and_finish_sends_the_rest() {
     let mut c = Chunker::new(FlushRules::default(), 1, 200.0, 0);
-    assert!(c.push(0, &[tone(400, 1000)], 10).is_empty());
-    let out = c.push(8000, &[tone(400, 1000)], 20);
+    assert!(c.push(0, &mono(400, 1000), 10).is_empty());
+    let out = c.push(8000, &mono(400, 1000), 20);
     assert_eq!(out.len(), 1);
     assert_eq!((out[0].reason.as_str(), out[0].start_sample, out[0].pcm.len()), ("gap", 0, 800));
     let out = c.finish("end");

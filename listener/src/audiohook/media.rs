@@ -104,31 +104,35 @@ impl Media {
         self.codec.bytes_per_sample() * self.channels.len()
     }
 
-    /// One binary frame as samples per channel (in `channels` order); `None` unless it holds whole samples.
-    pub fn decode(&self, frame: &[u8]) -> Option<Vec<Vec<i16>>> {
+    /// One binary frame as interleaved 16-bit samples (channels in `channels` order); `None` unless it
+    /// holds whole samples.
+    pub fn decode(&self, frame: &[u8]) -> Option<Frames> {
         if frame.is_empty() || frame.len() % self.frame_unit() != 0 {
             return None;
         }
-        let n = self.channels.len();
-        let frames = frame.len() / self.frame_unit();
-        let mut out: Vec<Vec<i16>> = (0..n).map(|_| Vec::with_capacity(frames)).collect();
-        match self.codec {
-            Codec::Pcmu => {
-                for group in frame.chunks_exact(n) {
-                    for (ch, byte) in out.iter_mut().zip(group) {
-                        ch.push(ULAW_TO_LINEAR[usize::from(*byte)]);
-                    }
-                }
-            }
-            Codec::L16 => {
-                for group in frame.chunks_exact(2 * n) {
-                    for (ch, b) in out.iter_mut().zip(group.chunks_exact(2)) {
-                        ch.push(i16::from_le_bytes([b[0], b[1]]));
-                    }
-                }
-            }
-        }
-        Some(out)
+        let samples = match self.codec {
+            Codec::Pcmu => frame.iter().map(|b| ULAW_TO_LINEAR[usize::from(*b)]).collect(),
+            Codec::L16 => frame.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect(),
+        };
+        Some(Frames { channels: self.channels.len(), samples })
+    }
+}
+
+/// Interleaved samples: one frame holds one sample of each channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frames {
+    pub channels: usize,
+    pub samples: Vec<i16>,
+}
+
+impl Frames {
+    /// Frames (samples per channel).
+    pub fn len(&self) -> usize {
+        self.samples.len() / self.channels.max(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
     }
 }
 
@@ -219,11 +223,18 @@ mod tests {
     #[test]
     fn frames_are_validated_and_deinterleaved() {
         let stereo = Media::choose(&[offer("PCMU", &["external", "internal"])]).unwrap();
-        assert_eq!(stereo.decode(&[0x80, 0x00, 0xff, 0x80]), Some(vec![vec![32124, 0], vec![-32124, 32124]]));
+        assert_eq!(
+            stereo.decode(&[0x80, 0x00, 0xff, 0x80]),
+            Some(Frames { channels: 2, samples: vec![32124, -32124, 0, 32124] })
+        );
         assert_eq!(stereo.decode(&[0x80, 0x00, 0xff]), None, "half a stereo sample");
         assert_eq!(stereo.decode(&[]), None);
         let l16 = Media::choose(&[offer("L16", &["internal"])]).unwrap();
-        assert_eq!(l16.decode(&[0x01, 0x00, 0xff, 0xff]), Some(vec![vec![1, -1]]), "little-endian");
+        assert_eq!(
+            l16.decode(&[0x01, 0x00, 0xff, 0xff]),
+            Some(Frames { channels: 1, samples: vec![1, -1] }),
+            "little-endian"
+        );
         assert_eq!(l16.decode(&[0x01]), None);
         assert_eq!(l16.channels[0].role(), "agent");
     }

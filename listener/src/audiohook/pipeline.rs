@@ -3,6 +3,7 @@
 //! session's forwarding stream. The socket reader only sends into a channel, so it never waits on any of it.
 
 use super::chunker::{Chunk, Chunker, FlushRules};
+use super::media::Frames;
 use super::recording::Recorder;
 use super::server::{SessionHandle, SessionSink};
 use super::session::Opened;
@@ -42,7 +43,7 @@ pub struct SessionStats {
 }
 
 enum Msg {
-    Audio(u64, Vec<Vec<i16>>),
+    Audio(u64, Frames),
     End(String),
 }
 
@@ -80,9 +81,9 @@ struct Handle {
 }
 
 impl SessionHandle for Handle {
-    fn audio(&mut self, offset_samples: u64, channels: Vec<Vec<i16>>) {
-        self.stats.audio_samples.fetch_add(channels.first().map_or(0, Vec::len) as u64, Ordering::Relaxed);
-        let _ = self.tx.send(Msg::Audio(offset_samples, channels));
+    fn audio(&mut self, offset_samples: u64, frames: Frames) {
+        self.stats.audio_samples.fetch_add(frames.len() as u64, Ordering::Relaxed);
+        let _ = self.tx.send(Msg::Audio(offset_samples, frames));
     }
 
     fn ended(self: Box<Self>, reason: &str) {
@@ -147,13 +148,13 @@ impl Worker {
         let (out, pump) = self.courier.start(&format!("{}-{}", self.session_id, now_ms()));
         let reason = loop {
             match rx.recv().await {
-                Some(Msg::Audio(offset, channels)) => {
+                Some(Msg::Audio(offset, frames)) => {
                     if let Some(r) = self.recorder.as_mut()
-                        && let Err(e) = r.push(offset, &channels).await
+                        && let Err(e) = r.push(offset, &frames).await
                     {
                         self.recording_failed(e.to_string());
                     }
-                    for chunk in self.chunker.push(offset, &channels, now_ms()) {
+                    for chunk in self.chunker.push(offset, &frames, now_ms()) {
                         let _ = out.send(self.audio_payload(&chunk));
                     }
                 }

@@ -3,7 +3,7 @@
 //! part), and at the end joined into `recordings/<call>.wav`, after what earlier sessions of the same
 //! call recorded. Gaps on the session timeline (discarded audio) are kept as silence.
 
-use super::media::RATE;
+use super::media::{Frames, RATE};
 use shared::live_audio::AudioFormat;
 use shared::ports::{BlobStore, StoreError};
 use shared::wav;
@@ -58,8 +58,8 @@ impl Recorder {
 
     /// Takes samples at `offset` on the timeline; writes a part when one is full. On a storage error the
     /// audio stays buffered (bounded, see `MAX_BUFFERED_PARTS`) and is written with the next part.
-    pub async fn push(&mut self, offset: u64, channels: &[Vec<i16>]) -> Result<(), StoreError> {
-        let frame_bytes = channels.len() * 2;
+    pub async fn push(&mut self, offset: u64, frames: &Frames) -> Result<(), StoreError> {
+        let frame_bytes = frames.channels * 2;
         if self.buf.len() >= MAX_BUFFERED_PARTS * self.part_frames * frame_bytes {
             if self.failed_at.is_some_and(|t| t.elapsed() < RETRY_EVERY) {
                 return Ok(());
@@ -68,14 +68,11 @@ impl Recorder {
         }
         let gap = offset.saturating_sub(self.position).min(MAX_GAP_SECONDS * u64::from(RATE));
         self.buf.resize(self.buf.len() + gap as usize * frame_bytes, 0);
-        let frames = channels.first().map_or(0, Vec::len);
-        self.buf.reserve(frames * frame_bytes);
-        for f in 0..frames {
-            for c in channels {
-                self.buf.extend_from_slice(&c[f].to_le_bytes());
-            }
+        self.buf.reserve(frames.samples.len() * 2);
+        for s in &frames.samples {
+            self.buf.extend_from_slice(&s.to_le_bytes());
         }
-        self.position = offset.max(self.position) + frames as u64;
+        self.position = offset.max(self.position) + frames.len() as u64;
         if self.buf.len() >= self.part_frames * frame_bytes { self.write_part().await } else { Ok(()) }
     }
 

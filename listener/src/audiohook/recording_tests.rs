@@ -29,8 +29,8 @@ impl BlobStore for FlakyBlobs {
     }
 }
 
-fn samples(frames: usize, value: i16) -> Vec<Vec<i16>> {
-    vec![vec![value; frames], vec![-value; frames]]
+fn samples(frames: usize, value: i16) -> Frames {
+    Frames { channels: 2, samples: [value, -value].repeat(frames) }
 }
 
 fn recorded(blobs: &FlakyBlobs, call: &str) -> Vec<i16> {

@@ -3,6 +3,7 @@
 //! queue work and return at once. On shutdown it stops accepting and lets open sessions finish.
 
 use super::handshake::{HEAD_TIMEOUT, Head, HeadError, accept, read_head, respond};
+use super::media::Frames;
 use super::session::{Opened, Output, Session, Settings};
 use super::signature::{Credentials, NonceCache, Request as SignedRequest};
 use super::upgrade::{self, Ids};
@@ -38,8 +39,8 @@ pub trait SessionSink: Send + Sync {
 
 /// One opened session's audio and end.
 pub trait SessionHandle: Send {
-    /// Samples per channel (in the selected media's order) at `offset_samples` on the session timeline.
-    fn audio(&mut self, offset_samples: u64, channels: Vec<Vec<i16>>);
+    /// Audio (channels in the selected media's order) at `offset_samples` on the session timeline.
+    fn audio(&mut self, offset_samples: u64, frames: Frames);
     /// The session ended: `reason` is the client's close reason, or `dropped` when the socket went away.
     fn ended(self: Box<Self>, reason: &str);
 }
@@ -185,9 +186,9 @@ async fn connection(
                         handle = Some(sink.opened(&ids, &o));
                     }
                 }
-                Output::Audio { offset_samples, channels } => {
+                Output::Audio { offset_samples, frames } => {
                     if let Some(h) = handle.as_mut() {
-                        h.audio(offset_samples, channels);
+                        h.audio(offset_samples, frames);
                     }
                 }
                 Output::Closed { reason } => {

@@ -3,7 +3,7 @@
 //! `message`, so `seq` rises by exactly one and `parameters` is always an object; violations are answered
 //! with `disconnect` (reason `error`) and a `close` is always answered with `closed`.
 
-use super::media::Media;
+use super::media::{Frames, Media};
 use super::upgrade::is_uuid;
 use serde_json::{Map, Value, json};
 
@@ -43,11 +43,10 @@ pub enum Output {
     /// Send this text frame.
     Send(String),
     Opened(Opened),
-    /// Samples per channel (in the selected media's channel order), starting at `offset_samples` on the
-    /// session timeline.
+    /// Audio (channels in the selected media's order), starting at `offset_samples` on the session timeline.
     Audio {
         offset_samples: u64,
-        channels: Vec<Vec<i16>>,
+        frames: Frames,
     },
     /// The client paused (hold, secure pause) or resumed.
     Paused,
@@ -255,12 +254,12 @@ impl Session {
             State::Connected | State::Paused => return self.disconnect("error", "Audio outside an active session"),
         }
         let Some(media) = &self.media else { return self.disconnect("error", "Audio but no media was selected") };
-        let Some(channels) = media.decode(frame) else {
+        let Some(frames) = media.decode(frame) else {
             return self.disconnect("error", "Audio frame does not hold whole samples");
         };
         let offset_samples = self.position_samples;
-        self.position_samples += channels[0].len() as u64;
-        vec![Output::Audio { offset_samples, channels }]
+        self.position_samples += frames.len() as u64;
+        vec![Output::Audio { offset_samples, frames }]
     }
 }
 

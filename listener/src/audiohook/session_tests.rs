@@ -1,4 +1,5 @@
 use super::*;
+use crate::audiohook::media::Frames;
 
 const SESSION: &str = "30b0e395-84d3-4570-ac13-9a62d8f514c0";
 const ORG: &str = "d7934305-0972-4844-938e-9060eef73d05";
@@ -80,7 +81,10 @@ fn open_ping_audio_close() {
 
     assert_eq!(exchange(&mut s, &mut c, "ping", json!({"rtt": "PT0.02S"}))[0]["type"], "pong");
     let out = s.on_binary(&[0xff, 0x80, 0xff, 0x80]);
-    assert_eq!(out, [Output::Audio { offset_samples: 0, channels: vec![vec![0, 0], vec![32124, 32124]] }]);
+    assert_eq!(
+        out,
+        [Output::Audio { offset_samples: 0, frames: Frames { channels: 2, samples: vec![0, 32124, 0, 32124] } }]
+    );
     let out = s.on_binary(&[0xff, 0x80]);
     assert!(matches!(&out[0], Output::Audio { offset_samples: 2, .. }));
 
@@ -136,7 +140,10 @@ fn pause_resume_and_discard_move_the_timeline() {
     assert_eq!(out, [Output::Resumed]);
     s.on_text(&c.msg("discarded", json!({"start": "PT10S", "discarded": "PT0.5S"})));
     let out = s.on_binary(&[0xff; 2]);
-    assert_eq!(out, [Output::Audio { offset_samples: 1600 + 78_400 + 4_000, channels: vec![vec![0], vec![0]] }]);
+    assert_eq!(
+        out,
+        [Output::Audio { offset_samples: 1600 + 78_400 + 4_000, frames: Frames { channels: 2, samples: vec![0, 0] } }]
+    );
 }
 
 #[test]
