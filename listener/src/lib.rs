@@ -3,5 +3,6 @@
 
 pub mod audiohook;
 pub mod forward;
+pub mod genesys;
 pub mod ports;
 pub mod simulate;

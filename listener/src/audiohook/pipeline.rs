@@ -8,7 +8,7 @@ use super::recording::Recorder;
 use super::server::{SessionHandle, SessionSink};
 use super::session::Opened;
 use super::upgrade::Ids;
-use crate::forward::{Courier, Kind, Outgoing};
+use crate::forward::{Courier, Kind, Outgoing, object};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
@@ -229,12 +229,5 @@ impl Worker {
             "metadata": {"reason": reason, "session_id": self.session_id},
         });
         Outgoing { kind: Kind::Event, body: object(body) }
-    }
-}
-
-fn object(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
     }
 }

@@ -1,0 +1,4 @@
+//! Genesys Cloud notifications: mapping notifications to our realtime events (pure), and, with the rest of
+//! the connector issue, OAuth, channels, topics and the socket watchdog.
+
+pub mod mapping;
