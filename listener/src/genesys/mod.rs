@@ -2,3 +2,4 @@
 //! the connector issue, OAuth, channels, topics and the socket watchdog.
 
 pub mod mapping;
+pub mod topics;
