@@ -2,6 +2,7 @@
 //! connector). `main.rs` is the thin command line over it.
 
 pub mod audiohook;
+pub mod backoff;
 pub mod forward;
 pub mod genesys;
 pub mod ports;

@@ -34,14 +34,6 @@ impl Courier {
         (tx, tokio::spawn(self.clone().run(outbox, Some(rx))))
     }
 
-    fn backoff_after(&self, failures: u32) -> Duration {
-        let base = self.backoff.saturating_mul(1u32 << failures.clamp(1, 16).saturating_sub(1)).min(MAX_BACKOFF);
-        // ±20 % jitter so streams that failed together do not retry together.
-        let mut b = [0u8; 1];
-        let jitter = getrandom::fill(&mut b).map_or(1.0, |()| 0.8 + f64::from(b[0]) / 255.0 * 0.4);
-        base.mul_f64(jitter)
-    }
-
     fn keep(&self, outbox: &mut Outbox, item: Outgoing) {
         if let Err(e) = outbox.push(item) {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -113,7 +105,7 @@ impl Courier {
                         tracing::warn!(error = %e, failures, "forwarding: ingest unavailable; keeping the backlog");
                     }
                     self.stats.note_error(e.to_string());
-                    retry_at = Some(Instant::now() + self.backoff_after(failures));
+                    retry_at = Some(Instant::now() + crate::backoff::delay(self.backoff, failures, MAX_BACKOFF));
                 }
             }
         }
