@@ -7,6 +7,9 @@
 //!
 //! `cargo bench -p listener --bench audiohook_load [-- --sessions 250,500,1000,2000 --seconds 20 | --smoke]`
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use axum::extract::State;
 use axum::routing::post;
 use listener::simulate::{self, Audio, Options};
@@ -210,9 +213,7 @@ async fn main() -> ExitCode {
         .route("/api/realtime/audio/chunk", post(accept))
         .route("/api/realtime/events", post(accept))
         .with_state(ingest.clone());
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let ingest_url = format!("http://{}", socket.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    let ingest_url = support::serve(app).await;
 
     println!(
         "AudioHook load: listener pinned to core 0; simulator and fake ingest on core 1; {} s of stereo PCMU per session, 100 ms frames, real time",

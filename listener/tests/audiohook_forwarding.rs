@@ -3,6 +3,9 @@
 //! `FakeIngest`) that is down for a while, and everything must arrive afterwards in order, once, with the
 //! recording in the blob folder and the heartbeat in the SQLite file.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -47,10 +50,7 @@ async fn fake_ingest() -> (Arc<FakeIngest>, String) {
         .route("/api/realtime/audio/chunk", post(accept))
         .route("/api/realtime/events", post(accept))
         .with_state(fake.clone());
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", socket.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
-    (fake, url)
+    (fake, support::serve(app).await)
 }
 
 struct Running {

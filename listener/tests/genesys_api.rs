@@ -2,6 +2,9 @@
 //! this test): client-credentials token cached and renewed once on 401, 429 waited out per `Retry-After`,
 //! 5xx retried up to the attempt limit.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -63,9 +66,7 @@ async fn fake() -> (Arc<FakeGenesys>, Api) {
         .route("/oauth/token", post(token))
         .route("/api/v2/probe/{name}", get(probe))
         .with_state(f.clone());
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    let base = support::serve(app).await;
     let settings = ApiSettings::from_env(&[
         ("GENESYS_CLIENT_ID", "client"),
         ("GENESYS_CLIENT_SECRET", "secret"),

@@ -3,5 +3,7 @@
 
 pub mod api;
 pub mod budget;
+pub mod channel;
 pub mod mapping;
 pub mod topics;
+pub mod watchdog;
