@@ -5,5 +5,6 @@ pub mod audiohook;
 pub mod backoff;
 pub mod forward;
 pub mod genesys;
+pub mod heartbeat;
 pub mod ports;
 pub mod simulate;

@@ -6,10 +6,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use listener::audiohook::config::AudiohookConfig;
@@ -21,37 +17,12 @@ use shared::adapters::embedded::{FolderBlobStore, SqliteStore};
 use shared::ports::{BlobStore, Heartbeats};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+use support::ingest::FakeIngest;
 
 const SECRET_B64: &str = "YSB0ZXN0IGNsaWVudCBzZWNyZXQgb2YgMzIgYnl0ZXM=";
-
-/// A fake realtime ingest: answers 503 while `down`, else records what it accepted.
-#[derive(Default)]
-struct FakeIngest {
-    down: AtomicBool,
-    accepted: Mutex<Vec<Value>>,
-    refused: std::sync::atomic::AtomicU64,
-}
-
-async fn accept(State(f): State<Arc<FakeIngest>>, Json(body): Json<Value>) -> StatusCode {
-    if f.down.load(Ordering::SeqCst) {
-        f.refused.fetch_add(1, Ordering::SeqCst);
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    f.accepted.lock().unwrap().push(body);
-    StatusCode::OK
-}
-
-async fn fake_ingest() -> (Arc<FakeIngest>, String) {
-    let fake = Arc::new(FakeIngest::default());
-    let app = axum::Router::new()
-        .route("/api/realtime/audio/chunk", post(accept))
-        .route("/api/realtime/events", post(accept))
-        .with_state(fake.clone());
-    (fake, support::serve(app).await)
-}
 
 struct Running {
     uri: String,
@@ -110,16 +81,6 @@ fn options(uri: &str) -> Options {
     Options { speed: 0.0, ..Options::new(uri, "sim-key", SECRET_B64) }
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..200 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 /// The PCM the fake ingest accepted for `session`, checking chunk order and uniqueness on the way.
 fn accepted_pcm(fake: &FakeIngest, session: &str) -> (Vec<u8>, Vec<Value>) {
     let accepted = fake.accepted.lock().unwrap().clone();
@@ -150,21 +111,21 @@ fn through_ulaw(audio: &Audio) -> Audio {
 #[tokio::test]
 async fn an_ingest_outage_loses_nothing_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (fake, url) = fake_ingest().await;
+    let (fake, url) = support::ingest::start().await;
     fake.down.store(true, Ordering::SeqCst);
     // A small per-session memory so the outage also goes through the disk spool.
     let running = start(dir.path(), &url, &[("GENESYS_AUDIOHOOK_STREAM_MEMORY_BYTES", "20000")]).await;
     let audio = call_audio();
     let result = simulate::session(&options(&running.uri), &audio).await;
     assert_eq!(result.outcome, Ok(()));
-    wait_for("a spool file during the outage", || {
+    support::wait_for("a spool file during the outage", || {
         std::fs::read_dir(dir.path().join("spool")).is_ok_and(|mut d| d.next().is_some())
     })
     .await;
-    wait_for("retries against the down ingest", || fake.refused.load(Ordering::SeqCst) >= 3).await;
+    support::wait_for("retries against the down ingest", || fake.refused.load(Ordering::SeqCst) >= 3).await;
     assert!(fake.accepted.lock().unwrap().is_empty());
     fake.down.store(false, Ordering::SeqCst);
-    wait_for("the end-of-call event", || {
+    support::wait_for("the end-of-call event", || {
         fake.accepted.lock().unwrap().last().is_some_and(|b| b["event_type"] == "call_end")
     })
     .await;
@@ -182,7 +143,8 @@ async fn an_ingest_outage_loses_nothing_and_duplicates_nothing() {
     assert!(dead_air(last_chunk) >= 3.5, "{}", last_chunk["metadata"]);
     assert_eq!(last_chunk["metadata"]["channel_roles"], serde_json::json!(["customer", "agent"]));
     assert_eq!(dead_air(&accepted[0]), 0.0);
-    wait_for("the spool to empty", || std::fs::read_dir(dir.path().join("spool")).unwrap().next().is_none()).await;
+    support::wait_for("the spool to empty", || std::fs::read_dir(dir.path().join("spool")).unwrap().next().is_none())
+        .await;
 
     // The recording is the whole call as one stereo WAV.
     let wav = running.blobs.get(&format!("recordings/{}.wav", result.conversation_id)).await.unwrap().unwrap();
@@ -212,7 +174,7 @@ async fn an_ingest_outage_loses_nothing_and_duplicates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_spooled_at_shutdown_is_delivered_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let (fake, url) = fake_ingest().await;
+    let (fake, url) = support::ingest::start().await;
     fake.down.store(true, Ordering::SeqCst);
     let running = start(dir.path(), &url, &[]).await;
     let audio = call_audio();
@@ -225,7 +187,7 @@ async fn a_backlog_spooled_at_shutdown_is_delivered_after_a_restart() {
 
     fake.down.store(false, Ordering::SeqCst);
     let running = start(dir.path(), &url, &[]).await;
-    wait_for("the replayed end-of-call event", || {
+    support::wait_for("the replayed end-of-call event", || {
         fake.accepted.lock().unwrap().last().is_some_and(|b| b["event_type"] == "call_end")
     })
     .await;

@@ -6,10 +6,10 @@ use super::config::{AUTH_FAILURE_DELAY, AudiohookConfig};
 use super::pipeline::{Pipeline, SessionStats};
 use super::server::{self, Config};
 use super::session::Settings;
-use crate::forward::{Courier, ForwardStats, Ingest, SpoolBudget, recover};
+use crate::forward::{Courier, Ingest, recover};
 use serde_json::{Value, json};
 use shared::health::GENESYS_AUDIOHOOK;
-use shared::ports::{BlobStore, Heartbeat, Heartbeats};
+use shared::ports::{BlobStore, Heartbeats};
 use shared::timestamps::{Timestamp, iso};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -29,8 +29,7 @@ struct Status {
     cfg: AudiohookConfig,
     dry_run: bool,
     sessions: Arc<SessionStats>,
-    forward: Arc<ForwardStats>,
-    budget: Arc<SpoolBudget>,
+    courier: Arc<Courier>,
 }
 
 impl Status {
@@ -44,15 +43,11 @@ impl Status {
 
     /// Counters and state only: no credentials, tokens or ingest URLs.
     fn document(&self) -> Value {
-        let (s, f) = (&self.sessions, &self.forward);
+        let s = &self.sessions;
         let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-        let last_error = f
-            .last_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .or_else(|| s.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone());
-        json!({
+        let (forwarding, forward_error) = self.courier.counters();
+        let last_error = forward_error.or_else(|| s.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone());
+        let mut doc = json!({
             "state": self.state(),
             "started_at": iso(&self.started_at),
             "pid": std::process::id(),
@@ -65,22 +60,16 @@ impl Status {
             "audio_seconds": n(&s.audio_samples) / u64::from(super::media::RATE),
             "recordings_written": n(&s.recordings_written),
             "recording_failures": n(&s.recording_failures),
-            "forwarded_chunks": n(&f.forwarded_chunks),
-            "forwarded_events": n(&f.forwarded_events),
-            "forward_failures": n(&f.forward_failures),
-            "rejected": n(&f.rejected),
-            "dropped": n(&f.dropped),
-            "spool_bytes": self.budget.used(),
             "last_error": last_error,
-        })
+        });
+        if let Value::Object(m) = &mut doc {
+            m.extend(forwarding);
+        }
+        doc
     }
 
     async fn beat(&self, heartbeats: &dyn Heartbeats) {
-        let hb =
-            Heartbeat { component: GENESYS_AUDIOHOOK.into(), updated_at: chrono::Utc::now(), status: self.document() };
-        if let Err(e) = heartbeats.put(&hb).await {
-            tracing::warn!(error = %e, "audiohook: heartbeat not written");
-        }
+        crate::heartbeat::beat(heartbeats, GENESYS_AUDIOHOOK, self.document()).await;
     }
 }
 
@@ -94,26 +83,25 @@ pub async fn run(
     stop: impl Future<Output = ()>,
 ) {
     let (stopping_tx, stopping) = watch::channel(false);
-    let budget = Arc::new(SpoolBudget::new(cfg.forward.spool_dir.clone(), cfg.forward.spool_max_bytes));
-    let forward = Arc::new(ForwardStats::default());
-    let courier = Arc::new(Courier {
+    let f = &cfg.forward;
+    let courier = Courier::new(
         ingest,
-        budget: budget.clone(),
-        stats: forward.clone(),
-        memory_limit: cfg.forward.stream_memory_bytes,
-        backoff: cfg.forward.backoff,
-        stopping: stopping.clone(),
-    });
+        f.spool_dir.clone(),
+        f.spool_max_bytes,
+        f.stream_memory_bytes,
+        f.backoff,
+        stopping.clone(),
+    );
     let recovered = recover(&courier);
-    let pipeline = Arc::new(Pipeline::new(courier, (!dry_run).then(|| ports.blobs.clone()), cfg.pipeline.clone()));
+    let pipeline =
+        Arc::new(Pipeline::new(courier.clone(), (!dry_run).then(|| ports.blobs.clone()), cfg.pipeline.clone()));
     let status = Arc::new(Status {
         state: Mutex::new("starting"),
         started_at: chrono::Utc::now(),
         cfg: cfg.clone(),
         dry_run,
         sessions: pipeline.stats.clone(),
-        forward,
-        budget,
+        courier,
     });
     let health_status = status.clone();
     let server_cfg = Arc::new(Config {
@@ -125,17 +113,11 @@ pub async fn run(
     });
     status.set("running");
     status.beat(ports.heartbeats.as_ref()).await;
-    let heartbeat = {
-        let (status, heartbeats, every) = (status.clone(), ports.heartbeats.clone(), cfg.heartbeat_every);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                status.beat(heartbeats.as_ref()).await;
-            }
-        })
-    };
+    let beating = status.clone();
+    let heartbeat =
+        crate::heartbeat::every(ports.heartbeats.clone(), GENESYS_AUDIOHOOK, cfg.heartbeat_every, move || {
+            beating.document()
+        });
     let serving = tokio::spawn(server::serve(listener, server_cfg, pipeline.clone(), stopping));
     stop.await;
     tracing::info!("audiohook: stopping; open sessions may finish");
@@ -150,5 +132,5 @@ pub async fn run(
     heartbeat.abort();
     status.set("stopped");
     status.beat(ports.heartbeats.as_ref()).await;
-    tracing::info!(spooled_bytes = status.budget.used(), "audiohook: stopped");
+    tracing::info!(spooled_bytes = status.courier.budget.used(), "audiohook: stopped");
 }

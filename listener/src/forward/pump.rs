@@ -27,6 +27,41 @@ pub struct Courier {
 }
 
 impl Courier {
+    /// A courier spooling under `spool_dir` (at most `spool_max_bytes`), with fresh counters.
+    pub fn new(
+        ingest: Arc<dyn Ingest>,
+        spool_dir: std::path::PathBuf,
+        spool_max_bytes: u64,
+        memory_limit: usize,
+        backoff: Duration,
+        stopping: watch::Receiver<bool>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            ingest,
+            budget: Arc::new(SpoolBudget::new(spool_dir, spool_max_bytes)),
+            stats: Arc::default(),
+            memory_limit,
+            backoff,
+            stopping,
+        })
+    }
+
+    /// The forwarding counters for a heartbeat, and the last forwarding error.
+    pub fn counters(&self) -> (serde_json::Map<String, serde_json::Value>, Option<String>) {
+        let n = |c: &std::sync::atomic::AtomicU64| serde_json::Value::from(c.load(Ordering::Relaxed));
+        let s = &self.stats;
+        let fields = [
+            ("forwarded_chunks", n(&s.forwarded_chunks)),
+            ("forwarded_events", n(&s.forwarded_events)),
+            ("forward_failures", n(&s.forward_failures)),
+            ("rejected", n(&s.rejected)),
+            ("dropped", n(&s.dropped)),
+            ("spool_bytes", self.budget.used().into()),
+        ];
+        let last = s.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        (fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), last)
+    }
+
     /// Starts stream `name` (a safe file name): send payloads into the returned sender and drop it at the end.
     pub fn start(self: &Arc<Self>, name: &str) -> (mpsc::UnboundedSender<Outgoing>, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();

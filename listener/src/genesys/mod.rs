@@ -4,6 +4,8 @@
 pub mod api;
 pub mod budget;
 pub mod channel;
+pub mod connector;
+pub mod discovery;
 pub mod mapping;
 pub mod topics;
 pub mod watchdog;

@@ -1,4 +1,8 @@
 //! Test support shared by the listener's tests and benchmark (included by path).
+#![allow(dead_code)] // each test uses a different part
+
+pub mod genesys;
+pub mod ingest;
 
 /// Serves `app` on a fresh loopback port for the rest of the test; returns its `http://` base URL.
 pub async fn serve(app: axum::Router) -> String {
@@ -6,4 +10,15 @@ pub async fn serve(app: axum::Router) -> String {
     let base = format!("http://{}", socket.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
     base
+}
+
+/// Polls `done` every 50 ms for up to 10 s; panics naming `what` if it never holds.
+pub async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
 }

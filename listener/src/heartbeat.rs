@@ -1,0 +1,32 @@
+//! Worker heartbeats through the heartbeat port: one now (on every state change) and one every interval,
+//! so health sees a live worker even when nothing happens.
+
+use serde_json::Value;
+use shared::ports::{Heartbeat, Heartbeats};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Writes `status` for `component`; a failure is logged, never fatal.
+pub async fn beat(heartbeats: &dyn Heartbeats, component: &str, status: Value) {
+    let hb = Heartbeat { component: component.into(), updated_at: chrono::Utc::now(), status };
+    if let Err(e) = heartbeats.put(&hb).await {
+        tracing::warn!(component, error = %e, "heartbeat not written");
+    }
+}
+
+/// Beats every `every` with the document `status` returns, until the task is aborted.
+pub fn every(
+    heartbeats: Arc<dyn Heartbeats>,
+    component: &'static str,
+    every: Duration,
+    status: impl Fn() -> Value + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            beat(heartbeats.as_ref(), component, status()).await;
+        }
+    })
+}
