@@ -1,8 +1,9 @@
-//! The Genesys Cloud container's logic: the AudioHook server (and, with its issue, the notifications
-//! connector). `main.rs` is the thin command line over it.
+//! The Genesys Cloud container's logic: the AudioHook server, the notifications connector and the
+//! AudioHook client simulator. `main.rs` is the thin command line over `commands`.
 
 pub mod audiohook;
 pub mod backoff;
+pub mod commands;
 pub mod forward;
 pub mod genesys;
 pub mod heartbeat;

@@ -1,16 +1,14 @@
 //! `listener`: the Genesys Cloud container. `audiohook` serves Genesys AudioHook; `simulate` plays a WAV
-//! file into an AudioHook endpoint as Genesys would; `connector` lands with the notifications issue.
+//! file into an AudioHook endpoint as Genesys would; `connector` forwards Genesys notifications;
+//! `build-topics` shows what the connector would subscribe to.
 
 use clap::{Parser, Subcommand};
-use listener::audiohook::config::{AudiohookConfig, normalize_path};
-use listener::audiohook::service;
-use listener::forward::{DryRun, HttpIngest, Ingest};
-use listener::simulate::{self, Audio, Options};
+use listener::commands;
+use listener::simulate::{self, Options};
 use shared::env::ProcessEnv;
 use shared::logging::{self, LogConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -64,68 +62,51 @@ enum Command {
         #[arg(long)]
         probe: bool,
     },
-    /// Genesys notifications connector (not yet available).
-    Connector,
-}
-
-async fn audiohook(
-    dry_run: bool,
-    host: Option<String>,
-    port: Option<u16>,
-    path: Option<String>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let mut cfg = AudiohookConfig::from_env(&ProcessEnv)?;
-    cfg.host = host.unwrap_or(cfg.host);
-    cfg.port = port.unwrap_or(cfg.port);
-    cfg.path = path.map_or(cfg.path, |p| normalize_path(&p));
-    let ports = listener::ports::from_env(&ProcessEnv).await?;
-    let ingest: Arc<dyn Ingest> = if dry_run {
-        Arc::new(DryRun)
-    } else {
-        let f = &cfg.forward;
-        Arc::new(HttpIngest::new(f.urls.clone(), f.token.clone(), f.http_timeout)?)
-    };
-    let socket = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port)).await?;
-    tracing::info!(addr = %socket.local_addr()?, path = %cfg.path, dry_run, "audiohook: listening");
-    service::run(cfg, socket, ingest, ports, dry_run, shared::shutdown::signal()).await;
-    Ok(())
-}
-
-async fn simulate_cmd(
-    opts: Options,
-    wav: PathBuf,
-    count: usize,
-    stagger: Duration,
-) -> Result<bool, simulate::SimError> {
-    let audio = Arc::new(Audio::from_wav(&wav)?);
-    let results = simulate::sessions(Arc::new(opts), audio, count, stagger).await;
-    let mut ok = true;
-    for r in &results {
-        let opened = r.opened_after.map_or("-".into(), |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0));
-        match &r.outcome {
-            Ok(()) => println!(
-                "ok     session {} conversation {} opened {opened} frames {}",
-                r.session_id, r.conversation_id, r.frames_sent
-            ),
-            Err(e) => {
-                ok = false;
-                println!(
-                    "FAILED session {} conversation {} opened {opened} frames {}: {e}",
-                    r.session_id, r.conversation_id, r.frames_sent
-                );
-            }
-        }
-    }
-    let passed = results.iter().filter(|r| r.outcome.is_ok()).count();
-    println!("{passed}/{} sessions succeeded", results.len());
-    Ok(ok)
+    /// Genesys notifications connector (settings from GENESYS_*; flags override them).
+    Connector {
+        /// Connect and map, but forward nothing (logged instead).
+        #[arg(long)]
+        dry_run: bool,
+        /// Events ingest URL (default `GENESYS_TARGET_INGEST_URL`, else `REALTIME_INGEST_URL`/api/realtime/events).
+        #[arg(long)]
+        target_ingest_url: Option<String>,
+        #[arg(long)]
+        log_level: Option<String>,
+    },
+    /// Print the topics the connector would subscribe to (manual plus discovered queues and users).
+    BuildTopics {
+        /// queues, users, queues_users (default from GENESYS_TOPIC_BUILDER_MODE) or manual.
+        #[arg(long)]
+        mode: Option<String>,
+        /// Keep queues whose name contains this (repeatable).
+        #[arg(long)]
+        queue_filter: Vec<String>,
+        /// Keep users whose name contains this (repeatable).
+        #[arg(long)]
+        user_filter: Vec<String>,
+        /// Keep users whose e-mail is in this domain (repeatable).
+        #[arg(long)]
+        email_domain: Vec<String>,
+        #[arg(long)]
+        max_queues: Option<usize>,
+        #[arg(long)]
+        max_users: Option<usize>,
+        /// Print `GENESYS_SUBSCRIPTION_TOPICS=...` instead of JSON.
+        #[arg(long)]
+        as_env: bool,
+        /// Also write the full preview (with queue and user names) to this file.
+        #[arg(long)]
+        output_file: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut log = LogConfig::from_env(&ProcessEnv);
-    if let Command::Audiohook { log_level: Some(level), .. } = &cli.command {
+    if let Command::Audiohook { log_level: Some(level), .. } | Command::Connector { log_level: Some(level), .. } =
+        &cli.command
+    {
         log.level = level.clone();
     }
     let _guard = match logging::init(&log) {
@@ -136,16 +117,18 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Audiohook { dry_run, host, port, path, .. } => match audiohook(dry_run, host, port, path).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("listener audiohook: {e}");
-                ExitCode::FAILURE
+        Command::Audiohook { dry_run, host, port, path, .. } => {
+            match commands::audiohook(dry_run, host, port, path).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("listener audiohook: {e}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
         Command::Simulate { uri, api_key, client_secret, wav, sessions, organization_id, speed, stagger_ms, probe } => {
             let opts = Options { uri, api_key, client_secret, organization_id, speed, frame_ms: 100, probe };
-            match simulate_cmd(opts, wav, sessions, Duration::from_millis(stagger_ms)).await {
+            match commands::simulate(opts, wav, sessions, Duration::from_millis(stagger_ms)).await {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,
                 Err(e) => {
@@ -154,9 +137,33 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Connector => {
-            eprintln!("listener connector: not available in this release yet (the notifications connector issue)");
-            ExitCode::from(2)
+        Command::Connector { dry_run, target_ingest_url, .. } => {
+            match commands::connector(dry_run, target_ingest_url).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("listener connector: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::BuildTopics {
+            mode,
+            queue_filter,
+            user_filter,
+            email_domain,
+            max_queues,
+            max_users,
+            as_env,
+            output_file,
+        } => {
+            let choice = commands::TopicChoice { mode, queue_filter, user_filter, email_domain, max_queues, max_users };
+            match commands::build_topics(choice, as_env, output_file).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("listener build-topics: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

@@ -3,6 +3,8 @@
 
 #[path = "../../shared/tests/process/mod.rs"]
 mod process;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Output};
@@ -134,4 +136,42 @@ fn missing_credentials_are_named() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("GENESYS_AUDIOHOOK_API_KEY"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_topics_prints_what_the_connector_would_subscribe_to() {
+    let (g, base) = support::genesys::start(&[]).await;
+    *g.queues.lock().unwrap() = vec![
+        serde_json::json!({"id": "q1", "name": "EU Support"}),
+        serde_json::json!({"id": "q2", "name": "Sales"}),
+        serde_json::json!({"id": "q3", "name": "US support"}),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let preview = dir.path().join("preview.json");
+    let run = |args: Vec<String>| {
+        let mut c = listener();
+        c.arg("build-topics")
+            .args(args)
+            .env("GENESYS_SUBSCRIPTION_TOPICS", "v2.manual.topic")
+            .env("DATA_DIR", dir.path());
+        for (k, v) in support::genesys::env(&base) {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut a = args(&["--mode", "queues", "--queue-filter", "Support", "--as-env", "--output-file"]);
+    a.push(preview.display().to_string());
+    let out = tokio::task::block_in_place(|| run(a));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "GENESYS_SUBSCRIPTION_TOPICS=v2.manual.topic,v2.routing.queues.q1.conversations.calls,v2.routing.queues.q3.conversations.calls"
+    );
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&preview).unwrap()).unwrap();
+    assert_eq!(saved["queues"][1]["name"], "US support");
+    assert!(
+        !dir.path().join("call_analytics.db").exists(),
+        "no heartbeat is touched (the seed clobbered the connector's)"
+    );
 }
