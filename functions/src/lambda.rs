@@ -99,3 +99,39 @@ pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
     ))
     .await
 }
+
+/// One Genesys notification from the Amazon EventBridge source integration (`detail` is the notification
+/// the WebSocket would carry): the connector's mapping, then the realtime ingest. Replays are applied once
+/// (event ids come from the notification); an invalid event is logged and skipped; a storage failure fails
+/// the invocation so EventBridge retries it.
+pub async fn genesys_events(
+    realtime: &Arc<RealtimeService>,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    use listener::forward::{DeliveryError, Ingest, Kind, Outgoing, ServiceIngest};
+    let detail = event.get("detail").unwrap_or(&serde_json::Value::Null);
+    let ingest = ServiceIngest(realtime.clone());
+    let (mut ingested, mut rejected) = (0, 0);
+    for body in listener::genesys::mapping::map_message(detail, chrono::Utc::now()) {
+        match ingest.deliver(&Outgoing { kind: Kind::Event, body }).await {
+            Ok(()) => ingested += 1,
+            Err(DeliveryError::Rejected(why)) => {
+                rejected += 1;
+                tracing::warn!(error = %why, "genesys event rejected");
+            }
+            Err(e @ DeliveryError::Unavailable(_)) => return Err(e.into()),
+        }
+    }
+    Ok(serde_json::json!({"ingested": ingested, "rejected": rejected}))
+}
+
+/// Runs the Genesys EventBridge function.
+pub async fn serve_genesys_events() -> Result<(), lambda_http::Error> {
+    let sdk = init().await?;
+    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk);
+    let realtime = &state.realtime;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { genesys_events(realtime, &e.payload).await },
+    ))
+    .await
+}

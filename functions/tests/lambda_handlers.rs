@@ -206,3 +206,20 @@ async fn housekeeping_function_ends_idle_calls() {
     assert!(pushed.iter().any(|m| m["call_id"] == "quiet-call" && m["status"] == "ended"), "{pushed:?}");
     assert_eq!(functions::lambda::sweep(&realtime).await.unwrap()["ended"], 0, "a second pass finds nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn genesys_events_function_maps_partner_events_once() {
+    let (_moto, state, _store, _posts) = functions_on_moto("genesys").await;
+    let call = "5f0c9a34-8a1b-4e2c-9d3f-0b1a2c3d4e5f";
+    for _delivery in 0..2 {
+        // EventBridge delivers at least once: the second round must change nothing.
+        let said =
+            functions::lambda::genesys_events(&state.realtime, &fixture("genesys-eventbridge-transcription")).await;
+        assert_eq!(said.unwrap()["ingested"], 2);
+        functions::lambda::genesys_events(&state.realtime, &fixture("genesys-eventbridge-call-end")).await.unwrap();
+    }
+    let snapshot = state.realtime.snapshot(call).await.unwrap();
+    assert_eq!((snapshot["status"].as_str(), snapshot["event_count"].as_u64()), (Some("ended"), Some(3)), "{snapshot}");
+    let alerts: Vec<&str> = snapshot["alerts"].as_array().unwrap().iter().filter_map(|a| a["type"].as_str()).collect();
+    assert!(alerts.contains(&"escalation_keyword"), "{alerts:?}");
+}
