@@ -8,6 +8,7 @@ use crate::ws::WsState;
 use listener::audiohook::config::AudiohookConfig;
 use listener::audiohook::service::{self as audiohook, Ports};
 use listener::forward::ServiceIngest;
+use listener::genesys::connector::ConnectorConfig;
 use serde::{Deserialize, Serialize};
 use shared::adapters::embedded::{BLOB_FOLDER, BroadcastPush, DATABASE_FILE, FolderBlobStore, SqliteStore};
 use shared::config::RealtimeConfig;
@@ -135,6 +136,7 @@ pub struct LocalServer {
     realtime: Arc<RealtimeService>,
     heartbeats: Arc<dyn Heartbeats>,
     audiohook: Option<(AudiohookConfig, TcpListener)>,
+    connector: Option<ConnectorConfig>,
     housekeeping_every: Duration,
     pub credentials: Credentials,
     pub credential_source: CredentialSource,
@@ -169,6 +171,7 @@ impl LocalServer {
             realtime,
             heartbeats,
             audiohook: None,
+            connector: None,
             housekeeping_every,
             credentials,
             credential_source,
@@ -181,6 +184,12 @@ impl LocalServer {
         self
     }
 
+    /// Also runs the Genesys notifications connector, ingesting straight into this process.
+    pub fn with_connector(mut self, cfg: ConnectorConfig) -> Self {
+        self.connector = Some(cfg);
+        self
+    }
+
     /// Serves until `stop` resolves, then closes WebSocket sessions and drains in-flight requests.
     pub async fn serve(
         self,
@@ -188,13 +197,24 @@ impl LocalServer {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let shutdown = self.shutdown;
+        let stopped = |shutdown: &watch::Sender<bool>| {
+            let mut stopping = shutdown.subscribe();
+            async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            }
+        };
+        let ingest = Arc::new(ServiceIngest(self.realtime.clone()));
+        let connector = self.connector.map(|cfg| {
+            let (ingest, heartbeats, stop) = (ingest.clone(), self.heartbeats.clone(), stopped(&shutdown));
+            tokio::spawn(async move {
+                if let Err(e) = listener::genesys::connector::run(cfg, ingest, heartbeats, false, stop).await {
+                    tracing::error!(error = %e, "genesys connector could not start");
+                }
+            })
+        });
         let audiohook = self.audiohook.map(|(cfg, socket)| {
             let ports = Ports { blobs: self.realtime.blobs.clone(), heartbeats: self.heartbeats };
-            let ingest = Arc::new(ServiceIngest(self.realtime.clone()));
-            let mut stopping = shutdown.subscribe();
-            tokio::spawn(audiohook::run(cfg, socket, ingest, ports, false, async move {
-                let _ = stopping.wait_for(|s| *s).await;
-            }))
+            tokio::spawn(audiohook::run(cfg, socket, ingest, ports, false, stopped(&shutdown)))
         });
         let housekeeping = tokio::spawn(housekeeping(self.realtime, self.housekeeping_every));
         let served = axum::serve(listener, self.router)
@@ -204,7 +224,7 @@ impl LocalServer {
                 let _ = shutdown.send(true);
             })
             .await;
-        if let Some(task) = audiohook {
+        for task in [audiohook, connector].into_iter().flatten() {
             let _ = task.await;
         }
         housekeeping.abort();

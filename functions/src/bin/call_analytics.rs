@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use functions::local_audiohook;
 use functions::server::{CredentialSource, LocalServer, ServeConfig};
+use listener::genesys::connector::ConnectorConfig;
 use shared::env::ProcessEnv;
 use shared::logging::{self, LogConfig};
 use std::process::ExitCode;
@@ -48,6 +49,11 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         server = server.with_audiohook(ah, socket);
+    }
+    if shared::env::string(&ProcessEnv, "GENESYS_CLIENT_ID").is_some() {
+        let cfg = ConnectorConfig::from_env(&ProcessEnv)?;
+        println!("  Genesys connector: {} ({} topic mode)", cfg.api.api_base, cfg.topics.mode_name);
+        server = server.with_connector(cfg);
     }
     tracing::info!(%addr, "serving");
     server.serve(listener, shared::shutdown::signal()).await?;

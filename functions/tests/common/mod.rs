@@ -59,6 +59,9 @@ impl TestServer {
             audiohook_uri = Some(format!("ws://{}{}", socket.local_addr().unwrap(), ah.path));
             server = server.with_audiohook(ah, socket);
         }
+        if env.contains_key("GENESYS_CLIENT_ID") {
+            server = server.with_connector(listener::genesys::connector::ConnectorConfig::from_env(&env).unwrap());
+        }
         let listener = tokio::net::TcpListener::bind(cfg.http_addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();

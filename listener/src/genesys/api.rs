@@ -21,9 +21,9 @@ const QUOTED_BODY_CHARS: usize = 240;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiSettings {
-    /// `GENESYS_LOGIN_BASE_URL` (https://login.mypurecloud.com).
+    /// `GENESYS_LOGIN_BASE_URL` (`https://login.` + `GENESYS_REGION`, which defaults to mypurecloud.com).
     pub login_base: String,
-    /// `GENESYS_API_BASE_URL` (https://api.mypurecloud.com).
+    /// `GENESYS_API_BASE_URL` (`https://api.` + `GENESYS_REGION`).
     pub api_base: String,
     /// `GENESYS_CLIENT_ID`, `GENESYS_CLIENT_SECRET` (required).
     pub client_id: String,
@@ -38,12 +38,13 @@ pub struct ApiSettings {
 
 impl ApiSettings {
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
-        let base = |name, default: &str| {
-            env::string(e, name).unwrap_or_else(|| default.into()).trim_end_matches('/').to_string()
+        let region = env::string(e, "GENESYS_REGION").unwrap_or_else(|| "mypurecloud.com".into());
+        let base = |name, host: &str| {
+            env::string(e, name).unwrap_or_else(|| format!("https://{host}.{region}")).trim_end_matches('/').to_string()
         };
         Ok(Self {
-            login_base: base("GENESYS_LOGIN_BASE_URL", "https://login.mypurecloud.com"),
-            api_base: base("GENESYS_API_BASE_URL", "https://api.mypurecloud.com"),
+            login_base: base("GENESYS_LOGIN_BASE_URL", "login"),
+            api_base: base("GENESYS_API_BASE_URL", "api"),
             client_id: env::required(e, "GENESYS_CLIENT_ID")?,
             client_secret: env::required(e, "GENESYS_CLIENT_SECRET")?,
             timeout: Duration::from_secs_f64(env::float(e, "GENESYS_HTTP_TIMEOUT_SECONDS", 20.0)?.clamp(5.0, 600.0)),
@@ -232,7 +233,16 @@ mod tests {
             ("GENESYS_RETRY_BACKOFF_SECONDS", "0"),
         ])
         .unwrap();
-        assert_eq!(s.api_base, "https://api.mypurecloud.de");
+        assert_eq!(
+            (s.api_base.as_str(), s.login_base.as_str()),
+            ("https://api.mypurecloud.de", "https://login.mypurecloud.com")
+        );
+        let eu = ApiSettings::from_env(&[
+            ("GENESYS_CLIENT_ID", "i"),
+            ("GENESYS_CLIENT_SECRET", "s"),
+            ("GENESYS_REGION", "mypurecloud.ie"),
+        ]);
+        assert_eq!(eu.unwrap().login_base, "https://login.mypurecloud.ie");
         assert_eq!((s.timeout, s.max_attempts, s.backoff), (Duration::from_secs(5), 1, Duration::from_millis(200)));
     }
 }
