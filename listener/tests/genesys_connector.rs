@@ -80,3 +80,48 @@ async fn discovered_topics_two_channels_events_spooled_then_delivered_once() {
     assert_eq!(store.get("genesys_connector").await.unwrap().unwrap().status["state"], "stopped");
     assert_eq!(ingest.accepted.lock().unwrap().len(), 2, "each event once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_spooled_at_stop_are_delivered_after_a_restart() {
+    let (_g, base) = genesys::start(&[Script::NotifyAndHold("conv-c")]).await;
+    let (ingest, ingest_base) = support::ingest::start().await;
+    ingest.down.store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = genesys::env(&base);
+    for (k, v) in [
+        ("GENESYS_TOPIC_BUILDER_MODE", "manual"),
+        ("GENESYS_QUEUE_IDS", "q1"),
+        ("GENESYS_RETRY_BACKOFF_SECONDS", "0.2"),
+        ("REALTIME_INGEST_URL", ingest_base.as_str()),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    env.insert("DATA_DIR".into(), dir.path().display().to_string());
+    let run = |env: &std::collections::HashMap<String, String>| {
+        let cfg = ConnectorConfig::from_env(env).unwrap();
+        let urls = IngestUrls { audio: String::new(), events: cfg.ingest_url.clone() };
+        let http = Arc::new(HttpIngest::new(urls, String::new(), Duration::from_secs(5)).unwrap());
+        let store = Arc::new(SqliteStore::open(&dir.path().join("call_analytics.db")).unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(connector::run(cfg, http, store, false, async {
+            let _ = stopped.await;
+        }));
+        (stop, task)
+    };
+    let (stop, task) = run(&env);
+    support::wait_for("retries against the down ingest", || ingest.refused.load(Ordering::SeqCst) >= 1).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+    let spool = dir.path().join("spool/connector");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 1, "the undelivered event waits on disk");
+
+    ingest.down.store(false, Ordering::SeqCst);
+    let (stop, task) = run(&env);
+    support::wait_for("the spooled event", || !ingest.accepted.lock().unwrap().is_empty()).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+    let accepted = ingest.accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["call_id"], "conv-c");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
+}
