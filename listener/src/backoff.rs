@@ -19,7 +19,7 @@ mod tests {
         let s = Duration::from_secs;
         for (attempt, expected) in [(1, 1.5), (2, 3.0), (3, 6.0), (10, 30.0)] {
             let d = delay(Duration::from_millis(1500), attempt, s(30)).as_secs_f64();
-            assert!((expected * 0.8..=expected * 1.2).contains(&d), "attempt {attempt}: {d}");
+            assert!((expected * 0.8 - 1e-9..=expected * 1.2 + 1e-9).contains(&d), "attempt {attempt}: {d}");
         }
     }
 }

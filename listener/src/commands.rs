@@ -21,6 +21,7 @@ pub async fn audiohook(
     port: Option<u16>,
     path: Option<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = shared::shutdown::signal();
     let mut cfg = AudiohookConfig::from_env(&ProcessEnv)?;
     cfg.host = host.unwrap_or(cfg.host);
     cfg.port = port.unwrap_or(cfg.port);
@@ -34,11 +35,12 @@ pub async fn audiohook(
     };
     let socket = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port)).await?;
     tracing::info!(addr = %socket.local_addr()?, path = %cfg.path, dry_run, "audiohook: listening");
-    service::run(cfg, socket, ingest, ports, dry_run, shared::shutdown::signal()).await;
+    service::run(cfg, socket, ingest, ports, dry_run, stop).await;
     Ok(())
 }
 
 pub async fn connector(dry_run: bool, target_ingest_url: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = shared::shutdown::signal();
     let mut cfg = ConnectorConfig::from_env(&ProcessEnv)?;
     cfg.ingest_url = target_ingest_url.unwrap_or(cfg.ingest_url);
     let ports = crate::ports::from_env(&ProcessEnv).await?;
@@ -49,7 +51,7 @@ pub async fn connector(dry_run: bool, target_ingest_url: Option<String>) -> Resu
         Arc::new(HttpIngest::new(urls, cfg.ingest_token.clone(), cfg.api.timeout)?)
     };
     tracing::info!(dry_run, "genesys connector: starting");
-    genesys::connector::run(cfg, ingest, ports.heartbeats, dry_run, shared::shutdown::signal()).await?;
+    genesys::connector::run(cfg, ingest, ports.heartbeats, dry_run, stop).await?;
     Ok(())
 }
 

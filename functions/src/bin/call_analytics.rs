@@ -22,6 +22,7 @@ enum Command {
 }
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+    let stop = shared::shutdown::signal();
     let cfg = ServeConfig::from_env(&ProcessEnv)?;
     let mut server = LocalServer::build(&cfg)?;
     let audiohook = local_audiohook::config(&ProcessEnv, &cfg.data_dir)?;
@@ -56,7 +57,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         server = server.with_connector(cfg);
     }
     tracing::info!(%addr, "serving");
-    server.serve(listener, shared::shutdown::signal()).await?;
+    server.serve(listener, stop).await?;
     tracing::info!("stopped");
     Ok(())
 }
