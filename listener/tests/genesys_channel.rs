@@ -62,3 +62,28 @@ async fn the_channel_survives_closing_silence_and_loss() {
     assert!(*f.pings.lock().unwrap() >= 1, "the silent socket was pinged before giving up");
     assert_eq!(stats.channels_created.load(std::sync::atomic::Ordering::Relaxed), 2);
 }
+
+#[tokio::test]
+async fn the_subscription_is_renewed_before_the_channel_expires() {
+    let (f, base) = genesys::start(&[Script::NotifyAndHold("conv-a")]).await;
+    let api = Arc::new(Api::new(ApiSettings::from_env(&genesys::env(&base)).unwrap()).unwrap());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let topics = vec!["v2.users.u1.conversations.calls".to_string()];
+    let runner = ChannelRunner {
+        api,
+        topics: topics.clone(),
+        settings: ChannelSettings { resubscribe_every: Duration::from_millis(200), ..ChannelSettings::default() },
+        stats: Arc::new(ChannelStats::default()),
+        out: tx,
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(runner.run(stopped));
+    rx.recv().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let subs = f.subscriptions.lock().unwrap().clone();
+    assert!(subs.len() >= 3, "subscribed, then renewed on the same socket: {subs:?}");
+    assert!(subs.iter().all(|(ch, t)| ch == "ch-1" && *t == topics));
+    assert_eq!(*f.connections.lock().unwrap(), ["ch-1"], "renewing does not reconnect");
+}
