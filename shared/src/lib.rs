@@ -22,4 +22,5 @@ pub mod shutdown;
 pub mod silence;
 pub mod tickets;
 pub mod timestamps;
+pub mod transcript;
 pub mod wav;
