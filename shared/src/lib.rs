@@ -20,6 +20,7 @@ pub mod risk;
 pub mod secret;
 pub mod shutdown;
 pub mod silence;
+pub mod stt;
 pub mod tickets;
 pub mod timestamps;
 pub mod transcript;

@@ -1,0 +1,85 @@
+//! The OpenAI-compatible transcription API: `POST {base}/v1/audio/transcriptions` (multipart `file`,
+//! `model`, `response_format=verbose_json`, optional `language`), read as timed segments.
+
+use super::{Segment, SttError, Transcriber};
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+use std::time::Duration;
+
+pub struct OpenAiCompatible {
+    http: reqwest::Client,
+    url: String,
+    api_key: Option<String>,
+    model: String,
+}
+
+impl OpenAiCompatible {
+    pub fn new(base_url: &str, api_key: Option<String>, model: &str, timeout: Duration) -> Result<Self, SttError> {
+        let http =
+            reqwest::Client::builder().timeout(timeout).build().map_err(|e| SttError::Unavailable(e.to_string()))?;
+        Ok(Self { http, url: format!("{base_url}/v1/audio/transcriptions"), api_key, model: model.into() })
+    }
+}
+
+fn f64_of(v: &Value, key: &str) -> Option<f64> {
+    v.get(key).and_then(Value::as_f64).filter(|x| x.is_finite())
+}
+
+/// `verbose_json` segments; a plain `{"text"}` answer becomes one untimed segment.
+fn segments(body: &Value) -> Result<Vec<Segment>, SttError> {
+    if let Some(list) = body.get("segments").and_then(Value::as_array) {
+        return Ok(list
+            .iter()
+            .filter_map(|s| {
+                let text = s.get("text").and_then(Value::as_str)?.trim();
+                let start = f64_of(s, "start").unwrap_or(0.0).max(0.0);
+                Some(Segment {
+                    start_seconds: start,
+                    end_seconds: f64_of(s, "end").unwrap_or(start).max(start),
+                    text: text.to_string(),
+                    // Whisper reports the mean log-probability of the tokens.
+                    confidence: f64_of(s, "avg_logprob").map(|p| p.exp().clamp(0.0, 1.0)),
+                })
+            })
+            .filter(|s| !s.text.is_empty())
+            .collect());
+    }
+    match body.get("text").and_then(Value::as_str) {
+        Some(t) if t.trim().is_empty() => Ok(Vec::new()),
+        Some(t) => Ok(vec![Segment { start_seconds: 0.0, end_seconds: 0.0, text: t.trim().into(), confidence: None }]),
+        None => Err(SttError::BadAnswer("no segments or text".into())),
+    }
+}
+
+#[async_trait]
+impl Transcriber for OpenAiCompatible {
+    async fn transcribe(&self, wav: Vec<u8>, language: Option<&str>) -> Result<Vec<Segment>, SttError> {
+        let file = Part::bytes(wav)
+            .file_name("audio.wav")
+            .mime_str("audio/wav")
+            .map_err(|e| SttError::Refused(e.to_string()))?;
+        let mut form =
+            Form::new().part("file", file).text("model", self.model.clone()).text("response_format", "verbose_json");
+        if let Some(lang) = language.and_then(|l| l.split(['-', '_']).next()).filter(|l| !l.is_empty()) {
+            form = form.text("language", lang.to_lowercase());
+        }
+        let mut request = self.http.post(&self.url).multipart(form);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(|e| SttError::Unavailable(e.without_url().to_string()))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| SttError::Unavailable(e.to_string()))?;
+        if !status.is_success() {
+            let why = format!("HTTP {} {}", status.as_u16(), text.chars().take(240).collect::<String>());
+            let retry = status == StatusCode::TOO_MANY_REQUESTS
+                || status == StatusCode::REQUEST_TIMEOUT
+                || status.is_server_error();
+            return Err(if retry { SttError::Unavailable(why) } else { SttError::Refused(why) });
+        }
+        let body: Value = serde_json::from_str(&text).map_err(|e| SttError::BadAnswer(e.to_string()))?;
+        segments(&body)
+    }
+}
