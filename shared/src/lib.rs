@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod alerts;
+pub mod analysis;
 pub mod audio_chunk;
 pub mod config;
 pub mod domain;

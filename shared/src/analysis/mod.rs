@@ -1,0 +1,5 @@
+//! The embedded analysis engine's pieces that need no model: speaker roles and names from what people
+//! say, auto-tags and the SLA flag (seed-contract §6.5), as pure functions over transcript entries.
+
+pub mod roles;
+pub mod tags;
