@@ -1,5 +1,7 @@
 //! The embedded analysis engine's pieces that need no model: speaker roles and names from what people
-//! say, auto-tags and the SLA flag (seed-contract §6.5), as pure functions over transcript entries.
+//! say, auto-tags and the SLA flag (seed-contract §6.5), and talk metrics, as pure functions over
+//! transcript entries.
 
 pub mod roles;
 pub mod tags;
+pub mod talk;
