@@ -3,6 +3,7 @@
 //! question/answer pairs, a resolution guess and talk metrics, as pure functions over transcript entries.
 
 pub mod engine;
+pub mod glossary;
 pub mod insights;
 pub mod roles;
 pub mod sentiment;
