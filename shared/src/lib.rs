@@ -8,6 +8,7 @@ pub mod audio_chunk;
 pub mod config;
 pub mod domain;
 pub mod env;
+pub mod errors;
 pub mod exports;
 pub mod health;
 pub mod ids;

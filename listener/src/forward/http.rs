@@ -37,18 +37,6 @@ fn is_rejection(status: StatusCode) -> bool {
     matches!(status, StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-/// The error with its causes ("error sending request: connection refused"), which reqwest's own text omits.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 #[async_trait]
 impl Ingest for HttpIngest {
     async fn deliver(&self, item: &Outgoing) -> Result<(), DeliveryError> {
@@ -63,7 +51,7 @@ impl Ingest for HttpIngest {
             .json(&item.body)
             .send()
             .await
-            .map_err(|e| DeliveryError::Unavailable(chain(&e.without_url())))?;
+            .map_err(|e| DeliveryError::Unavailable(shared::errors::chain(&e.without_url())))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());

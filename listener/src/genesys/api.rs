@@ -159,7 +159,7 @@ impl Api {
                     tokio::time::sleep(crate::backoff::delay(self.settings.backoff, attempt, MAX_BACKOFF)).await;
                     continue;
                 }
-                Err(e) => return Err(ApiError::Transport(what.into(), e.without_url().to_string())),
+                Err(e) => return Err(ApiError::Transport(what.into(), shared::errors::chain(&e.without_url()))),
             };
             let status = response.status();
             let retry_after = response

@@ -84,6 +84,10 @@ impl Status {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
     }
 
+    async fn beat(&self, heartbeats: &dyn Heartbeats) {
+        crate::heartbeat::beat(heartbeats, GENESYS_CONNECTOR, self.document()).await;
+    }
+
     fn document(&self) -> Value {
         let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         let s = &self.stats;
@@ -159,7 +163,7 @@ pub async fn run(
         let mut runners: Vec<(watch::Sender<bool>, tokio::task::JoinHandle<()>)> = Vec::new();
         loop {
             status.set(if runners.is_empty() { "connecting" } else { "running" });
-            crate::heartbeat::beat(heartbeats.as_ref(), GENESYS_CONNECTOR, status.document()).await;
+            status.beat(heartbeats.as_ref()).await;
             let wait = match discovery::build(&api, &cfg.topics).await {
                 Ok(preview) if preview.topics.is_empty() => {
                     status.set("error");
@@ -201,7 +205,7 @@ pub async fn run(
                     cfg.channel.reconnect_delay * 6
                 }
             };
-            crate::heartbeat::beat(heartbeats.as_ref(), GENESYS_CONNECTOR, status.document()).await;
+            status.beat(heartbeats.as_ref()).await;
             let mut stopping = stopping.clone();
             let stopped = async move {
                 let _ = stopping.wait_for(|s| *s).await;
@@ -222,7 +226,7 @@ pub async fn run(
         stop.await;
         tracing::info!("genesys connector: stopping");
         status.set("stopping");
-        crate::heartbeat::beat(heartbeats.as_ref(), GENESYS_CONNECTOR, status.document()).await;
+        status.beat(heartbeats.as_ref()).await;
         let _ = stopping_tx.send(true);
     };
     tokio::join!(supervise, stopper);
@@ -234,6 +238,6 @@ pub async fn run(
     }
     heartbeat.abort();
     status.set("stopped");
-    crate::heartbeat::beat(heartbeats.as_ref(), GENESYS_CONNECTOR, status.document()).await;
+    status.beat(heartbeats.as_ref()).await;
     Ok(())
 }

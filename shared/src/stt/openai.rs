@@ -69,7 +69,8 @@ impl Transcriber for OpenAiCompatible {
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key);
         }
-        let response = request.send().await.map_err(|e| SttError::Unavailable(e.without_url().to_string()))?;
+        let response =
+            request.send().await.map_err(|e| SttError::Unavailable(crate::errors::chain(&e.without_url())))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| SttError::Unavailable(e.to_string()))?;
         if !status.is_success() {
