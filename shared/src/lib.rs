@@ -11,6 +11,7 @@ pub mod env;
 pub mod errors;
 pub mod exports;
 pub mod health;
+pub mod http_reply;
 pub mod ids;
 pub mod keyed_lock;
 pub mod keywords;

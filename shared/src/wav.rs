@@ -50,6 +50,13 @@ pub fn decode(bytes: &[u8]) -> Result<(AudioFormat, Vec<u8>), WavError> {
     Ok((format, pcm))
 }
 
+/// The length in seconds a WAV header announces, or `None` when it is not a WAV.
+pub fn duration_seconds(bytes: &[u8]) -> Option<f64> {
+    let reader = WavReader::new(Cursor::new(bytes)).ok()?;
+    let rate = reader.spec().sample_rate;
+    (rate > 0).then(|| f64::from(reader.duration()) / f64::from(rate))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +85,8 @@ mod tests {
         assert_eq!(&wav[..4], b"RIFF");
         assert_eq!(wav.len(), 44 + pcm.len());
         assert_eq!(decode(&wav), Ok((f, pcm)));
+        assert_eq!(duration_seconds(&wav), Some(0.025), "200 stereo frames at 8 kHz");
+        assert_eq!(duration_seconds(b"nope"), None);
     }
 
     #[test]

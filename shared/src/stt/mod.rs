@@ -1,13 +1,18 @@
 //! Speech to text behind one trait, chosen by configuration (`STT_PROVIDER`): an OpenAI-compatible
-//! `/v1/audio/transcriptions` endpoint (OpenAI, Groq, self-hosted whisper servers) or none, in which case a
-//! call fails with a clear reason. Providers take one mono WAV (one channel of a call) and return timed
-//! segments; the batch worker assigns speakers from the channel.
+//! `/v1/audio/transcriptions` endpoint (OpenAI, Groq, self-hosted whisper servers), Sarvam's batch jobs
+//! (the seed's provider, with diarization), or none, in which case a call fails with a clear reason.
+//! Providers take one WAV and return timed segments; the batch worker assigns speakers from the channel,
+//! or from the provider's diarized speaker ids when it gives them.
 
 mod openai;
+mod sarvam;
+mod sarvam_output;
 
 pub use openai::OpenAiCompatible;
+pub use sarvam::{Sarvam, SarvamSettings};
 
 use crate::env::{self, EnvError, EnvSource};
+use crate::http_reply::ReplyError;
 use async_trait::async_trait;
 use std::time::Duration;
 use thiserror::Error;
@@ -20,7 +25,12 @@ pub struct Segment {
     pub text: String,
     /// 0–1 when the provider says.
     pub confidence: Option<f64>,
+    /// The provider's raw diarized speaker id ("0", "1"), when it diarized; the worker maps it to a speaker.
+    pub speaker: Option<String>,
 }
+
+/// Most bytes of one transcription answer read from a provider.
+const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum SttError {
@@ -34,6 +44,16 @@ pub enum SttError {
     Refused(String),
     #[error("speech-to-text provider answered something unreadable: {0}")]
     BadAnswer(String),
+}
+
+impl From<ReplyError> for SttError {
+    fn from(e: ReplyError) -> Self {
+        match e {
+            ReplyError::Transient(why) => Self::Unavailable(why),
+            ReplyError::Rejected(why) => Self::Refused(why),
+            ReplyError::TooLarge(_) => Self::BadAnswer(e.to_string()),
+        }
+    }
 }
 
 #[async_trait]
@@ -64,10 +84,12 @@ pub enum SttConfig {
         model: String,
         timeout: Duration,
     },
+    /// `SARVAM_*` and `LANGUAGE_CODE`, see [`SarvamSettings`].
+    Sarvam(SarvamSettings),
 }
 
 impl SttConfig {
-    /// `STT_PROVIDER`: `openai` or `none` (the default).
+    /// `STT_PROVIDER`: `openai`, `sarvam` or `none` (the default).
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
         let provider = env::string(e, "STT_PROVIDER").unwrap_or_else(|| "none".into()).to_lowercase();
         match provider.as_str() {
@@ -81,7 +103,8 @@ impl SttConfig {
                 model: env::string(e, "STT_MODEL").unwrap_or_else(|| "whisper-1".into()),
                 timeout: Duration::from_secs_f64(env::float(e, "STT_TIMEOUT_SECONDS", 300.0)?.clamp(1.0, 3600.0)),
             }),
-            _ => Err(EnvError { name: "STT_PROVIDER".into(), value: provider, expected: "openai or none" }),
+            "sarvam" => Ok(Self::Sarvam(SarvamSettings::from_env(e)?)),
+            _ => Err(EnvError { name: "STT_PROVIDER".into(), value: provider, expected: "openai, sarvam or none" }),
         }
     }
 
@@ -91,6 +114,7 @@ impl SttConfig {
             Self::OpenAi { base_url, api_key, model, timeout } => {
                 Ok(Box::new(OpenAiCompatible::new(base_url, api_key.clone(), model, *timeout)?))
             }
+            Self::Sarvam(settings) => Ok(Box::new(Sarvam::new(settings.clone())?)),
         }
     }
 }
@@ -117,5 +141,32 @@ mod tests {
             }
         );
         assert_eq!(SttConfig::from_env(&[("STT_PROVIDER", "magic")]).unwrap_err().name, "STT_PROVIDER");
+    }
+
+    #[test]
+    fn sarvam_settings() {
+        let missing = SttConfig::from_env(&[("STT_PROVIDER", "sarvam")]).unwrap_err();
+        assert_eq!(missing.name, "SARVAM_API_KEY", "a clear error, not a failing call later");
+        let SttConfig::Sarvam(s) =
+            SttConfig::from_env(&[("STT_PROVIDER", "sarvam"), ("SARVAM_API_KEY", "sk-1")]).unwrap()
+        else {
+            panic!("sarvam expected")
+        };
+        assert_eq!(
+            (s.base_url.as_str(), s.model.as_str(), s.language_code.as_str()),
+            ("https://api.sarvam.ai", "saaras:v2.5", "en-IN")
+        );
+        assert_eq!((s.diarization, s.num_speakers, s.poll_interval), (true, None, Duration::from_secs(5)));
+        assert!(!format!("{s:?}").contains("sk-1"), "the key never reaches Debug output");
+        let bad = [("STT_PROVIDER", "sarvam"), ("SARVAM_API_KEY", "k"), ("SARVAM_NUM_SPEAKERS", "40")];
+        assert_eq!(SttConfig::from_env(&bad).unwrap_err().name, "SARVAM_NUM_SPEAKERS");
+        let off = [
+            ("STT_PROVIDER", "sarvam"),
+            ("SARVAM_API_KEY", "k"),
+            ("SARVAM_DIARIZATION", "false"),
+            ("SARVAM_NUM_SPEAKERS", "2"),
+        ];
+        let SttConfig::Sarvam(s) = SttConfig::from_env(&off).unwrap() else { panic!("sarvam expected") };
+        assert_eq!((s.diarization, s.num_speakers), (false, Some(2)));
     }
 }

@@ -2,8 +2,8 @@
 //! `model`, `response_format=verbose_json`, optional `language`), read as timed segments.
 
 use super::{Segment, SttError, Transcriber};
+use crate::http_reply;
 use async_trait::async_trait;
-use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use std::time::Duration;
@@ -41,6 +41,7 @@ fn segments(body: &Value) -> Result<Vec<Segment>, SttError> {
                     text: text.to_string(),
                     // Whisper reports the mean log-probability of the tokens.
                     confidence: f64_of(s, "avg_logprob").map(|p| p.exp().clamp(0.0, 1.0)),
+                    speaker: None,
                 })
             })
             .filter(|s| !s.text.is_empty())
@@ -48,7 +49,13 @@ fn segments(body: &Value) -> Result<Vec<Segment>, SttError> {
     }
     match body.get("text").and_then(Value::as_str) {
         Some(t) if t.trim().is_empty() => Ok(Vec::new()),
-        Some(t) => Ok(vec![Segment { start_seconds: 0.0, end_seconds: 0.0, text: t.trim().into(), confidence: None }]),
+        Some(t) => Ok(vec![Segment {
+            start_seconds: 0.0,
+            end_seconds: 0.0,
+            text: t.trim().into(),
+            confidence: None,
+            speaker: None,
+        }]),
         None => Err(SttError::BadAnswer("no segments or text".into())),
     }
 }
@@ -69,18 +76,8 @@ impl Transcriber for OpenAiCompatible {
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key);
         }
-        let response =
-            request.send().await.map_err(|e| SttError::Unavailable(crate::errors::chain(&e.without_url())))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| SttError::Unavailable(e.to_string()))?;
-        if !status.is_success() {
-            let why = format!("HTTP {} {}", status.as_u16(), text.chars().take(240).collect::<String>());
-            let retry = status == StatusCode::TOO_MANY_REQUESTS
-                || status == StatusCode::REQUEST_TIMEOUT
-                || status.is_server_error();
-            return Err(if retry { SttError::Unavailable(why) } else { SttError::Refused(why) });
-        }
-        let body: Value = serde_json::from_str(&text).map_err(|e| SttError::BadAnswer(e.to_string()))?;
+        let body = http_reply::send(request, super::MAX_ANSWER_BYTES).await?;
+        let body: Value = serde_json::from_slice(&body).map_err(|e| SttError::BadAnswer(e.to_string()))?;
         segments(&body)
     }
 }
