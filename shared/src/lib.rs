@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod alerts;
 pub mod analysis;
+pub mod audio;
 pub mod audio_chunk;
 pub mod config;
 pub mod domain;

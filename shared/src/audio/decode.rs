@@ -1,0 +1,273 @@
+//! Turning an upload into planar `f32` samples. Plain PCM and float WAV, what contact-centre platforms
+//! export most, goes through `hound`; everything else (MP3, M4A/AAC, OGG/Vorbis, FLAC, and the μ-law/A-law
+//! WAV hound cannot read) through `symphonia`, probed from the content with the filename's extension only as
+//! a hint. Length is checked against the limit from the header and again as samples arrive, so an over-long
+//! file is refused without being held in memory, and a file shorter than its header says is reported.
+
+use super::AudioError;
+use hound::{SampleFormat, WavReader};
+use std::io::{Cursor, ErrorKind};
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+/// Channels kept: a call has two parties. Further channels (rare: surround exports) are dropped while
+/// decoding rather than mixed in, as they carry no party of the call and would only cost memory.
+pub const KEPT_CHANNELS: usize = 2;
+/// Sample rates accepted: below telephony's 8 kHz is not speech, above studio rates is a broken header (and
+/// would make resampling's output, which scales with the rate ratio, unbounded).
+pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 4_000..=384_000;
+/// Undecodable packets in a row (a damaged MP3 frame is skipped) before the file is called corrupt.
+const MAX_BAD_PACKETS_IN_A_ROW: u32 = 50;
+/// How far short of its declared length a file may end (encoder padding, rounding) before it counts as cut.
+const TRUNCATION_TOLERANCE_SECONDS: f64 = 1.0;
+
+/// What to do with the samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Keep them (`planes` is filled).
+    Samples,
+    /// Only the length: from the header when it declares one, otherwise by decoding without keeping.
+    Duration,
+}
+
+#[derive(Debug)]
+pub struct Decoded {
+    pub rate: u32,
+    pub source_channels: u16,
+    pub frames: u64,
+    /// Up to [`KEPT_CHANNELS`] channels, each `frames` long; empty in [`Mode::Duration`].
+    pub planes: Vec<Vec<f32>>,
+}
+
+impl Decoded {
+    pub fn seconds(&self) -> f64 {
+        self.frames as f64 / f64::from(self.rate)
+    }
+}
+
+/// Decodes `bytes`, refusing anything longer than `max_seconds`.
+pub fn decode(bytes: &[u8], filename: Option<&str>, max_seconds: f64, mode: Mode) -> Result<Decoded, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::Empty);
+    }
+    if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WAVE" {
+        // hound reads only integer and float PCM; for anything else its header check fails and symphonia,
+        // which reads the same header, either decodes the codec or says what is wrong.
+        if let Ok(reader) = WavReader::new(Cursor::new(bytes)) {
+            return decode_pcm_wav(reader, max_seconds, mode);
+        }
+    }
+    // symphonia's demuxers and decoders have panicked on crafted input in the past; a bad upload must fail
+    // the call, not the worker.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_with_symphonia(bytes, filename, max_seconds, mode)))
+        .unwrap_or_else(|_| Err(AudioError::Corrupt("the decoder gave up on malformed data".into())))
+}
+
+fn decode_pcm_wav(mut reader: WavReader<Cursor<&[u8]>>, max_seconds: f64, mode: Mode) -> Result<Decoded, AudioError> {
+    let spec = reader.spec();
+    let mut out = Collector::new(spec.sample_rate, spec.channels, max_seconds, mode)?;
+    let declared = u64::from(reader.duration());
+    out.check_declared(declared)?;
+    if mode == Mode::Duration {
+        return Ok(out.declared(declared));
+    }
+    let channels = usize::from(spec.channels);
+    let mut frame = Vec::with_capacity(channels);
+    let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
+    let samples: Box<dyn Iterator<Item = hound::Result<f32>>> = match spec.sample_format {
+        SampleFormat::Float => Box::new(reader.samples::<f32>()),
+        SampleFormat::Int => Box::new(reader.samples::<i32>().map(move |s| s.map(|v| v as f32 * scale))),
+    };
+    for sample in samples {
+        match sample {
+            Ok(v) => frame.push(v),
+            // The source is in memory: an I/O error can only be its end, which `finish` compares with the header.
+            Err(hound::Error::IoError(_)) => break,
+            Err(e) => return Err(AudioError::Corrupt(e.to_string())),
+        }
+        if frame.len() == channels {
+            out.push_frame(&frame)?;
+            frame.clear();
+        }
+    }
+    out.finish(Some(declared))
+}
+
+fn decode_with_symphonia(
+    bytes: &[u8],
+    filename: Option<&str>,
+    max_seconds: f64,
+    mode: Mode,
+) -> Result<Decoded, AudioError> {
+    let mut hint = Hint::new();
+    if let Some(ext) = filename.and_then(|f| f.rsplit_once('.')).map(|(_, ext)| ext.to_ascii_lowercase()) {
+        hint.with_extension(&ext);
+    }
+    let source = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+    let mut format = symphonia::default::get_probe()
+        .probe(&hint, source, FormatOptions::default(), MetadataOptions::default())
+        .map_err(|e| match e {
+            SymphoniaError::Unsupported(_) | SymphoniaError::IoError(_) => AudioError::Unrecognised,
+            other => AudioError::Corrupt(other.to_string()),
+        })?;
+    let track = format.default_track(TrackType::Audio).ok_or(AudioError::NoAudioTrack)?;
+    let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(AudioError::NoAudioTrack)?.clone();
+    let (track_id, declared) = (track.id, track.num_frames);
+    let rate = params.sample_rate.ok_or_else(|| AudioError::Corrupt("no sample rate".into()))?;
+    let channels = params.channels.as_ref().map_or(1, |c| u16::try_from(c.count()).unwrap_or(u16::MAX));
+    let mut out = Collector::new(rate, channels, max_seconds, mode)?;
+    if let Some(declared) = declared {
+        out.check_declared(declared)?;
+        if mode == Mode::Duration {
+            return Ok(out.declared(declared));
+        }
+    }
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| AudioError::UnsupportedCodec(e.to_string()))?;
+    let mut planes: Vec<Vec<f32>> = Vec::new();
+    let mut bad_in_a_row = 0;
+    while let Some(packet) = next_packet(format.as_mut(), &out, declared)? {
+        if packet.track_id != track_id {
+            continue;
+        }
+        match decoder.decode(&packet) {
+            Ok(buf) => {
+                bad_in_a_row = 0;
+                if buf.spec().rate() != rate {
+                    return Err(AudioError::Corrupt("the sample rate changes partway through".into()));
+                }
+                buf.copy_to_vecs_planar::<f32>(&mut planes);
+                out.push_planes(&planes, buf.frames())?;
+            }
+            Err(SymphoniaError::DecodeError(_) | SymphoniaError::IoError(_))
+                if bad_in_a_row < MAX_BAD_PACKETS_IN_A_ROW =>
+            {
+                bad_in_a_row += 1;
+            }
+            Err(e) => return Err(AudioError::Corrupt(e.to_string())),
+        }
+    }
+    out.finish(declared)
+}
+
+/// The next packet; `None` at a clean end. A stream that stops mid-packet is reported as cut short.
+fn next_packet(
+    format: &mut dyn FormatReader,
+    out: &Collector,
+    declared: Option<u64>,
+) -> Result<Option<symphonia::core::packet::Packet>, AudioError> {
+    match format.next_packet() {
+        Ok(packet) => Ok(packet),
+        Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => Err(out.truncated(declared)),
+        Err(SymphoniaError::ResetRequired) => {
+            Err(AudioError::Corrupt("the audio format changes partway through".into()))
+        }
+        Err(e) => Err(AudioError::Corrupt(e.to_string())),
+    }
+}
+
+/// Gathers samples while enforcing the length limit.
+struct Collector {
+    rate: u32,
+    source_channels: u16,
+    max_frames: u64,
+    frames: u64,
+    keep: bool,
+    planes: Vec<Vec<f32>>,
+}
+
+impl Collector {
+    fn new(rate: u32, source_channels: u16, max_seconds: f64, mode: Mode) -> Result<Self, AudioError> {
+        if !SAMPLE_RATES.contains(&rate) {
+            return Err(AudioError::UnsupportedSampleRate(rate));
+        }
+        if source_channels == 0 {
+            return Err(AudioError::Corrupt("the header declares no channels".into()));
+        }
+        let kept = usize::from(source_channels).min(KEPT_CHANNELS);
+        let max_frames = (max_seconds * f64::from(rate)) as u64;
+        Ok(Self {
+            rate,
+            source_channels,
+            max_frames,
+            frames: 0,
+            keep: mode == Mode::Samples,
+            planes: vec![Vec::new(); kept],
+        })
+    }
+
+    /// Refuses an over-long file from its header, before any decoding, and reserves memory for the rest.
+    fn check_declared(&mut self, declared: u64) -> Result<(), AudioError> {
+        if declared > self.max_frames {
+            return Err(self.too_long());
+        }
+        if self.keep {
+            self.planes.iter_mut().for_each(|p| p.reserve_exact(declared as usize));
+        }
+        Ok(())
+    }
+
+    fn declared(self, frames: u64) -> Decoded {
+        Decoded { rate: self.rate, source_channels: self.source_channels, frames, planes: Vec::new() }
+    }
+
+    fn push_frame(&mut self, frame: &[f32]) -> Result<(), AudioError> {
+        self.count(1)?;
+        if self.keep {
+            self.planes.iter_mut().zip(frame).for_each(|(plane, v)| plane.push(*v));
+        }
+        Ok(())
+    }
+
+    fn push_planes(&mut self, block: &[Vec<f32>], frames: usize) -> Result<(), AudioError> {
+        self.count(frames as u64)?;
+        if self.keep {
+            self.source_channels = self.source_channels.max(u16::try_from(block.len()).unwrap_or(u16::MAX));
+            if self.planes.len() < block.len().min(KEPT_CHANNELS) {
+                // The header under-declared the channels: give the new channel the silence it missed.
+                let before = self.frames as usize - frames;
+                self.planes.resize(block.len().min(KEPT_CHANNELS), vec![0.0; before]);
+            }
+            for (i, plane) in self.planes.iter_mut().enumerate() {
+                // A channel missing from this block (the layout shrank) stays aligned with silence.
+                match block.get(i) {
+                    Some(samples) => plane.extend_from_slice(&samples[..frames.min(samples.len())]),
+                    None => plane.resize(plane.len() + frames, 0.0),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, frames: u64) -> Result<(), AudioError> {
+        self.frames += frames;
+        if self.frames > self.max_frames { Err(self.too_long()) } else { Ok(()) }
+    }
+
+    fn too_long(&self) -> AudioError {
+        AudioError::TooLong { max_seconds: self.max_frames as f64 / f64::from(self.rate) }
+    }
+
+    fn truncated(&self, declared: Option<u64>) -> AudioError {
+        AudioError::Truncated {
+            decoded_seconds: self.frames as f64 / f64::from(self.rate),
+            expected_seconds: declared.unwrap_or(self.frames) as f64 / f64::from(self.rate),
+        }
+    }
+
+    fn finish(self, declared: Option<u64>) -> Result<Decoded, AudioError> {
+        if self.frames == 0 {
+            return Err(AudioError::Empty);
+        }
+        let tolerance = (TRUNCATION_TOLERANCE_SECONDS * f64::from(self.rate)) as u64;
+        if declared.is_some_and(|d| self.frames + tolerance < d) {
+            return Err(self.truncated(declared));
+        }
+        Ok(Decoded { rate: self.rate, source_channels: self.source_channels, frames: self.frames, planes: self.planes })
+    }
+}
