@@ -2,7 +2,7 @@
 //! request tracing.
 
 use crate::error::ApiError;
-use crate::routes::{alerts, calls, health, ingest, live_audio, openapi, tickets};
+use crate::routes::{alerts, batch, calls, health, ingest, live_audio, openapi, tickets};
 use crate::state::AppState;
 use crate::ws::{WsState, ws_router};
 use axum::Router;
@@ -21,6 +21,9 @@ pub fn api_router(state: AppState) -> Router {
         .merge(alerts::ack_router(&state))
         .merge(health::health_router(&state))
         .merge(tickets::ws_ticket_router(&state))
+        .merge(batch::upload_router(&state))
+        .merge(batch::read_router(&state))
+        .merge(batch::manage_router(&state))
         .merge(openapi::openapi_router())
         .with_state(state)
 }

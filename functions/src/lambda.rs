@@ -7,10 +7,13 @@ use crate::state::{AppState, HealthConfig};
 use axum::Router;
 use axum::extract::Request;
 use lambda_http::request::RequestContext;
-use shared::adapters::aws::{ApiGatewayPush, AwsSettings, DynamoStore, S3BlobStore};
+use shared::adapters::aws::{ApiGatewayPush, AwsSettings, DynamoStore, S3BlobStore, SqsJobQueue};
+use shared::audio::AudioConfig;
+use shared::batch::{BatchConfig, BatchService};
 use shared::config::RealtimeConfig;
 use shared::env::{self, EnvError, EnvSource, ProcessEnv};
 use shared::realtime::RealtimeService;
+use shared::stt::SttConfig;
 use std::sync::Arc;
 
 /// Settings of every Lambda, from the environment the SAM template sets.
@@ -23,6 +26,11 @@ pub struct LambdaConfig {
     pub ingest_token: String,
     /// `WEBSOCKET_CALLBACK_URL`: the WebSocket API's connection endpoint, for push.
     pub websocket_callback_url: String,
+    /// `JOB_QUEUE_URL`: the batch jobs queue (S3 upload notifications arrive there too).
+    pub job_queue_url: String,
+    pub batch: BatchConfig,
+    pub audio: AudioConfig,
+    pub stt: SttConfig,
 }
 
 impl LambdaConfig {
@@ -33,18 +41,35 @@ impl LambdaConfig {
             health: HealthConfig::from_env(e)?,
             ingest_token: env::required(e, "REALTIME_INGEST_TOKEN")?,
             websocket_callback_url: env::required(e, "WEBSOCKET_CALLBACK_URL")?,
+            job_queue_url: env::required(e, "JOB_QUEUE_URL")?,
+            batch: BatchConfig::from_env(e)?,
+            audio: AudioConfig::from_env(e)?,
+            stt: SttConfig::from_env(e)?,
         })
     }
 }
 
-/// The handlers' state on the AWS adapters.
-pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> AppState {
+/// The handlers' state on the AWS adapters. Uploads reach the queue through S3's notification, so the
+/// upload path does not enqueue.
+pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> Result<AppState, lambda_http::Error> {
     let store = Arc::new(DynamoStore::new(sdk, &cfg.aws));
-    let push = ApiGatewayPush::new(sdk, store.clone(), &cfg.websocket_callback_url);
+    let push = Arc::new(ApiGatewayPush::new(sdk, store.clone(), &cfg.websocket_callback_url));
     let blobs = Arc::new(S3BlobStore::new(sdk, &cfg.aws));
-    let realtime = RealtimeService::new(store.clone(), blobs, Arc::new(push), cfg.realtime.clone());
-    AppState {
+    let realtime = RealtimeService::new(store.clone(), blobs.clone(), push.clone(), cfg.realtime.clone());
+    let batch = BatchService::new(
+        store.clone(),
+        blobs,
+        Arc::new(SqsJobQueue::new(sdk, &cfg.job_queue_url)),
+        push,
+        store.clone(),
+        Arc::from(cfg.stt.build()?),
+        cfg.audio.clone(),
+        cfg.batch.clone(),
+        true,
+    );
+    Ok(AppState {
         realtime: Arc::new(realtime),
+        batch: Arc::new(batch),
         heartbeats: store.clone(),
         tickets: store,
         credentials: Arc::new(Credentials {
@@ -52,7 +77,7 @@ pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> AppState {
             supervisor: SupervisorAuth::ApiGatewayJwt,
         }),
         health: Arc::new(cfg.health.clone()),
-    }
+    })
 }
 
 /// True when API Gateway's JWT authorizer verified the request (its claims are in the request context).
@@ -77,7 +102,7 @@ pub async fn init() -> Result<aws_config::SdkConfig, lambda_http::Error> {
 /// for every invocation.
 pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
     let sdk = init().await?;
-    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk);
+    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)?;
     lambda_http::run(group(&state).with_state(state)).await
 }
 
@@ -92,7 +117,7 @@ pub async fn sweep(realtime: &RealtimeService) -> Result<serde_json::Value, lamb
 /// Runs the scheduled housekeeping function.
 pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
     let sdk = init().await?;
-    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk);
+    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)?;
     let realtime = state.realtime.as_ref();
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |_: lambda_http::LambdaEvent<serde_json::Value>| async move { sweep(realtime).await },
@@ -128,7 +153,7 @@ pub async fn genesys_events(
 /// Runs the Genesys EventBridge function.
 pub async fn serve_genesys_events() -> Result<(), lambda_http::Error> {
     let sdk = init().await?;
-    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk);
+    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)?;
     let realtime = &state.realtime;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { genesys_events(realtime, &e.payload).await },

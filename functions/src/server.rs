@@ -11,10 +11,13 @@ use listener::forward::ServiceIngest;
 use listener::genesys::connector::ConnectorConfig;
 use serde::{Deserialize, Serialize};
 use shared::adapters::embedded::{BLOB_FOLDER, BroadcastPush, DATABASE_FILE, FolderBlobStore, SqliteStore};
+use shared::audio::AudioConfig;
+use shared::batch::{BatchConfig, BatchService};
 use shared::config::RealtimeConfig;
 use shared::env::{self, EnvError, EnvSource};
 use shared::ports::{Heartbeats, StoreError};
 use shared::realtime::RealtimeService;
+use shared::stt::{SttConfig, SttError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +28,8 @@ use tokio::sync::watch;
 
 /// Messages buffered per WebSocket subscriber before a slow one starts missing them.
 const PUSH_BUFFER: usize = 1024;
+/// How long shutdown waits for running batch jobs.
+const WORKER_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -40,6 +45,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Audiohook(#[from] listener::audiohook::config::ConfigError),
+    #[error(transparent)]
+    Stt(#[from] SttError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -58,6 +65,9 @@ pub struct ServeConfig {
     pub health: HealthConfig,
     /// `HOUSEKEEPING_INTERVAL_SECONDS` (60): how often idle calls are ended and expired ones deleted.
     pub housekeeping_interval_seconds: u64,
+    pub batch: BatchConfig,
+    pub audio: AudioConfig,
+    pub stt: SttConfig,
 }
 
 impl ServeConfig {
@@ -71,6 +81,9 @@ impl ServeConfig {
             realtime: RealtimeConfig::from_env(e)?,
             health: HealthConfig::from_env(e)?,
             housekeeping_interval_seconds: env::parsed(e, "HOUSEKEEPING_INTERVAL_SECONDS", 60, "whole number")?.max(1),
+            batch: BatchConfig::from_env(e)?,
+            audio: AudioConfig::from_env(e)?,
+            stt: SttConfig::from_env(e)?,
         })
     }
 }
@@ -134,6 +147,7 @@ pub struct LocalServer {
     router: axum::Router,
     shutdown: watch::Sender<bool>,
     realtime: Arc<RealtimeService>,
+    batch: Arc<BatchService>,
     heartbeats: Arc<dyn Heartbeats>,
     audiohook: Option<(AudiohookConfig, TcpListener)>,
     connector: Option<ConnectorConfig>,
@@ -153,10 +167,24 @@ impl LocalServer {
         let blobs = Arc::new(FolderBlobStore::new(cfg.data_dir.join(BLOB_FOLDER)));
         let push = BroadcastPush::new(PUSH_BUFFER);
         let realtime =
-            Arc::new(RealtimeService::new(store.clone(), blobs, Arc::new(push.clone()), cfg.realtime.clone()));
+            Arc::new(RealtimeService::new(store.clone(), blobs.clone(), Arc::new(push.clone()), cfg.realtime.clone()));
+        // Jobs held by a worker of an earlier run of this process died with it: deliver them again now.
+        store.release_held_jobs()?;
+        let batch = Arc::new(BatchService::new(
+            store.clone(),
+            blobs,
+            store.clone(),
+            Arc::new(push.clone()),
+            store.clone(),
+            Arc::from(cfg.stt.build()?),
+            cfg.audio.clone(),
+            cfg.batch.clone(),
+            false,
+        ));
         let heartbeats: Arc<dyn Heartbeats> = store.clone();
         let app = AppState {
             realtime: realtime.clone(),
+            batch: batch.clone(),
             heartbeats: heartbeats.clone(),
             tickets: store,
             credentials: Arc::new(credentials.clone()),
@@ -169,6 +197,7 @@ impl LocalServer {
             router,
             shutdown,
             realtime,
+            batch,
             heartbeats,
             audiohook: None,
             connector: None,
@@ -217,6 +246,7 @@ impl LocalServer {
             tokio::spawn(audiohook::run(cfg, socket, ingest, ports, false, stopped(&shutdown)))
         });
         let housekeeping = tokio::spawn(housekeeping(self.realtime, self.housekeeping_every));
+        let worker = tokio::spawn(shared::batch::worker::run(self.batch, stopped(&shutdown)));
         let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(async move {
                 stop.await;
@@ -226,6 +256,12 @@ impl LocalServer {
             .await;
         for task in [audiohook, connector].into_iter().flatten() {
             let _ = task.await;
+        }
+        // A job still running after the grace period is cut off; it is delivered again at the next start.
+        let worker_abort = worker.abort_handle();
+        if tokio::time::timeout(WORKER_GRACE, worker).await.is_err() {
+            tracing::warn!("batch jobs still running at shutdown; they will run again at the next start");
+            worker_abort.abort();
         }
         housekeeping.abort();
         served

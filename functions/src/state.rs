@@ -1,7 +1,8 @@
-//! What every handler can reach: the realtime service, heartbeats, WebSocket tickets, credentials and
+//! What every handler can reach: the realtime and batch services, heartbeats, WebSocket tickets, credentials and
 //! health settings.
 
 use crate::auth::Credentials;
+use shared::batch::BatchService;
 use shared::env::{self, EnvError, EnvSource};
 use shared::ports::{Heartbeats, Tickets};
 use shared::realtime::RealtimeService;
@@ -28,6 +29,7 @@ impl HealthConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub realtime: Arc<RealtimeService>,
+    pub batch: Arc<BatchService>,
     pub heartbeats: Arc<dyn Heartbeats>,
     pub tickets: Arc<dyn Tickets>,
     pub credentials: Arc<Credentials>,

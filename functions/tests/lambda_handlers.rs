@@ -46,7 +46,7 @@ async fn functions_on_moto(name: &str) -> (moto::Moto, AppState, DynamoStore, mo
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let state = app_state(&LambdaConfig::from_env(&env).unwrap(), &sdk);
+    let state = app_state(&LambdaConfig::from_env(&env).unwrap(), &sdk).unwrap();
     (moto, state, DynamoStore::new(&sdk, &settings), posts)
 }
 

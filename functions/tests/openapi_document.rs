@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Every route the app serves (method and path). Adding a route means documenting it.
-const ROUTES: [(&str, &str); 14] = [
+const ROUTES: [(&str, &str); 24] = [
     ("post", "/api/realtime/events"),
     ("post", "/api/realtime/audio/chunk"),
     ("get", "/api/realtime/calls"),
@@ -19,6 +19,16 @@ const ROUTES: [(&str, &str); 14] = [
     ("post", "/api/realtime/ws-ticket"),
     ("get", "/api/integrations/genesys/health"),
     ("get", "/api/integrations/genesys/audiohook/health"),
+    ("post", "/api/calls"),
+    ("get", "/api/calls"),
+    ("get", "/api/calls/{call_id}"),
+    ("get", "/api/calls/{call_id}/detail"),
+    ("get", "/api/calls/{call_id}/audio"),
+    ("get", "/api/calls/{call_id}/export"),
+    ("post", "/api/calls/bulk"),
+    ("post", "/api/glossary"),
+    ("get", "/api/metrics"),
+    ("get", "/api/insights"),
     ("get", "/ws"),
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod analysis;
 pub mod audio;
 pub mod audio_chunk;
+pub mod batch;
 pub mod config;
 pub mod domain;
 pub mod env;

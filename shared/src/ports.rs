@@ -112,6 +112,8 @@ pub trait CallStore: Send + Sync {
     /// Deletes up to `limit` calls last active before `before`, with their events, alerts, idempotency keys
     /// and live-audio state. Stores with native expiry (DynamoDB TTL) may return nothing and let it work.
     async fn purge_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError>;
+    /// Deletes one call now, with everything `purge_calls` would remove; `None` when it has no rows.
+    async fn delete_call(&self, call_id: &str) -> Result<Option<PurgedCall>, StoreError>;
 }
 
 /// Opaque bytes by key (`live/…`, `recordings/…`, `uploads/…`, `outputs/…`).
@@ -182,4 +184,17 @@ pub trait JobQueue: Send + Sync {
     async fn complete(&self, receipt: &str) -> Result<(), StoreError>;
     /// Delivered again after `delay` (backoff), counting as an attempt.
     async fn retry_later(&self, receipt: &str, delay: std::time::Duration) -> Result<(), StoreError>;
+}
+
+/// Batch calls (uploads on their way through transcription and analysis), versioned like call states.
+#[async_trait]
+pub trait BatchStore: Send + Sync {
+    /// Stores a new call; `false` when the id is taken.
+    async fn create_batch_call(&self, call: &crate::batch::BatchCall) -> Result<bool, StoreError>;
+    async fn get_batch_call(&self, id: &str) -> Result<Option<Versioned<crate::batch::BatchCall>>, StoreError>;
+    /// Conditional write; `false` when the version moved or the call is gone.
+    async fn save_batch_call(&self, call: &crate::batch::BatchCall, expected_version: u64) -> Result<bool, StoreError>;
+    /// The newest `limit` calls by id (ids sort by upload time).
+    async fn list_batch_calls(&self, limit: usize) -> Result<Vec<crate::batch::BatchCall>, StoreError>;
+    async fn delete_batch_call(&self, id: &str) -> Result<(), StoreError>;
 }

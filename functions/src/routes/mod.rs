@@ -2,6 +2,7 @@
 //! them all. Each group carries its own authentication, so it is protected however it is hosted.
 
 pub mod alerts;
+pub mod batch;
 pub mod calls;
 pub mod health;
 pub mod ingest;

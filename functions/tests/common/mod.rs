@@ -120,6 +120,33 @@ impl TestServer {
         Self::read(self.http.post(self.url(path)).bearer_auth(SUPERVISOR).send().await.unwrap()).await
     }
 
+    /// POST a multipart form with the supervisor token.
+    pub async fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> (StatusCode, Value) {
+        Self::read(self.http.post(self.url(path)).bearer_auth(SUPERVISOR).multipart(form).send().await.unwrap()).await
+    }
+
+    /// POST JSON with the supervisor token; the raw response (exports are files).
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http.post(self.url(path)).bearer_auth(SUPERVISOR).json(body).send().await.unwrap()
+    }
+
+    /// GET with the supervisor token; the raw response.
+    pub async fn get_raw(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(SUPERVISOR).send().await.unwrap()
+    }
+
+    /// Polls a batch call until it settles (completed or failed) and returns its status document.
+    pub async fn settled(&self, id: &str) -> Value {
+        for _ in 0..600 {
+            let (_, v) = self.get(&format!("/api/calls/{id}")).await;
+            if v["status"] == "completed" || v["status"] == "failed" {
+                return v;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("call {id} did not settle");
+    }
+
     /// Stops the server gracefully and waits for it to finish.
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {

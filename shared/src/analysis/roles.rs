@@ -98,7 +98,9 @@ pub enum Role {
     Other,
 }
 
-/// Per speaker: the role and how sure (0–1).
+/// Per speaker: the role and how sure (0–1). A speaker named after a role (`agent`, `customer`: the
+/// channels of a stereo recording or of a live call) is that role for certain; the others are judged by
+/// their cues.
 pub fn roles(entries: &[Entry]) -> BTreeMap<String, (Role, f64)> {
     let mut scores: BTreeMap<String, (u32, u32, f64)> = BTreeMap::new();
     for e in entries {
@@ -111,6 +113,11 @@ pub fn roles(entries: &[Entry]) -> BTreeMap<String, (Role, f64)> {
     scores
         .into_iter()
         .map(|(speaker, (a, c, duration))| {
+            match speaker.to_lowercase().as_str() {
+                "agent" => return (speaker, (Role::Agent, 1.0)),
+                "customer" => return (speaker, (Role::Customer, 1.0)),
+                _ => {}
+            }
             let sure = |x: u32, y: u32| ((f64::from(x.abs_diff(y)) / f64::from(x + y)) * 100.0).round() / 100.0;
             let judged = if a > c + 1 {
                 (Role::Agent, sure(a, c).min(1.0))
@@ -192,6 +199,16 @@ mod tests {
         assert_eq!(r["1"], (Role::Customer, 1.0));
         assert_eq!(r["2"], (Role::Other, 0.2), "no cues but speech");
         assert_eq!(r["3"], (Role::Other, 0.0), "one cue each: undecided");
+    }
+
+    #[test]
+    fn channel_speakers_keep_their_role() {
+        let r = roles(&[e("agent", "I need a refund, I was charged"), e("Customer", "how can I help")]);
+        assert_eq!(
+            (r["agent"], r["Customer"]),
+            ((Role::Agent, 1.0), (Role::Customer, 1.0)),
+            "the channel wins over cues"
+        );
     }
 
     #[test]

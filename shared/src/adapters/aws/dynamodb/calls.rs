@@ -110,12 +110,12 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    fn versioned<T: serde::de::DeserializeOwned>(item: &Item) -> Result<Versioned<T>, StoreError> {
+    pub(super) fn versioned<T: serde::de::DeserializeOwned>(item: &Item) -> Result<Versioned<T>, StoreError> {
         Ok(Versioned { value: body(item)?, version: get_n(item, "version")? as u64 })
     }
 
     /// A versioned put: create when `expected` is `None`, else only at that version. `false` on a lost race.
-    async fn put_versioned(&self, mut item: Item, expected: Option<u64>) -> Result<bool, StoreError> {
+    pub(super) async fn put_versioned(&self, mut item: Item, expected: Option<u64>) -> Result<bool, StoreError> {
         item.insert("version".into(), n(expected.map_or(1, |v| v + 1)));
         let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
         req = match expected {
@@ -253,6 +253,10 @@ impl CallStore for DynamoStore {
 
     async fn purge_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError> {
         self.purge(before, limit).await
+    }
+
+    async fn delete_call(&self, call_id: &str) -> Result<Option<PurgedCall>, StoreError> {
+        self.purge_call(call_id, None).await
     }
 }
 

@@ -222,23 +222,43 @@ impl DynamoStore {
         let mut purged = Vec::new();
         for (_, entry) in self.walk_before(before, None, limit).await? {
             let call_id = get_s(&entry, "call_id")?.to_string();
-            let items = self.query(call_pk(&call_id), Range::All, true, None, None).await?;
-            let mut doomed = vec![key(get_s(&entry, "pk")?, get_s(&entry, "sk")?)];
-            let mut live_audio = None;
-            for item in &items {
-                let sk = get_s(item, "sk")?;
-                if sk == "audio" {
-                    live_audio = Some(body::<LiveAudioBuffer>(item)?);
-                }
-                if let Some(alert_key) = sk.strip_prefix("a#") {
-                    doomed.extend(super::alerts::satellite_keys(alert_key)?);
-                }
-                doomed.push(key(call_pk(&call_id), sk));
-            }
-            self.delete_all(doomed).await?;
-            purged.push(PurgedCall { call_id, live_audio });
+            let listed = key(get_s(&entry, "pk")?, get_s(&entry, "sk")?);
+            purged.extend(self.purge_call(&call_id, Some(listed)).await?);
         }
         Ok(purged)
+    }
+
+    /// Deletes every item of a call: its rows, its alerts' lookup and list entries, and its call-list entry
+    /// (`listed`, or the one its state points to). `None` when the call has no rows.
+    pub(super) async fn purge_call(
+        &self,
+        call_id: &str,
+        listed: Option<Item>,
+    ) -> Result<Option<PurgedCall>, StoreError> {
+        let items = self.query(call_pk(call_id), Range::All, true, None, None).await?;
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let mut doomed: Vec<Item> = listed.into_iter().collect();
+        let derive_listing = doomed.is_empty();
+        let mut live_audio = None;
+        for item in &items {
+            let sk = get_s(item, "sk")?;
+            match sk {
+                "audio" => live_audio = Some(body::<LiveAudioBuffer>(item)?),
+                "state" if derive_listing => {
+                    let state: CallState = body(item)?;
+                    doomed.push(key(list_pk(&state.updated_at, call_id), list_sk(&state)));
+                }
+                _ => {}
+            }
+            if let Some(alert_key) = sk.strip_prefix("a#") {
+                doomed.extend(super::alerts::satellite_keys(alert_key)?);
+            }
+            doomed.push(key(call_pk(call_id), sk));
+        }
+        self.delete_all(doomed).await?;
+        Ok(Some(PurgedCall { call_id: call_id.to_string(), live_audio }))
     }
 
     /// `BatchWriteItem` deletes, 25 at a time, until nothing is left unprocessed.

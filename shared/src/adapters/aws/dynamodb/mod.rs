@@ -15,6 +15,7 @@
 //! | WebSocket connection | `ws#<connection>` | `conn` |
 //! | subscription | `sub#<call or *>` | `<connection>` |
 //! | WebSocket ticket (digest) | `ticket#<sha256>` | `ticket` |
+//! | batch call (versioned) | `batch` | `<call id>` |
 //!
 //! Expressions name every non-key attribute through `#names` (DynamoDB reserves words such as `status`).
 //!
@@ -28,6 +29,7 @@
 //! sharded.
 
 mod alerts;
+mod batch;
 mod calls;
 mod connections;
 mod heartbeats;

@@ -234,4 +234,9 @@ impl CallStore for SqliteStore {
     async fn purge_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError> {
         self.run(move |c| super::retention::purge_calls(c, before, limit)).await
     }
+
+    async fn delete_call(&self, call_id: &str) -> Result<Option<PurgedCall>, StoreError> {
+        let call_id = call_id.to_string();
+        self.run(move |c| super::retention::delete_call(c, &call_id)).await
+    }
 }

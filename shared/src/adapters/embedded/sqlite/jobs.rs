@@ -27,6 +27,21 @@ fn parse_receipt(receipt: &str) -> Result<(i64, u32), StoreError> {
         .ok_or_else(|| StoreError::Backend(format!("not a job receipt: {receipt:?}")))
 }
 
+impl SqliteStore {
+    /// Makes every job that is waiting out a lease or a backoff deliverable now. For the one process that
+    /// works this queue, at start: whatever its previous run held died with it.
+    pub fn release_held_jobs(&self) -> Result<usize, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Backend("sqlite connection lock poisoned".into()))?;
+        let n = conn
+            .execute("UPDATE job SET visible_at = ?1 WHERE dead = 0 AND visible_at > ?1", params![now_ms()])
+            .map_err(db_err)?;
+        if n > 0 {
+            tracing::info!(jobs = n, "released batch jobs held by an earlier run");
+        }
+        Ok(n)
+    }
+}
+
 #[async_trait]
 impl JobQueue for SqliteStore {
     async fn enqueue(&self, body: &str) -> Result<(), StoreError> {

@@ -1,7 +1,8 @@
 //! The embedded store: one SQLite file (WAL) holding calls, events, alerts, idempotency keys, live-audio
-//! window state, worker heartbeats, WebSocket tickets and the batch job queue. Calls are versioned rows, so the same optimistic-concurrency
+//! window state, worker heartbeats, WebSocket tickets, batch calls and the batch job queue. Calls are versioned rows, so the same optimistic-concurrency
 //! contract holds here as on DynamoDB.
 
+mod batch;
 mod calls;
 mod heartbeats;
 mod jobs;
@@ -74,6 +75,11 @@ CREATE TABLE IF NOT EXISTS job (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS job_ready ON job (dead, visible_at, id);
+CREATE TABLE IF NOT EXISTS batch_call (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ws_ticket (
     digest TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL

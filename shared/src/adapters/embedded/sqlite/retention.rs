@@ -30,16 +30,38 @@ pub fn purge_calls(c: &mut Connection, before: Timestamp, limit: usize) -> Resul
     };
     let mut purged = Vec::with_capacity(ids.len());
     for call_id in ids {
-        let audio: Option<String> = tx
-            .query_row("SELECT state FROM live_audio WHERE call_id = ?1", [&call_id], |r| r.get(0))
-            .optional()
-            .map_err(db_err)?;
-        let live_audio = audio.map(|a| json::<LiveAudioBuffer>(&a)).transpose()?;
-        for table in CALL_TABLES {
-            tx.execute(&format!("DELETE FROM {table} WHERE call_id = ?1"), [&call_id]).map_err(db_err)?;
-        }
-        purged.push(PurgedCall { call_id, live_audio });
+        purged.push(purge_one(&tx, call_id)?);
     }
     tx.commit().map_err(db_err)?;
     Ok(purged)
+}
+
+/// Deletes one call's rows (a bulk delete); `None` when there were none.
+pub fn delete_call(c: &mut Connection, call_id: &str) -> Result<Option<PurgedCall>, StoreError> {
+    let tx = c.transaction().map_err(db_err)?;
+    let exists: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM realtime_call WHERE call_id = ?1) OR EXISTS (SELECT 1 FROM live_audio WHERE call_id = ?1)",
+            [call_id],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if !exists {
+        return Ok(None);
+    }
+    let purged = purge_one(&tx, call_id.to_string())?;
+    tx.commit().map_err(db_err)?;
+    Ok(Some(purged))
+}
+
+fn purge_one(tx: &rusqlite::Transaction, call_id: String) -> Result<PurgedCall, StoreError> {
+    let audio: Option<String> = tx
+        .query_row("SELECT state FROM live_audio WHERE call_id = ?1", [&call_id], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    let live_audio = audio.map(|a| json::<LiveAudioBuffer>(&a)).transpose()?;
+    for table in CALL_TABLES {
+        tx.execute(&format!("DELETE FROM {table} WHERE call_id = ?1"), [&call_id]).map_err(db_err)?;
+    }
+    Ok(PurgedCall { call_id, live_audio })
 }

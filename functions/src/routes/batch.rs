@@ -1,0 +1,226 @@
+//! Batch calls: upload (`POST /api/calls`, multipart; `POST /api/calls/upload-url` for direct-to-storage
+//! uploads on AWS), reads (list with the dashboard filters, status, detail, audio, export, metrics,
+//! insights) and management (bulk actions, glossary). All behind the supervisor credential.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::multipart::{Field, Multipart, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::batch::downloads::{BulkResult, Download};
+use shared::batch::listing::Filter;
+use shared::batch::{Upload, list_row, settings};
+use std::collections::HashMap;
+
+/// Room for the multipart framing and form fields around the file.
+const FORM_OVERHEAD: usize = 1024 * 1024;
+/// Longest text field of the upload form.
+const MAX_FIELD_BYTES: usize = 16 * 1024;
+
+fn bad(detail: impl Into<Value>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, detail)
+}
+
+fn multipart_error(e: impl std::fmt::Display + HasStatus) -> ApiError {
+    match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Upload too large"),
+        _ => bad(format!("Invalid multipart form: {e}")),
+    }
+}
+
+/// Both multipart error types carry the status axum would answer with.
+trait HasStatus {
+    fn status(&self) -> StatusCode;
+}
+impl HasStatus for MultipartRejection {
+    fn status(&self) -> StatusCode {
+        MultipartRejection::status(self)
+    }
+}
+impl HasStatus for axum::extract::multipart::MultipartError {
+    fn status(&self) -> StatusCode {
+        axum::extract::multipart::MultipartError::status(self)
+    }
+}
+
+async fn field_bytes(field: Field<'_>) -> Result<Vec<u8>, ApiError> {
+    Ok(field.bytes().await.map_err(multipart_error)?.to_vec())
+}
+
+fn is_json_file(name: &str, content_type: Option<&str>) -> bool {
+    name.to_lowercase().ends_with(".json") || content_type.is_some_and(|t| t.starts_with("application/json"))
+}
+
+/// `POST /api/calls`: `file` (audio, or a transcript `.json`), optional `transcript`, and the seed's fields.
+async fn upload(State(s): State<AppState>, form: Result<Multipart, MultipartRejection>) -> Result<Response, ApiError> {
+    let mut form = form.map_err(multipart_error)?;
+    let mut up = Upload::default();
+    let mut fields = HashMap::new();
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                let filename = field.file_name().unwrap_or("upload").to_string();
+                let json = is_json_file(&filename, field.content_type());
+                let bytes = field_bytes(field).await?;
+                if bytes.is_empty() {
+                    return Err(bad("Missing file"));
+                }
+                up.filename = filename;
+                if json { up.transcript = Some(bytes) } else { up.audio = Some(bytes) }
+            }
+            "transcript" => up.transcript = Some(field_bytes(field).await?).filter(|b| !b.is_empty()),
+            _ => {
+                let bytes = field_bytes(field).await?;
+                if bytes.len() > MAX_FIELD_BYTES {
+                    return Err(bad(format!("Field {name} is too long")));
+                }
+                fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    up.options = settings::call_options(&fields, &s.batch.config).map_err(|e| bad(e.to_string()))?;
+    let call = s.batch.submit(up).await?;
+    Ok((StatusCode::CREATED, Json(list_row(&call))).into_response())
+}
+
+fn page(q: &HashMap<String, String>, key: &str, default: usize) -> usize {
+    q.get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+}
+
+async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(s.batch.list(&Filter::from_query(&q), page(&q, "page", 1), page(&q, "page_size", 10)).await?))
+}
+
+async fn status(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(s.batch.get(&id).await?.value.status_json()))
+}
+
+async fn detail(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(s.batch.detail(&id).await?))
+}
+
+/// The content type of an audio file by its extension (browsers need it to play inline).
+fn audio_type(name: &str) -> &'static str {
+    match name.rsplit('.').next().map(str::to_lowercase).as_deref() {
+        Some("wav") => "audio/wav",
+        Some("mp3") => "audio/mpeg",
+        Some("m4a" | "aac" | "mp4") => "audio/mp4",
+        Some("ogg" | "oga") => "audio/ogg",
+        Some("flac") => "audio/flac",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn audio(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (bytes, name) = s.batch.audio(&id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, audio_type(&name).to_string()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn attachment(d: Download) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, d.content_type.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename={}", d.filename)),
+        ],
+        d.body,
+    )
+        .into_response()
+}
+
+async fn export(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let d = s.batch.export(&id, q.get("format").map(String::as_str), q.get("scope").map(String::as_str)).await?;
+    Ok(attachment(d))
+}
+
+async fn metrics(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(s.batch.daily_counts().await?))
+}
+
+async fn insights(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(s.batch.insights(&Filter::from_query(&q)).await?))
+}
+
+#[derive(Deserialize)]
+struct BulkBody {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    call_ids: Vec<String>,
+}
+
+async fn bulk(
+    State(s): State<AppState>,
+    body: Result<Json<BulkBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(b) = body.map_err(|e| bad(format!("Invalid bulk request: {}", e.body_text())))?;
+    Ok(match s.batch.bulk(&b.action, &b.call_ids).await? {
+        BulkResult::File(d) => attachment(d),
+        BulkResult::Changed { action, count } => {
+            Json(json!({"ok": true, "action": action, "count": count})).into_response()
+        }
+    })
+}
+
+/// `POST /api/glossary`: multipart `file`, validated, replaces the glossary.
+async fn glossary(
+    State(s): State<AppState>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let mut form = form.map_err(multipart_error)?;
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some("file") {
+            let terms = s.batch.set_glossary(field_bytes(field).await?).await?;
+            return Ok(Json(json!({"ok": true, "terms": terms})));
+        }
+    }
+    Err(bad("Missing file"))
+}
+
+/// Uploads (the body limit is the audio limit plus the form around it).
+pub fn upload_router(state: &AppState) -> Router<AppState> {
+    let limit = state.batch.audio.max_bytes.saturating_add(FORM_OVERHEAD);
+    let r = Router::new().route("/api/calls", post(upload)).layer(DefaultBodyLimit::max(limit));
+    super::supervisor(state, r)
+}
+
+/// Reads: lists, status, detail, audio, exports and the dashboard's numbers.
+pub fn read_router(state: &AppState) -> Router<AppState> {
+    let r = Router::new()
+        .route("/api/calls", get(list))
+        .route("/api/calls/{call_id}", get(status))
+        .route("/api/calls/{call_id}/detail", get(detail))
+        .route("/api/calls/{call_id}/audio", get(audio))
+        .route("/api/calls/{call_id}/export", get(export))
+        .route("/api/metrics", get(metrics))
+        .route("/api/insights", get(insights));
+    super::supervisor(state, r)
+}
+
+/// Management: bulk actions and the glossary.
+pub fn manage_router(state: &AppState) -> Router<AppState> {
+    let r = Router::new().route("/api/calls/bulk", post(bulk).layer(DefaultBodyLimit::max(256 * 1024))).route(
+        "/api/glossary",
+        post(glossary).layer(DefaultBodyLimit::max(shared::analysis::glossary::MAX_FILE_BYTES + FORM_OVERHEAD)),
+    );
+    super::supervisor(state, r)
+}

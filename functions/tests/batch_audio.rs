@@ -1,0 +1,123 @@
+//! Audio uploads through the real local server: decoding, per-channel transcription against a fake
+//! OpenAI-compatible server (`FakeWhisperForCalls`, which tells the channels apart by their tone), the
+//! analysis, the audio route, and the failures a call must explain (no provider, undecodable audio).
+
+mod common;
+
+use axum::body::Bytes;
+use axum::routing::post;
+use common::TestServer;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const CUSTOMER_LINE: &str = "I need to speak to a supervisor right now about my refund.";
+pub const AGENT_LINE: &str = "I understand, I will process the refund today.";
+
+/// A stereo 16-bit WAV: 440 Hz on the left (customer), 1 kHz on the right (agent).
+pub fn stereo_call(seconds: f64, rate: u32) -> Vec<u8> {
+    let spec =
+        hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
+    for i in 0..(seconds * f64::from(rate)) as usize {
+        let t = i as f64 / f64::from(rate);
+        for f in [440.0, 1000.0] {
+            w.write_sample((8000.0 * (2.0 * std::f64::consts::PI * f * t).sin()) as i16).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+    out.into_inner()
+}
+
+/// The dominant frequency of a mono WAV, from zero crossings.
+fn tone_of(wav: &[u8]) -> f64 {
+    let mut r = hound::WavReader::new(std::io::Cursor::new(wav)).unwrap();
+    let rate = r.spec().sample_rate as f64;
+    let s: Vec<i32> = r.samples::<i16>().map(|x| i32::from(x.unwrap())).collect();
+    let crossings = s.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+    crossings as f64 / 2.0 / (s.len() as f64 / rate)
+}
+
+/// The fake transcription server; counts requests.
+pub async fn fake_whisper_for_calls() -> (String, Arc<AtomicUsize>) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/audio/transcriptions",
+        post(move |body: Bytes| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let at = body.windows(4).position(|w| w == b"RIFF").expect("a WAV file part");
+                let text = if tone_of(&body[at..]) < 700.0 { CUSTOMER_LINE } else { AGENT_LINE };
+                json!({"text": text, "segments": [{"start": 0.5, "end": 2.5, "text": text}]}).to_string()
+            }
+        }),
+    );
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", socket.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    (base, seen)
+}
+
+async fn upload_audio(s: &TestServer, name: &str, bytes: Vec<u8>) -> String {
+    let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()));
+    let (status, v) = s.post_form("/api/calls", form).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stereo_call_is_transcribed_per_channel_with_the_channels_roles() {
+    let (base, seen) = fake_whisper_for_calls().await;
+    let s = TestServer::start_with(&[
+        ("STT_PROVIDER", "openai"),
+        ("STT_BASE_URL", &base),
+        ("ENABLE_NOISE_SUPPRESSION", "false"),
+    ])
+    .await;
+    let wav = stereo_call(3.0, 8000);
+    let id = upload_audio(&s, "support call.wav", wav.clone()).await;
+    let status = s.settled(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(seen.load(Ordering::SeqCst), 2, "one request per channel");
+
+    let (_, d) = s.get(&format!("/api/calls/{id}/detail")).await;
+    let entries = d["transcript"]["entries"].as_array().unwrap();
+    let said: Vec<(&str, &str)> =
+        entries.iter().map(|e| (e["speaker_id"].as_str().unwrap(), e["transcript"].as_str().unwrap())).collect();
+    assert!(said.contains(&("customer", CUSTOMER_LINE)) && said.contains(&("agent", AGENT_LINE)), "{said:?}");
+    assert_eq!(d["analysis"]["speaker_roles"], json!({"agent": "Agent", "customer": "Customer"}));
+    assert!(d["analysis"]["auto_tags"].as_array().unwrap().contains(&json!("escalation")), "{}", d["analysis"]);
+    assert_eq!(d["duration_seconds"], 3.0);
+
+    let audio = s.get_raw(&format!("/api/calls/{id}/audio")).await;
+    assert_eq!(audio.headers()["content-type"], "audio/wav");
+    assert_eq!(audio.headers()["content-disposition"], "inline; filename=\"support_call.wav\"");
+    assert_eq!(audio.bytes().await.unwrap().to_vec(), wav, "the upload, byte for byte");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_that_cannot_be_processed_fail_with_a_reason() {
+    let s = TestServer::start().await;
+    let no_provider = upload_audio(&s, "a.wav", stereo_call(1.0, 8000)).await;
+    let garbage = upload_audio(&s, "b.mp3", b"definitely not audio".repeat(100)).await;
+    let v = s.settled(&no_provider).await;
+    assert_eq!(
+        (v["status"].as_str(), v["error_message"].as_str()),
+        (Some("failed"), Some("no speech-to-text provider is configured (set STT_PROVIDER)"))
+    );
+    let v: Value = s.settled(&garbage).await;
+    assert_eq!(v["status"], "failed");
+    assert_eq!(
+        v["error_message"],
+        "The file is not a recording in a supported format (WAV, MP3, M4A/AAC, OGG/Vorbis or FLAC)"
+    );
+    let (_, list) = s.get("/api/calls?status=failed").await;
+    assert_eq!(list["total"], 2);
+    s.stop().await;
+}

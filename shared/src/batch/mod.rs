@@ -1,0 +1,17 @@
+//! The batch pipeline: uploads become queued calls; a worker transcribes and analyses them into the
+//! seed's artifacts; the dashboard reads, filters, exports and manages them.
+
+mod digest;
+pub mod downloads;
+pub mod job;
+pub mod listing;
+mod process;
+pub mod record;
+mod service;
+pub mod settings;
+pub mod worker;
+
+pub use process::{ProcessError, Processed};
+pub use record::{BatchCall, BatchStatus, CallOptions, Digest};
+pub use service::{ARTIFACTS, BatchService, GLOSSARY_KEY, Upload, list_row, output_key, parse_transcript};
+pub use settings::BatchConfig;

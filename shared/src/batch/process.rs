@@ -1,0 +1,235 @@
+//! Processing one batch call: claim it, get a transcript (import, or audio → speech to text per channel
+//! and piece), analyse it and store the seed's artifacts, publishing `call_update` at each stage.
+//! Failures say whether trying again can help.
+
+use super::digest::digest;
+use super::record::{BatchCall, BatchStatus};
+use super::service::{BatchService, GLOSSARY_KEY, output_key, parse_transcript};
+use crate::analysis::engine::{AnalysisInput, analyze};
+use crate::analysis::glossary;
+use crate::audio::{self, AudioError};
+use crate::ports::{StoreError, Versioned};
+use crate::realtime::ServiceError;
+use crate::stt::SttError;
+use crate::transcript::{self, Entry};
+use serde_json::{Value, json};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ProcessError {
+    /// Trying again later may work (storage or provider trouble).
+    #[error("{0}")]
+    Retry(String),
+    /// The call cannot be processed as it is; it is marked failed with this reason.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<StoreError> for ProcessError {
+    fn from(e: StoreError) -> Self {
+        Self::Retry(e.to_string())
+    }
+}
+
+impl From<SttError> for ProcessError {
+    fn from(e: SttError) -> Self {
+        match e {
+            SttError::Unavailable(_) => Self::Retry(e.to_string()),
+            _ => Self::Permanent(e.to_string()),
+        }
+    }
+}
+
+impl From<AudioError> for ProcessError {
+    fn from(e: AudioError) -> Self {
+        Self::Permanent(e.to_string())
+    }
+}
+
+impl From<ServiceError> for ProcessError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Store(s) => s.into(),
+            other => Self::Permanent(other.to_string()),
+        }
+    }
+}
+
+/// What became of a processing request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    Completed,
+    /// Nothing to do: the call is gone, finished, or another worker holds it.
+    Skipped,
+}
+
+/// A claimed call and the version its next save must match.
+struct Claim {
+    call: BatchCall,
+    version: u64,
+}
+
+impl BatchService {
+    async fn stage(&self, claim: &mut Claim, stage: &str, progress: u8, meta: Value) -> Result<(), ProcessError> {
+        claim.call.advance(BatchStatus::Processing, stage, progress, self.now());
+        if !self.store.save_batch_call(&claim.call, claim.version).await? {
+            return Err(ProcessError::Retry(format!("call {} was changed by someone else", claim.call.id)));
+        }
+        claim.version += 1;
+        self.announce(&claim.call, meta).await;
+        Ok(())
+    }
+
+    /// Takes the call for processing unless it is finished. A `processing` call is taken too: its job came
+    /// back, so the worker that had it died or gave up. Two workers holding one call cannot both finish:
+    /// every save is conditional on the version the saver last wrote.
+    async fn claim(&self, id: &str) -> Result<Option<Claim>, ProcessError> {
+        let Some(Versioned { value: mut call, version }) = self.store.get_batch_call(id).await? else {
+            return Ok(None);
+        };
+        if matches!(call.status, BatchStatus::Completed | BatchStatus::Failed) {
+            return Ok(None);
+        }
+        call.attempts += 1;
+        let attempt = json!({"attempt": call.attempts});
+        let mut claim = Claim { call, version };
+        self.stage(&mut claim, "processing", 10, attempt).await?;
+        Ok(Some(claim))
+    }
+
+    /// Processes call `id`; on a permanent failure the call is marked failed before the error returns.
+    pub async fn process(&self, id: &str) -> Result<Processed, ProcessError> {
+        let Some(mut claim) = self.claim(id).await? else { return Ok(Processed::Skipped) };
+        match self.run_pipeline(&mut claim).await {
+            Ok(()) => Ok(Processed::Completed),
+            Err(ProcessError::Permanent(reason)) => {
+                self.mark_failed(id, &reason).await?;
+                Err(ProcessError::Permanent(reason))
+            }
+            Err(retry) => {
+                tracing::warn!(call_id = %id, error = %retry, "batch call will be retried");
+                // Back to the queue with the reason showing; a worker that lost the call to another
+                // changes nothing here (its version is stale).
+                claim.call.advance(BatchStatus::Queued, "retrying", 0, self.now());
+                claim.call.error_message = Some(retry.to_string());
+                if self.store.save_batch_call(&claim.call, claim.version).await.unwrap_or(false) {
+                    self.announce(&claim.call, json!({})).await;
+                }
+                Err(retry)
+            }
+        }
+    }
+
+    /// Marks the call failed with `reason` (also used when retries run out) and tells its followers.
+    pub async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError> {
+        for _ in 0..5 {
+            let Some(Versioned { value: mut call, version }) = self.store.get_batch_call(id).await? else {
+                return Ok(());
+            };
+            call.fail(reason, self.now());
+            if self.store.save_batch_call(&call, version).await? {
+                tracing::warn!(call_id = %id, reason, "batch call failed");
+                self.announce(&call, json!({})).await;
+                return Ok(());
+            }
+        }
+        Err(StoreError::Backend(format!("could not mark call {id} failed: it keeps changing")))
+    }
+
+    async fn run_pipeline(&self, claim: &mut Claim) -> Result<(), ProcessError> {
+        let (entries, duration) = match claim.call.transcript_key.clone() {
+            Some(key) => {
+                let bytes = self
+                    .blobs
+                    .get(&key)
+                    .await?
+                    .ok_or_else(|| ProcessError::Permanent("The uploaded transcript is missing".into()))?;
+                let entries = parse_transcript(&bytes)?;
+                let duration = entries.iter().map(|e| e.end_time_seconds).fold(0.0, f64::max);
+                (entries, (duration > 0.0).then_some(duration))
+            }
+            None => self.transcribe(claim).await?,
+        };
+        claim.call.duration_seconds = duration;
+        let id = claim.call.id.clone();
+        self.put_text(&id, "transcript.json", &transcript::to_json(&entries, self.now()).to_string()).await?;
+        self.put_text(&id, "transcript.txt", &transcript::to_text(&entries)).await?;
+        let cleaned = self.config.cleanup.apply(&entries);
+        self.put_text(&id, "analysis_input.txt", &transcript::to_text(&cleaned)).await?;
+        self.stage(claim, "analysis_start", 80, json!({"segments": cleaned.len()})).await?;
+        let glossary = self.glossary(&claim.call).await?;
+        let analysis = analyze(&AnalysisInput {
+            entries: &cleaned,
+            duration_seconds: duration,
+            prompt_pack: &claim.call.options.prompt_pack,
+            glossary: &glossary,
+            tags: &self.config.tags,
+        });
+        self.put_text(&id, "analysis.json", &analysis.analysis.to_string()).await?;
+        self.put_text(&id, "summary.json", &analysis.summary.to_string()).await?;
+        self.put_text(&id, "qa.json", &analysis.qa.to_string()).await?;
+        self.stage(claim, "analysis_complete", 95, json!({})).await?;
+        claim.call.digest = Some(digest(&analysis.analysis));
+        claim.call.advance(BatchStatus::Completed, "completed", 100, self.now());
+        if !self.store.save_batch_call(&claim.call, claim.version).await? {
+            return Err(ProcessError::Retry(format!("call {id} was changed by someone else")));
+        }
+        self.announce(&claim.call, json!({})).await;
+        tracing::info!(call_id = %id, entries = entries.len(), "batch call completed");
+        Ok(())
+    }
+
+    async fn put_text(&self, id: &str, name: &str, text: &str) -> Result<(), StoreError> {
+        self.blobs.put(&output_key(id, name), text.as_bytes().to_vec()).await
+    }
+
+    /// The call's terms merged with the glossary file's (seed-contract §6.5).
+    async fn glossary(&self, call: &BatchCall) -> Result<Vec<String>, ProcessError> {
+        let file = match self.blobs.get(GLOSSARY_KEY).await? {
+            Some(bytes) => glossary::parse_file(&String::from_utf8_lossy(&bytes)).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(glossary::merge(&glossary::split_terms(&call.options.glossary_terms), &file, &self.config.glossary_fallback))
+    }
+
+    /// Decodes the upload and transcribes each speaker's pieces; returns the entries in time order and
+    /// the duration.
+    async fn transcribe(&self, claim: &mut Claim) -> Result<(Vec<Entry>, Option<f64>), ProcessError> {
+        let bytes = self
+            .blobs
+            .get(&claim.call.upload_key)
+            .await?
+            .ok_or_else(|| ProcessError::Permanent("The uploaded audio is missing".into()))?;
+        let (filename, cfg) = (claim.call.filename.clone(), self.audio.clone());
+        let prepared = tokio::task::spawn_blocking(move || audio::prepare(&bytes, Some(&filename), &cfg))
+            .await
+            .map_err(|e| ProcessError::Retry(format!("audio preparation stopped: {e}")))??;
+        let total: usize = prepared.tracks.iter().map(|t| t.pieces.len()).sum();
+        self.stage(claim, "chunking_complete", 10, json!({"chunks": total, "tracks": prepared.tracks.len()})).await?;
+        let language = (!claim.call.options.language_code.is_empty()).then(|| claim.call.options.language_code.clone());
+        let mut entries = Vec::new();
+        let mut done = 0;
+        for track in prepared.tracks {
+            for piece in track.pieces {
+                let meta = json!({"chunk": done + 1, "total_chunks": total});
+                self.stage(claim, "transcription_start", progress(done, total), meta.clone()).await?;
+                let segments = self.stt.transcribe(piece.wav, language.as_deref()).await?;
+                entries.extend(segments.into_iter().filter(|s| !s.text.trim().is_empty()).map(|s| Entry {
+                    speaker_id: track.speaker.clone().or(s.speaker).unwrap_or_else(|| "speaker".into()),
+                    start_time_seconds: piece.offset_seconds + s.start_seconds.max(0.0),
+                    end_time_seconds: piece.offset_seconds + s.end_seconds.max(s.start_seconds).max(0.0),
+                    transcript: s.text.trim().to_string(),
+                }));
+                done += 1;
+                self.stage(claim, "transcription_progress", progress(done, total), meta).await?;
+            }
+        }
+        entries.sort_by(|a, b| a.start_time_seconds.total_cmp(&b.start_time_seconds));
+        Ok((entries, Some(prepared.duration_seconds)))
+    }
+}
+
+/// The seed's transcription progress: 10 + done/total · 60.
+fn progress(done: usize, total: usize) -> u8 {
+    (10 + done * 60 / total.max(1)) as u8
+}

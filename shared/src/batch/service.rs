@@ -1,0 +1,303 @@
+//! The batch use cases over the ports, written once for the local process and the Lambdas: accept an
+//! upload, read calls, their artifacts and the dashboard, and manage calls in bulk. Processing is in
+//! `process`, the queue loop in `worker`.
+
+use super::job::call_job;
+use super::listing::{self, Filter};
+use super::record::{BatchCall, CallOptions, new_id, safe_filename};
+use super::settings::BatchConfig;
+use crate::analysis::glossary;
+use crate::ids::validate_call_id;
+use crate::ports::{BatchStore, BlobStore, CallStore, JobQueue, Push, PushMessage, StoreError, Versioned};
+use crate::realtime::{Clock, ServiceError};
+use crate::stt::Transcriber;
+use crate::transcript;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The artifacts a completed call has under `outputs/<id>/` (the seed's file names).
+pub const ARTIFACTS: [&str; 7] = [
+    "transcript.json",
+    "transcript.txt",
+    "analysis_input.txt",
+    "analysis.json",
+    "summary.json",
+    "qa.json",
+    "analysis_raw.txt",
+];
+/// Where `POST /api/glossary` keeps the glossary file (the seed's `GLOSSARY_PATH`).
+pub const GLOSSARY_KEY: &str = "config/glossary.csv";
+/// The name an uploaded transcript is stored under, beside the audio.
+pub const TRANSCRIPT_UPLOAD: &str = "transcript.json";
+/// Largest transcript JSON accepted.
+pub const MAX_TRANSCRIPT_BYTES: usize = 20 * 1024 * 1024;
+
+/// An upload: audio, a transcript, or both (the transcript is then used instead of transcription).
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub filename: String,
+    pub audio: Option<Vec<u8>>,
+    pub transcript: Option<Vec<u8>>,
+    pub options: CallOptions,
+}
+
+/// The ports and settings batch processing runs on.
+pub struct BatchService {
+    pub store: Arc<dyn BatchStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub queue: Arc<dyn JobQueue>,
+    pub push: Arc<dyn Push>,
+    /// Realtime rows of the same id, removed with the call.
+    pub calls: Arc<dyn CallStore>,
+    pub stt: Arc<dyn Transcriber>,
+    pub audio: crate::audio::AudioConfig,
+    pub config: BatchConfig,
+    /// Whether storing under `uploads/` queues the job by itself (S3 notifications on AWS); when not, the
+    /// upload path enqueues it.
+    pub uploads_notify: bool,
+    pub(super) clock: Clock,
+}
+
+pub fn output_key(id: &str, name: &str) -> String {
+    format!("outputs/{id}/{name}")
+}
+
+fn bad(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::BadRequest(e.to_string())
+}
+
+impl BatchService {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<dyn BatchStore>,
+        blobs: Arc<dyn BlobStore>,
+        queue: Arc<dyn JobQueue>,
+        push: Arc<dyn Push>,
+        calls: Arc<dyn CallStore>,
+        stt: Arc<dyn Transcriber>,
+        audio: crate::audio::AudioConfig,
+        config: BatchConfig,
+        uploads_notify: bool,
+    ) -> Self {
+        Self { store, blobs, queue, push, calls, stt, audio, config, uploads_notify, clock: Arc::new(chrono::Utc::now) }
+    }
+
+    pub(super) fn now(&self) -> crate::timestamps::Timestamp {
+        (self.clock)()
+    }
+
+    /// Stores the files, records the call as queued and queues its job. Bad transcripts are refused here,
+    /// before anything is stored.
+    pub async fn submit(&self, upload: Upload) -> Result<BatchCall, ServiceError> {
+        if upload.audio.is_none() && upload.transcript.is_none() {
+            return Err(bad("Missing file"));
+        }
+        if let Some(t) = &upload.transcript {
+            parse_transcript(t)?;
+        }
+        let name = safe_filename(&upload.filename);
+        let now = self.now();
+        let mut call = BatchCall::new(String::new(), upload.filename.clone(), String::new(), upload.options, now);
+        let mut bump = 0;
+        loop {
+            call.id = new_id(&now, bump);
+            call.upload_key = upload.audio.as_ref().map(|_| format!("uploads/{}/{name}", call.id)).unwrap_or_default();
+            call.transcript_key =
+                upload.transcript.as_ref().map(|_| format!("uploads/{}/{TRANSCRIPT_UPLOAD}", call.id));
+            if self.store.create_batch_call(&call).await? {
+                break;
+            }
+            bump += 1;
+            if bump == 1000 {
+                return Err(ServiceError::Contention);
+            }
+        }
+        let stored = self.store_upload(&call, upload.audio, upload.transcript).await;
+        if let Err(e) = stored {
+            self.delete(std::slice::from_ref(&call.id)).await?;
+            return Err(e.into());
+        }
+        tracing::info!(call_id = %call.id, file = %call.filename, "batch call queued");
+        Ok(call)
+    }
+
+    /// Puts the files and, unless storage queues the job itself, the job.
+    async fn store_upload(
+        &self,
+        call: &BatchCall,
+        audio: Option<Vec<u8>>,
+        transcript: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        // The transcript first: with S3 notifications, the audio's arrival starts the job.
+        if let (Some(key), Some(t)) = (&call.transcript_key, transcript) {
+            self.blobs.put(key, t).await?;
+        }
+        if let Some(a) = audio {
+            self.blobs.put(&call.upload_key, a).await?;
+        }
+        if !self.uploads_notify {
+            self.queue.enqueue(&call_job(&call.id)).await?;
+        }
+        Ok(())
+    }
+
+    async fn save(&self, call: &BatchCall, version: u64) -> Result<(), StoreError> {
+        if self.store.save_batch_call(call, version).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Backend(format!("batch call {} changed while it was being saved", call.id)))
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Versioned<BatchCall>, ServiceError> {
+        validate_call_id(id).map_err(|_| ServiceError::NotFound("Call not found"))?;
+        self.store.get_batch_call(id).await?.ok_or(ServiceError::NotFound("Call not found"))
+    }
+
+    /// Every call the dashboard considers, newest first.
+    pub async fn all(&self) -> Result<Vec<BatchCall>, ServiceError> {
+        Ok(self.store.list_batch_calls(self.config.list_limit).await?)
+    }
+
+    /// `GET /api/calls`: one page of the filtered calls, with the metrics block.
+    pub async fn list(&self, filter: &Filter, page: usize, page_size: usize) -> Result<Value, ServiceError> {
+        let all = self.all().await?;
+        let filtered: Vec<BatchCall> = all.iter().filter(|c| filter.matches(c)).cloned().collect();
+        let (rows, page, pages) = listing::paginate(&filtered, page, page_size);
+        Ok(json!({
+            "calls": rows.iter().map(list_row).collect::<Vec<_>>(),
+            "page": page,
+            "total_pages": pages,
+            "total": filtered.len(),
+            "metrics": listing::metrics(&filtered, all.len()),
+        }))
+    }
+
+    pub async fn daily_counts(&self) -> Result<Value, ServiceError> {
+        Ok(listing::daily_counts(&self.all().await?, self.now().date_naive()))
+    }
+
+    pub async fn insights(&self, filter: &Filter) -> Result<Value, ServiceError> {
+        let filtered: Vec<BatchCall> = self.all().await?.into_iter().filter(|c| filter.matches(c)).collect();
+        Ok(listing::insights(&filtered, self.now().date_naive()))
+    }
+
+    /// A JSON artifact of a call, `Null` when it is not there (yet).
+    pub async fn artifact(&self, id: &str, name: &str) -> Result<Value, ServiceError> {
+        let Some(bytes) = self.blobs.get(&output_key(id, name)).await? else { return Ok(Value::Null) };
+        serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{name} of {id}: {e}")).into())
+    }
+
+    /// `GET /api/calls/{id}/detail`: the call with its transcript, analysis, summary and Q&A.
+    pub async fn detail(&self, id: &str) -> Result<Value, ServiceError> {
+        let call = self.get(id).await?.value;
+        let mut out = list_row(&call);
+        for (field, name) in [
+            ("transcript", "transcript.json"),
+            ("analysis", "analysis.json"),
+            ("summary", "summary.json"),
+            ("qa", "qa.json"),
+        ] {
+            out[field] = self.artifact(id, name).await?;
+        }
+        out["options"] = serde_json::to_value(&call.options).unwrap_or_default();
+        Ok(out)
+    }
+
+    /// The call's audio: the upload, else a listener recording of the same id. `(bytes, file name)`.
+    pub async fn audio(&self, id: &str) -> Result<(Vec<u8>, String), ServiceError> {
+        let call = self.get(id).await.ok().map(|v| v.value);
+        if let Some(c) = call.as_ref().filter(|c| !c.upload_key.is_empty()) {
+            if let Some(bytes) = self.blobs.get(&c.upload_key).await? {
+                return Ok((bytes, safe_filename(&c.filename)));
+            }
+        }
+        validate_call_id(id).map_err(|_| ServiceError::NotFound("Audio not found"))?;
+        match self.blobs.get(&format!("recordings/{id}.wav")).await? {
+            Some(bytes) => Ok((bytes, format!("{id}.wav"))),
+            None => Err(ServiceError::NotFound("Audio not found")),
+        }
+    }
+
+    /// `POST /api/glossary`: validates and replaces the glossary file; returns its terms.
+    pub async fn set_glossary(&self, bytes: Vec<u8>) -> Result<Vec<String>, ServiceError> {
+        if bytes.len() > glossary::MAX_FILE_BYTES {
+            return Err(bad(glossary::GlossaryError::TooLarge));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| bad("Glossary must be UTF-8 text"))?;
+        let terms = glossary::parse_file(&text).map_err(bad)?;
+        self.blobs.put(GLOSSARY_KEY, text.into_bytes()).await?;
+        Ok(terms)
+    }
+
+    /// Publishes the call's state as `call_update` to whoever follows it.
+    pub(super) async fn announce(&self, call: &BatchCall, meta: Value) {
+        self.push.publish(vec![PushMessage { call_id: call.id.clone(), body: call.update_message(meta) }]).await;
+    }
+
+    /// Sends calls back to the queue: outputs deleted, upload kept.
+    pub async fn reprocess(&self, ids: &[String]) -> Result<usize, ServiceError> {
+        let mut n = 0;
+        for id in ids {
+            let Ok(Versioned { mut value, version }) = self.get(id).await else { continue };
+            for name in ARTIFACTS {
+                self.blobs.delete(&output_key(id, name)).await?;
+            }
+            value.requeue(self.now());
+            value.digest = None;
+            self.save(&value, version).await?;
+            self.queue.enqueue(&call_job(id)).await?;
+            self.announce(&value, json!({})).await;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Deletes calls with everything stored under their id: upload, outputs, recording, realtime rows and
+    /// live audio.
+    pub async fn delete(&self, ids: &[String]) -> Result<usize, ServiceError> {
+        let mut n = 0;
+        for id in ids {
+            let Ok(Versioned { value, .. }) = self.get(id).await else { continue };
+            let mut keys: Vec<String> = ARTIFACTS.iter().map(|a| output_key(id, a)).collect();
+            keys.extend([value.upload_key.clone(), format!("recordings/{id}.wav")]);
+            keys.extend(value.transcript_key.clone());
+            for key in keys.iter().filter(|k| !k.is_empty()) {
+                self.blobs.delete(key).await?;
+            }
+            if let Some(purged) = self.calls.delete_call(id).await? {
+                for chunk in purged.live_audio.iter().flat_map(|b| &b.chunks) {
+                    self.blobs.delete(&chunk.key).await?;
+                }
+            }
+            self.store.delete_batch_call(id).await?;
+            tracing::info!(call_id = %id, "batch call deleted");
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Reads an uploaded transcript (the seed's `transcript.json` shapes), bounded.
+pub fn parse_transcript(bytes: &[u8]) -> Result<Vec<transcript::Entry>, ServiceError> {
+    if bytes.len() > MAX_TRANSCRIPT_BYTES {
+        return Err(bad("Transcript file is too large"));
+    }
+    let v: Value = serde_json::from_slice(bytes).map_err(|_| bad("Transcript file is not valid JSON"))?;
+    transcript::import(&v).map_err(|e| bad(format!("Transcript file: {e}")))
+}
+
+/// A call as the dashboard lists it.
+pub fn list_row(c: &BatchCall) -> Value {
+    let mut row = c.status_json();
+    row["filename"] = json!(c.filename);
+    row["created_at"] = json!(crate::timestamps::iso(&c.created_at));
+    row["updated_at"] = json!(crate::timestamps::iso(&c.updated_at));
+    row["duration_seconds"] = json!(c.duration_seconds);
+    row["language_code"] = json!(c.options.language_code);
+    row["stt_model"] = json!(c.options.stt_model);
+    row["attempts"] = json!(c.attempts);
+    row["has_audio"] = json!(!c.upload_key.is_empty());
+    row["digest"] = serde_json::to_value(&c.digest).unwrap_or_default();
+    row
+}

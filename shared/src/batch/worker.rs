@@ -1,0 +1,168 @@
+//! Batch jobs off the queue: what one delivery leads to (done, try again after a backoff, or dead-letter
+//! with the reason on the call), and the local worker loop that runs deliveries with bounded concurrency,
+//! renewing each job's lease while it runs.
+
+use super::job::{self, JobTarget, split_upload_key};
+use super::process::{ProcessError, Processed};
+use super::record::BatchCall;
+use super::service::{BatchService, TRANSCRIPT_UPLOAD};
+use crate::ids::validate_call_id;
+use crate::ports::{ReceivedJob, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// What to do with a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutcome {
+    Done,
+    /// Deliver again after this long.
+    RetryAfter(Duration),
+    /// Out of attempts: the call is failed with the reason; the message goes to the dead letters.
+    DeadLetter,
+}
+
+/// Backoff before attempt `attempts + 1`: 30 s doubling, at most 15 minutes.
+pub fn backoff(attempts: u32) -> Duration {
+    Duration::from_secs((30u64 << attempts.saturating_sub(1).min(5)).min(900))
+}
+
+/// How often the local worker looks for jobs when the queue was empty.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+impl BatchService {
+    /// Handles one delivery of a job message.
+    pub async fn handle(&self, job: &ReceivedJob) -> JobOutcome {
+        let targets = match job::parse(&job.body) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "dropping a message that is not a batch job");
+                return JobOutcome::Done;
+            }
+        };
+        for target in targets {
+            let id = match target {
+                JobTarget::Call(id) => id,
+                JobTarget::Object(key) => match self.call_for_object(&key).await {
+                    Ok(Some(id)) => id,
+                    Ok(None) => continue,
+                    Err(e) => return self.retry_or_give_up(job, None, &e.to_string()).await,
+                },
+            };
+            match self.process(&id).await {
+                Ok(Processed::Completed | Processed::Skipped) | Err(ProcessError::Permanent(_)) => {}
+                Err(ProcessError::Retry(reason)) => return self.retry_or_give_up(job, Some(&id), &reason).await,
+            }
+        }
+        JobOutcome::Done
+    }
+
+    async fn retry_or_give_up(&self, job: &ReceivedJob, id: Option<&str>, reason: &str) -> JobOutcome {
+        if job.attempts < self.config.max_attempts {
+            return JobOutcome::RetryAfter(backoff(job.attempts));
+        }
+        if let Some(id) = id {
+            let why = format!("{reason} (gave up after {} attempts)", job.attempts);
+            if let Err(e) = self.mark_failed(id, &why).await {
+                tracing::error!(call_id = %id, error = %e, "could not record the failure");
+            }
+        }
+        JobOutcome::DeadLetter
+    }
+
+    /// The call an object under `uploads/` belongs to. An object nobody announced (copied straight into
+    /// the bucket) becomes a new call; the transcript beside an audio upload waits for the audio's event.
+    async fn call_for_object(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let Some((id, file)) = split_upload_key(key) else { return Ok(None) };
+        if validate_call_id(id).is_err() {
+            tracing::warn!(key, "ignoring an upload whose folder is not a call id");
+            return Ok(None);
+        }
+        if let Some(existing) = self.store.get_batch_call(id).await? {
+            let c = existing.value;
+            let audio_follows = c.transcript_key.as_deref() == Some(key) && !c.upload_key.is_empty();
+            let known = c.upload_key == key || c.transcript_key.as_deref() == Some(key);
+            return Ok((known && !audio_follows).then(|| id.to_string()));
+        }
+        let options = super::settings::call_options(&Default::default(), &self.config)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut call = BatchCall::new(id.to_string(), file.to_string(), key.to_string(), options, self.now());
+        if file == TRANSCRIPT_UPLOAD {
+            call.upload_key.clear();
+            call.transcript_key = Some(key.to_string());
+        }
+        self.store.create_batch_call(&call).await?;
+        tracing::info!(call_id = %id, key, "batch call created from an upload");
+        Ok(Some(id.to_string()))
+    }
+}
+
+/// Runs one delivery while renewing its lease, then acknowledges it as the outcome says.
+async fn run_one(service: Arc<BatchService>, job: ReceivedJob) {
+    let lease = service.config.lease;
+    let work = service.handle(&job);
+    tokio::pin!(work);
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + lease / 3, lease / 3);
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut work => break outcome,
+            _ = renew.tick() => {
+                if let Err(e) = service.queue.retry_later(&job.receipt, lease).await {
+                    tracing::warn!(error = %e, "could not renew a job's lease");
+                }
+            }
+        }
+    };
+    let acked = match outcome {
+        JobOutcome::Done => service.queue.complete(&job.receipt).await,
+        JobOutcome::RetryAfter(delay) => service.queue.retry_later(&job.receipt, delay).await,
+        JobOutcome::DeadLetter => service.queue.retry_later(&job.receipt, Duration::ZERO).await,
+    };
+    if let Err(e) = acked {
+        tracing::warn!(error = %e, "could not acknowledge a job; it will come back after its lease");
+    }
+}
+
+/// The local worker: takes jobs while `WORKER_CONCURRENCY` allows until `stop` resolves, then lets the
+/// running ones finish. A job cut off by a crash comes back when its lease ends.
+pub async fn run(service: Arc<BatchService>, stop: impl Future<Output = ()>) {
+    let slots = Arc::new(Semaphore::new(service.config.concurrency));
+    tokio::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut stop => break,
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let jobs = match service.queue.receive(1, service.config.lease).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "job queue unavailable");
+                Vec::new()
+            }
+        };
+        let Some(job) = jobs.into_iter().next() else {
+            drop(permit);
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(IDLE_POLL) => continue,
+            }
+        };
+        let service = service.clone();
+        tokio::spawn(async move {
+            run_one(service, job).await;
+            drop(permit);
+        });
+    }
+    let _ = slots.acquire_many(service.config.concurrency as u32).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_cap() {
+        let b: Vec<u64> = (1..=8).map(|a| backoff(a).as_secs()).collect();
+        assert_eq!(b, [30, 60, 120, 240, 480, 900, 900, 900]);
+    }
+}
