@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod glossary;
 pub mod insights;
+pub mod llm;
 pub mod llm_prompt;
 pub mod llm_reply;
 pub mod roles;
