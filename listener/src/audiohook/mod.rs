@@ -13,3 +13,4 @@ pub mod session;
 pub mod signature;
 mod structured;
 pub mod upgrade;
+pub mod utterances;
