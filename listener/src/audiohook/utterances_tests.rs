@@ -35,7 +35,7 @@ fn spans(u: &[Utterance]) -> Vec<(usize, u64, usize)> {
 #[test]
 fn tone_bursts_between_silence_become_utterances_with_pre_roll_and_hangover() {
     let audio = script(&[(1.0, None), (1.0, Some(4000)), (1.0, None), (0.5, Some(3000)), (1.5, None)]);
-    let got = cut(&CutterSettings::default(), &[audio.clone()], 800);
+    let got = cut(&CutterSettings::default(), std::slice::from_ref(&audio), 800);
     // 200 ms before the speech, the speech, then the 600 ms hangover.
     assert_eq!(spans(&got), [(0, 6400, 1600 + 8000 + 4800), (0, 22_400, 1600 + 4000 + 4800)]);
     assert_eq!(got[0].samples[..], audio[6400..20_800]);
