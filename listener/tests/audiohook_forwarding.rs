@@ -6,69 +6,12 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use listener::audiohook::config::AudiohookConfig;
-use listener::audiohook::service::{self, Ports};
-use listener::forward::{HttpIngest, Ingest};
-use listener::simulate::{self, Audio, Options};
+use listener::simulate::{self, Audio};
 use serde_json::Value;
-use shared::adapters::embedded::{FolderBlobStore, SqliteStore};
 use shared::ports::{BlobStore, Heartbeats};
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use support::audiohook::{chunk_pcm, interleaved, options, start, through_ulaw};
 use support::ingest::FakeIngest;
-
-const SECRET_B64: &str = "YSB0ZXN0IGNsaWVudCBzZWNyZXQgb2YgMzIgYnl0ZXM=";
-
-struct Running {
-    uri: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-    store: Arc<SqliteStore>,
-    blobs: Arc<FolderBlobStore>,
-}
-
-async fn start(dir: &Path, ingest_url: &str, extra: &[(&str, &str)]) -> Running {
-    let spool = dir.join("spool").display().to_string();
-    let mut env: HashMap<String, String> = [
-        ("GENESYS_AUDIOHOOK_API_KEY", "sim-key"),
-        ("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET_B64),
-        ("REALTIME_INGEST_URL", ingest_url),
-        ("REALTIME_INGEST_TOKEN", "ingest-token"),
-        ("GENESYS_AUDIOHOOK_SPOOL_DIR", &spool),
-        ("GENESYS_AUDIOHOOK_RETRY_BACKOFF_SECONDS", "0.05"),
-        ("GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", "1"),
-        ("GENESYS_AUDIOHOOK_RECORDING_PART_SECONDS", "2"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let cfg = AudiohookConfig::from_env(&env).unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.join("call_analytics.db")).unwrap());
-    let blobs = Arc::new(FolderBlobStore::new(dir.join("blobs")));
-    let ports = Ports { blobs: blobs.clone(), heartbeats: store.clone() };
-    let f = &cfg.forward;
-    let ingest: Arc<dyn Ingest> = Arc::new(HttpIngest::new(f.urls.clone(), f.token.clone(), f.http_timeout).unwrap());
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let uri = format!("ws://{}/audiohook/ws", socket.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(service::run(cfg, socket, ingest, ports, false, async {
-        let _ = stopped.await;
-    }));
-    Running { uri, stop, task, store, blobs }
-}
-
-impl Running {
-    async fn stop(self) {
-        self.stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("stops").unwrap();
-    }
-}
 
 /// Two seconds of speech-like tone on both channels, then four seconds of near silence.
 fn call_audio() -> Audio {
@@ -77,35 +20,10 @@ fn call_audio() -> Audio {
     Audio { channels: vec![channel(4000), channel(2500)] }
 }
 
-fn options(uri: &str) -> Options {
-    Options { speed: 0.0, ..Options::new(uri, "sim-key", SECRET_B64) }
-}
-
-/// The PCM the fake ingest accepted for `session`, checking chunk order and uniqueness on the way.
+/// What the fake ingest accepted, and the PCM of `session`'s chunks in it.
 fn accepted_pcm(fake: &FakeIngest, session: &str) -> (Vec<u8>, Vec<Value>) {
     let accepted = fake.accepted.lock().unwrap().clone();
-    let chunks: Vec<&Value> = accepted.iter().filter(|b| b["chunk_id"].is_string()).collect();
-    let ids: Vec<String> = chunks.iter().map(|c| c["chunk_id"].as_str().unwrap().to_string()).collect();
-    let expected: Vec<String> = (0..ids.len()).map(|i| format!("{session}-{i}")).collect();
-    assert_eq!(ids, expected, "every chunk once, in order");
-    let pcm = chunks.iter().flat_map(|c| STANDARD.decode(c["audio_b64"].as_str().unwrap()).unwrap()).collect();
-    (pcm, accepted)
-}
-
-fn interleaved(audio: &Audio) -> Vec<u8> {
-    (0..audio.channels[0].len()).flat_map(|f| audio.channels.iter().flat_map(move |c| c[f].to_le_bytes())).collect()
-}
-
-/// What the listener should have sent: the simulator's audio after a μ-law round trip.
-fn through_ulaw(audio: &Audio) -> Audio {
-    use listener::audiohook::media::{linear_to_ulaw, ulaw_to_linear};
-    Audio {
-        channels: audio
-            .channels
-            .iter()
-            .map(|c| c.iter().map(|s| ulaw_to_linear(linear_to_ulaw(*s))).collect())
-            .collect(),
-    }
+    (chunk_pcm(&accepted, session), accepted)
 }
 
 #[tokio::test]
@@ -154,19 +72,11 @@ async fn an_ingest_outage_loses_nothing_and_duplicates_nothing() {
 
     let store = running.store.clone();
     let chunks = accepted.len() as u64 - 1;
-    let mut hb = None;
-    for _ in 0..60 {
-        hb = store.get("genesys_audiohook").await.unwrap().filter(|h| h.status["forwarded_chunks"] == chunks);
-        if hb.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let hb = hb.expect("a heartbeat with the counters within a few seconds");
-    assert_eq!(hb.status["state"], "running");
-    assert_eq!(hb.status["recordings_written"], 1);
-    assert!(hb.status["forward_failures"].as_u64().unwrap() >= 3);
-    assert!(!hb.status.to_string().contains("ingest-token") && !hb.status.to_string().contains(&url));
+    let hb = running.heartbeat(|s| s["forwarded_chunks"] == chunks).await;
+    assert_eq!(hb["state"], "running");
+    assert_eq!(hb["recordings_written"], 1);
+    assert!(hb["forward_failures"].as_u64().unwrap() >= 3);
+    assert!(!hb.to_string().contains("ingest-token") && !hb.to_string().contains(&url));
     running.stop().await;
     assert_eq!(store.get("genesys_audiohook").await.unwrap().unwrap().status["state"], "stopped");
 }

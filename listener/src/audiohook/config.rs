@@ -4,6 +4,7 @@
 use super::chunker::FlushRules;
 use super::pipeline::PipelineSettings;
 use super::signature::Credentials;
+use super::transcription::LiveConfig;
 use crate::forward::IngestUrls;
 use shared::env::{self, EnvError, EnvSource};
 use std::path::PathBuf;
@@ -20,6 +21,8 @@ pub enum ConfigError {
     NoCredentials,
     #[error("{0}: each entry needs an API key and a non-empty base64 client secret")]
     BadCredentials(&'static str),
+    #[error("LIVE_TRANSCRIPTION_ENABLED=true needs a speech-to-text provider: set STT_PROVIDER")]
+    NoSttProvider,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +55,7 @@ pub struct AudiohookConfig {
     pub supported_languages: Vec<String>,
     pub forward: ForwardConfig,
     pub pipeline: PipelineSettings,
+    pub live: LiveConfig,
     /// `GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS` (15).
     pub heartbeat_every: Duration,
 }
@@ -146,6 +150,7 @@ impl AudiohookConfig {
                 rms_threshold: env::float(e, "REALTIME_DEAD_AIR_RMS_THRESHOLD", 200.0)?,
                 recording_part_seconds: env::parsed(e, "GENESYS_AUDIOHOOK_RECORDING_PART_SECONDS", 10, "whole number")?,
             },
+            live: LiveConfig::from_env(e)?,
             heartbeat_every: seconds(e, "GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", 15.0)?.max(Duration::from_secs(1)),
         })
     }

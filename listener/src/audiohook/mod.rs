@@ -12,4 +12,7 @@ pub mod service;
 pub mod session;
 pub mod signature;
 mod structured;
+pub mod transcription;
+pub mod transcripts;
 pub mod upgrade;
+pub mod utterances;

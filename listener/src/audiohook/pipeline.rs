@@ -1,25 +1,29 @@
 //! The production `SessionSink`: per opened session, a task that cuts the audio into ingest chunks (with
-//! dead air per channel), records it to blob storage, and hands chunks and the end-of-call event to the
-//! session's forwarding stream. The socket reader only sends into a channel, so it never waits on any of it.
+//! dead air per channel), records it to blob storage, queues utterances for live transcription, and hands
+//! chunks, transcripts and the end-of-call event to the session's forwarding stream. The socket reader only
+//! sends into a channel, so it never waits on any of it.
 
 use super::chunker::{Chunk, Chunker, FlushRules};
 use super::media::Frames;
 use super::recording::Recorder;
 use super::server::{SessionHandle, SessionSink};
 use super::session::Opened;
+use super::transcription::LiveTranscription;
+use super::transcripts::SessionInfo;
 use super::upgrade::Ids;
 use crate::forward::{Courier, Kind, Outgoing, object};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 use shared::ports::BlobStore;
-use shared::timestamps::iso;
+use shared::timestamps::{Timestamp, iso};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-const PROVIDER: &str = "genesys_audiohook";
+/// The `provider` of everything the AudioHook listener sends.
+pub(super) const PROVIDER: &str = "genesys_audiohook";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineSettings {
@@ -51,6 +55,8 @@ pub struct Pipeline {
     courier: Arc<Courier>,
     /// `None` in dry-run: nothing is recorded.
     blobs: Option<Arc<dyn BlobStore>>,
+    /// `None` when live transcription is off.
+    live: Option<Arc<LiveTranscription>>,
     settings: PipelineSettings,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     pub stats: Arc<SessionStats>,
@@ -61,8 +67,13 @@ fn now_ms() -> u64 {
 }
 
 impl Pipeline {
-    pub fn new(courier: Arc<Courier>, blobs: Option<Arc<dyn BlobStore>>, settings: PipelineSettings) -> Self {
-        Self { courier, blobs, settings, tasks: Mutex::default(), stats: Arc::default() }
+    pub fn new(
+        courier: Arc<Courier>,
+        blobs: Option<Arc<dyn BlobStore>>,
+        live: Option<Arc<LiveTranscription>>,
+        settings: PipelineSettings,
+    ) -> Self {
+        Self { courier, blobs, live, settings, tasks: Mutex::default(), stats: Arc::default() }
     }
 
     /// Waits until every session's audio, recording and forwarding is done (or spooled, when stopping).
@@ -116,6 +127,9 @@ struct Worker {
     format: &'static str,
     chunker: Chunker,
     recorder: Option<Recorder>,
+    live: Option<Arc<LiveTranscription>>,
+    language: Option<String>,
+    started_at: Timestamp,
 }
 
 impl Worker {
@@ -140,12 +154,24 @@ impl Worker {
                     p.settings.recording_part_seconds,
                 )
             }),
+            live: p.live.clone(),
+            language: opened.language.clone(),
+            started_at: chrono::Utc::now(),
         }
     }
 
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
         // A stream name unique per run, so a reconnecting session never shares a spool file.
         let (out, pump) = self.courier.start(&format!("{}-{}", self.session_id, now_ms()));
+        let mut live = self.live.take().map(|l| {
+            let info = SessionInfo {
+                call_id: self.call_id.clone(),
+                session_id: self.session_id.clone(),
+                roles: self.roles.clone(),
+                started_at: self.started_at,
+            };
+            l.session(info, self.roles.len(), self.language.take(), out.clone())
+        });
         let reason = loop {
             match rx.recv().await {
                 Some(Msg::Audio(offset, frames)) => {
@@ -157,6 +183,9 @@ impl Worker {
                     for chunk in self.chunker.push(offset, &frames, now_ms()) {
                         let _ = out.send(self.audio_payload(&chunk));
                     }
+                    if let Some(l) = live.as_mut() {
+                        l.push(offset, &frames);
+                    }
                 }
                 Some(Msg::End(reason)) => break reason,
                 None => break "dropped".to_string(),
@@ -164,6 +193,9 @@ impl Worker {
         };
         for chunk in self.chunker.finish(&reason) {
             let _ = out.send(self.audio_payload(&chunk));
+        }
+        if let Some(l) = live {
+            l.finish().await;
         }
         let _ = out.send(self.end_event(&reason));
         drop(out);

@@ -1,11 +1,12 @@
-//! The AudioHook service as a whole: spool recovery, the session pipeline, the server, a heartbeat every
-//! few seconds through the heartbeat port, and the graceful stop (refuse new sessions, let open ones
-//! finish, deliver or spool what they produced, report `stopped`).
+//! The AudioHook service as a whole: spool recovery, live transcription, the session pipeline, the server,
+//! a heartbeat every few seconds through the heartbeat port, and the graceful stop (refuse new sessions, let
+//! open ones finish, deliver or spool what they produced, report `stopped`).
 
 use super::config::{AUTH_FAILURE_DELAY, AudiohookConfig};
 use super::pipeline::{Pipeline, SessionStats};
 use super::server::{self, Config};
 use super::session::Settings;
+use super::transcription::{LiveConfig, LiveTranscription};
 use crate::forward::{Courier, Ingest, recover};
 use serde_json::{Value, json};
 use shared::health::GENESYS_AUDIOHOOK;
@@ -30,6 +31,7 @@ struct Status {
     dry_run: bool,
     sessions: Arc<SessionStats>,
     courier: Arc<Courier>,
+    live: Option<Arc<LiveTranscription>>,
 }
 
 impl Status {
@@ -61,9 +63,11 @@ impl Status {
             "recordings_written": n(&s.recordings_written),
             "recording_failures": n(&s.recording_failures),
             "last_error": last_error,
+            "live_transcription": self.live.is_some(),
         });
         if let Value::Object(m) = &mut doc {
             m.extend(forwarding);
+            m.extend(self.live.iter().flat_map(|l| l.counters()));
         }
         doc
     }
@@ -93,8 +97,10 @@ pub async fn run(
         stopping.clone(),
     );
     let recovered = recover(&courier);
-    let pipeline =
-        Arc::new(Pipeline::new(courier.clone(), (!dry_run).then(|| ports.blobs.clone()), cfg.pipeline.clone()));
+    // A dry run sends nothing anywhere, the speech-to-text provider included.
+    let live = if dry_run { None } else { live_transcription(&cfg.live, stopping.clone()) };
+    let blobs = (!dry_run).then(|| ports.blobs.clone());
+    let pipeline = Arc::new(Pipeline::new(courier.clone(), blobs, live.clone(), cfg.pipeline.clone()));
     let status = Arc::new(Status {
         state: Mutex::new("starting"),
         started_at: chrono::Utc::now(),
@@ -102,6 +108,7 @@ pub async fn run(
         dry_run,
         sessions: pipeline.stats.clone(),
         courier,
+        live,
     });
     let health_status = status.clone();
     let server_cfg = Arc::new(Config {
@@ -133,4 +140,21 @@ pub async fn run(
     status.set("stopped");
     status.beat(ports.heartbeats.as_ref()).await;
     tracing::info!(spooled_bytes = status.courier.budget.used(), "audiohook: stopped");
+}
+
+/// The transcription pool when configured; a provider that cannot be set up leaves it off, with a log.
+fn live_transcription(cfg: &LiveConfig, stopping: watch::Receiver<bool>) -> Option<Arc<LiveTranscription>> {
+    if !cfg.enabled {
+        return None;
+    }
+    match cfg.stt.build() {
+        Ok(t) => {
+            tracing::info!(concurrency = cfg.concurrency, queue = cfg.queue, "audiohook: live transcription on");
+            Some(LiveTranscription::start(Arc::from(t), cfg, stopping))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "audiohook: live transcription off, the provider cannot be set up");
+            None
+        }
+    }
 }

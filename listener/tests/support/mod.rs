@@ -1,8 +1,10 @@
 //! Test support shared by the listener's tests and benchmark (included by path).
 #![allow(dead_code)] // each test uses a different part
 
+pub mod audiohook;
 pub mod genesys;
 pub mod ingest;
+pub mod stt;
 
 /// Serves `app` on a fresh loopback port for the rest of the test; returns its `http://` base URL.
 pub async fn serve(app: axum::Router) -> String {

@@ -1,0 +1,302 @@
+//! Live transcription of AudioHook calls: each session's utterances (cut by `utterances`) go to a bounded
+//! queue served by a few workers that call the speech-to-text provider, and the results travel as events on
+//! the session's forwarding stream, so they survive ingest outages like the audio. Audio intake never waits
+//! on the provider: when the queue is full an utterance is dropped, counted and reported as a gap.
+
+use super::config::ConfigError;
+use super::media::{Frames, RATE};
+use super::transcripts::{Ledger, Outcome, SessionInfo, Span};
+use super::utterances::{CutterSettings, Utterance, UtteranceCutter};
+use crate::forward::Outgoing;
+use serde_json::{Map, Value, json};
+use shared::env::{self, EnvSource};
+use shared::live_audio::AudioFormat;
+use shared::stt::{Segment, SttConfig, SttError, Transcriber};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, watch};
+
+/// First pause before retrying an unavailable provider (doubled for the second retry): live results are
+/// worth little late, so retries are few and brief.
+const RETRY_DELAY: Duration = Duration::from_millis(300);
+
+/// Live transcription settings.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// `LIVE_TRANSCRIPTION_ENABLED` (true when `STT_PROVIDER` is not `none`).
+    pub enabled: bool,
+    pub stt: SttConfig,
+    pub cutter: CutterSettings,
+    /// `LIVE_TRANSCRIPTION_QUEUE` (64, 1–10000): utterances waiting for a worker, over all sessions.
+    pub queue: usize,
+    /// `LIVE_TRANSCRIPTION_CONCURRENCY` (4, 1–64): requests to the provider at once.
+    pub concurrency: usize,
+    /// `LIVE_TRANSCRIPTION_RETRIES` (2, at most 5): retries of an unavailable provider per utterance.
+    pub retries: u32,
+    /// `LIVE_TRANSCRIPTION_TIMEOUT_SECONDS` (20): one request's limit; also how long the end of a call
+    /// waits for its last transcripts before `call_end` is sent.
+    pub timeout: Duration,
+}
+
+impl LiveConfig {
+    pub fn from_env(e: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let stt = SttConfig::from_env(e)?;
+        let enabled = env::parsed(e, "LIVE_TRANSCRIPTION_ENABLED", stt != SttConfig::None, "true or false")?;
+        if enabled && stt == SttConfig::None {
+            return Err(ConfigError::NoSttProvider);
+        }
+        let d = CutterSettings::default();
+        let whole = |name, default| env::parsed(e, name, default, "whole number");
+        Ok(Self {
+            enabled,
+            stt,
+            cutter: CutterSettings {
+                start_frames: env::parsed(e, "LIVE_TRANSCRIPTION_START_FRAMES", d.start_frames, "whole number")?,
+                hangover_ms: whole("LIVE_TRANSCRIPTION_HANGOVER_MS", d.hangover_ms)?,
+                min_ms: whole("LIVE_TRANSCRIPTION_MIN_UTTERANCE_MS", d.min_ms)?,
+                max_ms: whole("LIVE_TRANSCRIPTION_MAX_UTTERANCE_MS", d.max_ms)?,
+                pre_roll_ms: whole("LIVE_TRANSCRIPTION_PRE_ROLL_MS", d.pre_roll_ms)?,
+                min_rms: env::float(e, "LIVE_TRANSCRIPTION_MIN_RMS", d.min_rms)?,
+            },
+            queue: env::parsed(e, "LIVE_TRANSCRIPTION_QUEUE", 64usize, "whole number")?.clamp(1, 10_000),
+            concurrency: env::parsed(e, "LIVE_TRANSCRIPTION_CONCURRENCY", 4usize, "whole number")?.clamp(1, 64),
+            retries: env::parsed(e, "LIVE_TRANSCRIPTION_RETRIES", 2u32, "whole number")?.min(5),
+            timeout: Duration::from_secs_f64(
+                env::float(e, "LIVE_TRANSCRIPTION_TIMEOUT_SECONDS", 20.0)?.clamp(1.0, 300.0),
+            ),
+        })
+    }
+}
+
+/// Counters for the heartbeat.
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    pub utterances: AtomicU64,
+    pub transcribed: AtomicU64,
+    /// Utterances dropped because the queue was full (or the service was stopping).
+    pub dropped: AtomicU64,
+    /// Utterances the provider did not transcribe after the retries.
+    pub failures: AtomicU64,
+    /// Audio left without transcript, in milliseconds.
+    pub gap_ms: AtomicU64,
+    busy: AtomicU64,
+    /// The provider's last error: its status and message, never the key or URL.
+    pub last_error: Mutex<Option<String>>,
+}
+
+struct Job {
+    seq: u64,
+    utterance: Utterance,
+    session: Arc<Shared>,
+    /// Dropped when the job is done: the session waits for all of them at its end.
+    _pending: mpsc::Sender<()>,
+}
+
+/// The worker pool, shared by every session of the service.
+pub struct LiveTranscription {
+    jobs: mpsc::Sender<Job>,
+    cutter: CutterSettings,
+    timeout: Duration,
+    pub stats: Arc<LiveStats>,
+}
+
+impl LiveTranscription {
+    /// Starts `cfg.concurrency` workers; they stop once this and every session are gone. While `stopping`
+    /// is true, queued utterances are dropped rather than sent.
+    pub fn start(transcriber: Arc<dyn Transcriber>, cfg: &LiveConfig, stopping: watch::Receiver<bool>) -> Arc<Self> {
+        let (jobs, rx) = mpsc::channel(cfg.queue.max(1));
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let stats = Arc::new(LiveStats::default());
+        let policy = Policy { retries: cfg.retries, timeout: cfg.timeout };
+        for _ in 0..cfg.concurrency.max(1) {
+            tokio::spawn(work(rx.clone(), transcriber.clone(), stats.clone(), policy, stopping.clone()));
+        }
+        Arc::new(Self { jobs, cutter: cfg.cutter, timeout: cfg.timeout, stats })
+    }
+
+    /// The heartbeat's view: counters, queue depth and busy workers.
+    pub fn counters(&self) -> Map<String, Value> {
+        let s = &self.stats;
+        let n = |c: &AtomicU64| Value::from(c.load(Ordering::Relaxed));
+        let fields = [
+            ("utterances", n(&s.utterances)),
+            ("transcribed", n(&s.transcribed)),
+            ("transcription_dropped", n(&s.dropped)),
+            ("transcription_failures", n(&s.failures)),
+            ("transcription_gap_seconds", json!(s.gap_ms.load(Ordering::Relaxed) as f64 / 1000.0)),
+            ("queue_depth", json!(self.jobs.max_capacity() - self.jobs.capacity())),
+            ("busy_workers", n(&s.busy)),
+            ("last_transcription_error", json!(*s.last_error.lock().unwrap_or_else(|p| p.into_inner()))),
+        ];
+        fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    /// A session's transcription; its events go to `out`, the session's forwarding stream.
+    pub fn session(
+        self: &Arc<Self>,
+        info: SessionInfo,
+        channels: usize,
+        language: Option<String>,
+        out: mpsc::UnboundedSender<Outgoing>,
+    ) -> LiveSession {
+        let (pending, done) = mpsc::channel(1);
+        LiveSession {
+            pool: self.clone(),
+            cutter: UtteranceCutter::new(&self.cutter, channels),
+            shared: Arc::new(Shared { ledger: Mutex::new(Ledger::new(info)), out, language }),
+            next_seq: 0,
+            pending,
+            done,
+        }
+    }
+}
+
+/// What a session's jobs share.
+struct Shared {
+    ledger: Mutex<Ledger>,
+    out: mpsc::UnboundedSender<Outgoing>,
+    language: Option<String>,
+}
+
+impl Shared {
+    /// Sends under the lock, so the stream gets events in the ledger's order.
+    fn send(&self, release: impl FnOnce(&mut Ledger) -> Vec<Outgoing>) {
+        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        for item in release(&mut ledger) {
+            let _ = self.out.send(item);
+        }
+    }
+}
+
+fn span(u: &Utterance) -> Span {
+    Span { channel: u.channel, start: u.start_seconds(), end: u.end_seconds() }
+}
+
+/// One session's side: cuts its audio and queues the utterances, never waiting.
+pub struct LiveSession {
+    pool: Arc<LiveTranscription>,
+    cutter: UtteranceCutter,
+    shared: Arc<Shared>,
+    next_seq: u64,
+    pending: mpsc::Sender<()>,
+    done: mpsc::Receiver<()>,
+}
+
+impl LiveSession {
+    pub fn push(&mut self, offset_samples: u64, frames: &Frames) {
+        for u in self.cutter.push(offset_samples, frames) {
+            self.submit(u);
+        }
+    }
+
+    fn submit(&mut self, utterance: Utterance) {
+        let stats = &self.pool.stats;
+        stats.utterances.fetch_add(1, Ordering::Relaxed);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let job = Job { seq, utterance, session: self.shared.clone(), _pending: self.pending.clone() };
+        if let Err(TrySendError::Full(job) | TrySendError::Closed(job)) = self.pool.jobs.try_send(job) {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            lost(stats, &job.utterance);
+            tracing::warn!(seq, "live transcription: queue full, utterance dropped");
+            job.session.send(|l| l.settle(seq, span(&job.utterance), Outcome::Lost("queue_full")));
+        }
+    }
+
+    /// The end of the call: queues the last utterances, waits (at most one request timeout) for the
+    /// session's transcripts, then closes an open gap. Later results still follow on the stream.
+    pub async fn finish(mut self) {
+        for u in self.cutter.finish() {
+            self.submit(u);
+        }
+        let Self { pool, shared, pending, mut done, .. } = self;
+        drop(pending);
+        let _ = tokio::time::timeout(pool.timeout, done.recv()).await;
+        shared.send(Ledger::finish);
+    }
+}
+
+fn lost(stats: &LiveStats, u: &Utterance) {
+    stats.gap_ms.fetch_add(u.samples.len() as u64 * 1000 / u64::from(RATE), Ordering::Relaxed);
+}
+
+#[derive(Clone, Copy)]
+struct Policy {
+    retries: u32,
+    timeout: Duration,
+}
+
+async fn work(
+    jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    transcriber: Arc<dyn Transcriber>,
+    stats: Arc<LiveStats>,
+    policy: Policy,
+    stopping: watch::Receiver<bool>,
+) {
+    loop {
+        let Some(job) = jobs.lock().await.recv().await else { return };
+        let outcome = if *stopping.borrow() {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            Outcome::Lost("stopping")
+        } else {
+            stats.busy.fetch_add(1, Ordering::Relaxed);
+            let result = transcribe(transcriber.as_ref(), &job, policy, &stopping).await;
+            stats.busy.fetch_sub(1, Ordering::Relaxed);
+            match result {
+                Ok(segments) => {
+                    stats.transcribed.fetch_add(1, Ordering::Relaxed);
+                    Outcome::Transcribed(segments)
+                }
+                Err(e) => {
+                    stats.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "live transcription: utterance not transcribed");
+                    *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                    Outcome::Lost(reason(&e))
+                }
+            }
+        };
+        if matches!(outcome, Outcome::Lost(_)) {
+            lost(&stats, &job.utterance);
+        }
+        job.session.send(|l| l.settle(job.seq, span(&job.utterance), outcome));
+    }
+}
+
+fn reason(e: &SttError) -> &'static str {
+    match e {
+        SttError::NotConfigured => "not_configured",
+        SttError::Unavailable(_) => "unavailable",
+        SttError::Refused(_) => "refused",
+        SttError::BadAnswer(_) => "bad_answer",
+    }
+}
+
+/// One utterance as a mono WAV at the session's rate (whisper-style APIs resample themselves), with a
+/// couple of brief retries while the provider is unavailable.
+async fn transcribe(
+    t: &dyn Transcriber,
+    job: &Job,
+    policy: Policy,
+    stopping: &watch::Receiver<bool>,
+) -> Result<Vec<Segment>, SttError> {
+    let pcm: Vec<u8> = job.utterance.samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let wav = shared::wav::encode(&AudioFormat { sample_rate: RATE, channels: 1, sample_width: 2 }, &pcm);
+    let language = job.session.language.as_deref();
+    let mut attempt = 0;
+    loop {
+        let result = tokio::time::timeout(policy.timeout, t.transcribe(wav.clone(), language)).await;
+        match result.unwrap_or_else(|_| Err(SttError::Unavailable(format!("no answer in {:?}", policy.timeout)))) {
+            Err(SttError::Unavailable(_)) if attempt < policy.retries && !*stopping.borrow() => {
+                attempt += 1;
+                tokio::time::sleep(RETRY_DELAY * attempt).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "transcription_tests.rs"]
+mod tests;
