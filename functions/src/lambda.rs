@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::Request;
 use lambda_http::request::RequestContext;
 use shared::adapters::aws::{ApiGatewayPush, AwsSettings, DynamoStore, S3BlobStore, SqsJobQueue};
+use shared::analysis::llm::LlmConfig;
 use shared::audio::AudioConfig;
 use shared::batch::{BatchConfig, BatchService};
 use shared::config::RealtimeConfig;
@@ -31,6 +32,7 @@ pub struct LambdaConfig {
     pub batch: BatchConfig,
     pub audio: AudioConfig,
     pub stt: SttConfig,
+    pub llm: LlmConfig,
 }
 
 impl LambdaConfig {
@@ -45,6 +47,7 @@ impl LambdaConfig {
             batch: BatchConfig::from_env(e)?,
             audio: AudioConfig::from_env(e)?,
             stt: SttConfig::from_env(e)?,
+            llm: LlmConfig::from_env(e)?,
         })
     }
 }
@@ -66,7 +69,8 @@ pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> Result<AppS
         cfg.audio.clone(),
         cfg.batch.clone(),
         true,
-    );
+    )
+    .with_llm(cfg.llm.client()?);
     Ok(AppState {
         realtime: Arc::new(realtime),
         batch: Arc::new(batch),

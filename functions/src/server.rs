@@ -11,6 +11,7 @@ use listener::forward::ServiceIngest;
 use listener::genesys::connector::ConnectorConfig;
 use serde::{Deserialize, Serialize};
 use shared::adapters::embedded::{BLOB_FOLDER, BroadcastPush, DATABASE_FILE, FolderBlobStore, SqliteStore};
+use shared::analysis::llm::{LlmConfig, LlmError};
 use shared::audio::AudioConfig;
 use shared::batch::{BatchConfig, BatchService};
 use shared::config::RealtimeConfig;
@@ -48,6 +49,8 @@ pub enum ServeError {
     #[error(transparent)]
     Stt(#[from] SttError),
     #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
@@ -68,6 +71,7 @@ pub struct ServeConfig {
     pub batch: BatchConfig,
     pub audio: AudioConfig,
     pub stt: SttConfig,
+    pub llm: LlmConfig,
 }
 
 impl ServeConfig {
@@ -84,6 +88,7 @@ impl ServeConfig {
             batch: BatchConfig::from_env(e)?,
             audio: AudioConfig::from_env(e)?,
             stt: SttConfig::from_env(e)?,
+            llm: LlmConfig::from_env(e)?,
         })
     }
 }
@@ -170,17 +175,20 @@ impl LocalServer {
             Arc::new(RealtimeService::new(store.clone(), blobs.clone(), Arc::new(push.clone()), cfg.realtime.clone()));
         // Jobs held by a worker of an earlier run of this process died with it: deliver them again now.
         store.release_held_jobs()?;
-        let batch = Arc::new(BatchService::new(
-            store.clone(),
-            blobs,
-            store.clone(),
-            Arc::new(push.clone()),
-            store.clone(),
-            Arc::from(cfg.stt.build()?),
-            cfg.audio.clone(),
-            cfg.batch.clone(),
-            false,
-        ));
+        let batch = Arc::new(
+            BatchService::new(
+                store.clone(),
+                blobs,
+                store.clone(),
+                Arc::new(push.clone()),
+                store.clone(),
+                Arc::from(cfg.stt.build()?),
+                cfg.audio.clone(),
+                cfg.batch.clone(),
+                false,
+            )
+            .with_llm(cfg.llm.client()?),
+        );
         let heartbeats: Arc<dyn Heartbeats> = store.clone();
         let app = AppState {
             realtime: realtime.clone(),

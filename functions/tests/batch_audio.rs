@@ -1,8 +1,11 @@
 //! Audio uploads through the real local server: decoding, per-channel transcription against a fake
 //! OpenAI-compatible server (`FakeWhisperForCalls`, which tells the channels apart by their tone), the
-//! analysis, the audio route, and the failures a call must explain (no provider, undecodable audio).
+//! analysis, the audio route, the failures a call must explain (no provider, undecodable audio), and a
+//! worker killed mid-job (the real binary, SIGKILL) whose job completes after a restart.
 
 mod common;
+#[path = "../../shared/tests/process/mod.rs"]
+mod process;
 
 use axum::body::Bytes;
 use axum::routing::post;
@@ -11,13 +14,13 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-pub const CUSTOMER_LINE: &str = "I need to speak to a supervisor right now about my refund.";
-pub const AGENT_LINE: &str = "I understand, I will process the refund today.";
+const CUSTOMER_LINE: &str = "I need to speak to a supervisor right now about my refund.";
+const AGENT_LINE: &str = "I understand, I will process the refund today.";
 
 /// A stereo 16-bit WAV: 440 Hz on the left (customer), 1 kHz on the right (agent).
-pub fn stereo_call(seconds: f64, rate: u32) -> Vec<u8> {
+fn stereo_call(seconds: f64, rate: u32) -> Vec<u8> {
     let spec =
         hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut out = std::io::Cursor::new(Vec::new());
@@ -41,16 +44,19 @@ fn tone_of(wav: &[u8]) -> f64 {
     crossings as f64 / 2.0 / (s.len() as f64 / rate)
 }
 
-/// The fake transcription server; counts requests.
-pub async fn fake_whisper_for_calls() -> (String, Arc<AtomicUsize>) {
+/// The fake transcription server; counts requests, and never answers while `hang` is set.
+async fn fake_whisper_for_calls(hang: Arc<AtomicBool>) -> (String, Arc<AtomicUsize>) {
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
     let app = axum::Router::new().route(
         "/v1/audio/transcriptions",
         post(move |body: Bytes| {
-            let counter = counter.clone();
+            let (counter, hang) = (counter.clone(), hang.clone());
             async move {
                 counter.fetch_add(1, Ordering::SeqCst);
+                while hang.load(Ordering::SeqCst) {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
                 let at = body.windows(4).position(|w| w == b"RIFF").expect("a WAV file part");
                 let text = if tone_of(&body[at..]) < 700.0 { CUSTOMER_LINE } else { AGENT_LINE };
                 json!({"text": text, "segments": [{"start": 0.5, "end": 2.5, "text": text}]}).to_string()
@@ -72,7 +78,7 @@ async fn upload_audio(s: &TestServer, name: &str, bytes: Vec<u8>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stereo_call_is_transcribed_per_channel_with_the_channels_roles() {
-    let (base, seen) = fake_whisper_for_calls().await;
+    let (base, seen) = fake_whisper_for_calls(Arc::default()).await;
     let s = TestServer::start_with(&[
         ("STT_PROVIDER", "openai"),
         ("STT_BASE_URL", &base),
@@ -120,4 +126,81 @@ async fn calls_that_cannot_be_processed_fail_with_a_reason() {
     let (_, list) = s.get("/api/calls?status=failed").await;
     assert_eq!(list["total"], 2);
     s.stop().await;
+}
+
+/// Starts `call-analytics serve` on `dir`; returns the process and its base URL.
+fn serve(dir: &std::path::Path, stt: &str) -> (std::process::Child, String) {
+    let (child, mut lines) = process::spawn_lines(
+        std::process::Command::new(env!("CARGO_BIN_EXE_call-analytics"))
+            .arg("serve")
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("DATA_DIR", dir)
+            .env("SUPERVISOR_TOKEN", common::SUPERVISOR)
+            .env("REALTIME_INGEST_TOKEN", common::INGEST)
+            .env("GENESYS_AUDIOHOOK_ENABLED", "false")
+            .env("STT_PROVIDER", "openai")
+            .env("STT_BASE_URL", stt)
+            .env("ENABLE_NOISE_SUPPRESSION", "false"),
+    );
+    // Logs share stdout (a restart logs the jobs it releases before the banner).
+    let banner = lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("Call Analytics listening on")).unwrap();
+    std::thread::spawn(move || lines.for_each(drop)); // keep reading, so logging never hits a closed pipe
+    let base = banner.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    (child, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_cut_off_by_a_killed_worker_completes_after_a_restart() {
+    let hang = Arc::new(AtomicBool::new(true));
+    let (stt, seen) = fake_whisper_for_calls(hang.clone()).await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let http = reqwest::Client::new();
+    let (mut first, base) = serve(dir.path(), &stt);
+    let form = Form::new().part("file", Part::bytes(stereo_call(2.0, 8000)).file_name("long call.wav"));
+    let v: Value = http
+        .post(format!("{base}/api/calls"))
+        .bearer_auth(common::SUPERVISOR)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = v["id"].as_str().unwrap().to_string();
+    while seen.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap(); // SIGKILL mid-transcription: no shutdown code runs
+    first.wait().unwrap();
+
+    hang.store(false, Ordering::SeqCst);
+    let (mut second, base) = serve(dir.path(), &stt);
+    let status = loop {
+        let v: Value = http
+            .get(format!("{base}/api/calls/{id}"))
+            .bearer_auth(common::SUPERVISOR)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["status"] == "completed" || v["status"] == "failed" {
+            break v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(status["status"], "completed", "{status}");
+    let list: Value = http
+        .get(format!("{base}/api/calls"))
+        .bearer_auth(common::SUPERVISOR)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["calls"][0]["attempts"], 2, "the second run picked the job up at once: {list}");
+    assert!(process::terminate(&mut second).success());
 }

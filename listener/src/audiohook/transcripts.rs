@@ -156,7 +156,7 @@ mod tests {
 
     /// The one place tests spell a `Segment` out.
     fn said(start_seconds: f64, end_seconds: f64, text: &str) -> Segment {
-        Segment { start_seconds, end_seconds, text: text.into(), confidence: Some(0.9) }
+        Segment { start_seconds, end_seconds, text: text.into(), confidence: Some(0.9), speaker: None }
     }
 
     fn ledger() -> Ledger {

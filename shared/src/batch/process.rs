@@ -5,8 +5,10 @@
 use super::digest::digest;
 use super::record::{BatchCall, BatchStatus};
 use super::service::{BatchService, GLOSSARY_KEY, output_key, parse_transcript};
-use crate::analysis::engine::{AnalysisInput, analyze};
+use crate::analysis::engine::{Analysis, AnalysisInput, analyze};
 use crate::analysis::glossary;
+use crate::analysis::llm;
+use crate::analysis::llm_prompt::{Prompt, PromptInput};
 use crate::audio::{self, AudioError};
 use crate::ports::{StoreError, Versioned};
 use crate::realtime::ServiceError;
@@ -158,13 +160,14 @@ impl BatchService {
         self.put_text(&id, "analysis_input.txt", &transcript::to_text(&cleaned)).await?;
         self.stage(claim, "analysis_start", 80, json!({"segments": cleaned.len()})).await?;
         let glossary = self.glossary(&claim.call).await?;
-        let analysis = analyze(&AnalysisInput {
+        let mut analysis = analyze(&AnalysisInput {
             entries: &cleaned,
             duration_seconds: duration,
             prompt_pack: &claim.call.options.prompt_pack,
             glossary: &glossary,
             tags: &self.config.tags,
         });
+        self.enrich(&claim.call, &cleaned, &glossary, &mut analysis).await?;
         self.put_text(&id, "analysis.json", &analysis.analysis.to_string()).await?;
         self.put_text(&id, "summary.json", &analysis.summary.to_string()).await?;
         self.put_text(&id, "qa.json", &analysis.qa.to_string()).await?;
@@ -176,6 +179,37 @@ impl BatchService {
         }
         self.announce(&claim.call, json!({})).await;
         tracing::info!(call_id = %id, entries = entries.len(), "batch call completed");
+        Ok(())
+    }
+
+    /// Lets the LLM (when configured) replace the summary, topics, actions, Q&A and resolution. Its
+    /// failure never fails the call: the embedded analysis stays, with the failure noted in it.
+    async fn enrich(
+        &self,
+        call: &BatchCall,
+        entries: &[Entry],
+        glossary: &[String],
+        a: &mut Analysis,
+    ) -> Result<(), StoreError> {
+        let Some(llm) = &self.llm else { return Ok(()) };
+        let model = llm.settings().model.clone();
+        let prompt = Prompt::new(&PromptInput {
+            entries,
+            prompt_pack: &call.options.prompt_pack,
+            glossary,
+            context: call.options.prompt.as_deref(),
+            max_transcript_chars: llm.settings().max_transcript_chars,
+        });
+        match llm.complete(&prompt).await {
+            Ok((reply, raw)) => {
+                llm::enrich(&mut a.analysis, &mut a.summary, &mut a.qa, &reply, &model);
+                self.put_text(&call.id, "analysis_raw.txt", &raw).await?;
+            }
+            Err(e) => {
+                tracing::warn!(call_id = %call.id, error = %e, "LLM enrichment failed; keeping the embedded analysis");
+                llm::note_failure(&mut a.analysis, &model, &e);
+            }
+        }
         Ok(())
     }
 

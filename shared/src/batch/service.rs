@@ -50,6 +50,8 @@ pub struct BatchService {
     /// Realtime rows of the same id, removed with the call.
     pub calls: Arc<dyn CallStore>,
     pub stt: Arc<dyn Transcriber>,
+    /// `LLM_PROVIDER`'s client: enriches the embedded analysis when configured.
+    pub llm: Option<Arc<crate::analysis::llm::LlmClient>>,
     pub audio: crate::audio::AudioConfig,
     pub config: BatchConfig,
     /// Whether storing under `uploads/` queues the job by itself (S3 notifications on AWS); when not, the
@@ -79,7 +81,25 @@ impl BatchService {
         config: BatchConfig,
         uploads_notify: bool,
     ) -> Self {
-        Self { store, blobs, queue, push, calls, stt, audio, config, uploads_notify, clock: Arc::new(chrono::Utc::now) }
+        Self {
+            store,
+            blobs,
+            queue,
+            push,
+            calls,
+            stt,
+            llm: None,
+            audio,
+            config,
+            uploads_notify,
+            clock: Arc::new(chrono::Utc::now),
+        }
+    }
+
+    /// With an LLM to enrich the analysis (`LLM_PROVIDER`).
+    pub fn with_llm(mut self, llm: Option<crate::analysis::llm::LlmClient>) -> Self {
+        self.llm = llm.map(Arc::new);
+        self
     }
 
     pub(super) fn now(&self) -> crate::timestamps::Timestamp {

@@ -72,8 +72,8 @@ impl Transcriber for NoProvider {
     }
 }
 
-/// Provider settings.
-#[derive(Debug, Clone, PartialEq)]
+/// Provider settings. `Debug` never shows the API key (configs end up in logs).
+#[derive(Clone, PartialEq)]
 pub enum SttConfig {
     None,
     /// `STT_BASE_URL` (https://api.openai.com), `STT_API_KEY`, `STT_MODEL` (whisper-1),
@@ -86,6 +86,22 @@ pub enum SttConfig {
     },
     /// `SARVAM_*` and `LANGUAGE_CODE`, see [`SarvamSettings`].
     Sarvam(SarvamSettings),
+}
+
+impl std::fmt::Debug for SttConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::OpenAi { base_url, api_key, model, timeout } => f
+                .debug_struct("OpenAi")
+                .field("base_url", base_url)
+                .field("api_key", &api_key.as_ref().map(|_| "<redacted>"))
+                .field("model", model)
+                .field("timeout", timeout)
+                .finish(),
+            Self::Sarvam(s) => f.debug_tuple("Sarvam").field(s).finish(),
+        }
+    }
 }
 
 impl SttConfig {
@@ -141,6 +157,8 @@ mod tests {
             }
         );
         assert_eq!(SttConfig::from_env(&[("STT_PROVIDER", "magic")]).unwrap_err().name, "STT_PROVIDER");
+        let keyed = SttConfig::from_env(&[("STT_PROVIDER", "openai"), ("STT_API_KEY", "sk-secret")]).unwrap();
+        assert!(!format!("{keyed:?}").contains("sk-secret"), "{keyed:?}");
     }
 
     #[test]
