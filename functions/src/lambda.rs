@@ -164,3 +164,59 @@ pub async fn serve_genesys_events() -> Result<(), lambda_http::Error> {
     ))
     .await
 }
+
+/// One message of an SQS event (the fields the worker reads).
+#[derive(serde::Deserialize)]
+struct SqsRecord {
+    #[serde(rename = "messageId")]
+    message_id: String,
+    #[serde(rename = "receiptHandle")]
+    receipt_handle: String,
+    body: String,
+    #[serde(default)]
+    attributes: std::collections::HashMap<String, String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SqsEvent {
+    #[serde(rename = "Records", default)]
+    records: Vec<SqsRecord>,
+}
+
+/// Batch jobs from SQS (our `{"call_id"}` messages and S3 upload notifications). Reports partial batch
+/// failures: a job to retry gets its backoff as the message's visibility and is listed as failed, so SQS
+/// delivers it again then (and to the dead-letter queue after the receive limit, the call already failed
+/// with the reason); the others are deleted.
+pub async fn batch_jobs(
+    batch: &shared::batch::BatchService,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    use shared::batch::worker::JobOutcome;
+    let event: SqsEvent = serde_json::from_value(event)?;
+    let mut failures = Vec::new();
+    for r in event.records {
+        let attempts = r.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+        let job = shared::ports::ReceivedJob { receipt: r.receipt_handle, body: r.body, attempts };
+        let delay = match batch.handle(&job).await {
+            JobOutcome::Done => continue,
+            JobOutcome::RetryAfter(delay) => delay,
+            JobOutcome::DeadLetter => std::time::Duration::ZERO,
+        };
+        if let Err(e) = batch.queue.retry_later(&job.receipt, delay).await {
+            tracing::warn!(error = %e, "could not set the retry delay; the queue's visibility timeout applies");
+        }
+        failures.push(serde_json::json!({"itemIdentifier": r.message_id}));
+    }
+    Ok(serde_json::json!({"batchItemFailures": failures}))
+}
+
+/// Runs the batch worker function.
+pub async fn serve_batch_worker() -> Result<(), lambda_http::Error> {
+    let sdk = init().await?;
+    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)?;
+    let batch = &state.batch;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { batch_jobs(batch, e.payload).await },
+    ))
+    .await
+}

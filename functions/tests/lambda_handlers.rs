@@ -10,7 +10,7 @@ use axum::Router;
 use functions::lambda::{LambdaConfig, app_state};
 use functions::routes::{alerts, calls, health, ingest, live_audio, openapi};
 use functions::state::AppState;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::adapters::aws::DynamoStore;
 use std::collections::HashMap;
 use tower::ServiceExt;
@@ -37,11 +37,14 @@ async fn functions_on_moto(name: &str) -> (moto::Moto, AppState, DynamoStore, mo
     let sdk = moto::sdk(&moto.endpoint).await;
     let settings = moto::fixture(&sdk, &moto.endpoint, name).await;
     let (callback, posts) = moto::fake_management_api().await;
+    let (queue, _) = moto::job_queues(&sdk, name, 5).await;
+    moto::notify_uploads(&sdk, name, &queue).await;
     let env: HashMap<String, String> = [
         ("TABLE_NAME", name),
         ("BUCKET_NAME", name),
         ("REALTIME_INGEST_TOKEN", "replace-me"),
         ("WEBSOCKET_CALLBACK_URL", callback.as_str()),
+        ("JOB_QUEUE_URL", queue.as_str()),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -222,4 +225,69 @@ async fn genesys_events_function_maps_partner_events_once() {
     assert_eq!((snapshot["status"].as_str(), snapshot["event_count"].as_u64()), (Some("ended"), Some(3)), "{snapshot}");
     let alerts: Vec<&str> = snapshot["alerts"].as_array().unwrap().iter().filter_map(|a| a["type"].as_str()).collect();
     assert!(alerts.contains(&"escalation_keyword"), "{alerts:?}");
+}
+
+/// The SQS event the worker function gets for what is waiting in the job queue (as Lambda builds it).
+async fn sqs_event(state: &AppState) -> Value {
+    let jobs = state.batch.queue.receive(10, std::time::Duration::from_secs(60)).await.unwrap();
+    let records: Vec<Value> = jobs
+        .iter()
+        .map(|j| {
+            json!({"messageId": j.receipt, "receiptHandle": j.receipt, "body": j.body, "eventSource": "aws:sqs",
+                   "attributes": {"ApproximateReceiveCount": j.attempts.to_string()}})
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// The batch path on the AWS APIs: a file put under `uploads/` (straight into the bucket, and through a
+/// presigned URL from the upload function) → S3 notification → SQS → the worker function → artifacts in S3
+/// and the call completed in DynamoDB; a call that cannot be processed fails with its reason, not a retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_flow_through_s3_sqs_and_the_worker_to_artifacts() {
+    let (_moto, state, _store, _posts) = functions_on_moto("batch").await;
+    let transcript = json!({"entries": [
+        {"speaker_id": "agent", "start_time_seconds": 0, "end_time_seconds": 3, "transcript": "Thank you for calling, how can I help?"},
+        {"speaker_id": "customer", "start_time_seconds": 3, "end_time_seconds": 6, "transcript": "I want a refund or I will cancel, get me a supervisor."}
+    ]});
+    let direct = "20260210101520123456";
+    state
+        .batch
+        .blobs
+        .put(&format!("uploads/{direct}/support call.json"), transcript.to_string().into_bytes())
+        .await
+        .unwrap();
+
+    let (status, v) = invoke(&state, functions::routes::batch::upload_router, &fixture("calls-upload-url")).await;
+    assert_eq!(status, 201, "{v}");
+    let presigned = v["id"].as_str().unwrap().to_string();
+    assert_eq!(v["stage"], "awaiting_upload");
+    let put = reqwest::Client::new()
+        .put(v["upload"]["url"].as_str().unwrap())
+        .body(transcript.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+    state.batch.blobs.put("uploads/20260210101520999999/silence.wav", vec![0; 64]).await.unwrap();
+
+    let out = functions::lambda::batch_jobs(&state.batch, sqs_event(&state).await).await.unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    for id in [direct, presigned.as_str()] {
+        let call = state.batch.get(id).await.unwrap().value;
+        assert_eq!(call.status_json()["status"], "completed", "{id}");
+        let detail = state.batch.detail(id).await.unwrap();
+        assert_eq!(detail["analysis"]["speaker_roles"], json!({"agent": "Agent", "customer": "Customer"}));
+        assert_eq!(detail["analysis"]["auto_tags"], json!(["billing", "churn risk", "escalation"]));
+    }
+    assert_eq!(state.batch.get(&presigned).await.unwrap().value.options.prompt_pack, "support");
+    let failed = state.batch.get("20260210101520999999").await.unwrap().value;
+    assert_eq!(
+        failed.status_json()["error_message"],
+        "The file is not a recording in a supported format (WAV, MP3, M4A/AAC, OGG/Vorbis or FLAC)"
+    );
+    assert!(
+        state.batch.queue.receive(10, std::time::Duration::from_secs(1)).await.unwrap().is_empty(),
+        "every job was deleted"
+    );
 }

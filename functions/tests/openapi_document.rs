@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Every route the app serves (method and path). Adding a route means documenting it.
-const ROUTES: [(&str, &str); 24] = [
+const ROUTES: [(&str, &str); 25] = [
     ("post", "/api/realtime/events"),
     ("post", "/api/realtime/audio/chunk"),
     ("get", "/api/realtime/calls"),
@@ -20,6 +20,7 @@ const ROUTES: [(&str, &str); 24] = [
     ("get", "/api/integrations/genesys/health"),
     ("get", "/api/integrations/genesys/audiohook/health"),
     ("post", "/api/calls"),
+    ("post", "/api/calls/upload-url"),
     ("get", "/api/calls"),
     ("get", "/api/calls/{call_id}"),
     ("get", "/api/calls/{call_id}/detail"),

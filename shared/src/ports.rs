@@ -122,6 +122,11 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// A URL a client can `PUT` the object to directly for `expires` (S3 presigned); `None` where uploads
+    /// go through the API instead (the local folder).
+    async fn upload_url(&self, _key: &str, _expires: std::time::Duration) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A message for supervisors watching `call_id` (the seed's SSE message types).

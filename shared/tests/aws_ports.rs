@@ -119,34 +119,12 @@ async fn an_ingested_event_costs_two_dynamodb_round_trips() {
 /// the template's prefix filter); other prefixes do not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_queue_a_job_through_the_bucket_notification() {
-    use aws_sdk_s3::types::{
-        Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
-        QueueConfiguration, S3KeyFilter,
-    };
     use shared::ports::BlobStore;
     let moto = Moto::start();
     let sdk = sdk(&moto.endpoint).await;
     let settings = fixture(&sdk, &moto.endpoint, "uploads").await;
     let (queue, _) = moto::job_queues(&sdk, "upload-jobs", 5).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let arn = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
-    let attrs = sqs.get_queue_attributes().queue_url(&queue).attribute_names(arn.clone()).send().await.unwrap();
-    let prefix = FilterRule::builder().name(FilterRuleName::Prefix).value("uploads/").build();
-    let notify = QueueConfiguration::builder()
-        .queue_arn(&attrs.attributes.unwrap()[&arn])
-        .events(Event::from("s3:ObjectCreated:*"))
-        .filter(
-            NotificationConfigurationFilter::builder().key(S3KeyFilter::builder().filter_rules(prefix).build()).build(),
-        )
-        .build()
-        .unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-    s3.put_bucket_notification_configuration()
-        .bucket(&settings.bucket)
-        .notification_configuration(NotificationConfiguration::builder().queue_configurations(notify).build())
-        .send()
-        .await
-        .unwrap();
+    moto::notify_uploads(&sdk, &settings.bucket, &queue).await;
 
     let blobs = S3BlobStore::new(&sdk, &settings);
     blobs.put("live/call-9/000000001_a.pcm", vec![1; 16]).await.unwrap();

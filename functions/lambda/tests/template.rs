@@ -206,6 +206,17 @@ fn every_sample_event_targets_a_route_that_exists() {
             seen += 1;
             continue;
         }
+        if event["Records"][0]["eventSource"] == "aws:sqs" {
+            let polled = functions(&t).values().any(|f| {
+                f["Properties"]["Events"].as_mapping().into_iter().flatten().any(|(_, e)| {
+                    e["Type"] == "SQS"
+                        && e["Properties"]["FunctionResponseTypes"][0].as_str() == Some("ReportBatchItemFailures")
+                })
+            });
+            assert!(polled, "{path:?}: no function takes SQS batches with partial failures");
+            seen += 1;
+            continue;
+        }
         let route = event["requestContext"]["routeKey"].as_str().unwrap_or_else(|| panic!("{path:?}: no routeKey"));
         if let Some((method, p)) = route.split_once(' ') {
             assert!(http.contains_key(&(method.into(), p.into())), "{path:?}: {route} is not routed");
@@ -221,7 +232,7 @@ fn every_sample_event_targets_a_route_that_exists() {
 fn functions_get_the_settings_they_require() {
     let t = template();
     let vars = names(&t["Globals"]["Function"]["Environment"]["Variables"]);
-    for required in ["TABLE_NAME", "BUCKET_NAME", "REALTIME_INGEST_TOKEN", "WEBSOCKET_CALLBACK_URL"] {
+    for required in ["TABLE_NAME", "BUCKET_NAME", "REALTIME_INGEST_TOKEN", "WEBSOCKET_CALLBACK_URL", "JOB_QUEUE_URL"] {
         assert!(vars.contains(required), "{required} is not set for the functions");
     }
 }

@@ -89,6 +89,36 @@ async fn upload(State(s): State<AppState>, form: Result<Multipart, MultipartReje
     Ok((StatusCode::CREATED, Json(list_row(&call))).into_response())
 }
 
+#[derive(Deserialize)]
+struct DirectUpload {
+    filename: String,
+    #[serde(default)]
+    fields: HashMap<String, String>,
+}
+
+/// `POST /api/calls/upload-url` `{"filename", "fields": {...}}`: the call is recorded and the client `PUT`s
+/// the file to the returned URL (S3 presigned, 15 minutes); its arrival queues the job. For uploads larger
+/// than an API request may carry.
+async fn upload_url(
+    State(s): State<AppState>,
+    body: Result<Json<DirectUpload>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(b) = body.map_err(|e| bad(format!("Invalid upload request: {}", e.body_text())))?;
+    if b.filename.trim().is_empty() || b.filename.len() > 512 {
+        return Err(bad("filename is required (at most 512 characters)"));
+    }
+    let options = settings::call_options(&b.fields, &s.batch.config).map_err(|e| bad(e.to_string()))?;
+    match s.batch.direct_upload(&b.filename, options).await? {
+        Some((call, url)) => {
+            let mut row = list_row(&call);
+            row["upload"] =
+                json!({"method": "PUT", "url": url, "expires_in": shared::batch::UPLOAD_URL_LIFETIME.as_secs()});
+            Ok((StatusCode::CREATED, Json(row)).into_response())
+        }
+        None => Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "Direct uploads need S3; upload with POST /api/calls")),
+    }
+}
+
 fn page(q: &HashMap<String, String>, key: &str, default: usize) -> usize {
     q.get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
 }
@@ -199,7 +229,9 @@ async fn glossary(
 /// Uploads (the body limit is the audio limit plus the form around it).
 pub fn upload_router(state: &AppState) -> Router<AppState> {
     let limit = state.batch.audio.max_bytes.saturating_add(FORM_OVERHEAD);
-    let r = Router::new().route("/api/calls", post(upload)).layer(DefaultBodyLimit::max(limit));
+    let r = Router::new()
+        .route("/api/calls", post(upload).layer(DefaultBodyLimit::max(limit)))
+        .route("/api/calls/upload-url", post(upload_url).layer(DefaultBodyLimit::max(64 * 1024)));
     super::supervisor(state, r)
 }
 

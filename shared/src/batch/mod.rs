@@ -13,5 +13,7 @@ pub mod worker;
 
 pub use process::{ProcessError, Processed};
 pub use record::{BatchCall, BatchStatus, CallOptions, Digest};
-pub use service::{ARTIFACTS, BatchService, GLOSSARY_KEY, Upload, list_row, output_key, parse_transcript};
+pub use service::{
+    ARTIFACTS, BatchService, GLOSSARY_KEY, UPLOAD_URL_LIFETIME, Upload, list_row, output_key, parse_transcript,
+};
 pub use settings::BatchConfig;

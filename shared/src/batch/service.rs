@@ -29,6 +29,8 @@ pub const ARTIFACTS: [&str; 7] = [
 pub const GLOSSARY_KEY: &str = "config/glossary.csv";
 /// The name an uploaded transcript is stored under, beside the audio.
 pub const TRANSCRIPT_UPLOAD: &str = "transcript.json";
+/// How long a direct-upload URL stays valid.
+pub const UPLOAD_URL_LIFETIME: std::time::Duration = std::time::Duration::from_secs(900);
 /// Largest transcript JSON accepted.
 pub const MAX_TRANSCRIPT_BYTES: usize = 20 * 1024 * 1024;
 
@@ -139,6 +141,34 @@ impl BatchService {
         }
         tracing::info!(call_id = %call.id, file = %call.filename, "batch call queued");
         Ok(call)
+    }
+
+    /// `POST /api/calls/upload-url`: records the call and returns where to `PUT` the file (an upload to
+    /// storage then queues the job through its notification). `None` where storage takes no direct uploads.
+    pub async fn direct_upload(
+        &self,
+        filename: &str,
+        options: CallOptions,
+    ) -> Result<Option<(BatchCall, String)>, ServiceError> {
+        let name = safe_filename(filename);
+        let now = self.now();
+        let mut call = BatchCall::new(String::new(), filename.to_string(), String::new(), options, now);
+        call.stage = "awaiting_upload".into();
+        for bump in 0..1000 {
+            call.id = new_id(&now, bump);
+            if name.to_lowercase().ends_with(".json") {
+                call.upload_key.clear();
+                call.transcript_key = Some(format!("uploads/{}/{TRANSCRIPT_UPLOAD}", call.id));
+            } else {
+                call.upload_key = format!("uploads/{}/{name}", call.id);
+            }
+            let key = call.transcript_key.clone().unwrap_or_else(|| call.upload_key.clone());
+            let Some(url) = self.blobs.upload_url(&key, UPLOAD_URL_LIFETIME).await? else { return Ok(None) };
+            if self.store.create_batch_call(&call).await? {
+                return Ok(Some((call, url)));
+            }
+        }
+        Err(ServiceError::Contention)
     }
 
     /// Puts the files and, unless storage queues the job itself, the job.

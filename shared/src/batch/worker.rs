@@ -5,7 +5,7 @@
 use super::job::{self, JobTarget, split_upload_key};
 use super::process::{ProcessError, Processed};
 use super::record::BatchCall;
-use super::service::{BatchService, TRANSCRIPT_UPLOAD};
+use super::service::BatchService;
 use crate::ids::validate_call_id;
 use crate::ports::{ReceivedJob, StoreError};
 use std::sync::Arc;
@@ -87,7 +87,7 @@ impl BatchService {
         let options = super::settings::call_options(&Default::default(), &self.config)
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         let mut call = BatchCall::new(id.to_string(), file.to_string(), key.to_string(), options, self.now());
-        if file == TRANSCRIPT_UPLOAD {
+        if file.to_lowercase().ends_with(".json") {
             call.upload_key.clear();
             call.transcript_key = Some(key.to_string());
         }

@@ -105,6 +105,33 @@ pub async fn job_queues(sdk: &aws_config::SdkConfig, name: &str, max_receives: u
     (url, dlq)
 }
 
+/// The template's upload notification: objects created under `uploads/` in `bucket` notify `queue_url`.
+pub async fn notify_uploads(sdk: &aws_config::SdkConfig, bucket: &str, queue_url: &str) {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+        QueueConfiguration, S3KeyFilter,
+    };
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let arn = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+    let attrs = sqs.get_queue_attributes().queue_url(queue_url).attribute_names(arn.clone()).send().await.unwrap();
+    let prefix = FilterRule::builder().name(FilterRuleName::Prefix).value("uploads/").build();
+    let notify = QueueConfiguration::builder()
+        .queue_arn(&attrs.attributes.unwrap()[&arn])
+        .events(Event::from("s3:ObjectCreated:*"))
+        .filter(
+            NotificationConfigurationFilter::builder().key(S3KeyFilter::builder().filter_rules(prefix).build()).build(),
+        )
+        .build()
+        .unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+    s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(NotificationConfiguration::builder().queue_configurations(notify).build())
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Records the DynamoDB operation and JSON body of every HTTP request the client transmits (retries included).
 #[derive(Debug, Default, Clone)]
 pub struct RequestLog(Arc<Mutex<Vec<(String, serde_json::Value)>>>);

@@ -47,4 +47,11 @@ impl BlobStore for S3BlobStore {
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(backend)?;
         Ok(())
     }
+
+    async fn upload_url(&self, key: &str, expires: std::time::Duration) -> Result<Option<String>, StoreError> {
+        let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires).map_err(backend)?;
+        let req =
+            self.client.put_object().bucket(&self.bucket).key(key).presigned(presigning).await.map_err(backend)?;
+        Ok(Some(req.uri().to_string()))
+    }
 }

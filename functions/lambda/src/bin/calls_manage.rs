@@ -1,0 +1,6 @@
+//! Lambda: POST /api/calls/bulk and POST /api/glossary.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::serve(functions::routes::batch::manage_router).await
+}

@@ -1,0 +1,6 @@
+//! Lambda: POST /api/calls and POST /api/calls/upload-url.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::lambda::serve(functions::routes::batch::upload_router).await
+}
