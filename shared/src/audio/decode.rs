@@ -20,6 +20,8 @@ pub const KEPT_CHANNELS: usize = 2;
 /// Sample rates accepted: below telephony's 8 kHz is not speech, above studio rates is a broken header (and
 /// would make resampling's output, which scales with the rate ratio, unbounded).
 pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 4_000..=384_000;
+/// How symphonia's probe says that no format reader recognised the bytes (pinned by the tests on garbage).
+const PROBE_FOUND_NOTHING: &str = "core (probe)";
 /// Undecodable packets in a row (a damaged MP3 frame is skipped) before the file is called corrupt.
 const MAX_BAD_PACKETS_IN_A_ROW: u32 = 50;
 /// How far short of its declared length a file may end (encoder padding, rounding) before it counts as cut.
@@ -111,7 +113,11 @@ fn decode_with_symphonia(
     let mut format = symphonia::default::get_probe()
         .probe(&hint, source, FormatOptions::default(), MetadataOptions::default())
         .map_err(|e| match e {
-            SymphoniaError::Unsupported(_) | SymphoniaError::IoError(_) => AudioError::Unrecognised,
+            // Only the probe itself saying no reader matched means "not audio"; a reader that matched and then
+            // failed (an M4A cut before its index: "missing moov atom") found a damaged file.
+            SymphoniaError::Unsupported(msg) if msg.starts_with(PROBE_FOUND_NOTHING) => AudioError::Unrecognised,
+            SymphoniaError::IoError(e) if e.kind() == ErrorKind::UnexpectedEof => AudioError::Incomplete,
+            SymphoniaError::IoError(_) => AudioError::Unrecognised,
             other => AudioError::Corrupt(other.to_string()),
         })?;
     let track = format.default_track(TrackType::Audio).ok_or(AudioError::NoAudioTrack)?;
@@ -253,10 +259,15 @@ impl Collector {
         AudioError::TooLong { max_seconds: self.max_frames as f64 / f64::from(self.rate) }
     }
 
+    /// The file ended before the audio did: with how much is missing when the header said how long it is.
     fn truncated(&self, declared: Option<u64>) -> AudioError {
-        AudioError::Truncated {
-            decoded_seconds: self.frames as f64 / f64::from(self.rate),
-            expected_seconds: declared.unwrap_or(self.frames) as f64 / f64::from(self.rate),
+        let tolerance = (TRUNCATION_TOLERANCE_SECONDS * f64::from(self.rate)) as u64;
+        match declared {
+            Some(expected) if self.frames + tolerance < expected => AudioError::Truncated {
+                decoded_seconds: self.frames as f64 / f64::from(self.rate),
+                expected_seconds: expected as f64 / f64::from(self.rate),
+            },
+            _ => AudioError::Incomplete,
         }
     }
 
@@ -264,9 +275,8 @@ impl Collector {
         if self.frames == 0 {
             return Err(AudioError::Empty);
         }
-        let tolerance = (TRUNCATION_TOLERANCE_SECONDS * f64::from(self.rate)) as u64;
-        if declared.is_some_and(|d| self.frames + tolerance < d) {
-            return Err(self.truncated(declared));
+        if let err @ AudioError::Truncated { .. } = self.truncated(declared) {
+            return Err(err);
         }
         Ok(Decoded { rate: self.rate, source_channels: self.source_channels, frames: self.frames, planes: self.planes })
     }

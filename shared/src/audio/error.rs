@@ -23,6 +23,8 @@ pub enum AudioError {
     UnsupportedSampleRate(u32),
     #[error("The recording could not be converted for transcription ({0})")]
     Conversion(String),
+    #[error("The recording ends abruptly; the upload may be incomplete")]
+    Incomplete,
     #[error("The recording stops early ({} of the {} its header announces); the upload may be incomplete", span(*decoded_seconds), span(*expected_seconds))]
     Truncated { decoded_seconds: f64, expected_seconds: f64 },
 }
