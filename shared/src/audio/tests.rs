@@ -1,4 +1,4 @@
-//! `prepare` end to end on WAVs written here (every PCM layout hound reads), its limits, and its refusal to
+//! `prepare` end to end on WAVs written here (every PCM layout: 8, 16, 24, 32-bit integer and float), its limits, and its refusal to
 //! panic on any input. Other formats, made by ffmpeg, are in `tests/audio_formats.rs`.
 
 use super::*;
