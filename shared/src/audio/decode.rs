@@ -90,7 +90,7 @@ fn decode_with_symphonia(
     let channels = params.channels.as_ref().map_or(1, |c| u16::try_from(c.count()).unwrap_or(u16::MAX));
     let mut out = Collector::new(rate, channels, max_seconds, mode)?;
     if let Some(declared) = declared {
-        out.check_declared(declared)?;
+        out.check_declared(declared, bytes.len())?;
         if mode == Mode::Duration {
             return Ok(out.declared(declared));
         }
@@ -170,13 +170,15 @@ impl Collector {
         })
     }
 
-    /// Refuses an over-long file from its header, before any decoding, and reserves memory for the rest.
-    fn check_declared(&mut self, declared: u64) -> Result<(), AudioError> {
+    /// Refuses an over-long file from its header, before any decoding, and reserves memory for the rest: no
+    /// more frames than the file has bytes, so a small file whose header claims hours costs nothing.
+    fn check_declared(&mut self, declared: u64, file_bytes: usize) -> Result<(), AudioError> {
         if declared > self.max_frames {
             return Err(self.too_long());
         }
         if self.keep {
-            self.planes.iter_mut().for_each(|p| p.reserve_exact(declared as usize));
+            let frames = usize::try_from(declared).unwrap_or(usize::MAX).min(file_bytes);
+            self.planes.iter_mut().for_each(|p| p.reserve_exact(frames));
         }
         Ok(())
     }
