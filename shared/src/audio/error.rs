@@ -5,7 +5,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum AudioError {
-    #[error("The file is {} and the limit is {}; please upload a smaller or compressed recording", megabytes(*bytes), megabytes(*max_bytes))]
+    #[error("The file is {} and the limit is {}; please upload a smaller or compressed recording",
+        megabytes(*bytes), megabytes(*max_bytes))]
     TooLarge { bytes: usize, max_bytes: usize },
     #[error("The recording is longer than the {} limit", span(*max_seconds))]
     TooLong { max_seconds: f64 },
@@ -23,7 +24,10 @@ pub enum AudioError {
     UnsupportedSampleRate(u32),
     #[error("The recording could not be converted for transcription ({0})")]
     Conversion(String),
-    #[error("The recording stops early ({} of the {} its header announces); the upload may be incomplete", span(*decoded_seconds), span(*expected_seconds))]
+    #[error("The recording ends abruptly; the upload may be incomplete")]
+    Incomplete,
+    #[error("The recording stops early ({} of the {} its header announces); the upload may be incomplete",
+        span(*decoded_seconds), span(*expected_seconds))]
     Truncated { decoded_seconds: f64, expected_seconds: f64 },
 }
 

@@ -16,6 +16,7 @@ mod pieces;
 mod resample;
 
 pub use config::AudioConfig;
+pub use decode::Decoded;
 pub use error::AudioError;
 
 use decode::Mode;
@@ -48,8 +49,7 @@ pub struct Piece {
 /// Decodes `bytes` (the format is probed from the content; `filename`'s extension is only a hint) and turns
 /// it into speaker tracks cut into pieces, within `cfg`'s limits.
 pub fn prepare(bytes: &[u8], filename: Option<&str>, cfg: &AudioConfig) -> Result<PreparedAudio, AudioError> {
-    check_size(bytes, cfg)?;
-    let decoded = decode::decode(bytes, filename, cfg.max_seconds, Mode::Samples)?;
+    let decoded = decode(bytes, filename, cfg)?;
     let duration_seconds = decoded.seconds();
     let (source_rate, source_channels) = (decoded.rate, decoded.source_channels);
     let tracks = channels::speakers(decoded.planes, &cfg.channel_roles)
@@ -68,6 +68,13 @@ pub fn prepare(bytes: &[u8], filename: Option<&str>, cfg: &AudioConfig) -> Resul
         })
         .collect::<Result<_, AudioError>>()?;
     Ok(PreparedAudio { duration_seconds, source_rate, source_channels, tracks })
+}
+
+/// The recording as planar `f32` at its own rate (at most two channels, see [`Decoded::planes`]), within
+/// `cfg`'s size and length limits: the first step of [`prepare`].
+pub fn decode(bytes: &[u8], filename: Option<&str>, cfg: &AudioConfig) -> Result<Decoded, AudioError> {
+    check_size(bytes, cfg)?;
+    decode::decode(bytes, filename, cfg.max_seconds, Mode::Samples)
 }
 
 /// The recording's length in seconds: from its header when it declares one (WAV, FLAC, MP3 with a Xing/Info

@@ -1,5 +1,5 @@
-//! `prepare` end to end on WAVs written here (every PCM layout hound reads), its limits, and its refusal to
-//! panic on any input. Other formats, made by ffmpeg, are in `tests/audio_formats.rs`.
+//! `prepare` end to end on WAVs written here (8, 16, 24 and 32-bit integer and float PCM), its limits, and its
+//! refusal to panic on any input. Other formats, made by ffmpeg, are in `tests/audio_formats.rs`.
 
 use super::*;
 use hound::{SampleFormat, WavSpec, WavWriter};
@@ -124,12 +124,18 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096), ext in "(wav|mp3|m4a|ogg|flac|bin)") {
+    fn random_bytes_never_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..4096),
+        ext in "(wav|mp3|m4a|ogg|flac|bin)",
+    ) {
         let _ = prepare(&bytes, Some(&format!("call.{ext}")), &cfg());
     }
 
     #[test]
-    fn damaged_wavs_never_panic(cut in 0usize..20_000, flips in proptest::collection::vec((0usize..20_000, any::<u8>()), 0..8)) {
+    fn damaged_wavs_never_panic(
+        cut in 0usize..20_000,
+        flips in proptest::collection::vec((0usize..20_000, any::<u8>()), 0..8),
+    ) {
         let mut wav = stereo_wav(8_000, 1.0, 16, SampleFormat::Int);
         for (at, v) in flips {
             let at = at % wav.len();
