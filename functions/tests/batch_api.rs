@@ -3,10 +3,12 @@
 
 mod common;
 
-use common::{SUPERVISOR, TestServer};
+use common::{SUPERVISOR, TestServer, next_json};
+use futures_util::SinkExt;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 fn support_call() -> Value {
     json!({"entries": [
@@ -38,7 +40,23 @@ async fn upload(s: &TestServer, name: &str, fields: &[(&str, &str)]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transcript_upload_becomes_a_completed_call_with_the_seeds_artifacts() {
     let s = TestServer::start().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(s.ws_url()).await.unwrap();
+    ws.send(Message::Text(json!({"action": "subscribe"}).to_string().into())).await.unwrap();
+    while next_json(&mut ws).await["type"] != "subscribed" {}
     let id = upload(&s, "support.json", &[("prompt_pack", "support"), ("glossary_terms", "Acme")]).await;
+    let mut stages = Vec::new();
+    loop {
+        let m = next_json(&mut ws).await;
+        if m["type"] == "call_update" {
+            assert_eq!(m["call_id"], id.as_str());
+            stages.push((m["stage"].as_str().unwrap().to_string(), m["progress"].as_u64().unwrap()));
+            if m["status"] == "completed" {
+                break;
+            }
+        }
+    }
+    let expected = [("processing", 10), ("analysis_start", 80), ("analysis_complete", 95), ("completed", 100)];
+    assert_eq!(stages, expected.map(|(s, p)| (s.to_string(), p)), "call_update pushes in order");
     assert_eq!(id.len(), 20, "the seed's timestamp ids");
     let status = s.settled(&id).await;
     assert_eq!(

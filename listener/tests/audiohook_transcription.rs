@@ -162,7 +162,17 @@ async fn a_provider_down_costs_transcripts_only_and_is_reported_as_a_gap() {
     // Chunks and recording are whole.
     let audio = interleaved(&through_ulaw(&conversation()));
     assert_eq!(chunk_pcm(&accepted, &result.session_id), audio);
-    let wav = running.blobs.get(&format!("recordings/{}.wav", result.conversation_id)).await.unwrap().unwrap();
+    // The recording is joined when the session's worker finishes, which may be after the ingest saw the end.
+    let key = format!("recordings/{}.wav", result.conversation_id);
+    let mut wav = None;
+    for _ in 0..200 {
+        wav = running.blobs.get(&key).await.unwrap();
+        if wav.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let wav = wav.expect("the recording is written");
     assert_eq!(shared::wav::decode(&wav).unwrap().1, audio);
     // No transcript; one gap, announced when it began and closed with the call.
     assert!(events_of(&accepted, "transcript").is_empty());

@@ -157,3 +157,19 @@ impl TestServer {
         }
     }
 }
+
+/// The next JSON text message of a WebSocket (10 s at most).
+pub async fn next_json(
+    ws: &mut (
+             impl futures_util::StreamExt<
+        Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>,
+    > + Unpin
+         ),
+) -> Value {
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
