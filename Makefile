@@ -9,6 +9,7 @@ test: lint
 	cargo test --workspace --all-features
 	cargo bench -p functions --bench ingest_load --profile dev -- --smoke
 	cargo bench -p listener --bench audiohook_load --profile dev -- --smoke
+	cargo bench -p shared --bench analysis --profile dev -- --smoke
 
 lint: tools
 	cargo fmt --all -- --check
@@ -31,6 +32,7 @@ aws-coldstart: tools
 bench:
 	cargo bench -p functions --bench ingest_load
 	cargo bench -p listener --bench audiohook_load
+	cargo bench -p shared --bench analysis
 
 fmt:
 	cargo fmt --all
