@@ -10,6 +10,7 @@ test: lint
 	cargo bench -p functions --bench ingest_load --profile dev -- --smoke
 	cargo bench -p listener --bench audiohook_load --profile dev -- --smoke
 	cargo bench -p shared --bench audio_decode --profile dev -- --smoke
+	cargo bench -p shared --bench analysis --profile dev -- --smoke
 
 lint: tools
 	cargo fmt --all -- --check
@@ -33,6 +34,7 @@ bench:
 	cargo bench -p functions --bench ingest_load
 	cargo bench -p listener --bench audiohook_load
 	cargo bench -p shared --bench audio_decode
+	cargo bench -p shared --bench analysis
 
 fmt:
 	cargo fmt --all
