@@ -3,7 +3,7 @@
 mod common;
 
 use common::{TestServer, next_json};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
