@@ -191,6 +191,12 @@ async fn bad_uploads_and_requests_get_clear_errors() {
         let (status, v) = s.post_form("/api/calls", form).await;
         assert_eq!((status, v), (StatusCode::BAD_REQUEST, json!({"detail": detail})));
     }
+    let direct = s.post_json("/api/calls/upload-url", &json!({"filename": "big.wav"})).await;
+    assert_eq!(direct.status(), StatusCode::NOT_IMPLEMENTED, "the local folder takes no presigned uploads");
+    assert_eq!(
+        direct.json::<Value>().await.unwrap(),
+        json!({"detail": "Direct uploads need S3; upload with POST /api/calls"})
+    );
     let (_, list) = s.get("/api/calls").await;
     assert_eq!(list["total"], 0, "nothing stored for refused uploads");
 

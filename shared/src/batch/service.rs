@@ -118,22 +118,14 @@ impl BatchService {
             parse_transcript(t)?;
         }
         let name = safe_filename(&upload.filename);
-        let now = self.now();
-        let mut call = BatchCall::new(String::new(), upload.filename.clone(), String::new(), upload.options, now);
-        let mut bump = 0;
-        loop {
-            call.id = new_id(&now, bump);
-            call.upload_key = upload.audio.as_ref().map(|_| format!("uploads/{}/{name}", call.id)).unwrap_or_default();
-            call.transcript_key =
-                upload.transcript.as_ref().map(|_| format!("uploads/{}/{TRANSCRIPT_UPLOAD}", call.id));
-            if self.store.create_batch_call(&call).await? {
-                break;
-            }
-            bump += 1;
-            if bump == 1000 {
-                return Err(ServiceError::Contention);
-            }
-        }
+        let mut call =
+            BatchCall::new(String::new(), upload.filename.clone(), String::new(), upload.options, self.now());
+        let (audio, transcript) = (upload.audio.is_some(), upload.transcript.is_some());
+        self.record(&mut call, |c| {
+            c.upload_key = if audio { format!("uploads/{}/{name}", c.id) } else { String::new() };
+            c.transcript_key = transcript.then(|| format!("uploads/{}/{TRANSCRIPT_UPLOAD}", c.id));
+        })
+        .await?;
         let stored = self.store_upload(&call, upload.audio, upload.transcript).await;
         if let Err(e) = stored {
             self.delete(std::slice::from_ref(&call.id)).await?;
@@ -151,21 +143,33 @@ impl BatchService {
         options: CallOptions,
     ) -> Result<Option<(BatchCall, String)>, ServiceError> {
         let name = safe_filename(filename);
-        let now = self.now();
-        let mut call = BatchCall::new(String::new(), filename.to_string(), String::new(), options, now);
+        let transcript = name.to_lowercase().ends_with(".json");
+        let mut call = BatchCall::new(String::new(), filename.to_string(), String::new(), options, self.now());
         call.stage = "awaiting_upload".into();
-        for bump in 0..1000 {
-            call.id = new_id(&now, bump);
-            if name.to_lowercase().ends_with(".json") {
-                call.upload_key.clear();
-                call.transcript_key = Some(format!("uploads/{}/{TRANSCRIPT_UPLOAD}", call.id));
-            } else {
-                call.upload_key = format!("uploads/{}/{name}", call.id);
+        self.record(&mut call, |c| {
+            c.upload_key = if transcript { String::new() } else { format!("uploads/{}/{name}", c.id) };
+            c.transcript_key = transcript.then(|| format!("uploads/{}/{TRANSCRIPT_UPLOAD}", c.id));
+        })
+        .await?;
+        let key = call.transcript_key.clone().unwrap_or_else(|| call.upload_key.clone());
+        match self.blobs.upload_url(&key, UPLOAD_URL_LIFETIME).await? {
+            Some(url) => Ok(Some((call, url))),
+            None => {
+                self.store.delete_batch_call(&call.id).await?;
+                Ok(None)
             }
-            let key = call.transcript_key.clone().unwrap_or_else(|| call.upload_key.clone());
-            let Some(url) = self.blobs.upload_url(&key, UPLOAD_URL_LIFETIME).await? else { return Ok(None) };
-            if self.store.create_batch_call(&call).await? {
-                return Ok(Some((call, url)));
+        }
+    }
+
+    /// Stores a new call under the first free id from its upload time on (the seed's timestamp ids collide
+    /// when two uploads share a microsecond); `keys` names its blobs for the id.
+    async fn record(&self, call: &mut BatchCall, keys: impl Fn(&mut BatchCall)) -> Result<(), ServiceError> {
+        let at = call.created_at;
+        for bump in 0..1000 {
+            call.id = new_id(&at, bump);
+            keys(call);
+            if self.store.create_batch_call(call).await? {
+                return Ok(());
             }
         }
         Err(ServiceError::Contention)
