@@ -118,13 +118,20 @@ pub async fn sweep(realtime: &RealtimeService) -> Result<serde_json::Value, lamb
     Ok(serde_json::json!({"ended": report.ended, "purged": report.purged}))
 }
 
-/// Runs the scheduled housekeeping function.
+/// Runs the scheduled housekeeping function: the realtime pass, then the batch one (calls left queued
+/// without a job are queued again, direct uploads that never arrived fail).
 pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
     let sdk = init().await?;
     let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)?;
-    let realtime = state.realtime.as_ref();
+    let (realtime, batch) = (state.realtime.as_ref(), state.batch.as_ref());
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |_: lambda_http::LambdaEvent<serde_json::Value>| async move { sweep(realtime).await },
+        move |_: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            let mut report = sweep(realtime).await?;
+            let b = batch.sweep().await?;
+            report["requeued"] = b.requeued.into();
+            report["expired_uploads"] = b.expired_uploads.into();
+            Ok::<_, lambda_http::Error>(report)
+        },
     ))
     .await
 }

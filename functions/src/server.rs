@@ -253,7 +253,7 @@ impl LocalServer {
             let ports = Ports { blobs: self.realtime.blobs.clone(), heartbeats: self.heartbeats };
             tokio::spawn(audiohook::run(cfg, socket, ingest, ports, false, stopped(&shutdown)))
         });
-        let housekeeping = tokio::spawn(housekeeping(self.realtime, self.housekeeping_every));
+        let housekeeping = tokio::spawn(housekeeping(self.realtime, self.batch.clone(), self.housekeeping_every));
         let worker = tokio::spawn(shared::batch::worker::run(self.batch, stopped(&shutdown)));
         let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(async move {
@@ -276,14 +276,18 @@ impl LocalServer {
     }
 }
 
-/// Ends idle calls and deletes expired ones every `every`, for as long as the server runs.
-async fn housekeeping(realtime: Arc<RealtimeService>, every: Duration) {
+/// Ends idle calls, deletes expired ones and requeues batch calls left without a job, every `every`, for
+/// as long as the server runs.
+async fn housekeeping(realtime: Arc<RealtimeService>, batch: Arc<BatchService>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         if let Err(e) = realtime.sweep().await {
             tracing::warn!(error = %e, "housekeeping failed; retrying next interval");
+        }
+        if let Err(e) = batch.sweep().await {
+            tracing::warn!(error = %e, "batch housekeeping failed; retrying next interval");
         }
     }
 }

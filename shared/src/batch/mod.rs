@@ -9,6 +9,7 @@ mod process;
 pub mod record;
 mod service;
 pub mod settings;
+mod sweep;
 pub mod worker;
 
 pub use process::{ProcessError, Processed};
@@ -17,3 +18,4 @@ pub use service::{
     ARTIFACTS, BatchService, GLOSSARY_KEY, UPLOAD_URL_LIFETIME, Upload, list_row, output_key, parse_transcript,
 };
 pub use settings::BatchConfig;
+pub use sweep::BatchSweep;

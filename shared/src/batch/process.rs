@@ -61,7 +61,7 @@ impl From<ServiceError> for ProcessError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Processed {
     Completed,
-    /// Nothing to do: the call is gone, finished, or another worker holds it.
+    /// Nothing to do: the call is gone or already finished.
     Skipped,
 }
 
@@ -173,6 +173,7 @@ impl BatchService {
         self.put_text(&id, "qa.json", &analysis.qa.to_string()).await?;
         self.stage(claim, "analysis_complete", 95, json!({})).await?;
         claim.call.digest = Some(digest(&analysis.analysis));
+        claim.call.error_message = None; // an earlier attempt's reason no longer applies
         claim.call.advance(BatchStatus::Completed, "completed", 100, self.now());
         if !self.store.save_batch_call(&claim.call, claim.version).await? {
             return Err(ProcessError::Retry(format!("call {id} was changed by someone else")));

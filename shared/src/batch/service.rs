@@ -104,6 +104,12 @@ impl BatchService {
         self
     }
 
+    /// With another clock (tests of time-based housekeeping).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     pub(super) fn now(&self) -> crate::timestamps::Timestamp {
         (self.clock)()
     }

@@ -22,9 +22,12 @@ pub enum JobOutcome {
     DeadLetter,
 }
 
-/// Backoff before attempt `attempts + 1`: 30 s doubling, at most 15 minutes.
+/// The longest wait between attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(900);
+
+/// Backoff before attempt `attempts + 1`: 30 s doubling, at most `MAX_BACKOFF`.
 pub fn backoff(attempts: u32) -> Duration {
-    Duration::from_secs((30u64 << attempts.saturating_sub(1).min(5)).min(900))
+    Duration::from_secs(30u64 << attempts.saturating_sub(1).min(5)).min(MAX_BACKOFF)
 }
 
 /// How often the local worker looks for jobs when the queue was empty.

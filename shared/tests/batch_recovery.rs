@@ -1,15 +1,15 @@
-//! What a batch job's delivery leads to when the provider is down (`ProviderDownForRetries`, a Transcriber
-//! that always answers "unavailable"): try again after a backoff with the reason showing, and after the last
-//! attempt fail the call with the reason and send the message to the dead letters. On the real SQLite
-//! queue and folder.
+//! Batch calls that cannot run now, on the real SQLite queue and folder: with the provider down
+//! (`ProviderDownForRetries`, a Transcriber that always answers "unavailable") a delivery backs off with
+//! the reason showing, and the last attempt fails the call with the reason and dead-letters the job; and
+//! housekeeping leaves no call without a job.
 
 use async_trait::async_trait;
 use serde_json::Value;
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::AudioConfig;
 use shared::batch::worker::JobOutcome;
-use shared::batch::{BatchConfig, BatchService, Upload};
-use shared::ports::{JobQueue, ReceivedJob};
+use shared::batch::{BatchCall, BatchConfig, BatchService, BatchSweep, CallOptions, Upload};
+use shared::ports::{BatchStore, JobQueue, ReceivedJob};
 use shared::stt::{Segment, SttError, Transcriber};
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,4 +76,54 @@ async fn provider_outages_back_off_then_fail_the_call_with_the_reason() {
         Some("speech-to-text provider unavailable: 503 Service Unavailable (gave up after 3 attempts)")
     );
     assert_eq!(failed.attempts, 3);
+}
+
+/// A call recorded as queued whose job never reached the queue (the process died in between) is queued
+/// again once it has been quiet for a lease plus the longest backoff; a direct upload that never arrived
+/// fails with that reason. A second pass does nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn housekeeping_requeues_calls_left_without_a_job() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
+    let start = chrono::Utc::now();
+    let clock = Arc::new(std::sync::Mutex::new(start));
+    let c = clock.clone();
+    let service = BatchService::new(
+        store.clone(),
+        Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
+        store.clone(),
+        Arc::new(BroadcastPush::new(16)),
+        store.clone(),
+        Arc::new(ProviderDownForRetries),
+        AudioConfig::default(),
+        BatchConfig::from_env(&[]).unwrap(),
+        false,
+    )
+    .with_clock(Arc::new(move || *c.lock().unwrap()));
+    let orphan = BatchCall::new(
+        "20260210101520000001".into(),
+        "a.wav".into(),
+        "uploads/x/a.wav".into(),
+        CallOptions::default(),
+        start,
+    );
+    let mut never_put = BatchCall::new(
+        "20260210101520000002".into(),
+        "b.wav".into(),
+        "uploads/y/b.wav".into(),
+        CallOptions::default(),
+        start,
+    );
+    never_put.stage = "awaiting_upload".into();
+    for c in [&orphan, &never_put] {
+        assert!(store.create_batch_call(c).await.unwrap());
+    }
+    assert_eq!(service.sweep().await.unwrap(), BatchSweep::default(), "fresh calls are left alone");
+    *clock.lock().unwrap() += chrono::Duration::minutes(31);
+    assert_eq!(service.sweep().await.unwrap(), BatchSweep { requeued: 1, expired_uploads: 1 });
+    let jobs = store.receive(10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(jobs.iter().map(|j| j.body.as_str()).collect::<Vec<_>>(), [r#"{"call_id":"20260210101520000001"}"#]);
+    let expired = service.get(&never_put.id).await.unwrap().value;
+    assert_eq!(expired.error_message.as_deref(), Some("The upload never arrived; please upload the file again"));
+    assert_eq!(service.sweep().await.unwrap(), BatchSweep::default(), "requeued calls wait for their job");
 }
