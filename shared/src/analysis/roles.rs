@@ -43,7 +43,9 @@ const NAME_INTROS: [&[&str]; 7] = [
     &["you're", "speaking", "with"],
     &["speaking", "with"],
 ];
-const NOT_NAMES: [&str; 45] = [
+/// Words that follow "my name is", "this is", "I'm" without being a name: the seed's list, plus what people
+/// say after "I'm" on a call (the seed named speakers "Sorry" and "Frustrated").
+const NOT_NAMES: [&str; 97] = [
     "calling",
     "call",
     "speaking",
@@ -89,6 +91,59 @@ const NOT_NAMES: [&str; 45] = [
     "youre",
     "the",
     "a",
+    // after "I'm" / "I am"
+    "sorry",
+    "glad",
+    "happy",
+    "afraid",
+    "sure",
+    "not",
+    "so",
+    "very",
+    "really",
+    "just",
+    "still",
+    "also",
+    "going",
+    "trying",
+    "looking",
+    "having",
+    "getting",
+    "waiting",
+    "fine",
+    "great",
+    "okay",
+    "ok",
+    "well",
+    "able",
+    "unable",
+    "about",
+    "an",
+    "in",
+    "on",
+    "at",
+    "to",
+    "frustrated",
+    "upset",
+    "angry",
+    "confused",
+    "disappointed",
+    "concerned",
+    "worried",
+    "interested",
+    "aware",
+    "unsure",
+    "done",
+    "back",
+    "new",
+    "currently",
+    "pleased",
+    "checking",
+    "transferring",
+    "putting",
+    "reaching",
+    "following",
+    "writing",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -223,5 +278,7 @@ mod tests {
         assert_eq!(n.get("0").map(String::as_str), Some("Sam Ortiz"), "two words beat one");
         assert_eq!(n.get("1").map(String::as_str), Some("Dana"), "'calling' is not a name");
         assert_eq!(n.get("2"), None);
+        let sorry = names(&[e("0", "I'm sorry about that, I understand."), e("1", "I am so frustrated with this")]);
+        assert!(sorry.is_empty(), "{sorry:?}");
     }
 }

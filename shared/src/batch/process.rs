@@ -147,8 +147,9 @@ impl BatchService {
                     .await?
                     .ok_or_else(|| ProcessError::Permanent("The uploaded transcript is missing".into()))?;
                 let entries = parse_transcript(&bytes)?;
-                let duration = entries.iter().map(|e| e.end_time_seconds).fold(0.0, f64::max);
-                (entries, (duration > 0.0).then_some(duration))
+                let spoken = entries.iter().map(|e| e.end_time_seconds).fold(0.0, f64::max);
+                let duration = self.audio_duration(&claim.call).await?.or((spoken > 0.0).then_some(spoken));
+                (entries, duration)
             }
             None => self.transcribe(claim).await?,
         };
@@ -225,6 +226,18 @@ impl BatchService {
             None => Vec::new(),
         };
         Ok(glossary::merge(&glossary::split_terms(&call.options.glossary_terms), &file, &self.config.glossary_fallback))
+    }
+
+    /// The length of the call's audio, when it has audio beside an uploaded transcript (read from the
+    /// header where the format has one); `None` without audio or when it cannot be read.
+    async fn audio_duration(&self, call: &BatchCall) -> Result<Option<f64>, StoreError> {
+        if call.upload_key.is_empty() {
+            return Ok(None);
+        }
+        let Some(bytes) = self.blobs.get(&call.upload_key).await? else { return Ok(None) };
+        let (filename, cfg) = (call.filename.clone(), self.audio.clone());
+        let probed = tokio::task::spawn_blocking(move || audio::probe_duration(&bytes, Some(&filename), &cfg)).await;
+        Ok(probed.ok().and_then(Result::ok))
     }
 
     /// Decodes the upload and transcribes each speaker's pieces; returns the entries in time order and
