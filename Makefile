@@ -1,12 +1,14 @@
 # The two commands: `make run` starts the whole platform locally; `make test` runs the full suite (CI).
 SHELL := /bin/bash
-.PHONY: run test lint bench fmt tools aws-build aws-coldstart
+.PHONY: run test lint bench fmt tools web aws-build aws-coldstart
 
-run:
+run: web
 	cargo run -p functions --bin call-analytics -- serve
 
-test: lint
+test: lint web
 	cargo test --workspace --all-features
+	cargo build -p functions --bin call-analytics --all-features
+	npm test --prefix web
 	cargo bench -p functions --bench ingest_load --profile dev -- --smoke
 	cargo bench -p listener --bench audiohook_load --profile dev -- --smoke
 	cargo bench -p shared --bench audio_decode --profile dev -- --smoke
@@ -20,6 +22,10 @@ lint: tools
 
 tools:
 	scripts/tools.sh
+
+# Builds the web UI into web/dist (served by `call-analytics serve` at /).
+web:
+	scripts/web.sh
 
 # Builds every Lambda for `sam deploy` (release, cargo-lambda from the venv; ~15 min cold on 2 cores).
 aws-build: tools

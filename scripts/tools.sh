@@ -9,22 +9,14 @@ MOTO_VERSION=5.2.5
 SAM_CLI_VERSION=1.170.0
 DYNAMODB_LOCAL_VERSION=10.3.0
 
-# Installs Debian packages when a command is missing (python3-venv for venv, a JRE for DynamoDB Local, npm,
-# ffmpeg to make the recordings the audio decoding tests and benchmark read).
-apt_install() {
-  if ! command -v apt-get >/dev/null; then
-    echo "tools.sh: please install: $*" >&2
-    exit 1
-  fi
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq && $sudo apt-get install -y -qq "$@" >/dev/null
-}
-
+# Debian packages when a command is missing: python3-venv for venv, a JRE for DynamoDB Local, npm, ffmpeg
+# (test audio), Chromium (the UI tests; Debian's, never a downloaded browser).
+source scripts/apt.sh
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
 command -v npm >/dev/null || apt_install npm
 command -v ffmpeg >/dev/null || apt_install ffmpeg
+command -v chromium >/dev/null || apt_install chromium
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 

@@ -2,7 +2,7 @@
 //! request tracing.
 
 use crate::error::ApiError;
-use crate::routes::{alerts, batch, calls, health, ingest, live_audio, openapi, tickets};
+use crate::routes::{alerts, batch, calls, health, ingest, live_audio, openapi, tickets, web};
 use crate::state::AppState;
 use crate::ws::{WsState, ws_router};
 use axum::Router;
@@ -28,10 +28,12 @@ pub fn api_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The local server's router: the API, the WebSocket push, JSON fallbacks and tracing.
-pub fn local_router(ws: WsState) -> Router {
+/// The local server's router: the API, the WebSocket push, the web UI from `web_dir`, JSON fallbacks and
+/// tracing.
+pub fn local_router(ws: WsState, web_dir: &std::path::Path) -> Router {
     api_router(ws.app.clone())
         .merge(ws_router(ws))
+        .merge(web::web_router(web_dir))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
         .layer(TraceLayer::new_for_http())

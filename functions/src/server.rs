@@ -68,6 +68,8 @@ pub struct ServeConfig {
     pub health: HealthConfig,
     /// `HOUSEKEEPING_INTERVAL_SECONDS` (60): how often idle calls are ended and expired ones deleted.
     pub housekeeping_interval_seconds: u64,
+    /// `WEB_DIR` (web/dist): the built web UI.
+    pub web_dir: PathBuf,
     pub batch: BatchConfig,
     pub audio: AudioConfig,
     pub stt: SttConfig,
@@ -85,6 +87,7 @@ impl ServeConfig {
             realtime: RealtimeConfig::from_env(e)?,
             health: HealthConfig::from_env(e)?,
             housekeeping_interval_seconds: env::parsed(e, "HOUSEKEEPING_INTERVAL_SECONDS", 60, "whole number")?.max(1),
+            web_dir: PathBuf::from(env::string(e, "WEB_DIR").unwrap_or_else(|| "web/dist".into())),
             batch: BatchConfig::from_env(e)?,
             audio: AudioConfig::from_env(e)?,
             stt: SttConfig::from_env(e)?,
@@ -199,7 +202,7 @@ impl LocalServer {
             health: Arc::new(cfg.health.clone()),
         };
         let (shutdown, rx) = watch::channel(false);
-        let router = local_router(WsState { app, push, shutdown: rx });
+        let router = local_router(WsState { app, push, shutdown: rx }, &cfg.web_dir);
         let housekeeping_every = Duration::from_secs(cfg.housekeeping_interval_seconds);
         Ok(Self {
             router,

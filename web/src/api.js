@@ -1,0 +1,123 @@
+// The API client: the supervisor credential (a local token or a Cognito JWT), JSON calls with clear errors,
+// downloads, and the WebSocket push with one-time tickets (no long-lived token in a URL) and reconnects.
+
+const KEY = "call-analytics-token";
+
+export function token() {
+  return sessionStorage.getItem(KEY);
+}
+
+export function setToken(t) {
+  if (t) sessionStorage.setItem(KEY, t.trim());
+  else sessionStorage.removeItem(KEY);
+}
+
+/** Takes `#token=...` from the URL (wall screens), then removes it from the address bar and history. */
+export function adoptHashToken() {
+  const m = location.hash.match(/(?:^#|&)token=([^&]+)/);
+  if (!m) return;
+  setToken(decodeURIComponent(m[1]));
+  history.replaceState(null, "", location.pathname + location.search);
+}
+
+/** Whether the API accepts `candidate` (the sign-in check; a refusal does not sign anyone out). */
+export async function accepts(candidate) {
+  const r = await fetch("/api/realtime/calls?limit=1", { headers: { Authorization: `Bearer ${candidate.trim()}` } });
+  return r.status;
+}
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+  }
+}
+
+let onUnauthorized = () => {};
+export function whenUnauthorized(f) {
+  onUnauthorized = f;
+}
+
+async function request(path, opts = {}) {
+  const headers = { ...(opts.headers ?? {}), Authorization: `Bearer ${token() ?? ""}` };
+  const resp = await fetch(path, { ...opts, headers });
+  if (resp.status === 401) {
+    onUnauthorized();
+    throw new ApiError(401, "Sign in again");
+  }
+  if (!resp.ok) {
+    let detail = resp.statusText;
+    try {
+      detail = (await resp.json()).detail ?? detail;
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(resp.status, detail);
+  }
+  return resp;
+}
+
+export const api = {
+  get: async (path) => (await request(path)).json(),
+  post: async (path, body) =>
+    (
+      await request(path, {
+        method: "POST",
+        headers: body === undefined ? {} : { "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+    ).json(),
+  form: async (path, form) => (await request(path, { method: "POST", body: form })).json(),
+  blob: async (path, opts) => (await request(path, opts)).blob(),
+  /** Fetches a file and hands it to the browser as a download named by the server. */
+  download: async (path, opts) => {
+    const resp = await request(path, opts);
+    const name = /filename="?([^";]+)"?/.exec(resp.headers.get("content-disposition") ?? "")?.[1] ?? "export";
+    const url = URL.createObjectURL(await resp.blob());
+    const a = Object.assign(document.createElement("a"), { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  },
+};
+
+/** The push: subscribes to every call, hands each message to `onMessage`, reconnects with backoff. */
+export function connectPush(onMessage, onState) {
+  let closed = false;
+  let delay = 1000;
+  let socket;
+  async function open() {
+    try {
+      const { ticket } = await api.post("/api/realtime/ws-ticket");
+      const base = location.origin.replace(/^http/, "ws");
+      socket = new WebSocket(`${base}/ws?ticket=${encodeURIComponent(ticket)}`);
+    } catch {
+      return retry();
+    }
+    socket.onopen = () => {
+      delay = 1000;
+      socket.send(JSON.stringify({ action: "subscribe" }));
+      onState("live");
+    };
+    socket.onmessage = (e) => {
+      try {
+        onMessage(JSON.parse(e.data));
+      } catch {
+        /* ignore non-JSON */
+      }
+    };
+    socket.onclose = () => retry();
+  }
+  function retry() {
+    if (closed) return;
+    onState("reconnecting");
+    setTimeout(open, delay);
+    delay = Math.min(delay * 2, 30_000);
+  }
+  open();
+  return () => {
+    closed = true;
+    socket?.close();
+  };
+}

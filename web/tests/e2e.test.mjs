@@ -1,0 +1,200 @@
+// End to end in headless Chromium (Debian's, never a downloaded one) against the real `call-analytics`
+// binary on loopback: sign in, an ingested alert appearing on the live board without reload and
+// acknowledged, an upload completing, the call detail playing audio with click-to-seek, a CSV export; and
+// screenshots of every page at 1280 px and at tablet width, kept in web/test-artifacts/.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const BIN = process.env.CALL_ANALYTICS_BIN ?? join(ROOT, "target/debug/call-analytics");
+const ARTIFACTS = join(ROOT, "web/test-artifacts");
+const SUPERVISOR = "e2e-supervisor-token";
+const INGEST = "e2e-ingest-token";
+const WIDTHS = { desktop: { width: 1280, height: 900 }, tablet: { width: 820, height: 1180 } };
+
+let server, base, browser, dataDir;
+
+/** A stereo 16-bit WAV: a 440 Hz customer and a 660 Hz agent, `seconds` long. */
+function stereoWav(seconds, rate = 8000) {
+  const frames = seconds * rate;
+  const buf = Buffer.alloc(44 + frames * 4);
+  buf.write("RIFF", 0);
+  buf.writeUInt32LE(36 + frames * 4, 4);
+  buf.write("WAVEfmt ", 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(2, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 4, 28);
+  buf.writeUInt16LE(4, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write("data", 36);
+  buf.writeUInt32LE(frames * 4, 40);
+  for (let i = 0; i < frames; i++) {
+    buf.writeInt16LE(Math.round(6000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 4);
+    buf.writeInt16LE(Math.round(6000 * Math.sin((2 * Math.PI * 660 * i) / rate)), 46 + i * 4);
+  }
+  return buf;
+}
+
+const TRANSCRIPT = {
+  entries: [
+    { speaker_id: "agent", start_time_seconds: 0.5, end_time_seconds: 2.5, transcript: "Thank you for calling Acme, how can I help you today?" },
+    { speaker_id: "customer", start_time_seconds: 3, end_time_seconds: 5.5, transcript: "My internet plan was charged twice and I want a refund." },
+    { speaker_id: "agent", start_time_seconds: 6, end_time_seconds: 8, transcript: "I'm sorry about that. I will refund the internet plan charge today." },
+    { speaker_id: "customer", start_time_seconds: 8.5, end_time_seconds: 9.5, transcript: "Thank you, that works." },
+  ],
+};
+
+async function ingest(body) {
+  const r = await fetch(`${base}/api/realtime/events`, {
+    method: "POST",
+    headers: { "X-Cloud-Token": INGEST, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.equal(r.status, 200, await r.text());
+}
+
+async function screenshots(page, name) {
+  for (const [label, size] of Object.entries(WIDTHS)) {
+    await page.setViewportSize(size);
+    await page.waitForTimeout(300);
+    const [scroll, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(scroll <= view, `${name} is ${scroll} px wide in a ${view} px ${label} window`);
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize(WIDTHS.desktop);
+}
+
+before(async () => {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), "ca-e2e-"));
+  server = spawn(BIN, ["serve"], {
+    env: {
+      ...process.env, HTTP_ADDR: "127.0.0.1:0", DATA_DIR: dataDir, SUPERVISOR_TOKEN: SUPERVISOR, REALTIME_INGEST_TOKEN: INGEST,
+      WEB_DIR: join(ROOT, "web/dist"), GENESYS_AUDIOHOOK_ENABLED: "false", LOG_LEVEL: "warn", NO_COLOR: "1",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: server.stdout });
+  base = await new Promise((resolve, reject) => {
+    lines.on("line", (l) => {
+      const m = l.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) resolve(m[1]);
+    });
+    server.on("exit", (code) => reject(new Error(`call-analytics exited with ${code}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function signedIn() {
+  const context = await browser.newContext({ viewport: WIDTHS.desktop, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${base}/#token=${SUPERVISOR}`);
+  await page.getByRole("heading", { name: "Live board" }).waitFor();
+  assert.equal(new URL(page.url()).hash, "", "the token leaves the address bar");
+  return { page, errors };
+}
+
+test("sign in with the token, and a wrong token is refused", async () => {
+  const page = await browser.newPage({ viewport: WIDTHS.desktop });
+  await page.goto(base);
+  await page.getByLabel("Supervisor token").fill("wrong");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("That token was not accepted.").waitFor();
+  await screenshots(page, "sign-in");
+  await page.getByLabel("Supervisor token").fill(SUPERVISOR);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Live board" }).waitFor();
+  await page.getByText("● Live").waitFor();
+  await page.close();
+});
+
+test("an ingested alert appears on the live board without reload and is acknowledged", async () => {
+  const { page, errors } = await signedIn();
+  await page.getByText("● Live").waitFor();
+  await ingest({ call_id: "live-e2e-1", speaker: "customer", text: "Hello, I have a question about my bill.", agent_id: "a-7" });
+  await page.locator('tr[data-call="live-e2e-1"]').waitFor();
+  await ingest({ call_id: "live-e2e-1", speaker: "customer", text: "This is useless, get me your supervisor now!", sentiment: -0.9 });
+  const alert = page.locator("li.alert", { hasText: "escalation keyword" });
+  await alert.waitFor();
+  assert.match(await page.locator('tr[data-call="live-e2e-1"] td.said').innerText(), /supervisor/);
+  await page.locator(".banner", { hasText: "Critical alert on live-e2e-1" }).waitFor();
+  await screenshots(page, "live-board");
+  await alert.getByRole("button", { name: /Acknowledge/ }).click();
+  await alert.waitFor({ state: "detached" });
+
+  // The live call's own page: its transcript so far, and its alerts with the acknowledged one marked.
+  await page.getByRole("link", { name: "live-e2e-1" }).first().click();
+  await page.locator(".transcript").getByText("get me your supervisor now").waitFor();
+  await page.locator('li.alert[data-acknowledged="true"]', { hasText: "escalation keyword" }).waitFor();
+  await ingest({ call_id: "live-e2e-1", speaker: "agent", text: "I understand, let me bring my supervisor in." });
+  await page.locator(".transcript").getByText("let me bring my supervisor in").waitFor();
+  await screenshots(page, "live-call");
+  const r = await fetch(`${base}/api/realtime/alerts?call_id=live-e2e-1&open_only=false`, { headers: { Authorization: `Bearer ${SUPERVISOR}` } });
+  const { alerts } = await r.json();
+  assert.ok(alerts.some((a) => a.type === "escalation_keyword" && a.acknowledged), JSON.stringify(alerts));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("an upload completes, its detail plays audio and seeks from the transcript, and exports CSV", async () => {
+  const { page, errors } = await signedIn();
+  await page.getByRole("link", { name: "Calls" }).click();
+  await page.getByRole("heading", { name: "Upload a call" }).waitFor();
+  const dir = mkdtempSync(join(tmpdir(), "ca-up-"));
+  writeFileSync(join(dir, "support-call.wav"), stereoWav(10));
+  writeFileSync(join(dir, "transcript.json"), JSON.stringify(TRANSCRIPT));
+  await page.getByLabel("Recording or transcript").setInputFiles(join(dir, "support-call.wav"));
+  await page.getByLabel("Transcript (optional)").setInputFiles(join(dir, "transcript.json"));
+  await page.getByLabel("Prompt pack").selectOption("support");
+  await page.getByRole("button", { name: "Upload" }).click();
+  const row = page.locator("tr", { hasText: "support-call.wav" });
+  await row.waitFor();
+  await page.locator('tr[data-status="completed"]', { hasText: "support-call.wav" }).waitFor({ timeout: 20_000 });
+  await page.locator(".chart canvas").first().waitFor();
+  await screenshots(page, "dashboard");
+
+  await row.getByRole("link", { name: "support-call.wav" }).click();
+  await page.getByRole("heading", { name: "Transcript" }).waitFor();
+  await page.locator(".transcript").getByText("My internet plan was charged twice").waitFor();
+  const audio = page.locator("audio");
+  await page.waitForFunction(() => document.querySelector("audio")?.readyState >= 1);
+  assert.equal(Math.round(await audio.evaluate((a) => a.duration)), 10);
+  await page.getByRole("button", { name: "Play from 00:06" }).click();
+  await page.waitForFunction(() => document.querySelector("audio").currentTime >= 6.2);
+  await page.getByLabel("Playback speed").selectOption("1.5");
+  assert.equal(await audio.evaluate((a) => a.playbackRate), 1.5);
+  await audio.evaluate((a) => a.pause());
+  assert.ok(await page.locator(".wave canvas, .wave div").count() > 0, "a waveform is drawn");
+  await page.getByText("internet plan").first().waitFor();
+  await screenshots(page, "call-detail");
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Transcript CSV" }).click()]);
+  assert.match(download.suggestedFilename(), /^call_\d{20}_transcript\.csv$/);
+  const csv = readFileSync(await download.path(), "utf8");
+  assert.ok(csv.startsWith("speaker_id,start_time_seconds,end_time_seconds,transcript\r\n"), csv);
+  assert.match(csv, /customer,3(\.0)?,5\.5,My internet plan was charged twice and I want a refund\./);
+  assert.deepEqual(errors, []);
+  rmSync(dir, { recursive: true, force: true });
+  await page.close();
+});
