@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the whole platform locally; `make test` runs the full suite (CI).
 SHELL := /bin/bash
-.PHONY: run test lint bench fmt tools web aws-build aws-coldstart
+.PHONY: run test lint bench fmt tools web aws-build aws-coldstart aws-web
 
 run: web
 	cargo run -p functions --bin call-analytics -- serve
@@ -31,6 +31,10 @@ web:
 aws-build: tools
 	.venv/bin/python -m pip install -q "cargo-lambda==1.9.2"
 	scripts/sam build
+
+# Publishes the web UI to the deployed stack (STACK, default call-analytics): S3 behind CloudFront.
+aws-web:
+	scripts/deploy-web.sh $(or $(STACK),call-analytics)
 
 # Cold start of each built Lambda against a fake Runtime API and moto, on loopback (after aws-build).
 aws-coldstart: tools

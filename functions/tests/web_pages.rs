@@ -11,6 +11,7 @@ async fn pages_and_assets_come_from_web_dir() {
     std::fs::create_dir_all(web.path().join("assets")).unwrap();
     std::fs::write(web.path().join("index.html"), "<!doctype html><title>UI</title>").unwrap();
     std::fs::write(web.path().join("assets/app.js"), "console.log(1)").unwrap();
+    std::fs::write(web.path().join("config.json"), r#"{"api_base":"https://api.example"}"#).unwrap();
     let s = TestServer::start_with(&[("WEB_DIR", web.path().to_str().unwrap())]).await;
     for page in ["/", "/calls", "/calls/20260210101520123456"] {
         let r = s.http.get(s.url(page)).send().await.unwrap();
@@ -20,6 +21,8 @@ async fn pages_and_assets_come_from_web_dir() {
     }
     let js = s.http.get(s.url("/assets/app.js")).send().await.unwrap();
     assert_eq!((js.status().as_u16(), js.headers()["content-type"].to_str().unwrap()), (200, "text/javascript"));
+    let cfg: serde_json::Value = s.http.get(s.url("/config.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(cfg["api_base"], "https://api.example");
     let missing = s.http.get(s.url("/assets/../index.html")).send().await.unwrap();
     assert_ne!(missing.status(), 500);
     let (status, v) = s.get("/nothing-here").await;

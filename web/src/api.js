@@ -1,5 +1,6 @@
 // The API client: the supervisor credential (a local token or a Cognito JWT), JSON calls with clear errors,
 // downloads, and the WebSocket push with one-time tickets (no long-lived token in a URL) and reconnects.
+import { config } from "./config.js";
 
 const KEY = "call-analytics-token";
 
@@ -22,7 +23,7 @@ export function adoptHashToken() {
 
 /** Whether the API accepts `candidate` (the sign-in check; a refusal does not sign anyone out). */
 export async function accepts(candidate) {
-  const r = await fetch("/api/realtime/calls?limit=1", { headers: { Authorization: `Bearer ${candidate.trim()}` } });
+  const r = await fetch(`${config.api_base}/api/realtime/calls?limit=1`, { headers: { Authorization: `Bearer ${candidate.trim()}` } });
   return r.status;
 }
 
@@ -40,7 +41,7 @@ export function whenUnauthorized(f) {
 
 async function request(path, opts = {}) {
   const headers = { ...(opts.headers ?? {}), Authorization: `Bearer ${token() ?? ""}` };
-  const resp = await fetch(path, { ...opts, headers });
+  const resp = await fetch(`${config.api_base}${path}`, { ...opts, headers });
   if (resp.status === 401) {
     onUnauthorized();
     throw new ApiError(401, "Sign in again");
@@ -90,8 +91,8 @@ export function connectPush(onMessage, onState) {
   async function open() {
     try {
       const { ticket } = await api.post("/api/realtime/ws-ticket");
-      const base = location.origin.replace(/^http/, "ws");
-      socket = new WebSocket(`${base}/ws?ticket=${encodeURIComponent(ticket)}`);
+      const url = config.websocket_url ?? `${location.origin.replace(/^http/, "ws")}/ws`;
+      socket = new WebSocket(`${url}?ticket=${encodeURIComponent(ticket)}`);
     } catch {
       return retry();
     }

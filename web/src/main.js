@@ -1,6 +1,8 @@
 // The app shell: sign-in, one push connection shared by the views, and a small history router
 // (`/` live board, `/calls` dashboard, `/calls/{id}` call detail).
 import { adoptHashToken, connectPush, setToken, token, whenUnauthorized } from "./api.js";
+import { finishSignIn } from "./cognito.js";
+import { loadConfig } from "./config.js";
 import { clear } from "./dom.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderLive } from "./views/live.js";
@@ -22,6 +24,8 @@ function startPush() {
   disconnect ??= connectPush((m) => push.dispatchEvent(new CustomEvent("message", { detail: m })), showConnection);
 }
 
+let signInProblem = "";
+
 function route() {
   leaveView();
   leaveView = () => {};
@@ -35,7 +39,7 @@ function route() {
     else a.removeAttribute("aria-current");
   }
   if (!signedIn) {
-    renderSignIn(main, () => route());
+    renderSignIn(main, () => route(), signInProblem);
     return;
   }
   startPush();
@@ -71,5 +75,12 @@ whenUnauthorized(() => {
   route();
 });
 
+await loadConfig();
 adoptHashToken();
+try {
+  const fromCognito = await finishSignIn();
+  if (fromCognito) setToken(fromCognito);
+} catch (e) {
+  signInProblem = e.message;
+}
 route();

@@ -5,7 +5,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -72,25 +74,31 @@ async function screenshots(page, name) {
   await page.setViewportSize(WIDTHS.desktop);
 }
 
-before(async () => {
-  rmSync(ARTIFACTS, { recursive: true, force: true });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  dataDir = mkdtempSync(join(tmpdir(), "ca-e2e-"));
-  server = spawn(BIN, ["serve"], {
+/** Starts `call-analytics serve` on a fresh data dir serving the UI from `webDir`; resolves to its base URL. */
+async function startServer(webDir, dir) {
+  const child = spawn(BIN, ["serve"], {
     env: {
-      ...process.env, HTTP_ADDR: "127.0.0.1:0", DATA_DIR: dataDir, SUPERVISOR_TOKEN: SUPERVISOR, REALTIME_INGEST_TOKEN: INGEST,
-      WEB_DIR: join(ROOT, "web/dist"), GENESYS_AUDIOHOOK_ENABLED: "false", LOG_LEVEL: "warn", NO_COLOR: "1",
+      ...process.env, HTTP_ADDR: "127.0.0.1:0", DATA_DIR: dir, SUPERVISOR_TOKEN: SUPERVISOR, REALTIME_INGEST_TOKEN: INGEST,
+      WEB_DIR: webDir, GENESYS_AUDIOHOOK_ENABLED: "false", LOG_LEVEL: "warn", NO_COLOR: "1",
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const lines = createInterface({ input: server.stdout });
-  base = await new Promise((resolve, reject) => {
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise((resolve, reject) => {
     lines.on("line", (l) => {
       const m = l.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) resolve(m[1]);
     });
-    server.on("exit", (code) => reject(new Error(`call-analytics exited with ${code}`)));
+    child.on("exit", (code) => reject(new Error(`call-analytics exited with ${code}`)));
   });
+  return { child, url };
+}
+
+before(async () => {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), "ca-e2e-"));
+  ({ child: server, url: base } = await startServer(join(ROOT, "web/dist"), dataDir));
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -197,4 +205,65 @@ test("an upload completes, its detail plays audio and seeks from the transcript,
   assert.deepEqual(errors, []);
   rmSync(dir, { recursive: true, force: true });
   await page.close();
+});
+
+/**
+ * A fake Cognito hosted UI (`FakeCognitoHostedUi`): /oauth2/authorize sends the browser straight back with a
+ * code, /oauth2/token gives the access token for that code only when the PKCE verifier hashes to the
+ * challenge it was issued for.
+ */
+async function fakeCognitoHostedUi(accessToken) {
+  const challenges = new Map();
+  const seen = [];
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, "http://x");
+    seen.push(url.pathname);
+    res.setHeader("Access-Control-Allow-Origin", "*");
+    if (url.pathname === "/oauth2/authorize") {
+      const q = url.searchParams;
+      assert.equal(q.get("response_type"), "code");
+      assert.equal(q.get("client_id"), "ui-client");
+      assert.equal(q.get("code_challenge_method"), "S256");
+      challenges.set("code-1", q.get("code_challenge"));
+      res.writeHead(302, { Location: `${q.get("redirect_uri")}?code=code-1&state=${encodeURIComponent(q.get("state"))}` }).end();
+    } else if (url.pathname === "/oauth2/token" && req.method === "POST") {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      const hashed = createHash("sha256").update(form.get("code_verifier") ?? "").digest("base64url");
+      const ok = form.get("grant_type") === "authorization_code" && challenges.get(form.get("code")) === hashed;
+      res.writeHead(ok ? 200 : 400, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(ok ? { access_token: accessToken, token_type: "Bearer", expires_in: 3600 } : { error: "invalid_grant" }));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { server, url: `http://127.0.0.1:${server.address().port}`, seen };
+}
+
+test("with an AWS config the UI signs in through the Cognito hosted UI with PKCE and uses the configured API", async () => {
+  const cognito = await fakeCognitoHostedUi(SUPERVISOR);
+  const web = mkdtempSync(join(tmpdir(), "ca-web-"));
+  cpSync(join(ROOT, "web/dist"), web, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), "ca-e2e-cognito-"));
+  const { child, url } = await startServer(web, dir);
+  // As scripts/deploy-web.sh writes it: absolute API and WebSocket addresses, and the hosted UI.
+  const config = { api_base: url, websocket_url: `${url.replace("http", "ws")}/ws`, cognito: { domain: cognito.url, client_id: "ui-client" } };
+  writeFileSync(join(web, "config.json"), JSON.stringify(config));
+  const page = await browser.newPage({ viewport: WIDTHS.desktop });
+  try {
+    await page.goto(url);
+    await page.getByRole("button", { name: "Sign in with your account" }).click();
+    await page.getByRole("heading", { name: "Live board" }).waitFor();
+    await page.getByText("● Live").waitFor();
+    assert.deepEqual(cognito.seen, ["/oauth2/authorize", "/oauth2/token"]);
+    assert.equal(new URL(page.url()).search, "", "the code leaves the address bar");
+  } finally {
+    await page.close();
+    child.kill("SIGTERM");
+    cognito.server.close();
+    rmSync(web, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

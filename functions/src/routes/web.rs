@@ -1,5 +1,6 @@
 //! The web UI (`web/`, built into `WEB_DIR`): the app's pages (`/`, `/calls`, `/calls/{id}`) answer with
-//! its `index.html` and `/assets/` serves its files. The pages hold no data; every call they make goes
+//! its `index.html`, `/assets/` serves its files and `/config.json` its settings when there are any (none
+//! locally: same origin, token sign-in). The pages hold no data; every call they make goes
 //! through the API with the supervisor credential.
 
 use axum::Router;
@@ -24,5 +25,6 @@ pub fn web_router<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
         .route_service("/", ServeFile::new(&index))
         .route_service("/calls", ServeFile::new(&index))
         .route_service("/calls/{call_id}", ServeFile::new(&index))
+        .route_service("/config.json", ServeFile::new(dir.join("config.json")))
         .nest_service("/assets", ServeDir::new(dir.join("assets")))
 }

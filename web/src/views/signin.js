@@ -1,9 +1,16 @@
 // Sign-in with the supervisor credential: the local SUPERVISOR_TOKEN (printed by `call-analytics serve`)
 // or, on AWS, a Cognito access token. It is kept for this browser tab only.
 import { accepts, setToken } from "../api.js";
+import { startSignIn } from "../cognito.js";
+import { config } from "../config.js";
 import { h } from "../dom.js";
 
-export function renderSignIn(main, done) {
+export function renderSignIn(main, done, problem = "") {
+  if (config.cognito) {
+    main.append(h("div.card.signin", {}, h("h1", {}, "Sign in"), problem ? h("p.error", { role: "alert" }, problem) : null,
+      h("button.primary", { type: "button", onclick: () => startSignIn() }, "Sign in with your account")));
+    return;
+  }
   const input = h("input", { id: "token", type: "password", autocomplete: "current-password", required: true });
   const error = h("p.error", { role: "alert" });
   const form = h(
