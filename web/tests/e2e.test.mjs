@@ -63,7 +63,21 @@ async function ingest(body) {
   assert.equal(r.status, 200, await r.text());
 }
 
+const AXE = join(ROOT, "web/node_modules/axe-core/axe.min.js");
+
+/** axe-core's WCAG 2 A/AA rules on the page as it is: no serious or critical violation. */
+async function accessible(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  assert.deepEqual(violations, [], `${name} has accessibility violations`);
+}
+
 async function screenshots(page, name) {
+  await accessible(page, name);
   for (const [label, size] of Object.entries(WIDTHS)) {
     await page.setViewportSize(size);
     await page.waitForTimeout(300);

@@ -27,7 +27,7 @@ export function heatmap(data) {
   const days = data?.days ?? [];
   return h(
     "figure.card.heatmap",
-    {},
+    { tabindex: 0 },
     h("figcaption", {}, "Topics by day"),
     h(
       "table",
