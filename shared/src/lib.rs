@@ -31,3 +31,4 @@ pub mod tickets;
 pub mod timestamps;
 pub mod transcript;
 pub mod wav;
+pub mod whisper_model;
