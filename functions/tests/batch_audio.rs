@@ -149,6 +149,10 @@ fn serve(dir: &std::path::Path, stt: &str) -> (std::process::Child, String) {
     (child, base)
 }
 
+async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url).bearer_auth(common::SUPERVISOR).send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_cut_off_by_a_killed_worker_completes_after_a_restart() {
     let hang = Arc::new(AtomicBool::new(true));
@@ -177,30 +181,14 @@ async fn a_job_cut_off_by_a_killed_worker_completes_after_a_restart() {
     hang.store(false, Ordering::SeqCst);
     let (mut second, base) = serve(dir.path(), &stt);
     let status = loop {
-        let v: Value = http
-            .get(format!("{base}/api/calls/{id}"))
-            .bearer_auth(common::SUPERVISOR)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = get_json(&http, &format!("{base}/api/calls/{id}")).await;
         if v["status"] == "completed" || v["status"] == "failed" {
             break v;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(status["status"], "completed", "{status}");
-    let list: Value = http
-        .get(format!("{base}/api/calls"))
-        .bearer_auth(common::SUPERVISOR)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&http, &format!("{base}/api/calls")).await;
     assert_eq!(list["calls"][0]["attempts"], 2, "the second run picked the job up at once: {list}");
     assert!(process::terminate(&mut second).success());
 }

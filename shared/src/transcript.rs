@@ -24,6 +24,17 @@ pub struct Entry {
     pub transcript: String,
 }
 
+impl Entry {
+    pub fn new(speaker: &str, start_seconds: f64, end_seconds: f64, text: &str) -> Self {
+        Self {
+            speaker_id: speaker.to_string(),
+            start_time_seconds: start_seconds,
+            end_time_seconds: end_seconds,
+            transcript: text.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Error, PartialEq)]
 pub enum TranscriptError {
     #[error("transcript must be an object with \"entries\" (or a list of entries)")]

@@ -2,7 +2,7 @@ use super::*;
 use chrono::TimeZone;
 
 fn entry(speaker: &str, start: f64, end: f64, text: &str) -> Entry {
-    Entry { speaker_id: speaker.into(), start_time_seconds: start, end_time_seconds: end, transcript: text.into() }
+    Entry::new(speaker, start, end, text)
 }
 
 #[test]

@@ -23,6 +23,23 @@ impl Transcriber for ProviderDownForRetries {
     }
 }
 
+/// The batch service on a real SQLite file and folder in `dir`, with the provider down and `settings`.
+fn embedded(dir: &tempfile::TempDir, settings: &dyn shared::env::EnvSource) -> (Arc<SqliteStore>, BatchService) {
+    let store = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
+    let service = BatchService::new(
+        store.clone(),
+        Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
+        store.clone(),
+        Arc::new(BroadcastPush::new(16)),
+        store.clone(),
+        Arc::new(ProviderDownForRetries),
+        AudioConfig::from_env(settings).unwrap(),
+        BatchConfig::from_env(settings).unwrap(),
+        false,
+    );
+    (store, service)
+}
+
 fn wav() -> Vec<u8> {
     let format = shared::live_audio::AudioFormat { sample_rate: 8000, channels: 1, sample_width: 2 };
     let pcm: Vec<u8> = (0..8000i16).flat_map(|i| ((i % 50) * 300).to_le_bytes()).collect();
@@ -32,20 +49,7 @@ fn wav() -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_outages_back_off_then_fail_the_call_with_the_reason() {
     let dir = tempfile::TempDir::new().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
-    let config = BatchConfig::from_env(&[("BATCH_MAX_ATTEMPTS", "3")]).unwrap();
-    let audio = AudioConfig { noise_suppression: false, ..AudioConfig::default() };
-    let service = BatchService::new(
-        store.clone(),
-        Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
-        store.clone(),
-        Arc::new(BroadcastPush::new(16)),
-        store.clone(),
-        Arc::new(ProviderDownForRetries),
-        audio,
-        config,
-        false,
-    );
+    let (store, service) = embedded(&dir, &[("BATCH_MAX_ATTEMPTS", "3"), ("ENABLE_NOISE_SUPPRESSION", "false")]);
     let call =
         service.submit(Upload { filename: "a.wav".into(), audio: Some(wav()), ..Upload::default() }).await.unwrap();
 
@@ -84,22 +88,11 @@ async fn provider_outages_back_off_then_fail_the_call_with_the_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn housekeeping_requeues_calls_left_without_a_job() {
     let dir = tempfile::TempDir::new().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
+    let (store, service) = embedded(&dir, &[]);
     let start = chrono::Utc::now();
     let clock = Arc::new(std::sync::Mutex::new(start));
     let c = clock.clone();
-    let service = BatchService::new(
-        store.clone(),
-        Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
-        store.clone(),
-        Arc::new(BroadcastPush::new(16)),
-        store.clone(),
-        Arc::new(ProviderDownForRetries),
-        AudioConfig::default(),
-        BatchConfig::from_env(&[]).unwrap(),
-        false,
-    )
-    .with_clock(Arc::new(move || *c.lock().unwrap()));
+    let service = service.with_clock(Arc::new(move || *c.lock().unwrap()));
     let orphan = BatchCall::new(
         "20260210101520000001".into(),
         "a.wav".into(),

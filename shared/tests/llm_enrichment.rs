@@ -76,12 +76,7 @@ fn client(base: &str, key: &str, model: &str) -> LlmClient {
 }
 
 fn e(speaker: &str, start: f64, text: &str) -> Entry {
-    Entry {
-        speaker_id: speaker.into(),
-        start_time_seconds: start,
-        end_time_seconds: start + 4.0,
-        transcript: text.into(),
-    }
+    Entry::new(speaker, start, start + 4.0, text)
 }
 
 fn call() -> Vec<Entry> {

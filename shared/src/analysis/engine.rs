@@ -151,12 +151,7 @@ mod tests {
     use super::*;
 
     fn e(speaker: &str, start: f64, text: &str) -> Entry {
-        Entry {
-            speaker_id: speaker.into(),
-            start_time_seconds: start,
-            end_time_seconds: start + 4.0,
-            transcript: text.into(),
-        }
+        Entry::new(speaker, start, start + 4.0, text)
     }
 
     #[test]

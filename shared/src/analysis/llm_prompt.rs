@@ -115,12 +115,7 @@ mod tests {
     use super::*;
 
     fn e(speaker: &str, start: f64, text: &str) -> Entry {
-        Entry {
-            speaker_id: speaker.into(),
-            start_time_seconds: start,
-            end_time_seconds: start + 5.0,
-            transcript: text.into(),
-        }
+        Entry::new(speaker, start, start + 5.0, text)
     }
 
     #[test]

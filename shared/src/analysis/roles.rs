@@ -239,7 +239,7 @@ mod tests {
     use super::*;
 
     fn e(speaker: &str, text: &str) -> Entry {
-        Entry { speaker_id: speaker.into(), start_time_seconds: 0.0, end_time_seconds: 2.0, transcript: text.into() }
+        Entry::new(speaker, 0.0, 2.0, text)
     }
 
     #[test]

@@ -76,7 +76,7 @@ mod tests {
     use super::*;
 
     fn e(speaker: &str, text: &str) -> Entry {
-        Entry { speaker_id: speaker.into(), start_time_seconds: 0.0, end_time_seconds: 1.0, transcript: text.into() }
+        Entry::new(speaker, 0.0, 1.0, text)
     }
 
     #[test]

@@ -76,7 +76,7 @@ mod tests {
     use super::*;
 
     fn e(speaker: &str, start: f64, end: f64, text: &str) -> Entry {
-        Entry { speaker_id: speaker.into(), start_time_seconds: start, end_time_seconds: end, transcript: text.into() }
+        Entry::new(speaker, start, end, text)
     }
 
     #[test]

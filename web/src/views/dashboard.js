@@ -184,7 +184,15 @@ export function renderDashboard(main) {
   }
   push.addEventListener("message", onPush);
   load();
-  return () => push.removeEventListener("message", onPush);
+  // A safety net under the push (a reconnecting socket misses updates): while a shown call is unsettled,
+  // reload every 5 s, as the seed's dashboard polled.
+  const poll = setInterval(() => {
+    if (rowsEl.querySelector('tr[data-status="queued"], tr[data-status="processing"]')) load();
+  }, 5000);
+  return () => {
+    clearInterval(poll);
+    push.removeEventListener("message", onPush);
+  };
 }
 
 function uploadForm(message, done) {
