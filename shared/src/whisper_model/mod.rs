@@ -8,7 +8,7 @@ mod ggml;
 
 pub use assets::{mel_filters, vocabulary};
 pub use ct2::{Ct2Model, DType, Variable, read as read_ct2};
-pub use ggml::{Hparams, convert};
+pub use ggml::{Hparams, convert, inspect};
 
 use thiserror::Error;
 

@@ -160,6 +160,8 @@ fn a_synthetic_model_converts_to_what_whisper_cpp_reads() {
             n_mels: MELS
         }
     );
+    assert_eq!(inspect(&bytes), Ok(h), "the header reads back");
+    assert!(inspect(&bytes[..40]).is_err() && inspect(b"GGUF and more bytes than a header needs........").is_err());
     let g = read_ggml(&bytes);
     assert_eq!(g.ints, [0x6767_6d6c, 7, 6, 4, 2, 2, 5, 4, 2, 1, 3, 1]);
     assert_eq!((g.mel, g.tokens), (mel.to_vec(), vocab));
