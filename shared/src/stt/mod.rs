@@ -1,15 +1,20 @@
 //! Speech to text behind one trait, chosen by configuration (`STT_PROVIDER`): an OpenAI-compatible
 //! `/v1/audio/transcriptions` endpoint (OpenAI, Groq, self-hosted whisper servers), Sarvam's batch jobs
-//! (the seed's provider, with diarization), or none, in which case a call fails with a clear reason.
+//! (the seed's provider, with diarization), the embedded whisper.cpp engine (feature `whisper`, offline), or
+//! none, in which case a call fails with a clear reason.
 //! Providers take one WAV and return timed segments; the batch worker assigns speakers from the channel,
 //! or from the provider's diarized speaker ids when it gives them.
 
 mod openai;
 mod sarvam;
 mod sarvam_output;
+#[cfg(feature = "whisper")]
+mod whisper;
 
 pub use openai::OpenAiCompatible;
 pub use sarvam::{Sarvam, SarvamSettings};
+#[cfg(feature = "whisper")]
+pub use whisper::{Whisper, WhisperSettings};
 
 use crate::env::{self, EnvError, EnvSource};
 use crate::http_reply::ReplyError;
@@ -29,6 +34,11 @@ pub struct Segment {
     pub speaker: Option<String>,
 }
 
+#[cfg(feature = "whisper")]
+const PROVIDERS: &str = "openai, sarvam, whisper or none";
+#[cfg(not(feature = "whisper"))]
+const PROVIDERS: &str = "openai, sarvam or none (whisper needs a build with the `whisper` feature)";
+
 /// Most bytes of one transcription answer read from a provider.
 const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
@@ -44,6 +54,9 @@ pub enum SttError {
     Refused(String),
     #[error("speech-to-text provider answered something unreadable: {0}")]
     BadAnswer(String),
+    /// The embedded engine could not load its model or run.
+    #[error("speech-to-text engine failed: {0}")]
+    Engine(String),
 }
 
 impl From<ReplyError> for SttError {
@@ -86,6 +99,9 @@ pub enum SttConfig {
     },
     /// `SARVAM_*` and `LANGUAGE_CODE`, see [`SarvamSettings`].
     Sarvam(SarvamSettings),
+    /// `WHISPER_MODEL`, `WHISPER_THREADS`, see [`WhisperSettings`].
+    #[cfg(feature = "whisper")]
+    Whisper(WhisperSettings),
 }
 
 impl std::fmt::Debug for SttConfig {
@@ -100,12 +116,14 @@ impl std::fmt::Debug for SttConfig {
                 .field("timeout", timeout)
                 .finish(),
             Self::Sarvam(s) => f.debug_tuple("Sarvam").field(s).finish(),
+            #[cfg(feature = "whisper")]
+            Self::Whisper(s) => f.debug_tuple("Whisper").field(s).finish(),
         }
     }
 }
 
 impl SttConfig {
-    /// `STT_PROVIDER`: `openai`, `sarvam` or `none` (the default).
+    /// `STT_PROVIDER`: `openai`, `sarvam`, `whisper` (with the `whisper` feature) or `none` (the default).
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
         let provider = env::string(e, "STT_PROVIDER").unwrap_or_else(|| "none".into()).to_lowercase();
         match provider.as_str() {
@@ -120,8 +138,23 @@ impl SttConfig {
                 timeout: Duration::from_secs_f64(env::float(e, "STT_TIMEOUT_SECONDS", 300.0)?.clamp(1.0, 3600.0)),
             }),
             "sarvam" => Ok(Self::Sarvam(SarvamSettings::from_env(e)?)),
-            _ => Err(EnvError { name: "STT_PROVIDER".into(), value: provider, expected: "openai, sarvam or none" }),
+            #[cfg(feature = "whisper")]
+            "whisper" => Ok(Self::Whisper(WhisperSettings::required(e)?)),
+            _ => Err(EnvError { name: "STT_PROVIDER".into(), value: provider, expected: PROVIDERS }),
         }
+    }
+
+    /// The one local process's choice: as [`Self::from_env`], except that with `STT_PROVIDER` unset the
+    /// embedded whisper engine is used whenever a model is present, so upload → transcript works with
+    /// nothing configured and no audio leaving the machine.
+    pub fn local_from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
+        #[cfg(feature = "whisper")]
+        if env::string(e, "STT_PROVIDER").is_none()
+            && let Some(settings) = WhisperSettings::from_env(e)?
+        {
+            return Ok(Self::Whisper(settings));
+        }
+        Self::from_env(e)
     }
 
     pub fn build(&self) -> Result<Box<dyn Transcriber>, SttError> {
@@ -131,6 +164,8 @@ impl SttConfig {
                 Ok(Box::new(OpenAiCompatible::new(base_url, api_key.clone(), model, *timeout)?))
             }
             Self::Sarvam(settings) => Ok(Box::new(Sarvam::new(settings.clone())?)),
+            #[cfg(feature = "whisper")]
+            Self::Whisper(settings) => Ok(Box::new(Whisper::load(settings)?)),
         }
     }
 }

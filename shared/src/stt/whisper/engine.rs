@@ -1,0 +1,152 @@
+//! The whisper.cpp engine behind [`Transcriber`]: the model is loaded once into a shared `WhisperContext`;
+//! each transcription gets its own `WhisperState` and runs on the blocking pool, so a call that takes
+//! seconds of CPU never holds an async worker thread. Runs at once are limited to what the cores can
+//! serve (`cores / WHISPER_THREADS`, at least one): more would only slow each other down and add a
+//! state's memory each.
+
+use super::settings::{self, WhisperSettings};
+use crate::stt::{Segment, SttError, Transcriber};
+use async_trait::async_trait;
+use std::io::Cursor;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperSegment};
+
+/// The rate whisper's mel front end expects.
+const WHISPER_RATE: u32 = 16_000;
+
+pub struct Whisper {
+    context: Arc<WhisperContext>,
+    threads: usize,
+    runs: Arc<Semaphore>,
+}
+
+impl Whisper {
+    /// Loads the model file, at startup. Its header is checked first: whisper.cpp trusts it and throws a C++
+    /// exception (which aborts the process) on a file that is not a ggml model.
+    pub fn load(settings: &WhisperSettings) -> Result<Self, SttError> {
+        whisper_rs::install_logging_hooks();
+        let path = &settings.model;
+        let failed = |e: &dyn std::fmt::Display| SttError::Engine(format!("cannot load model {}: {e}", path.display()));
+        let bytes = std::fs::read(path).map_err(|e| failed(&e))?;
+        crate::whisper_model::inspect(&bytes).map_err(|e| failed(&e))?;
+        let context = WhisperContext::new_from_buffer_with_params(&bytes, WhisperContextParameters::default())
+            .map_err(|e| failed(&e))?;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let runs = Arc::new(Semaphore::new((cores / settings.threads).max(1)));
+        tracing::info!(model = %path.display(), threads = settings.threads, "whisper model loaded");
+        Ok(Self { context: Arc::new(context), threads: settings.threads, runs })
+    }
+}
+
+#[async_trait]
+impl Transcriber for Whisper {
+    async fn transcribe(&self, wav: Vec<u8>, language: Option<&str>) -> Result<Vec<Segment>, SttError> {
+        let multilingual = self.context.is_multilingual();
+        let language = settings::language(multilingual, language, |l| whisper_rs::get_lang_id(l).is_some());
+        let (context, threads) = (self.context.clone(), self.threads);
+        let permit = self.runs.clone().acquire_owned().await.map_err(|e| SttError::Engine(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let samples = samples_16k(&wav)?;
+            run(&context, &samples, language.as_deref(), threads)
+        })
+        .await
+        .map_err(|e| SttError::Engine(format!("transcription stopped: {e}")))?
+    }
+}
+
+/// One mono WAV (any PCM width or float; several channels are averaged) as `f32` at 16 kHz.
+fn samples_16k(wav: &[u8]) -> Result<Vec<f32>, SttError> {
+    let unreadable = |e: hound::Error| SttError::Refused(format!("audio is not a readable WAV: {e}"));
+    let mut reader = hound::WavReader::new(Cursor::new(wav)).map_err(unreadable)?;
+    let spec = reader.spec();
+    let interleaved: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>().map_err(unreadable)?,
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / (1u64 << spec.bits_per_sample.clamp(1, 32).saturating_sub(1)) as f32;
+            reader
+                .samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<Result<_, _>>()
+                .map_err(unreadable)?
+        }
+    };
+    let channels = usize::from(spec.channels.max(1));
+    let mono: Vec<f32> =
+        interleaved.chunks_exact(channels).map(|frame| frame.iter().sum::<f32>() / channels as f32).collect();
+    crate::audio::resample(&mono, spec.sample_rate, WHISPER_RATE).map_err(|e| SttError::Refused(e.to_string()))
+}
+
+/// Runs whisper.cpp over `samples` (16 kHz mono); it slides its 30 s window over long audio by itself.
+fn run(
+    context: &WhisperContext,
+    samples: &[f32],
+    language: Option<&str>,
+    threads: usize,
+) -> Result<Vec<Segment>, SttError> {
+    if samples.is_empty() {
+        return Ok(Vec::new());
+    }
+    let failed = |e: whisper_rs::WhisperError| SttError::Engine(e.to_string());
+    let mut state = context.create_state().map_err(failed)?;
+    let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    params.set_n_threads(i32::try_from(threads).unwrap_or(1));
+    params.set_language(language);
+    params.set_print_progress(false);
+    params.set_print_realtime(false);
+    params.set_print_timestamps(false);
+    params.set_print_special(false);
+    let seconds = samples.len() as f64 / f64::from(WHISPER_RATE);
+    params.set_progress_callback_safe(move |percent: i32| tracing::debug!(percent, seconds, "whisper progress"));
+    state.full(params, samples).map_err(failed)?;
+    let first_special = context.token_eot();
+    Ok(state.as_iter().map(|s| segment(&s, first_special)).collect())
+}
+
+/// A whisper segment: t0/t1 are in centiseconds; the confidence is the mean probability of its text
+/// tokens (ids below end-of-text; the rest are timestamps and other special tokens).
+fn segment(s: &WhisperSegment<'_>, first_special: i32) -> Segment {
+    let probabilities: Vec<f32> = (0..s.n_tokens())
+        .filter_map(|i| s.get_token(i))
+        .filter(|t| t.token_id() < first_special)
+        .map(|t| t.token_probability())
+        .collect();
+    let confidence = (!probabilities.is_empty())
+        .then(|| f64::from(probabilities.iter().sum::<f32>()) / probabilities.len() as f64)
+        .map(|c| c.clamp(0.0, 1.0));
+    Segment {
+        start_seconds: s.start_timestamp() as f64 / 100.0,
+        end_seconds: s.end_timestamp() as f64 / 100.0,
+        text: s.to_str_lossy().map(|t| t.trim().to_string()).unwrap_or_default(),
+        confidence,
+        speaker: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live_audio::AudioFormat;
+
+    fn wav(format: &AudioFormat, samples: &[i16]) -> Vec<u8> {
+        let pcm: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+        crate::wav::encode(format, &pcm)
+    }
+
+    #[test]
+    fn wav_input_becomes_16_khz_mono_f32() {
+        let mono = wav(&AudioFormat { sample_rate: 16_000, channels: 1, sample_width: 2 }, &[0, 16_384, -32_768]);
+        assert_eq!(samples_16k(&mono).unwrap(), vec![0.0, 0.5, -1.0]);
+        let stereo = wav(&AudioFormat { sample_rate: 16_000, channels: 2, sample_width: 2 }, &[16_384, 0]);
+        assert_eq!(samples_16k(&stereo).unwrap(), vec![0.25], "channels averaged");
+        let narrow = wav(&AudioFormat { sample_rate: 8_000, channels: 1, sample_width: 2 }, &[0; 8_000]);
+        assert_eq!(samples_16k(&narrow).unwrap().len(), 16_000, "resampled to 16 kHz");
+    }
+
+    #[test]
+    fn unreadable_audio_is_refused_not_a_panic() {
+        assert!(matches!(samples_16k(b"not a wav"), Err(SttError::Refused(_))));
+        assert!(matches!(samples_16k(&[]), Err(SttError::Refused(_))));
+    }
+}

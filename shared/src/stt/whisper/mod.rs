@@ -1,0 +1,9 @@
+//! `STT_PROVIDER=whisper`: offline transcription with an embedded whisper.cpp (the `whisper` feature), so no
+//! audio leaves the machine. Settings are in `settings.rs`, the engine in `engine.rs`; models are installed
+//! by `call-analytics models install` (see `crate::whisper_model`).
+
+mod engine;
+mod settings;
+
+pub use engine::Whisper;
+pub use settings::WhisperSettings;

@@ -1,0 +1,70 @@
+//! Test support: real speech from known sentences, spoken by espeak-ng (Debian package; scripts/tools.sh
+//! installs it), laid out as a stereo call recording, plus the tiny.en whisper model built from the
+//! prefetched sources (included by path from the crates and benchmarks that use it).
+#![allow(dead_code)] // each includer uses part of it
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What one speaker says: `(start_seconds, sentence)` in time order.
+pub type Lines<'a> = &'a [(f64, &'a str)];
+
+/// espeak-ng's voice for `text`, as mono `f32` at `rate`. Slow (120 words a minute) with short gaps between
+/// words: at espeak's default pace tiny.en mishears "supervisor" on 8 kHz telephone audio.
+pub fn say(text: &str, rate: u32) -> Vec<f32> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("speech.wav");
+    let status = Command::new("espeak-ng").args(["-s", "120", "-g", "5", "-w"]).arg(&path).arg(text).status();
+    assert!(status.is_ok_and(|s| s.success()), "espeak-ng is needed (scripts/tools.sh installs it)");
+    let mut reader = hound::WavReader::open(&path).unwrap();
+    let from = reader.spec().sample_rate;
+    let samples: Vec<f32> = reader.samples::<i16>().map(|s| f32::from(s.unwrap()) / 32768.0).collect();
+    shared::audio::resample(&samples, from, rate).unwrap()
+}
+
+/// A stereo 16-bit WAV at `rate`: `customer` on channel 0, `agent` on channel 1, silence elsewhere.
+pub fn stereo_call(rate: u32, customer: Lines<'_>, agent: Lines<'_>) -> Vec<u8> {
+    let (left, right) = (track(rate, customer), track(rate, agent));
+    let frames = left.len().max(right.len()) + rate as usize / 2;
+    let spec =
+        hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = hound::WavWriter::new(&mut out, spec).unwrap();
+    let at = |t: &[f32], i: usize| ((t.get(i).copied().unwrap_or(0.0).clamp(-1.0, 1.0)) * 32767.0) as i16;
+    for i in 0..frames {
+        writer.write_sample(at(&left, i)).unwrap();
+        writer.write_sample(at(&right, i)).unwrap();
+    }
+    writer.finalize().unwrap();
+    out.into_inner()
+}
+
+fn track(rate: u32, lines: Lines<'_>) -> Vec<f32> {
+    let mut out = Vec::new();
+    for (start, text) in lines {
+        let at = (start * f64::from(rate)) as usize;
+        out.resize(out.len().max(at), 0.0);
+        out.extend(say(text, rate));
+    }
+    out
+}
+
+/// The prefetched tiny.en sources (scripts/tools.sh fetches them once into .tools/whisper-sources).
+pub fn sources() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/whisper-sources");
+    assert!(dir.join("tiny.en/model.bin").is_file(), "run scripts/tools.sh (make test does) to fetch the sources");
+    dir
+}
+
+/// `ggml-tiny.en.bin` in `dir`, converted from the prefetched sources (about a second).
+pub fn tiny_en(dir: &Path) -> PathBuf {
+    use shared::whisper_model::{convert, mel_filters, read_ct2, vocabulary};
+    let src = sources().join("tiny.en");
+    let read = |name: &str| std::fs::read(src.join(name)).unwrap();
+    let (rows, cols, mel) = mel_filters(&read("mel_80.npy")).unwrap();
+    let vocab = vocabulary(&String::from_utf8(read("vocab.tiktoken")).unwrap()).unwrap();
+    let (_, bytes) = convert(&read_ct2(&read("model.bin")).unwrap(), (rows, cols, &mel), &vocab).unwrap();
+    let path = dir.join("ggml-tiny.en.bin");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}

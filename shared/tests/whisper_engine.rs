@@ -1,0 +1,71 @@
+//! The embedded whisper.cpp engine on real speech: espeak-ng sentences on the two channels of an 8 kHz
+//! stereo call, prepared as the batch worker prepares uploads, transcribed with the real tiny.en model.
+
+#[path = "speech/mod.rs"]
+mod speech;
+
+use shared::audio::{AudioConfig, prepare};
+use shared::stt::{SttConfig, SttError, Transcriber, Whisper, WhisperSettings};
+
+const CUSTOMER: &str = "I need to speak to a supervisor right now";
+const AGENT: &str = "Thank you for calling, how can I help you today";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_channel_is_transcribed_with_timestamps_and_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = speech::tiny_en(dir.path());
+    let whisper = Whisper::load(&WhisperSettings { model, threads: 2 }).unwrap();
+    let call = speech::stereo_call(8_000, &[(3.5, CUSTOMER)], &[(0.3, AGENT)]);
+    let prepared = prepare(&call, Some("call.wav"), &AudioConfig::default()).unwrap();
+    let customer = &prepared.tracks[0];
+    assert_eq!(customer.speaker.as_deref(), Some("customer"));
+
+    let segments = whisper.transcribe(customer.pieces[0].wav.clone(), Some("en-IN")).await.unwrap();
+    let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+    assert!(text.to_lowercase().contains("supervisor"), "{segments:?}");
+    for s in &segments {
+        assert!(0.0 <= s.start_seconds && s.start_seconds < s.end_seconds, "{s:?}");
+        assert!(s.end_seconds <= prepared.duration_seconds + 1.0, "{s:?} past the call's end");
+        assert!(s.confidence.is_some_and(|c| c > 0.0 && c <= 1.0), "{s:?}");
+    }
+    let spoken = segments.iter().find(|s| s.text.to_lowercase().contains("supervisor")).unwrap();
+    assert!(spoken.end_seconds > 3.0, "the sentence starts at 3.5 s: {spoken:?}");
+}
+
+#[tokio::test]
+async fn bad_models_and_bad_audio_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = speech::tiny_en(dir.path());
+    let bytes = std::fs::read(&model).unwrap();
+    let load = |name: &str, content: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        Whisper::load(&WhisperSettings { model: path, threads: 1 }).err()
+    };
+    for (name, content) in [("not-ggml.bin", &b"lmgg not a model"[..]), ("cut.bin", &bytes[..bytes.len() / 2])] {
+        assert!(matches!(load(name, content), Some(SttError::Engine(m)) if m.contains(name)), "{name}");
+    }
+    let missing = Whisper::load(&WhisperSettings { model: dir.path().join("none.bin"), threads: 1 });
+    assert!(matches!(missing, Err(SttError::Engine(m)) if m.contains("none.bin")));
+
+    let whisper = Whisper::load(&WhisperSettings { model, threads: 1 }).unwrap();
+    let r = whisper.transcribe(b"RIFF nonsense".to_vec(), None).await;
+    assert!(matches!(r, Err(SttError::Refused(_))), "{r:?}");
+}
+
+#[test]
+fn the_local_process_defaults_to_whisper_when_a_model_is_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    assert_eq!(SttConfig::local_from_env(&[("DATA_DIR", data)]).unwrap(), SttConfig::None);
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("models/ggml-tiny.en.bin"), b"").unwrap();
+    let chosen = SttConfig::local_from_env(&[("DATA_DIR", data), ("WHISPER_THREADS", "1")]).unwrap();
+    let model = dir.path().join("models/ggml-tiny.en.bin");
+    assert_eq!(chosen, SttConfig::Whisper(WhisperSettings { model, threads: 1 }));
+    let off = [("DATA_DIR", data), ("STT_PROVIDER", "none")];
+    assert_eq!(SttConfig::local_from_env(&off).unwrap(), SttConfig::None, "an explicit choice wins");
+    assert_eq!(SttConfig::from_env(&[("DATA_DIR", data)]).unwrap(), SttConfig::None, "Lambdas keep none");
+    let asked = SttConfig::from_env(&[("STT_PROVIDER", "whisper"), ("DATA_DIR", "/nonexistent")]);
+    assert_eq!(asked.unwrap_err().name, "WHISPER_MODEL");
+}
