@@ -1,8 +1,8 @@
 # The two commands: `make run` starts the whole platform locally; `make test` runs the full suite (CI).
 SHELL := /bin/bash
-.PHONY: run test lint bench fmt tools web aws-build aws-coldstart aws-web
+.PHONY: run test lint bench fmt tools web models aws-build aws-coldstart aws-web
 
-run: web
+run: web models
 	cargo run -p functions --bin call-analytics -- serve
 
 test: lint web
@@ -22,6 +22,10 @@ lint: tools
 
 tools:
 	scripts/tools.sh
+
+# cmake for whisper.cpp, and the tiny.en model in data/models on first run (offline transcription by default).
+models:
+	scripts/models.sh
 
 # Builds the web UI into web/dist (served by `call-analytics serve` at /).
 web:

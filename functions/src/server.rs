@@ -72,6 +72,8 @@ pub struct ServeConfig {
     pub web_dir: PathBuf,
     pub batch: BatchConfig,
     pub audio: AudioConfig,
+    /// `STT_PROVIDER`; when unset, the embedded whisper engine if a model is installed (see
+    /// [`SttConfig::local_from_env`]), else none.
     pub stt: SttConfig,
     pub llm: LlmConfig,
 }
@@ -90,7 +92,7 @@ impl ServeConfig {
             web_dir: PathBuf::from(env::string(e, "WEB_DIR").unwrap_or_else(|| "web/dist".into())),
             batch: BatchConfig::from_env(e)?,
             audio: AudioConfig::from_env(e)?,
-            stt: SttConfig::from_env(e)?,
+            stt: SttConfig::local_from_env(e)?,
             llm: LlmConfig::from_env(e)?,
         })
     }

@@ -1,11 +1,15 @@
 //! Audio uploads through the real local server: decoding, per-channel transcription against a fake
 //! OpenAI-compatible server (`FakeWhisperForCalls`, which tells the channels apart by their tone), the
 //! analysis, the audio route, the failures a call must explain (no provider, undecodable audio), and a
-//! worker killed mid-job (the real binary, SIGKILL) whose job completes after a restart.
+//! worker killed mid-job (the real binary, SIGKILL) whose job completes after a restart. With the `whisper`
+//! feature, also the offline default: real speech transcribed by the embedded engine with nothing configured.
 
 mod common;
 #[path = "../../shared/tests/process/mod.rs"]
 mod process;
+#[cfg(feature = "whisper")]
+#[path = "../../shared/tests/speech/mod.rs"]
+mod speech;
 
 use axum::body::Bytes;
 use axum::routing::post;
@@ -104,6 +108,39 @@ async fn a_stereo_call_is_transcribed_per_channel_with_the_channels_roles() {
     assert_eq!(audio.headers()["content-type"], "audio/wav");
     assert_eq!(audio.headers()["content-disposition"], "inline; filename=\"support_call.wav\"");
     assert_eq!(audio.bytes().await.unwrap().to_vec(), wav, "the upload, byte for byte");
+    s.stop().await;
+}
+
+/// `STT_PROVIDER` unset and tiny.en installed with the CLI: the local process transcribes with whisper.cpp.
+#[cfg(feature = "whisper")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_model_installed_calls_are_transcribed_offline_with_nothing_configured() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let installed = std::process::Command::new(env!("CARGO_BIN_EXE_call-analytics"))
+        .args(["models", "install", "tiny.en"])
+        .env("DATA_DIR", dir.path())
+        .env("WHISPER_SOURCES_DIR", speech::sources())
+        .env_remove("WHISPER_MODEL_BASE_URL")
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "{}", String::from_utf8_lossy(&installed.stderr));
+    let s = TestServer::start_in(dir.path(), &[]).await;
+    let agent = "Thank you for calling, how can I help you today";
+    let customer = "I need to speak to a supervisor right now";
+    let call = speech::stereo_call(8_000, &[(4.0, customer)], &[(0.3, agent)]);
+    let id = upload_audio(&s, "offline.wav", call).await;
+    let status = s.settled(&id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+
+    let (_, d) = s.get(&format!("/api/calls/{id}/detail")).await;
+    let said = |speaker: &str| -> String {
+        let entries = d["transcript"]["entries"].as_array().unwrap().iter();
+        let theirs = entries.filter(|e| e["speaker_id"] == speaker).map(|e| e["transcript"].as_str().unwrap());
+        theirs.collect::<Vec<_>>().join(" ").to_lowercase()
+    };
+    assert!(said("customer").contains("supervisor"), "{}", d["transcript"]);
+    assert!(said("agent").contains("help you") && !said("agent").contains("supervisor"), "{}", d["transcript"]);
+    assert!(d["analysis"]["auto_tags"].as_array().unwrap().contains(&json!("escalation")), "{}", d["analysis"]);
     s.stop().await;
 }
 
