@@ -58,13 +58,18 @@ pub fn sources() -> PathBuf {
 
 /// `ggml-tiny.en.bin` in `dir`, converted from the prefetched sources (about a second).
 pub fn tiny_en(dir: &Path) -> PathBuf {
+    model(dir, "tiny.en")
+}
+
+/// `ggml-<name>.bin` in `dir`, converted from the sources in `.tools/whisper-sources/<name>`.
+pub fn model(dir: &Path, name: &str) -> PathBuf {
     use shared::whisper_model::{convert, mel_filters, read_ct2, vocabulary};
-    let src = sources().join("tiny.en");
+    let src = sources().join(name);
     let read = |name: &str| std::fs::read(src.join(name)).unwrap();
     let (rows, cols, mel) = mel_filters(&read("mel_80.npy")).unwrap();
     let vocab = vocabulary(&String::from_utf8(read("vocab.tiktoken")).unwrap()).unwrap();
     let (_, bytes) = convert(&read_ct2(&read("model.bin")).unwrap(), (rows, cols, &mel), &vocab).unwrap();
-    let path = dir.join("ggml-tiny.en.bin");
+    let path = dir.join(format!("ggml-{name}.bin"));
     std::fs::write(&path, bytes).unwrap();
     path
 }
