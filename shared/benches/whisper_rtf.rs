@@ -96,14 +96,13 @@ fn main() {
          baseline prepare (decode + resample) {baseline:.3} s",
         prepared.duration_seconds, a.threads
     );
-    let dir = tempfile::tempdir().unwrap();
     let models: Vec<&str> = ["tiny.en", "base"]
         .into_iter()
         .filter(|m| speech::sources().join(m).join("model.bin").is_file() && !(a.smoke && *m != "tiny.en"))
         .collect();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for name in models {
-        let model = speech::model(dir.path(), name);
+        let model = speech::model(name);
         reset_peak_rss();
         let loading = Instant::now();
         let whisper = Whisper::load(&WhisperSettings { model, threads: a.threads }).expect("the model loads");

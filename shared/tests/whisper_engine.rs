@@ -1,19 +1,22 @@
 //! The embedded whisper.cpp engine on real speech: espeak-ng sentences on the two channels of an 8 kHz
-//! stereo call, prepared as the batch worker prepares uploads, transcribed with the real tiny.en model.
+//! stereo call, prepared as the batch worker prepares uploads, transcribed with the real tiny.en model;
+//! progress inside a long piece reaching `call_update`, and an abandoned transcription stopping.
 
 #[path = "speech/mod.rs"]
 mod speech;
 
+use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::{AudioConfig, prepare};
+use shared::batch::{BatchConfig, BatchService, Processed, Upload};
 use shared::stt::{SttConfig, SttError, Transcriber, Whisper, WhisperSettings};
+use std::sync::Arc;
 
 const CUSTOMER: &str = "I need to speak to a supervisor right now";
 const AGENT: &str = "Thank you for calling, how can I help you today";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_customer_channel_is_transcribed_with_timestamps_and_confidence() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = speech::tiny_en(dir.path());
+    let model = speech::tiny_en();
     let whisper = Whisper::load(&WhisperSettings { model, threads: 2 }).unwrap();
     let call = speech::stereo_call(8_000, &[(3.5, CUSTOMER)], &[(0.3, AGENT)]);
     let prepared = prepare(&call, Some("call.wav"), &AudioConfig::default()).unwrap();
@@ -35,7 +38,7 @@ async fn the_customer_channel_is_transcribed_with_timestamps_and_confidence() {
 #[tokio::test]
 async fn bad_models_and_bad_audio_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
-    let model = speech::tiny_en(dir.path());
+    let model = speech::tiny_en();
     let bytes = std::fs::read(&model).unwrap();
     let load = |name: &str, content: &[u8]| {
         let path = dir.path().join(name);
@@ -68,4 +71,64 @@ fn the_local_process_defaults_to_whisper_when_a_model_is_present() {
     assert_eq!(SttConfig::from_env(&[("DATA_DIR", data)]).unwrap(), SttConfig::None, "Lambdas keep none");
     let asked = SttConfig::from_env(&[("STT_PROVIDER", "whisper"), ("DATA_DIR", "/nonexistent")]);
     assert_eq!(asked.unwrap_err().name, "WHISPER_MODEL");
+}
+
+/// A 75 s call is one piece but three of whisper's 30 s windows: the worker publishes the share done inside
+/// the piece as it goes, so a long call's progress moves between pieces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_inside_a_long_piece_reaches_call_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let whisper = Whisper::load(&WhisperSettings { model: speech::tiny_en(), threads: 2 }).unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
+    let push = BroadcastPush::new(256);
+    let mut updates = push.subscribe();
+    let quiet = [("ENABLE_NOISE_SUPPRESSION", "false")];
+    let service = BatchService::new(
+        store.clone(),
+        Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
+        store.clone(),
+        Arc::new(push.clone()),
+        store,
+        Arc::new(whisper),
+        AudioConfig::from_env(&quiet).unwrap(),
+        BatchConfig::from_env(&quiet).unwrap(),
+        false,
+    );
+    let lines = [(1.0, AGENT), (31.0, CUSTOMER), (62.0, AGENT)];
+    let call = speech::mono_call(8_000, &lines, 75.0);
+    let upload = Upload { filename: "long.wav".into(), audio: Some(call), ..Upload::default() };
+    let id = service.submit(upload).await.unwrap().id;
+    assert_eq!(service.process(&id).await.unwrap(), Processed::Completed);
+
+    let mut within = Vec::new();
+    while let Ok(m) = updates.try_recv() {
+        let share = m.body["meta"]["chunk_progress"].as_f64();
+        if let Some(share) = share.filter(|s| *s < 1.0) {
+            within.push((share, m.body["progress"].as_u64().unwrap()));
+        }
+    }
+    assert!(!within.is_empty(), "no progress reported inside the piece");
+    assert!(within.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1), "{within:?}");
+    assert!(within.iter().all(|(share, p)| *share > 0.0 && (10..70).contains(p)), "{within:?}");
+    let detail = service.detail(&id).await.unwrap();
+    let entries = detail["transcript"]["entries"].as_array().unwrap();
+    let starts: Vec<f64> = entries.iter().map(|e| e["start_time_seconds"].as_f64().unwrap()).collect();
+    assert_eq!(starts.len(), lines.len(), "{entries:?}");
+    for ((start, (said_at, _)), entry) in starts.iter().zip(lines).zip(entries) {
+        assert!((start - said_at).abs() <= 1.5, "a window's timestamps are offset: {entries:?}");
+        assert!(entry["transcript"].as_str().is_some_and(|t| !t.is_empty()), "{entries:?}");
+    }
+    assert!(entries[2]["transcript"].as_str().unwrap().to_lowercase().contains("help you"), "{entries:?}");
+}
+
+/// Once nobody waits for the result (the caller timed out or gave up), whisper stops at its next step
+/// rather than holding the cores: here nobody waits from the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_transcription_stops() {
+    let whisper = Whisper::load(&WhisperSettings { model: speech::tiny_en(), threads: 1 }).unwrap();
+    let call = speech::mono_call(16_000, &[(0.5, CUSTOMER)], 5.0);
+    let (progress, waiting) = tokio::sync::watch::channel(0.0);
+    drop(waiting);
+    let r = whisper.transcribe_reporting(call, None, progress).await;
+    assert!(matches!(r, Err(SttError::Engine(_))), "{r:?}");
 }

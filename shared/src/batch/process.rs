@@ -12,10 +12,11 @@ use crate::analysis::llm_prompt::{Prompt, PromptInput};
 use crate::audio::{self, AudioError};
 use crate::ports::{StoreError, Versioned};
 use crate::realtime::ServiceError;
-use crate::stt::SttError;
+use crate::stt::{Segment, SttError};
 use crate::transcript::{self, Entry};
 use serde_json::{Value, json};
 use thiserror::Error;
+use tokio::sync::watch;
 
 #[derive(Debug, Error)]
 pub enum ProcessError {
@@ -260,8 +261,8 @@ impl BatchService {
         for track in prepared.tracks {
             for piece in track.pieces {
                 let meta = json!({"chunk": done + 1, "total_chunks": total});
-                self.stage(claim, "transcription_start", progress(done, total), meta.clone()).await?;
-                let segments = self.stt.transcribe(piece.wav, language.as_deref()).await?;
+                self.stage(claim, "transcription_start", progress(done as f32, total), meta.clone()).await?;
+                let segments = self.transcribe_piece(claim, piece.wav, language.as_deref(), done, total).await?;
                 entries.extend(segments.into_iter().filter(|s| !s.text.trim().is_empty()).map(|s| Entry {
                     speaker_id: track.speaker.clone().or(s.speaker).unwrap_or_else(|| "speaker".into()),
                     start_time_seconds: piece.offset_seconds + s.start_seconds.max(0.0),
@@ -269,15 +270,45 @@ impl BatchService {
                     transcript: s.text.trim().to_string(),
                 }));
                 done += 1;
-                self.stage(claim, "transcription_progress", progress(done, total), meta).await?;
+                self.stage(claim, "transcription_progress", progress(done as f32, total), meta).await?;
             }
         }
         entries.sort_by(|a, b| a.start_time_seconds.total_cmp(&b.start_time_seconds));
         Ok((entries, Some(prepared.duration_seconds)))
     }
+
+    /// Transcribes piece `done` (of `total`), publishing what the provider reports of its progress inside
+    /// the piece as `transcription_progress` whenever the call's percentage moves (at most 60 times a call).
+    async fn transcribe_piece(
+        &self,
+        claim: &mut Claim,
+        wav: Vec<u8>,
+        language: Option<&str>,
+        done: usize,
+        total: usize,
+    ) -> Result<Vec<Segment>, ProcessError> {
+        let (report, mut reported) = watch::channel(0.0);
+        let transcription = self.stt.transcribe_reporting(wav, language, report);
+        tokio::pin!(transcription);
+        let mut shown = progress(done as f32, total);
+        loop {
+            tokio::select! {
+                segments = &mut transcription => return Ok(segments?),
+                Ok(()) = reported.changed() => {
+                    let share = *reported.borrow_and_update();
+                    let now = progress(done as f32 + share, total);
+                    if now > shown {
+                        shown = now;
+                        let meta = json!({"chunk": done + 1, "total_chunks": total, "chunk_progress": share});
+                        self.stage(claim, "transcription_progress", now, meta).await?;
+                    }
+                }
+            }
+        }
+    }
 }
 
-/// The seed's transcription progress: 10 + done/total · 60.
-fn progress(done: usize, total: usize) -> u8 {
-    (10 + done * 60 / total.max(1)) as u8
+/// The seed's transcription progress: 10 + done/total · 60, `done` counting pieces and parts of one.
+fn progress(done: f32, total: usize) -> u8 {
+    (10.0 + done.clamp(0.0, total as f32) * 60.0 / total.max(1) as f32) as u8
 }

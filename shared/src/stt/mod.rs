@@ -73,7 +73,23 @@ impl From<ReplyError> for SttError {
 pub trait Transcriber: Send + Sync {
     /// Transcribes one mono WAV; `language` is a BCP-47 code or ISO 639-1 code when known.
     async fn transcribe(&self, wav: Vec<u8>, language: Option<&str>) -> Result<Vec<Segment>, SttError>;
+
+    /// As [`Self::transcribe`], telling `progress` the share of the audio done (0 to 1) as it goes, so a long
+    /// piece shows movement. A remote request is all or nothing, so by default nothing is reported.
+    async fn transcribe_reporting(
+        &self,
+        wav: Vec<u8>,
+        language: Option<&str>,
+        progress: Progress,
+    ) -> Result<Vec<Segment>, SttError> {
+        drop(progress);
+        self.transcribe(wav, language).await
+    }
 }
+
+/// Where a transcription reports how far it has got; dropping the receiver tells an engine that can stop
+/// early (the embedded one) that nobody waits for the result any more.
+pub type Progress = tokio::sync::watch::Sender<f32>;
 
 /// `STT_PROVIDER=none`: every transcription fails with `NotConfigured`.
 pub struct NoProvider;

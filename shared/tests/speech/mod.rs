@@ -24,16 +24,27 @@ pub fn say(text: &str, rate: u32) -> Vec<f32> {
 
 /// A stereo 16-bit WAV at `rate`: `customer` on channel 0, `agent` on channel 1, silence elsewhere.
 pub fn stereo_call(rate: u32, customer: Lines<'_>, agent: Lines<'_>) -> Vec<u8> {
-    let (left, right) = (track(rate, customer), track(rate, agent));
-    let frames = left.len().max(right.len()) + rate as usize / 2;
+    wav(rate, &[track(rate, customer), track(rate, agent)], 0.0)
+}
+
+/// A mono 16-bit WAV at `rate` of `lines`, at least `seconds` long.
+pub fn mono_call(rate: u32, lines: Lines<'_>, seconds: f64) -> Vec<u8> {
+    wav(rate, &[track(rate, lines)], seconds)
+}
+
+/// `tracks` as the channels of a 16-bit WAV, half a second of silence after the longest, at least `seconds`.
+fn wav(rate: u32, tracks: &[Vec<f32>], seconds: f64) -> Vec<u8> {
+    let longest = tracks.iter().map(Vec::len).max().unwrap_or(0) + rate as usize / 2;
+    let frames = longest.max((seconds * f64::from(rate)) as usize);
+    let channels = tracks.len() as u16;
     let spec =
-        hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut out = std::io::Cursor::new(Vec::new());
     let mut writer = hound::WavWriter::new(&mut out, spec).unwrap();
-    let at = |t: &[f32], i: usize| ((t.get(i).copied().unwrap_or(0.0).clamp(-1.0, 1.0)) * 32767.0) as i16;
     for i in 0..frames {
-        writer.write_sample(at(&left, i)).unwrap();
-        writer.write_sample(at(&right, i)).unwrap();
+        for t in tracks {
+            writer.write_sample((t.get(i).copied().unwrap_or(0.0).clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+        }
     }
     writer.finalize().unwrap();
     out.into_inner()
@@ -56,20 +67,28 @@ pub fn sources() -> PathBuf {
     dir
 }
 
-/// `ggml-tiny.en.bin` in `dir`, converted from the prefetched sources (about a second).
-pub fn tiny_en(dir: &Path) -> PathBuf {
-    model(dir, "tiny.en")
+/// The tiny.en model, converted from the prefetched sources on first use and kept beside them.
+pub fn tiny_en() -> PathBuf {
+    model("tiny.en")
 }
 
-/// `ggml-<name>.bin` in `dir`, converted from the sources in `.tools/whisper-sources/<name>`.
-pub fn model(dir: &Path, name: &str) -> PathBuf {
+/// `ggml-<name>.bin`, converted from `.tools/whisper-sources/<name>` once and kept in `.tools/whisper-models`
+/// (written through a rename, so test binaries running at once never see half a file).
+pub fn model(name: &str) -> PathBuf {
     use shared::whisper_model::{convert, mel_filters, read_ct2, vocabulary};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/whisper-models");
+    let path = dir.join(format!("ggml-{name}.bin"));
+    if path.is_file() {
+        return path;
+    }
     let src = sources().join(name);
     let read = |name: &str| std::fs::read(src.join(name)).unwrap();
     let (rows, cols, mel) = mel_filters(&read("mel_80.npy")).unwrap();
     let vocab = vocabulary(&String::from_utf8(read("vocab.tiktoken")).unwrap()).unwrap();
     let (_, bytes) = convert(&read_ct2(&read("model.bin")).unwrap(), (rows, cols, &mel), &vocab).unwrap();
-    let path = dir.join(format!("ggml-{name}.bin"));
-    std::fs::write(&path, bytes).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let partial = tempfile::NamedTempFile::new_in(&dir).unwrap();
+    std::fs::write(partial.path(), bytes).unwrap();
+    partial.persist(&path).unwrap();
     path
 }

@@ -5,12 +5,16 @@
 //! state's memory each.
 
 use super::settings::{self, WhisperSettings};
-use crate::stt::{Segment, SttError, Transcriber};
+use crate::stt::{Progress, Segment, SttError, Transcriber};
 use async_trait::async_trait;
+use std::ffi::{c_int, c_void};
 use std::io::Cursor;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperSegment};
+use tokio::sync::{Semaphore, watch};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperSegment, WhisperSysContext,
+    WhisperSysState,
+};
 
 /// The rate whisper's mel front end expects.
 const WHISPER_RATE: u32 = 16_000;
@@ -42,6 +46,16 @@ impl Whisper {
 #[async_trait]
 impl Transcriber for Whisper {
     async fn transcribe(&self, wav: Vec<u8>, language: Option<&str>) -> Result<Vec<Segment>, SttError> {
+        let (progress, _waiting) = watch::channel(0.0);
+        self.transcribe_reporting(wav, language, progress).await
+    }
+
+    async fn transcribe_reporting(
+        &self,
+        wav: Vec<u8>,
+        language: Option<&str>,
+        progress: Progress,
+    ) -> Result<Vec<Segment>, SttError> {
         let multilingual = self.context.is_multilingual();
         let language = settings::language(multilingual, language, |l| whisper_rs::get_lang_id(l).is_some());
         let (context, threads) = (self.context.clone(), self.threads);
@@ -49,7 +63,7 @@ impl Transcriber for Whisper {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let samples = samples_16k(&wav)?;
-            run(&context, &samples, language.as_deref(), threads)
+            run(&context, &samples, language.as_deref(), threads, progress)
         })
         .await
         .map_err(|e| SttError::Engine(format!("transcription stopped: {e}")))?
@@ -84,6 +98,7 @@ fn run(
     samples: &[f32],
     language: Option<&str>,
     threads: usize,
+    progress: Progress,
 ) -> Result<Vec<Segment>, SttError> {
     if samples.is_empty() {
         return Ok(Vec::new());
@@ -97,11 +112,41 @@ fn run(
     params.set_print_realtime(false);
     params.set_print_timestamps(false);
     params.set_print_special(false);
-    let seconds = samples.len() as f64 / f64::from(WHISPER_RATE);
-    params.set_progress_callback_safe(move |percent: i32| tracing::debug!(percent, seconds, "whisper progress"));
+    // Whisper slides its 30 s window and reports each step; once nobody waits for the result (the
+    // caller gave up or timed out) it stops at the next step instead of holding the cores.
+    let progress_data = std::ptr::from_ref(&progress).cast_mut().cast::<c_void>();
+    // SAFETY: both callbacks only read the `Progress` behind `progress_data`, which lives on this frame
+    // until `full` has returned; whisper.cpp calls them only from within `full`.
+    unsafe {
+        params.set_progress_callback(Some(report_progress));
+        params.set_progress_callback_user_data(progress_data);
+        params.set_abort_callback(Some(abandoned));
+        params.set_abort_callback_user_data(progress_data);
+    }
     state.full(params, samples).map_err(failed)?;
     let first_special = context.token_eot();
     Ok(state.as_iter().map(|s| segment(&s, first_special)).collect())
+}
+
+// whisper.cpp's callbacks, given the run's `Progress` as their data. (whisper-rs 0.16's closure setters
+// leak their closure on every run, and its abort one calls the closure through the wrong type.)
+
+/// Tells the caller the share of the audio done.
+unsafe extern "C" fn report_progress(
+    _: *mut WhisperSysContext,
+    _: *mut WhisperSysState,
+    percent: c_int,
+    data: *mut c_void,
+) {
+    // SAFETY: `data` points at the `Progress` that `run` keeps alive for the whole run.
+    let progress = unsafe { &*data.cast::<Progress>() };
+    progress.send_replace((percent as f32 / 100.0).clamp(0.0, 1.0));
+}
+
+/// True (stop) once nobody waits for the result.
+unsafe extern "C" fn abandoned(data: *mut c_void) -> bool {
+    // SAFETY: as in `report_progress`.
+    unsafe { &*data.cast::<Progress>() }.is_closed()
 }
 
 /// A whisper segment: t0/t1 are in centiseconds; the confidence is the mean probability of its text
