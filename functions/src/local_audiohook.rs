@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use listener::audiohook::config::AudiohookConfig;
 use serde::{Deserialize, Serialize};
 use shared::env::{self, EnvSource, WithDefaults};
+use shared::stt::SttConfig;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -37,9 +38,12 @@ fn generated_keys(data_dir: &Path) -> Result<GeneratedKeys, ServeError> {
 }
 
 /// The settings, and the generated keys when those are in use; `None` with `GENESYS_AUDIOHOOK_ENABLED=false`.
+/// Live transcription defaults to `stt`, the process's batch provider, so the offline default (whisper
+/// when a model is installed) transcribes live calls too.
 pub fn config(
     e: &dyn EnvSource,
     data_dir: &Path,
+    stt: &SttConfig,
 ) -> Result<Option<(AudiohookConfig, Option<GeneratedKeys>)>, ServeError> {
     let enabled: bool = env::parsed(e, "GENESYS_AUDIOHOOK_ENABLED", true, "true or false")?;
     if !enabled {
@@ -48,6 +52,7 @@ pub fn config(
     let mut defaults = HashMap::from([
         ("GENESYS_AUDIOHOOK_HOST".to_string(), "127.0.0.1".to_string()),
         ("DATA_DIR".to_string(), data_dir.display().to_string()),
+        ("STT_PROVIDER".to_string(), stt.provider().to_string()),
     ]);
     let configured = ["GENESYS_AUDIOHOOK_API_KEY", "GENESYS_AUDIOHOOK_CLIENT_SECRET", "GENESYS_AUDIOHOOK_CREDENTIALS"]
         .iter()

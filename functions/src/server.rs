@@ -18,7 +18,7 @@ use shared::config::RealtimeConfig;
 use shared::env::{self, EnvError, EnvSource};
 use shared::ports::{Heartbeats, StoreError};
 use shared::realtime::RealtimeService;
-use shared::stt::{SttConfig, SttError};
+use shared::stt::{SttConfig, SttError, Transcriber};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -159,6 +159,9 @@ pub struct LocalServer {
     realtime: Arc<RealtimeService>,
     batch: Arc<BatchService>,
     heartbeats: Arc<dyn Heartbeats>,
+    /// The batch worker's speech-to-text engine and its settings; AudioHook's live transcription shares it
+    /// when configured alike.
+    stt: (SttConfig, Arc<dyn Transcriber>),
     audiohook: Option<(AudiohookConfig, TcpListener)>,
     connector: Option<ConnectorConfig>,
     housekeeping_every: Duration,
@@ -180,6 +183,7 @@ impl LocalServer {
             Arc::new(RealtimeService::new(store.clone(), blobs.clone(), Arc::new(push.clone()), cfg.realtime.clone()));
         // Jobs held by a worker of an earlier run of this process died with it: deliver them again now.
         store.release_held_jobs()?;
+        let transcriber: Arc<dyn Transcriber> = Arc::from(cfg.stt.build()?);
         let batch = Arc::new(
             BatchService::new(
                 store.clone(),
@@ -187,7 +191,7 @@ impl LocalServer {
                 store.clone(),
                 Arc::new(push.clone()),
                 store.clone(),
-                Arc::from(cfg.stt.build()?),
+                transcriber.clone(),
                 cfg.audio.clone(),
                 cfg.batch.clone(),
                 false,
@@ -212,6 +216,7 @@ impl LocalServer {
             realtime,
             batch,
             heartbeats,
+            stt: (cfg.stt.clone(), transcriber),
             audiohook: None,
             connector: None,
             housekeeping_every,
@@ -255,7 +260,9 @@ impl LocalServer {
             })
         });
         let audiohook = self.audiohook.map(|(cfg, socket)| {
-            let ports = Ports { blobs: self.realtime.blobs.clone(), heartbeats: self.heartbeats };
+            let (stt, engine) = self.stt;
+            let transcriber = (cfg.live.stt == stt).then_some(engine);
+            let ports = Ports { blobs: self.realtime.blobs.clone(), heartbeats: self.heartbeats, transcriber };
             tokio::spawn(audiohook::run(cfg, socket, ingest, ports, false, stopped(&shutdown)))
         });
         let housekeeping = tokio::spawn(housekeeping(self.realtime, self.batch.clone(), self.housekeeping_every));

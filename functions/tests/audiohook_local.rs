@@ -1,7 +1,11 @@
 //! AudioHook inside the one local process: a simulated Genesys session (the `listener simulate` client)
-//! lands in the same store, so its audio, end and heartbeat are visible through the supervisor API.
+//! lands in the same store, so its audio, end and heartbeat are visible through the supervisor API. With
+//! the `whisper` feature and a model installed, live calls are transcribed offline by the batch's engine.
 
 mod common;
+#[cfg(feature = "whisper")]
+#[path = "../../shared/tests/speech/mod.rs"]
+mod speech;
 
 use common::TestServer;
 use listener::simulate::{self, Audio, Options};
@@ -11,15 +15,30 @@ use std::time::Duration;
 const KEY: &str = "local-key";
 const SECRET: &str = "bG9jYWwgc2VjcmV0";
 
+const AUDIOHOOK: [(&str, &str); 4] = [
+    ("GENESYS_AUDIOHOOK_ENABLED", "true"),
+    ("GENESYS_AUDIOHOOK_API_KEY", KEY),
+    ("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET),
+    ("GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", "1"),
+];
+
 /// The local server with AudioHook on a loopback port and known credentials.
 async fn start() -> TestServer {
-    TestServer::start_with(&[
-        ("GENESYS_AUDIOHOOK_ENABLED", "true"),
-        ("GENESYS_AUDIOHOOK_API_KEY", KEY),
-        ("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET),
-        ("GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", "1"),
-    ])
-    .await
+    TestServer::start_with(&AUDIOHOOK).await
+}
+
+/// The ended call's snapshot (polled until the session's end reaches it).
+async fn ended(s: &TestServer, call: &str) -> serde_json::Value {
+    let mut snapshot = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (status, body) = s.get(&format!("/api/realtime/calls/{call}/snapshot")).await;
+        snapshot = body;
+        if status == StatusCode::OK && snapshot["status"] == "ended" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    snapshot
 }
 
 /// Streams `audio` as one Genesys session (as fast as possible); returns the conversation id.
@@ -36,15 +55,7 @@ async fn a_simulated_genesys_session_shows_up_in_the_api() {
     let tone: Vec<i16> = (0..24_000).map(|i| if (i / 8) % 2 == 0 { 3000 } else { -3000 }).collect();
     let audio = Audio { channels: vec![tone.clone(), tone] };
     let call = stream(&s, &audio).await;
-    let mut snapshot = serde_json::Value::Null;
-    for _ in 0..100 {
-        let (status, body) = s.get(&format!("/api/realtime/calls/{call}/snapshot")).await;
-        if status == StatusCode::OK && body["status"] == "ended" {
-            snapshot = body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let snapshot = ended(&s, &call).await;
     assert_eq!(snapshot["status"], "ended", "the end of the session ends the call");
     let (status, meta) = s.get(&format!("/api/realtime/calls/{call}/audio/meta")).await;
     assert_eq!(status, StatusCode::OK);
@@ -90,5 +101,58 @@ async fn silence_on_a_live_genesys_call_raises_dead_air() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(types.iter().any(|t| t == "\"dead_air\""), "{types:?}");
+    s.stop().await;
+}
+
+/// With a model installed and nothing configured, the one local process transcribes a live Genesys call
+/// with the engine its batch worker uses: the customer's words arrive as transcript events on the
+/// customer's side and raise the escalation alert; the heartbeat counts the utterances.
+#[cfg(feature = "whisper")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_calls_are_transcribed_offline_by_the_installed_model() {
+    let dir = tempfile::TempDir::new().unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::copy(speech::tiny_en(), dir.path().join("models/ggml-tiny.en.bin")).unwrap();
+    let s = TestServer::start_in(dir.path(), &AUDIOHOOK).await;
+    let pcm = |lines: speech::Lines<'_>| -> Vec<i16> {
+        let mut track = Vec::new();
+        for (at, text) in lines {
+            track.resize((at * 8000.0) as usize, 0);
+            track.extend(speech::say(text, 8000).iter().map(|v| (v.clamp(-1.0, 1.0) * 32767.0) as i16));
+        }
+        track.resize(track.len() + 8000, 0);
+        track
+    };
+    let (mut customer, mut agent) = (
+        pcm(&[(3.5, "I need to speak to a supervisor right now")]),
+        pcm(&[(0.3, "Thank you for calling, how can I help you today")]),
+    );
+    let frames = customer.len().max(agent.len());
+    customer.resize(frames, 0);
+    agent.resize(frames, 0);
+    let call = stream(&s, &Audio { channels: vec![customer, agent] }).await;
+
+    let snapshot = ended(&s, &call).await;
+    assert_eq!(snapshot["status"], "ended", "{snapshot}");
+    let said = |speaker: &str| -> String {
+        let events = snapshot["events"].as_array().unwrap().iter();
+        let theirs = events.filter(|e| e["type"] == "transcript" && e["speaker"] == speaker);
+        theirs.map(|e| e["text"].as_str().unwrap().to_lowercase()).collect::<Vec<_>>().join(" ")
+    };
+    assert!(said("customer").contains("supervisor"), "{snapshot}");
+    assert!(said("agent").contains("help you") && !said("agent").contains("supervisor"), "{snapshot}");
+    let alerts: Vec<&str> = snapshot["alerts"].as_array().unwrap().iter().filter_map(|a| a["type"].as_str()).collect();
+    assert!(alerts.contains(&"escalation_keyword"), "{alerts:?}");
+    let mut health = serde_json::Value::Null;
+    for _ in 0..50 {
+        health = s.get("/api/integrations/genesys/audiohook/health").await.1;
+        if health["status"]["transcribed"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = &health["status"];
+    assert_eq!((&status["live_transcription"], &status["transcribed"]), (&true.into(), &2.into()), "{health}");
+    assert_eq!((&status["transcription_dropped"], &status["transcription_failures"]), (&0.into(), &0.into()));
     s.stop().await;
 }

@@ -27,7 +27,11 @@ pub async fn from_env(e: &dyn EnvSource) -> Result<Ports, PortsError> {
     let data_dir = PathBuf::from(env::string(e, "DATA_DIR").unwrap_or_else(|| "data".into()));
     std::fs::create_dir_all(&data_dir).map_err(|e| StoreError::Backend(format!("{}: {e}", data_dir.display())))?;
     let store = Arc::new(SqliteStore::open(&data_dir.join(DATABASE_FILE))?);
-    Ok(Ports { blobs: Arc::new(FolderBlobStore::new(data_dir.join(BLOB_FOLDER))), heartbeats: store })
+    Ok(Ports {
+        blobs: Arc::new(FolderBlobStore::new(data_dir.join(BLOB_FOLDER))),
+        heartbeats: store,
+        transcriber: None,
+    })
 }
 
 #[cfg(feature = "aws")]
@@ -38,6 +42,7 @@ async fn aws(e: &dyn EnvSource) -> Result<Ports, PortsError> {
     Ok(Ports {
         blobs: Arc::new(S3BlobStore::new(&sdk, &settings)),
         heartbeats: Arc::new(DynamoStore::new(&sdk, &settings)),
+        transcriber: None,
     })
 }
 

@@ -60,7 +60,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let stop = shared::shutdown::signal();
     let cfg = ServeConfig::from_env(&ProcessEnv)?;
     let mut server = LocalServer::build(&cfg)?;
-    let audiohook = local_audiohook::config(&ProcessEnv, &cfg.data_dir)?;
+    let audiohook = local_audiohook::config(&ProcessEnv, &cfg.data_dir, &cfg.stt)?;
     let listener = tokio::net::TcpListener::bind(cfg.http_addr).await?;
     let addr = listener.local_addr()?;
     println!("Call Analytics listening on http://{addr} (data in {})", cfg.data_dir.display());

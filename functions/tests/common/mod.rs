@@ -54,7 +54,7 @@ impl TestServer {
         let cfg = ServeConfig::from_env(&env).unwrap();
         let mut server = LocalServer::build(&cfg).unwrap();
         let mut audiohook_uri = None;
-        if let Some((ah, _)) = local_audiohook::config(&env, dir).unwrap() {
+        if let Some((ah, _)) = local_audiohook::config(&env, dir, &cfg.stt).unwrap() {
             let socket = tokio::net::TcpListener::bind((ah.host.as_str(), ah.port)).await.unwrap();
             audiohook_uri = Some(format!("ws://{}{}", socket.local_addr().unwrap(), ah.path));
             server = server.with_audiohook(ah, socket);

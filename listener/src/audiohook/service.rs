@@ -11,16 +11,20 @@ use crate::forward::{Courier, Ingest, recover};
 use serde_json::{Value, json};
 use shared::health::GENESYS_AUDIOHOOK;
 use shared::ports::{BlobStore, Heartbeats};
+use shared::stt::Transcriber;
 use shared::timestamps::{Timestamp, iso};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Where the service keeps recordings and reports health.
+/// Where the service keeps recordings and reports health, and a speech-to-text engine it may share.
 pub struct Ports {
     pub blobs: Arc<dyn BlobStore>,
     pub heartbeats: Arc<dyn Heartbeats>,
+    /// An engine this process already runs for `cfg.live.stt`, used instead of building a second one: the
+    /// one local process shares its batch engine (one whisper model in memory, one bound on the cores).
+    pub transcriber: Option<Arc<dyn Transcriber>>,
 }
 
 /// What the heartbeat and `/healthz` report.
@@ -98,7 +102,7 @@ pub async fn run(
     );
     let recovered = recover(&courier);
     // A dry run sends nothing anywhere, the speech-to-text provider included.
-    let live = if dry_run { None } else { live_transcription(&cfg.live, stopping.clone()) };
+    let live = if dry_run { None } else { live_transcription(&cfg.live, ports.transcriber.clone(), stopping.clone()) };
     let blobs = (!dry_run).then(|| ports.blobs.clone());
     let pipeline = Arc::new(Pipeline::new(courier.clone(), blobs, live.clone(), cfg.pipeline.clone()));
     let status = Arc::new(Status {
@@ -142,15 +146,26 @@ pub async fn run(
     tracing::info!(spooled_bytes = status.courier.budget.used(), "audiohook: stopped");
 }
 
-/// The transcription pool when configured; a provider that cannot be set up leaves it off, with a log.
-fn live_transcription(cfg: &LiveConfig, stopping: watch::Receiver<bool>) -> Option<Arc<LiveTranscription>> {
+/// The transcription pool when configured, on `shared` or an engine built from `cfg.stt`; a provider that
+/// cannot be set up leaves it off, with a log.
+fn live_transcription(
+    cfg: &LiveConfig,
+    shared: Option<Arc<dyn Transcriber>>,
+    stopping: watch::Receiver<bool>,
+) -> Option<Arc<LiveTranscription>> {
     if !cfg.enabled {
         return None;
     }
-    match cfg.stt.build() {
+    match shared.map_or_else(|| cfg.stt.build().map(Arc::from), Ok) {
         Ok(t) => {
-            tracing::info!(concurrency = cfg.concurrency, queue = cfg.queue, "audiohook: live transcription on");
-            Some(LiveTranscription::start(Arc::from(t), cfg, stopping))
+            let provider = cfg.stt.provider();
+            tracing::info!(
+                provider,
+                concurrency = cfg.concurrency,
+                queue = cfg.queue,
+                "audiohook: live transcription on"
+            );
+            Some(LiveTranscription::start(t, cfg, stopping))
         }
         Err(e) => {
             tracing::error!(error = %e, "audiohook: live transcription off, the provider cannot be set up");

@@ -64,7 +64,7 @@ pub async fn start_with(
     let store = Arc::new(SqliteStore::open(&dir.join("call_analytics.db")).unwrap());
     let blobs = Arc::new(FolderBlobStore::new(dir.join("blobs")));
     let ingest = ingest(&store, &blobs);
-    let ports = Ports { blobs: blobs.clone(), heartbeats: store.clone() };
+    let ports = Ports { blobs: blobs.clone(), heartbeats: store.clone(), transcriber: None };
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let uri = format!("ws://{}/audiohook/ws", socket.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

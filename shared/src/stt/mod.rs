@@ -173,6 +173,17 @@ impl SttConfig {
         Self::from_env(e)
     }
 
+    /// The `STT_PROVIDER` value that chooses this provider.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::OpenAi { .. } => "openai",
+            Self::Sarvam(_) => "sarvam",
+            #[cfg(feature = "whisper")]
+            Self::Whisper(_) => "whisper",
+        }
+    }
+
     pub fn build(&self) -> Result<Box<dyn Transcriber>, SttError> {
         match self {
             Self::None => Ok(Box::new(NoProvider)),
