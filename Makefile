@@ -13,6 +13,7 @@ test: lint web
 	cargo bench -p listener --bench audiohook_load --profile dev -- --smoke
 	cargo bench -p shared --bench audio_decode --profile dev -- --smoke
 	cargo bench -p shared --bench analysis --profile dev -- --smoke
+	cargo bench -p shared --features whisper --bench whisper_rtf --profile dev -- --smoke
 
 lint: tools
 	cargo fmt --all -- --check
@@ -49,6 +50,7 @@ bench:
 	cargo bench -p listener --bench audiohook_load
 	cargo bench -p shared --bench audio_decode
 	cargo bench -p shared --bench analysis
+	cargo bench -p shared --features whisper --bench whisper_rtf
 
 fmt:
 	cargo fmt --all

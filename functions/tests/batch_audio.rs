@@ -139,6 +139,8 @@ async fn with_a_model_installed_calls_are_transcribed_offline_with_nothing_confi
         theirs.collect::<Vec<_>>().join(" ").to_lowercase()
     };
     assert!(said("customer").contains("supervisor"), "{}", d["transcript"]);
+    let entries = d["transcript"]["entries"].as_array().unwrap();
+    assert!(entries.iter().all(|e| e["confidence"].as_f64().is_some_and(|c| c > 0.0 && c <= 1.0)), "{entries:?}");
     assert!(said("agent").contains("help you") && !said("agent").contains("supervisor"), "{}", d["transcript"]);
     assert!(d["analysis"]["auto_tags"].as_array().unwrap().contains(&json!("escalation")), "{}", d["analysis"]);
     s.stop().await;

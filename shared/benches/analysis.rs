@@ -200,12 +200,7 @@ fn support_call(n: usize, seconds: f64) -> Vec<Entry> {
     said.into_iter()
         .zip(lengths)
         .map(|((speaker, transcript), length)| {
-            let entry = Entry {
-                speaker_id: speaker.into(),
-                start_time_seconds: start,
-                end_time_seconds: start + length * scale,
-                transcript,
-            };
+            let entry = Entry::new(speaker, start, start + length * scale, &transcript);
             start = entry.end_time_seconds;
             entry
         })

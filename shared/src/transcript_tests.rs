@@ -54,3 +54,13 @@ fn cleanup_removes_fillers_and_stutters_and_drops_empty_entries() {
     assert_eq!(c.apply(&[entry("a", 0.0, 1.0, "So basically it works")])[0].transcript, "it works");
     assert!(!Cleanup::from_env(&[("ENABLE_PRE_LLM_CLEANUP", "false")]).unwrap().enabled);
 }
+
+#[test]
+fn confidence_is_written_only_when_known() {
+    let mut e = entry("agent", 0.0, 1.0, "hello");
+    assert!(serde_json::to_value(&e).unwrap().get("confidence").is_none(), "the seed's shape");
+    e.confidence = Some(0.75);
+    let written = serde_json::to_value(&e).unwrap();
+    assert_eq!(written["confidence"], 0.75);
+    assert_eq!(serde_json::from_value::<Entry>(written).unwrap(), e, "read back");
+}

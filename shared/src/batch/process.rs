@@ -268,6 +268,7 @@ impl BatchService {
                     start_time_seconds: piece.offset_seconds + s.start_seconds.max(0.0),
                     end_time_seconds: piece.offset_seconds + s.end_seconds.max(s.start_seconds).max(0.0),
                     transcript: s.text.trim().to_string(),
+                    confidence: s.confidence,
                 }));
                 done += 1;
                 self.stage(claim, "transcription_progress", progress(done as f32, total), meta).await?;

@@ -47,7 +47,9 @@ pub fn mel_filters(bytes: &[u8]) -> Result<(usize, usize, Vec<f32>), ModelError>
     Ok((rows, cols, data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
 }
 
-/// The tokens of a `.tiktoken` file in file order (each the base64-decoded first column).
+/// The tokens of a `.tiktoken` file in file order (each the base64-decoded first column). The multilingual
+/// file ends with `= 50256`, an empty token that Python's lenient decoder (which convert-pt-to-ggml.py
+/// uses) reads as no bytes.
 pub fn vocabulary(text: &str) -> Result<Vec<Vec<u8>>, ModelError> {
     text.lines()
         .enumerate()
@@ -58,6 +60,9 @@ pub fn vocabulary(text: &str) -> Result<Vec<Vec<u8>>, ModelError> {
                 return Err(ModelError::Vocabulary(i + 1));
             };
             rank.parse::<u64>().map_err(|_| ModelError::Vocabulary(i + 1))?;
+            if token.bytes().all(|b| b == b'=') {
+                return Ok(Vec::new());
+            }
             STANDARD.decode(token).map_err(|_| ModelError::Vocabulary(i + 1))
         })
         .collect()
@@ -97,6 +102,7 @@ mod tests {
             vocabulary("IQ== 0\nIg== 1\n\nIGhlbGxv 2\n").unwrap(),
             [b"!".to_vec(), b"\"".to_vec(), b" hello".to_vec()]
         );
+        assert_eq!(vocabulary("IQ== 0\n= 1\n").unwrap(), [b"!".to_vec(), Vec::new()], "multilingual's last token");
         assert_eq!(vocabulary("IQ== 0\nnot-base64! 1\n"), Err(ModelError::Vocabulary(2)));
         assert_eq!(vocabulary("IQ==\n"), Err(ModelError::Vocabulary(1)));
     }

@@ -8,7 +8,7 @@ use super::settings::{self, WhisperSettings};
 use crate::stt::{Progress, Segment, SttError, Transcriber};
 use async_trait::async_trait;
 use std::ffi::{c_int, c_void};
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 use whisper_rs::{
@@ -18,6 +18,8 @@ use whisper_rs::{
 
 /// The rate whisper's mel front end expects.
 const WHISPER_RATE: u32 = 16_000;
+/// The ggml header: magic and the hyper-parameters.
+const HEADER_BYTES: usize = 48;
 
 pub struct Whisper {
     context: Arc<WhisperContext>,
@@ -27,15 +29,20 @@ pub struct Whisper {
 
 impl Whisper {
     /// Loads the model file, at startup. Its header is checked first: whisper.cpp trusts it and throws a C++
-    /// exception (which aborts the process) on a file that is not a ggml model.
+    /// exception (which aborts the process) on a file that is not a ggml model. whisper.cpp then reads the
+    /// file itself, so the weights are in memory once, not also as a copy of the file.
     pub fn load(settings: &WhisperSettings) -> Result<Self, SttError> {
         whisper_rs::install_logging_hooks();
         let path = &settings.model;
         let failed = |e: &dyn std::fmt::Display| SttError::Engine(format!("cannot load model {}: {e}", path.display()));
-        let bytes = std::fs::read(path).map_err(|e| failed(&e))?;
-        crate::whisper_model::inspect(&bytes).map_err(|e| failed(&e))?;
-        let context = WhisperContext::new_from_buffer_with_params(&bytes, WhisperContextParameters::default())
+        let mut header = Vec::with_capacity(HEADER_BYTES);
+        std::fs::File::open(path)
+            .and_then(|f| f.take(HEADER_BYTES as u64).read_to_end(&mut header))
             .map_err(|e| failed(&e))?;
+        crate::whisper_model::inspect(&header).map_err(|e| failed(&e))?;
+        let name = path.to_str().ok_or_else(|| failed(&"the path is not UTF-8"))?;
+        let context =
+            WhisperContext::new_with_params(name, WhisperContextParameters::default()).map_err(|e| failed(&e))?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let runs = Arc::new(Semaphore::new((cores / settings.threads).max(1)));
         tracing::info!(model = %path.display(), threads = settings.threads, "whisper model loaded");
@@ -125,7 +132,7 @@ fn run(
     }
     state.full(params, samples).map_err(failed)?;
     let first_special = context.token_eot();
-    Ok(state.as_iter().map(|s| segment(&s, first_special)).collect())
+    Ok(state.as_iter().filter_map(|s| segment(&s, first_special)).collect())
 }
 
 // whisper.cpp's callbacks, given the run's `Progress` as their data. (whisper-rs 0.16's closure setters
@@ -149,9 +156,9 @@ unsafe extern "C" fn abandoned(data: *mut c_void) -> bool {
     unsafe { &*data.cast::<Progress>() }.is_closed()
 }
 
-/// A whisper segment: t0/t1 are in centiseconds; the confidence is the mean probability of its text
-/// tokens (ids below end-of-text; the rest are timestamps and other special tokens).
-fn segment(s: &WhisperSegment<'_>, first_special: i32) -> Segment {
+/// A whisper segment, unless it holds no words: t0/t1 are in centiseconds; the confidence is the mean
+/// probability of its text tokens (ids below end-of-text; the rest are timestamps and other special tokens).
+fn segment(s: &WhisperSegment<'_>, first_special: i32) -> Option<Segment> {
     let probabilities: Vec<f32> = (0..s.n_tokens())
         .filter_map(|i| s.get_token(i))
         .filter(|t| t.token_id() < first_special)
@@ -160,13 +167,29 @@ fn segment(s: &WhisperSegment<'_>, first_special: i32) -> Segment {
     let confidence = (!probabilities.is_empty())
         .then(|| f64::from(probabilities.iter().sum::<f32>()) / probabilities.len() as f64)
         .map(|c| c.clamp(0.0, 1.0));
-    Segment {
+    Some(Segment {
         start_seconds: s.start_timestamp() as f64 / 100.0,
         end_seconds: s.end_timestamp() as f64 / 100.0,
-        text: s.to_str_lossy().map(|t| t.trim().to_string()).unwrap_or_default(),
+        text: spoken(&s.to_str_lossy().ok()?)?,
         confidence,
         speaker: None,
+    })
+}
+
+/// The words of a segment's text without whisper's sound markers (`[BLANK_AUDIO]`, `[MUSIC]`, a whole
+/// `(silence)`), which would otherwise reach transcripts and analysis as if someone had said them.
+fn spoken(text: &str) -> Option<String> {
+    let mut words = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find(']') else { break };
+        words.push_str(&rest[..open]);
+        rest = &rest[open + close + 1..];
     }
+    words.push_str(rest);
+    let words = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    let marker = words.starts_with('(') && words.ends_with(')') && !words[1..].contains('(');
+    (!words.is_empty() && !marker).then_some(words)
 }
 
 #[cfg(test)]
@@ -187,6 +210,17 @@ mod tests {
         assert_eq!(samples_16k(&stereo).unwrap(), vec![0.25], "channels averaged");
         let narrow = wav(&AudioFormat { sample_rate: 8_000, channels: 1, sample_width: 2 }, &[0; 8_000]);
         assert_eq!(samples_16k(&narrow).unwrap().len(), 16_000, "resampled to 16 kHz");
+    }
+
+    #[test]
+    fn sound_markers_are_not_words() {
+        assert_eq!(spoken(" I was charged twice. [BLANK_AUDIO]").as_deref(), Some("I was charged twice."));
+        assert_eq!(spoken("[MUSIC PLAYING] hello  [SOUND] there").as_deref(), Some("hello there"));
+        assert_eq!(spoken(" [BLANK_AUDIO]"), None);
+        assert_eq!(spoken("(silence)"), None);
+        assert_eq!(spoken("  "), None);
+        assert_eq!(spoken("(laughs) that is fine (really)").as_deref(), Some("(laughs) that is fine (really)"));
+        assert_eq!(spoken("an open [bracket").as_deref(), Some("an open [bracket"));
     }
 
     #[test]
