@@ -159,8 +159,8 @@ pub struct LocalServer {
     realtime: Arc<RealtimeService>,
     batch: Arc<BatchService>,
     heartbeats: Arc<dyn Heartbeats>,
-    /// The batch worker's speech-to-text engine and its settings; AudioHook's live transcription shares it
-    /// when configured alike.
+    /// The batch worker's speech-to-text settings and the engine built with them for live utterances
+    /// (sharing the batch's loaded model); AudioHook's live transcription uses it when configured alike.
     stt: (SttConfig, Arc<dyn Transcriber>),
     audiohook: Option<(AudiohookConfig, TcpListener)>,
     connector: Option<ConnectorConfig>,
@@ -183,7 +183,7 @@ impl LocalServer {
             Arc::new(RealtimeService::new(store.clone(), blobs.clone(), Arc::new(push.clone()), cfg.realtime.clone()));
         // Jobs held by a worker of an earlier run of this process died with it: deliver them again now.
         store.release_held_jobs()?;
-        let transcriber: Arc<dyn Transcriber> = Arc::from(cfg.stt.build()?);
+        let engines = cfg.stt.build_batch_and_live()?;
         let batch = Arc::new(
             BatchService::new(
                 store.clone(),
@@ -191,7 +191,7 @@ impl LocalServer {
                 store.clone(),
                 Arc::new(push.clone()),
                 store.clone(),
-                transcriber.clone(),
+                engines.batch,
                 cfg.audio.clone(),
                 cfg.batch.clone(),
                 false,
@@ -216,7 +216,7 @@ impl LocalServer {
             realtime,
             batch,
             heartbeats,
-            stt: (cfg.stt.clone(), transcriber),
+            stt: (cfg.stt.clone(), engines.live),
             audiohook: None,
             connector: None,
             housekeeping_every,

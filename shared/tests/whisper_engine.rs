@@ -132,3 +132,27 @@ async fn an_abandoned_transcription_stops() {
     let r = whisper.transcribe_reporting(call, None, progress).await;
     assert!(matches!(r, Err(SttError::Engine(_))), "{r:?}");
 }
+
+/// The local process's live handle on the batch's model: a short utterance given to it while a long batch
+/// run holds the batch handle finishes first, where on the batch handle it would wait (both shown, each
+/// run with every core's threads, so one handle allows one run at a time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_work_alongside_a_long_batch_run_does_not_wait_for_it() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let batch = Arc::new(Whisper::load(&WhisperSettings { model: speech::tiny_en(), threads: cores }).unwrap());
+    let long = speech::mono_call(16_000, &[(1.0, AGENT), (31.0, AGENT), (61.0, AGENT), (91.0, AGENT)], 120.0);
+    let short = speech::mono_call(16_000, &[(0.3, CUSTOMER)], 4.0);
+    let finish_order = |handle: Arc<Whisper>| {
+        let (batch, long, short) = (batch.clone(), long.clone(), short.clone());
+        async move {
+            let started = tokio::spawn(async move { batch.transcribe(long, None).await.map(|_| "batch") });
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let live = handle.transcribe(short, None).await.map(|_| "live").unwrap();
+            let first = if started.is_finished() { "batch" } else { live };
+            started.await.unwrap().unwrap();
+            first
+        }
+    };
+    assert_eq!(finish_order(Arc::new(batch.alongside())).await, "live");
+    assert_eq!(finish_order(batch.clone()).await, "batch", "one handle: the utterance waits its turn");
+}

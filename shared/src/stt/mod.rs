@@ -19,6 +19,7 @@ pub use whisper::{Whisper, WhisperSettings};
 use crate::env::{self, EnvError, EnvSource};
 use crate::http_reply::ReplyError;
 use async_trait::async_trait;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -195,6 +196,26 @@ impl SttConfig {
             Self::Whisper(settings) => Ok(Box::new(Whisper::load(settings)?)),
         }
     }
+
+    /// One provider for batch calls and one for live utterances, built once: the same object, except that
+    /// the embedded engine gives live work its own handle on the one loaded model (see
+    /// [`Whisper::alongside`]), so a live transcript never waits for a batch piece to finish.
+    pub fn build_batch_and_live(&self) -> Result<BatchAndLive, SttError> {
+        #[cfg(feature = "whisper")]
+        if let Self::Whisper(settings) = self {
+            let batch = Whisper::load(settings)?;
+            let live = batch.alongside();
+            return Ok(BatchAndLive { batch: Arc::new(batch), live: Arc::new(live) });
+        }
+        let shared: Arc<dyn Transcriber> = Arc::from(self.build()?);
+        Ok(BatchAndLive { batch: shared.clone(), live: shared })
+    }
+}
+
+/// See [`SttConfig::build_batch_and_live`].
+pub struct BatchAndLive {
+    pub batch: Arc<dyn Transcriber>,
+    pub live: Arc<dyn Transcriber>,
 }
 
 #[cfg(test)]

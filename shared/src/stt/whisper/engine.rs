@@ -25,6 +25,8 @@ pub struct Whisper {
     context: Arc<WhisperContext>,
     threads: usize,
     runs: Arc<Semaphore>,
+    /// Runs at once through this handle: the cores over the threads of one run, at least one.
+    most_runs: usize,
 }
 
 impl Whisper {
@@ -44,9 +46,18 @@ impl Whisper {
         let context =
             WhisperContext::new_with_params(name, WhisperContextParameters::default()).map_err(|e| failed(&e))?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let runs = Arc::new(Semaphore::new((cores / settings.threads).max(1)));
+        let most_runs = (cores / settings.threads).max(1);
         tracing::info!(model = %path.display(), threads = settings.threads, "whisper model loaded");
-        Ok(Self { context: Arc::new(context), threads: settings.threads, runs })
+        let runs = Arc::new(Semaphore::new(most_runs));
+        Ok(Self { context: Arc::new(context), threads: settings.threads, runs, most_runs })
+    }
+
+    /// Another handle on the same loaded model with its own bound on runs at once: work given to it (live
+    /// utterances) never queues behind work on this one (a batch piece takes a minute); they share the
+    /// cores instead, each slowed while both run.
+    pub fn alongside(&self) -> Self {
+        let runs = Arc::new(Semaphore::new(self.most_runs));
+        Self { context: self.context.clone(), threads: self.threads, runs, most_runs: self.most_runs }
     }
 }
 
