@@ -10,9 +10,9 @@ mod speech;
 use common::TestServer;
 use listener::simulate::{self, Audio, Options};
 use reqwest::StatusCode;
-use std::time::Duration;
 
 const KEY: &str = "local-key";
+const HEALTH: &str = "/api/integrations/genesys/audiohook/health";
 const SECRET: &str = "bG9jYWwgc2VjcmV0";
 
 const AUDIOHOOK: [(&str, &str); 4] = [
@@ -29,16 +29,7 @@ async fn start() -> TestServer {
 
 /// The ended call's snapshot (polled until the session's end reaches it).
 async fn ended(s: &TestServer, call: &str) -> serde_json::Value {
-    let mut snapshot = serde_json::Value::Null;
-    for _ in 0..200 {
-        let (status, body) = s.get(&format!("/api/realtime/calls/{call}/snapshot")).await;
-        snapshot = body;
-        if status == StatusCode::OK && snapshot["status"] == "ended" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    snapshot
+    s.get_until(&format!("/api/realtime/calls/{call}/snapshot"), |v| v["status"] == "ended").await
 }
 
 /// Streams `audio` as one Genesys session (as fast as possible); returns the conversation id.
@@ -63,16 +54,7 @@ async fn a_simulated_genesys_session_shows_up_in_the_api() {
     assert_eq!((live["sample_rate"].as_u64(), live["channels"].as_u64()), (Some(8000), Some(2)), "{meta}");
     assert_eq!(live["duration_seconds"].as_f64(), Some(3.0), "{meta}");
     // The heartbeat (every second here) reports the session.
-    let mut health = serde_json::Value::Null;
-    for _ in 0..40 {
-        let (status, body) = s.get("/api/integrations/genesys/audiohook/health").await;
-        assert_eq!(status, StatusCode::OK);
-        health = body;
-        if health["status"]["sessions_opened"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let health = s.get_until(HEALTH, |h| h["status"]["sessions_opened"] == 1).await;
     assert_eq!(
         (health["healthy"].as_bool(), &health["status"]["sessions_opened"]),
         (Some(true), &1.into()),
@@ -91,16 +73,9 @@ async fn silence_on_a_live_genesys_call_raises_dead_air() {
         .collect();
     let audio = Audio { channels: vec![channel.clone(), channel] };
     let call = stream(&s, &audio).await;
-    let mut types = Vec::new();
-    for _ in 0..100 {
-        let (_, snapshot) = s.get(&format!("/api/realtime/calls/{call}/snapshot")).await;
-        types = snapshot["alerts"].as_array().unwrap().iter().map(|a| a["type"].to_string()).collect();
-        if snapshot["status"] == "ended" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(types.iter().any(|t| t == "\"dead_air\""), "{types:?}");
+    let snapshot = ended(&s, &call).await;
+    let types: Vec<&str> = snapshot["alerts"].as_array().unwrap().iter().filter_map(|a| a["type"].as_str()).collect();
+    assert!(types.contains(&"dead_air"), "{types:?}");
     s.stop().await;
 }
 
@@ -143,14 +118,7 @@ async fn live_calls_are_transcribed_offline_by_the_installed_model() {
     assert!(said("agent").contains("help you") && !said("agent").contains("supervisor"), "{snapshot}");
     let alerts: Vec<&str> = snapshot["alerts"].as_array().unwrap().iter().filter_map(|a| a["type"].as_str()).collect();
     assert!(alerts.contains(&"escalation_keyword"), "{alerts:?}");
-    let mut health = serde_json::Value::Null;
-    for _ in 0..50 {
-        health = s.get("/api/integrations/genesys/audiohook/health").await.1;
-        if health["status"]["transcribed"] == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let health = s.get_until(HEALTH, |h| h["status"]["transcribed"] == 2).await;
     let status = &health["status"];
     assert_eq!((&status["live_transcription"], &status["transcribed"]), (&true.into(), &2.into()), "{health}");
     assert_eq!((&status["transcription_dropped"], &status["transcription_failures"]), (&0.into(), &0.into()));

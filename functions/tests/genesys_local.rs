@@ -7,8 +7,6 @@ mod common;
 mod support;
 
 use common::TestServer;
-use reqwest::StatusCode;
-use std::time::Duration;
 use support::genesys::Script;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,29 +24,13 @@ async fn notifications_reach_the_local_store() {
     let extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let s = TestServer::start_with(&extra).await;
     let call = "6a0d6f9e-3c1b-4f7a-9e2d-5c4b3a291807";
-    let mut snapshot = serde_json::Value::Null;
-    for _ in 0..100 {
-        let (status, body) = s.get(&format!("/api/realtime/calls/{call}/snapshot")).await;
-        assert_eq!(status, StatusCode::OK);
-        snapshot = body;
-        if snapshot["event_count"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let snapshot = s.get_until(&format!("/api/realtime/calls/{call}/snapshot"), |v| v["event_count"] == 1).await;
     assert_eq!(
         (snapshot["event_count"].as_u64(), snapshot["provider"].as_str()),
         (Some(1), Some("genesys_cloud")),
         "{snapshot}"
     );
-    let mut health = serde_json::Value::Null;
-    for _ in 0..40 {
-        health = s.get("/api/integrations/genesys/health").await.1;
-        if health["status"]["forwarded_events"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let health = s.get_until("/api/integrations/genesys/health", |h| h["status"]["forwarded_events"] == 1).await;
     assert_eq!((health["healthy"].as_bool(), health["state"].as_str()), (Some(true), Some("running")), "{health}");
     s.stop().await;
 }

@@ -183,15 +183,7 @@ async fn the_server_ends_calls_left_idle() {
     drop(store);
 
     let server = TestServer::start_in(dir.path(), &[("HOUSEKEEPING_INTERVAL_SECONDS", "1")]).await;
-    let mut status = String::new();
-    for _ in 0..50 {
-        let (_, snap) = server.get("/api/realtime/calls/forgotten/snapshot").await;
-        status = snap["status"].as_str().unwrap().to_string();
-        if status == "ended" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, "ended");
+    let snapshot = server.get_until("/api/realtime/calls/forgotten/snapshot", |v| v["status"] == "ended").await;
+    assert_eq!(snapshot["status"], "ended");
     server.stop().await;
 }

@@ -135,16 +135,25 @@ impl TestServer {
         self.http.get(self.url(path)).bearer_auth(SUPERVISOR).send().await.unwrap()
     }
 
-    /// Polls a batch call until it settles (completed or failed) and returns its status document.
-    pub async fn settled(&self, id: &str) -> Value {
+    /// GETs `path` every 50 ms until `done` holds of the body (at most 30 s); returns the last body.
+    pub async fn get_until(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let mut body = Value::Null;
         for _ in 0..600 {
-            let (_, v) = self.get(&format!("/api/calls/{id}")).await;
-            if v["status"] == "completed" || v["status"] == "failed" {
-                return v;
+            body = self.get(path).await.1;
+            if done(&body) {
+                break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("call {id} did not settle");
+        body
+    }
+
+    /// Polls a batch call until it settles (completed or failed) and returns its status document.
+    pub async fn settled(&self, id: &str) -> Value {
+        let settled = |v: &Value| v["status"] == "completed" || v["status"] == "failed";
+        let v = self.get_until(&format!("/api/calls/{id}"), settled).await;
+        assert!(settled(&v), "call {id} did not settle: {v}");
+        v
     }
 
     /// Stops the server gracefully and waits for it to finish.
