@@ -14,7 +14,8 @@ import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const BIN = process.env.CALL_ANALYTICS_BIN ?? join(ROOT, "target/debug/call-analytics");
+const BIN = process.env.CALL_ANALYTICS_BIN
+  ?? join(process.env.CARGO_TARGET_DIR ?? join(ROOT, "target"), "debug/call-analytics");
 const ARTIFACTS = join(ROOT, "web/test-artifacts");
 const SUPERVISOR = "e2e-supervisor-token";
 const INGEST = "e2e-ingest-token";
@@ -104,6 +105,7 @@ async function startServer(webDir, dir) {
       if (m) resolve(m[1]);
     });
     child.on("exit", (code) => reject(new Error(`call-analytics exited with ${code}`)));
+    child.on("error", (e) => reject(new Error(`cannot start ${BIN} (built by make test): ${e.message}`)));
   });
   return { child, url };
 }
