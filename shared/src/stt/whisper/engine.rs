@@ -5,6 +5,7 @@
 //! state's memory each.
 
 use super::settings::{self, WhisperSettings};
+use super::squeeze::squeeze;
 use crate::stt::{Progress, Segment, SttError, Transcriber};
 use async_trait::async_trait;
 use std::ffi::{c_int, c_void};
@@ -110,7 +111,8 @@ fn samples_16k(wav: &[u8]) -> Result<Vec<f32>, SttError> {
     crate::audio::resample(&mono, spec.sample_rate, WHISPER_RATE).map_err(|e| SttError::Refused(e.to_string()))
 }
 
-/// Runs whisper.cpp over `samples` (16 kHz mono); it slides its 30 s window over long audio by itself.
+/// Runs whisper.cpp over `samples` (16 kHz mono) with their long silences taken out (segment times are the
+/// call's); it slides its 30 s window over long audio by itself.
 fn run(
     context: &WhisperContext,
     samples: &[f32],
@@ -118,7 +120,8 @@ fn run(
     threads: usize,
     progress: Progress,
 ) -> Result<Vec<Segment>, SttError> {
-    if samples.is_empty() {
+    let heard = squeeze(samples, WHISPER_RATE);
+    if heard.samples.is_empty() {
         return Ok(Vec::new());
     }
     let failed = |e: whisper_rs::WhisperError| SttError::Engine(e.to_string());
@@ -141,9 +144,16 @@ fn run(
         params.set_abort_callback(Some(abandoned));
         params.set_abort_callback_user_data(progress_data);
     }
-    state.full(params, samples).map_err(failed)?;
+    state.full(params, &heard.samples).map_err(failed)?;
     let first_special = context.token_eot();
-    Ok(state.as_iter().filter_map(|s| segment(&s, first_special)).collect())
+    let segments = state.as_iter().filter_map(|s| segment(&s, first_special));
+    Ok(segments
+        .map(|s| Segment {
+            start_seconds: heard.original(s.start_seconds, false),
+            end_seconds: heard.original(s.end_seconds, true),
+            ..s
+        })
+        .collect())
 }
 
 // whisper.cpp's callbacks, given the run's `Progress` as their data. (whisper-rs 0.16's closure setters

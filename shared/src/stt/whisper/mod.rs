@@ -4,6 +4,7 @@
 
 mod engine;
 mod settings;
+mod squeeze;
 
 pub use engine::Whisper;
 pub use settings::WhisperSettings;
