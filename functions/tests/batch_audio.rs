@@ -125,8 +125,7 @@ async fn with_a_model_installed_calls_are_transcribed_offline_with_nothing_confi
         .unwrap();
     assert!(installed.status.success(), "{}", String::from_utf8_lossy(&installed.stderr));
     let s = TestServer::start_in(dir.path(), &[]).await;
-    let agent = "Thank you for calling, how can I help you today";
-    let customer = "I need to speak to a supervisor right now";
+    let (agent, customer) = (speech::GREETING, speech::ESCALATION);
     let call = speech::stereo_call(8_000, &[(4.0, customer)], &[(0.3, agent)]);
     let id = upload_audio(&s, "offline.wav", call).await;
     let status = s.settled(&id).await;
@@ -138,10 +137,10 @@ async fn with_a_model_installed_calls_are_transcribed_offline_with_nothing_confi
         let theirs = entries.filter(|e| e["speaker_id"] == speaker).map(|e| e["transcript"].as_str().unwrap());
         theirs.collect::<Vec<_>>().join(" ").to_lowercase()
     };
-    assert!(said("customer").contains("supervisor"), "{}", d["transcript"]);
+    assert!(said("customer").contains("manager"), "{}", d["transcript"]);
     let entries = d["transcript"]["entries"].as_array().unwrap();
     assert!(entries.iter().all(|e| e["confidence"].as_f64().is_some_and(|c| c > 0.0 && c <= 1.0)), "{entries:?}");
-    assert!(said("agent").contains("help you") && !said("agent").contains("supervisor"), "{}", d["transcript"]);
+    assert!(said("agent").contains("help you") && !said("agent").contains("manager"), "{}", d["transcript"]);
     assert!(d["analysis"]["auto_tags"].as_array().unwrap().contains(&json!("escalation")), "{}", d["analysis"]);
     s.stop().await;
 }

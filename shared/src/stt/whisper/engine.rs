@@ -4,6 +4,7 @@
 //! serve (`cores / WHISPER_THREADS`, at least one): more would only slow each other down and add a
 //! state's memory each.
 
+use super::segments::{Token, call_segments};
 use super::settings::{self, WhisperSettings};
 use super::squeeze::squeeze;
 use crate::stt::{Progress, Segment, SttError, Transcriber};
@@ -133,6 +134,8 @@ fn run(
     params.set_print_realtime(false);
     params.set_print_timestamps(false);
     params.set_print_special(false);
+    // Token times, to split a segment that spans a cut silence (see `segments`).
+    params.set_token_timestamps(true);
     // Whisper slides its 30 s window and reports each step; once nobody waits for the result (the
     // caller gave up or timed out) it stops at the next step instead of holding the cores.
     let progress_data = std::ptr::from_ref(&progress).cast_mut().cast::<c_void>();
@@ -146,12 +149,12 @@ fn run(
     }
     state.full(params, &heard.samples).map_err(failed)?;
     let first_special = context.token_eot();
-    let segments = state.as_iter().filter_map(|s| segment(&s, first_special));
-    Ok(segments
-        .map(|s| Segment {
-            start_seconds: heard.original(s.start_seconds, false),
-            end_seconds: heard.original(s.end_seconds, true),
-            ..s
+    let centiseconds = |t: i64| t as f64 / 100.0;
+    Ok(state
+        .as_iter()
+        .flat_map(|s| {
+            let (start, end) = (centiseconds(s.start_timestamp()), centiseconds(s.end_timestamp()));
+            call_segments(start, end, &tokens(&s, first_special), &heard)
         })
         .collect())
 }
@@ -177,40 +180,18 @@ unsafe extern "C" fn abandoned(data: *mut c_void) -> bool {
     unsafe { &*data.cast::<Progress>() }.is_closed()
 }
 
-/// A whisper segment, unless it holds no words: t0/t1 are in centiseconds; the confidence is the mean
-/// probability of its text tokens (ids below end-of-text; the rest are timestamps and other special tokens).
-fn segment(s: &WhisperSegment<'_>, first_special: i32) -> Option<Segment> {
-    let probabilities: Vec<f32> = (0..s.n_tokens())
+/// The text tokens of a whisper segment (ids below end-of-text; the rest are timestamps and other special
+/// tokens) with their times in seconds (whisper counts centiseconds).
+fn tokens(s: &WhisperSegment<'_>, first_special: i32) -> Vec<Token> {
+    (0..s.n_tokens())
         .filter_map(|i| s.get_token(i))
         .filter(|t| t.token_id() < first_special)
-        .map(|t| t.token_probability())
-        .collect();
-    let confidence = (!probabilities.is_empty())
-        .then(|| f64::from(probabilities.iter().sum::<f32>()) / probabilities.len() as f64)
-        .map(|c| c.clamp(0.0, 1.0));
-    Some(Segment {
-        start_seconds: s.start_timestamp() as f64 / 100.0,
-        end_seconds: s.end_timestamp() as f64 / 100.0,
-        text: spoken(&s.to_str_lossy().ok()?)?,
-        confidence,
-        speaker: None,
-    })
-}
-
-/// The words of a segment's text without whisper's sound markers (`[BLANK_AUDIO]`, `[MUSIC]`, a whole
-/// `(silence)`), which would otherwise reach transcripts and analysis as if someone had said them.
-fn spoken(text: &str) -> Option<String> {
-    let mut words = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('[') {
-        let Some(close) = rest[open..].find(']') else { break };
-        words.push_str(&rest[..open]);
-        rest = &rest[open + close + 1..];
-    }
-    words.push_str(rest);
-    let words = words.split_whitespace().collect::<Vec<_>>().join(" ");
-    let marker = words.starts_with('(') && words.ends_with(')') && !words[1..].contains('(');
-    (!words.is_empty() && !marker).then_some(words)
+        .map(|t| {
+            let data = t.token_data();
+            let bytes = t.to_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+            Token { t0: data.t0 as f64 / 100.0, t1: data.t1 as f64 / 100.0, bytes, probability: data.p }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -231,17 +212,6 @@ mod tests {
         assert_eq!(samples_16k(&stereo).unwrap(), vec![0.25], "channels averaged");
         let narrow = wav(&AudioFormat { sample_rate: 8_000, channels: 1, sample_width: 2 }, &[0; 8_000]);
         assert_eq!(samples_16k(&narrow).unwrap().len(), 16_000, "resampled to 16 kHz");
-    }
-
-    #[test]
-    fn sound_markers_are_not_words() {
-        assert_eq!(spoken(" I was charged twice. [BLANK_AUDIO]").as_deref(), Some("I was charged twice."));
-        assert_eq!(spoken("[MUSIC PLAYING] hello  [SOUND] there").as_deref(), Some("hello there"));
-        assert_eq!(spoken(" [BLANK_AUDIO]"), None);
-        assert_eq!(spoken("(silence)"), None);
-        assert_eq!(spoken("  "), None);
-        assert_eq!(spoken("(laughs) that is fine (really)").as_deref(), Some("(laughs) that is fine (really)"));
-        assert_eq!(spoken("an open [bracket").as_deref(), Some("an open [bracket"));
     }
 
     #[test]

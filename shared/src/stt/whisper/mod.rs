@@ -3,6 +3,7 @@
 //! by `call-analytics models install` (see `crate::whisper_model`).
 
 mod engine;
+mod segments;
 mod settings;
 mod squeeze;
 

@@ -24,32 +24,52 @@ pub struct Squeezed {
 }
 
 impl Squeezed {
-    /// The call's time of `t` seconds into the shortened audio. A time right at a join is where the pause
-    /// was cut for the `end` of a segment, where it resumes for a start.
+    /// Which stretch between cuts `t` seconds into the shortened audio falls in (0 before the first cut).
+    pub fn region(&self, t: f64) -> usize {
+        self.joins.partition_point(|(at, _)| *at <= t)
+    }
+
+    /// The call's time of `t` seconds into the shortened audio, for the start or the `end` of a segment.
+    /// Whisper places a segment's bounds loosely in silence, so a start in the pause kept before a cut is
+    /// taken as the talk after it, and an end in the pause kept after a cut as the talk before it.
     pub fn original(&self, t: f64, end: bool) -> f64 {
+        let next = self.joins.partition_point(|(at, _)| *at < t);
+        let t = if end {
+            next.checked_sub(1).map(|i| self.joins[i].0).filter(|at| t - at <= KEEP_SECONDS).unwrap_or(t)
+        } else {
+            self.joins.get(next).map(|(at, _)| *at).filter(|at| at - t <= KEEP_SECONDS).unwrap_or(t)
+        };
         let before = self.joins.partition_point(|(at, _)| if end { *at < t } else { *at <= t });
         t + before.checked_sub(1).map_or(0.0, |i| self.joins[i].1)
     }
 }
 
 /// `samples` at `rate` with every quiet run longer than [`MIN_GAP_SECONDS`] shortened to twice
-/// [`KEEP_SECONDS`].
+/// [`KEEP_SECONDS`] (once at the very start or end).
 pub fn squeeze(samples: &[f32], rate: u32) -> Squeezed {
     let frame = ((f64::from(rate) * FRAME_SECONDS) as usize).max(1);
     let levels: Vec<f32> = samples.chunks(frame).map(rms).collect();
     let threshold = (loud_level(&levels) * QUIET_SHARE).max(SILENCE_RMS);
-    let (min_gap, keep) = ((MIN_GAP_SECONDS / FRAME_SECONDS) as usize, (KEEP_SECONDS / FRAME_SECONDS) as usize);
-    let seconds_per_frame = frame as f64 / f64::from(rate);
+    let frames = |seconds: f64| (seconds / FRAME_SECONDS).round() as usize;
+    let (min_gap, keep) = (frames(MIN_GAP_SECONDS), frames(KEEP_SECONDS));
     let mut out = Squeezed { samples: Vec::with_capacity(samples.len()), joins: Vec::new() };
+    // Samples taken out so far, and the frame looked at.
     let (mut removed, mut i) = (0usize, 0);
     while i < levels.len() {
         let quiet = levels[i..].iter().take_while(|l| **l < threshold).count();
         if quiet >= min_gap {
-            out.samples.extend_from_slice(&samples[i * frame..(i + keep) * frame]);
-            removed += quiet - 2 * keep;
-            out.joins.push((out.samples.len() as f64 / f64::from(rate), removed as f64 * seconds_per_frame));
-            let resume = i + quiet - keep;
-            out.samples.extend_from_slice(&samples[resume * frame..((i + quiet) * frame).min(samples.len())]);
+            // Silence before the first words keeps only its end, silence after the last only its start.
+            let (head, tail) = match (i == 0, i + quiet == levels.len()) {
+                (true, _) => (0, keep),
+                (false, true) => (keep, 0),
+                (false, false) => (keep, keep),
+            };
+            let end = ((i + quiet) * frame).min(samples.len());
+            let (cut, resume) = ((i + head) * frame, ((i + quiet - tail) * frame).min(end));
+            out.samples.extend_from_slice(&samples[i * frame..cut]);
+            removed += resume - cut;
+            out.joins.push((out.samples.len() as f64 / f64::from(rate), removed as f64 / f64::from(rate)));
+            out.samples.extend_from_slice(&samples[resume..end]);
             i += quiet;
         } else {
             let run = quiet.max(1);
@@ -96,12 +116,16 @@ mod tests {
         // 10 s of quiet keeps 0.8 s; the 1 s pause is left alone.
         assert!((s.samples.len() as f64 / f64::from(RATE) - 5.8).abs() < 0.05, "{}", s.samples.len());
         assert_eq!(s.original(0.5, false), 0.5);
-        assert!((s.original(1.3, false) - 1.3).abs() < 1e-9, "before the join");
+        assert!((s.original(1.3, true) - 1.3).abs() < 1e-9, "an end in the pause before the cut");
         assert!((s.original(1.9, false) - 11.1).abs() < 0.03, "the second talk starts at 11 s");
         assert!((s.original(5.5, true) - 14.7).abs() < 0.03, "{}", s.original(5.5, true));
         let join = s.joins[0].0;
         assert!((s.original(join, true) - 1.4).abs() < 0.03, "an end at the cut stays before it");
         assert!((s.original(join, false) - 10.6).abs() < 0.03, "a start at the cut comes after it");
+        assert!((s.original(1.1, false) - 10.6).abs() < 0.03, "a start in the pause before the cut");
+        assert!((s.original(1.7, true) - 1.4).abs() < 0.03, "an end in the pause after the cut");
+        assert!((s.original(1.7, false) - 10.9).abs() < 0.03, "a start there is where it says");
+        assert!((s.original(0.9, true) - 0.9).abs() < 1e-9, "an end in talk is where it says");
     }
 
     #[test]
@@ -115,9 +139,42 @@ mod tests {
     #[test]
     fn silence_alone_becomes_a_short_pause_and_nothing_panics() {
         let s = squeeze(&audio(&[(30.0, false)]), RATE);
-        assert!((s.samples.len() as f64 / f64::from(RATE) - 0.8).abs() < 0.05);
-        assert!((s.original(0.8, true) - 30.0).abs() < 0.05);
+        assert!((s.samples.len() as f64 / f64::from(RATE) - 0.4).abs() < 0.05);
+        assert!((s.original(0.4, false) - 30.0).abs() < 0.05);
+        let late = squeeze(&audio(&[(4.0, false), (2.0, true), (5.0, false)]), RATE);
+        assert!((late.samples.len() as f64 / f64::from(RATE) - 2.8).abs() < 0.05, "0.4 s before, 0.4 s after");
+        assert!((late.original(0.0, false) - 3.6).abs() < 0.03, "talk after leading silence starts late");
+        assert!((late.original(2.4, true) - 6.0).abs() < 0.03, "{}", late.original(2.4, true));
         assert!(squeeze(&[], RATE).samples.is_empty());
+        for extra in [1, 7, 319] {
+            let mut ragged = audio(&[(1.0, true), (3.0, false)]);
+            ragged.extend(std::iter::repeat_n(0.0, extra));
+            let s = squeeze(&ragged, RATE);
+            assert!((s.samples.len() as f64 / f64::from(RATE) - 1.4).abs() < 0.05, "a ragged end: {extra}");
+        }
         assert_eq!(squeeze(&[0.5; 7], RATE).samples, vec![0.5; 7], "less than a frame");
+    }
+
+    proptest::proptest! {
+        /// Any layout of talk and silence, with any ragged end: never a panic, never longer, and times map
+        /// back in order within the original length.
+        #[test]
+        fn any_layout_squeezes_and_maps_in_order(
+            spans in proptest::collection::vec((0.0f64..4.0, proptest::bool::ANY), 0..8),
+            extra in 0usize..400,
+        ) {
+            let mut input = audio(&spans);
+            input.extend(std::iter::repeat_n(0.0, extra));
+            let s = squeeze(&input, RATE);
+            proptest::prop_assert!(s.samples.len() <= input.len());
+            let (seconds, total) = (s.samples.len() as f64 / f64::from(RATE), input.len() as f64 / f64::from(RATE));
+            let mut last = 0.0;
+            for step in 0..=50 {
+                let t = seconds * f64::from(step) / 50.0;
+                let (start, end) = (s.original(t, false), s.original(t, true));
+                proptest::prop_assert!(start >= last - 1e-9 && end <= start + 1e-9 && start <= total + 1e-6);
+                last = start;
+            }
+        }
     }
 }
