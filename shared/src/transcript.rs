@@ -64,7 +64,8 @@ fn first<'a>(o: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
 }
 
 /// Reads a transcript in the seed's shapes: `{"entries": [...]}`, `{"diarized_transcript": {"entries":
-/// [...]}}` or a bare list; entry fields with the seed's aliases. Times are clamped (start ≥ 0, end ≥ start).
+/// [...]}}` or a bare list; entry fields with the seed's aliases. Times are clamped (start ≥ 0, end ≥ start);
+/// a `confidence` (0 to 1) is kept.
 pub fn import(value: &Value) -> Result<Vec<Entry>, TranscriptError> {
     let list = match value {
         Value::Array(items) => items,
@@ -97,7 +98,13 @@ pub fn import(value: &Value) -> Result<Vec<Entry>, TranscriptError> {
             };
             let start = number(first(o, &["start_time_seconds", "start_time", "start"])).map_err(err)?.max(0.0);
             let end = number(first(o, &["end_time_seconds", "end_time", "end"])).map_err(err)?.max(start);
-            Ok(Entry::new(&speaker, start, end, text.trim()))
+            let confidence = match o.get("confidence") {
+                None | Some(Value::Null) => None,
+                Some(c) => {
+                    Some(c.as_f64().filter(|c| (0.0..=1.0).contains(c)).ok_or(err("confidence must be 0 to 1"))?)
+                }
+            };
+            Ok(Entry { confidence, ..Entry::new(&speaker, start, end, text.trim()) })
         })
         .collect()
 }

@@ -64,3 +64,15 @@ fn confidence_is_written_only_when_known() {
     assert_eq!(written["confidence"], 0.75);
     assert_eq!(serde_json::from_value::<Entry>(written).unwrap(), e, "read back");
 }
+
+#[test]
+fn imported_confidence_is_kept_and_checked() {
+    let with = json!([{"speaker": "agent", "start": 0, "end": 1, "text": "hi", "confidence": 0.42}]);
+    assert_eq!(import(&with).unwrap()[0].confidence, Some(0.42));
+    let without = json!([{"speaker": "agent", "start": 0, "end": 1, "text": "hi", "confidence": null}]);
+    assert_eq!(import(&without).unwrap()[0].confidence, None);
+    for bad in [json!(1.5), json!(-0.1), json!("high")] {
+        let entry = json!([{"speaker": "agent", "start": 0, "end": 1, "text": "hi", "confidence": bad}]);
+        assert_eq!(import(&entry), Err(TranscriptError::Entry(0, "confidence must be 0 to 1")), "{bad}");
+    }
+}

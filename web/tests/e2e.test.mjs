@@ -49,9 +49,9 @@ function stereoWav(seconds, rate = 8000) {
 const TRANSCRIPT = {
   entries: [
     { speaker_id: "agent", start_time_seconds: 0.5, end_time_seconds: 2.5, transcript: "Thank you for calling Acme, how can I help you today?" },
-    { speaker_id: "customer", start_time_seconds: 3, end_time_seconds: 5.5, transcript: "My internet plan was charged twice and I want a refund." },
+    { speaker_id: "customer", start_time_seconds: 3, end_time_seconds: 5.5, transcript: "My internet plan was charged twice and I want a refund.", confidence: 0.93 },
     { speaker_id: "agent", start_time_seconds: 6, end_time_seconds: 8, transcript: "I'm sorry about that. I will refund the internet plan charge today." },
-    { speaker_id: "customer", start_time_seconds: 8.5, end_time_seconds: 9.5, transcript: "Thank you, that works." },
+    { speaker_id: "customer", start_time_seconds: 8.5, end_time_seconds: 9.5, transcript: "Thank you, that works.", confidence: 0.42 },
   ],
 };
 
@@ -201,6 +201,12 @@ test("an upload completes, its detail plays audio and seeks from the transcript,
   await row.getByRole("link", { name: "support-call.wav" }).click();
   await page.getByRole("heading", { name: "Transcript" }).waitFor();
   await page.locator(".transcript").getByText("My internet plan was charged twice").waitFor();
+  // The engine's confidence: shown on hover, and a line it was unsure of says so.
+  const line = (text) => page.locator(".transcript li").filter({ hasText: text });
+  assert.equal(await line("Thank you, that works.").locator(".uncertain").textContent(), "low confidence");
+  assert.equal(await line("Thank you, that works.").locator(".text").getAttribute("title"), "Transcription confidence 42%");
+  assert.equal(await line("My internet plan").locator(".uncertain").count(), 0);
+  assert.equal(await line("My internet plan").locator(".text").getAttribute("title"), "Transcription confidence 93%");
   const audio = page.locator("audio");
   await page.waitForFunction(() => document.querySelector("audio")?.readyState >= 1);
   assert.equal(Math.round(await audio.evaluate((a) => a.duration)), 10);

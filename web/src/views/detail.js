@@ -12,6 +12,9 @@ function roleOf(analysis, speaker) {
   return [role ?? speaker, name ? `(${name})` : ""].join(" ").trim();
 }
 
+/** Below this the engine was unsure of a line's words (whisper: mean token probability); the line says so. */
+const LOW_CONFIDENCE = 0.6;
+
 function transcriptView(entries, analysis, seek) {
   return h(
     "ol.transcript",
@@ -23,7 +26,8 @@ function transcriptView(entries, analysis, seek) {
         h("button.seek", { type: "button", onclick: () => seek(e.start_time_seconds), "aria-label": `Play from ${fmt.clock(e.start_time_seconds)}` },
           fmt.clock(e.start_time_seconds)),
         h("span.speaker", {}, roleOf(analysis, e.speaker_id)),
-        h("span.text", {}, e.transcript),
+        h("span.text", e.confidence == null ? {} : { title: `Transcription confidence ${Math.round(e.confidence * 100)}%` },
+          e.transcript, e.confidence != null && e.confidence < LOW_CONFIDENCE ? h("span.uncertain", {}, "low confidence") : null),
       ),
     ),
   );
