@@ -161,7 +161,7 @@ pub struct LocalServer {
     heartbeats: Arc<dyn Heartbeats>,
     /// The batch worker's speech-to-text settings and the engine built with them for live utterances
     /// (sharing the batch's loaded model); AudioHook's live transcription uses it when configured alike.
-    stt: (SttConfig, Arc<dyn Transcriber>),
+    live_stt: (SttConfig, Arc<dyn Transcriber>),
     audiohook: Option<(AudiohookConfig, TcpListener)>,
     connector: Option<ConnectorConfig>,
     housekeeping_every: Duration,
@@ -216,7 +216,7 @@ impl LocalServer {
             realtime,
             batch,
             heartbeats,
-            stt: (cfg.stt.clone(), engines.live),
+            live_stt: (cfg.stt.clone(), engines.live),
             audiohook: None,
             connector: None,
             housekeeping_every,
@@ -260,7 +260,7 @@ impl LocalServer {
             })
         });
         let audiohook = self.audiohook.map(|(cfg, socket)| {
-            let (stt, engine) = self.stt;
+            let (stt, engine) = self.live_stt;
             let transcriber = (cfg.live.stt == stt).then_some(engine);
             let ports = Ports { blobs: self.realtime.blobs.clone(), heartbeats: self.heartbeats, transcriber };
             tokio::spawn(audiohook::run(cfg, socket, ingest, ports, false, stopped(&shutdown)))

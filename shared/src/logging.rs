@@ -30,9 +30,15 @@ impl LogConfig {
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
+/// `LOG_LEVEL` as filter directives. whisper.cpp reports its buffer sizes at info on every transcription
+/// (eight lines per live utterance), so its logs start at warn unless `LOG_LEVEL` names `whisper_rs`.
+fn directives(level: &str) -> String {
+    if level.contains("whisper_rs") { level.to_string() } else { format!("{level},whisper_rs=warn") }
+}
+
 /// Installs the global subscriber. Keep the returned guard alive: it flushes the file writer on drop.
 pub fn init(cfg: &LogConfig) -> Result<Option<WorkerGuard>, std::io::Error> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.level));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives(&cfg.level)));
     let stdout: BoxedLayer = if cfg.json { fmt::layer().json().boxed() } else { fmt::layer().boxed() };
     let mut layers = vec![stdout];
     let mut guard = None;
@@ -45,4 +51,17 @@ pub fn init(cfg: &LogConfig) -> Result<Option<WorkerGuard>, std::io::Error> {
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = tracing_subscriber::registry().with(layers).with(filter).try_init();
     Ok(guard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whisper_cpp_logs_start_at_warn_unless_asked_for() {
+        assert_eq!(directives("info"), "info,whisper_rs=warn");
+        assert_eq!(directives("functions=debug,info"), "functions=debug,info,whisper_rs=warn");
+        assert_eq!(directives("debug,whisper_rs=info"), "debug,whisper_rs=info");
+        assert!(EnvFilter::try_new(directives("debug")).is_ok());
+    }
 }

@@ -23,7 +23,7 @@ pub struct Ports {
     pub blobs: Arc<dyn BlobStore>,
     pub heartbeats: Arc<dyn Heartbeats>,
     /// An engine this process already runs for `cfg.live.stt`, used instead of building a second one: the
-    /// one local process shares its batch engine (one whisper model in memory, one bound on the cores).
+    /// one local process passes a handle on its batch engine's model (one whisper model in memory).
     pub transcriber: Option<Arc<dyn Transcriber>>,
 }
 
