@@ -32,9 +32,11 @@ fn serve_prints_generated_tokens_and_stops_cleanly_on_sigterm() {
     let saved = std::fs::read_to_string(dir.path().join("credentials.json")).unwrap();
     assert!(saved.contains(&token));
     // AudioHook runs in the same process, on loopback, with generated credentials kept beside the tokens.
-    let rest: Vec<String> = (0..6).map(|_| lines.next().unwrap().unwrap()).collect();
-    assert!(rest[2].starts_with("  AudioHook: ws://127.0.0.1:") && rest[2].ends_with("/audiohook/ws"), "{rest:?}");
-    let api_key = rest[3].split_whitespace().last().unwrap();
+    let rest: Vec<String> = (0..7).map(|_| lines.next().unwrap().unwrap()).collect();
+    // No model in DATA_DIR and no provider: the banner says how to get one.
+    assert!(rest[2].starts_with("  transcription: none: ") && rest[2].contains("models install tiny.en"), "{rest:?}");
+    assert!(rest[3].starts_with("  AudioHook: ws://127.0.0.1:") && rest[3].ends_with("/audiohook/ws"), "{rest:?}");
+    let api_key = rest[4].split_whitespace().last().unwrap();
     let kept = std::fs::read_to_string(dir.path().join("audiohook.json")).unwrap();
     assert!(kept.contains(api_key) && api_key.len() == 64, "{rest:?}");
 

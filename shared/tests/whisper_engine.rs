@@ -71,6 +71,7 @@ fn the_local_process_defaults_to_whisper_when_a_model_is_present() {
     std::fs::write(dir.path().join("models/ggml-tiny.en.bin"), b"").unwrap();
     let chosen = SttConfig::local_from_env(&[("DATA_DIR", data), ("WHISPER_THREADS", "1")]).unwrap();
     let model = dir.path().join("models/ggml-tiny.en.bin");
+    assert_eq!(chosen.summary(), format!("whisper, offline ({})", model.display()));
     assert_eq!(chosen, SttConfig::Whisper(WhisperSettings { model, threads: 1 }));
     let off = [("DATA_DIR", data), ("STT_PROVIDER", "none")];
     assert_eq!(SttConfig::local_from_env(&off).unwrap(), SttConfig::None, "an explicit choice wins");

@@ -73,6 +73,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             cfg.data_dir.join("credentials.json").display()
         );
     }
+    println!("  transcription: {}", cfg.stt.summary());
     if let Some((ah, generated)) = audiohook {
         let socket = tokio::net::TcpListener::bind((ah.host.as_str(), ah.port)).await?;
         println!("  AudioHook: ws://{}{}", socket.local_addr()?, ah.path);

@@ -174,6 +174,19 @@ impl SttConfig {
         Self::from_env(e)
     }
 
+    /// One line for the start-up banner: the provider, the model of the embedded one, and what to do when
+    /// there is none.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::None => "none: audio calls fail until a model is installed (`call-analytics models install \
+                           tiny.en`) or STT_PROVIDER is set"
+                .into(),
+            #[cfg(feature = "whisper")]
+            Self::Whisper(s) => format!("whisper, offline ({})", s.model.display()),
+            other => other.provider().into(),
+        }
+    }
+
     /// The `STT_PROVIDER` value that chooses this provider.
     pub fn provider(&self) -> &'static str {
         match self {
