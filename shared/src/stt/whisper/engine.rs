@@ -7,10 +7,11 @@
 use super::segments::{Token, call_segments};
 use super::settings::{self, WhisperSettings};
 use super::squeeze::squeeze;
+use crate::audio::{self, AudioConfig, AudioError};
 use crate::stt::{Progress, Segment, SttError, Transcriber};
 use async_trait::async_trait;
 use std::ffi::{c_int, c_void};
-use std::io::{Cursor, Read};
+use std::io::Read;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 use whisper_rs::{
@@ -90,26 +91,14 @@ impl Transcriber for Whisper {
     }
 }
 
-/// One mono WAV (any PCM width or float; several channels are averaged) as `f32` at 16 kHz.
+/// One WAV (a piece or an utterance; channels averaged) as `f32` at 16 kHz, read by the project's decoder.
 fn samples_16k(wav: &[u8]) -> Result<Vec<f32>, SttError> {
-    let unreadable = |e: hound::Error| SttError::Refused(format!("audio is not a readable WAV: {e}"));
-    let mut reader = hound::WavReader::new(Cursor::new(wav)).map_err(unreadable)?;
-    let spec = reader.spec();
-    let interleaved: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>().map_err(unreadable)?,
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << spec.bits_per_sample.clamp(1, 32).saturating_sub(1)) as f32;
-            reader
-                .samples::<i32>()
-                .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<Result<_, _>>()
-                .map_err(unreadable)?
-        }
-    };
-    let channels = usize::from(spec.channels.max(1));
-    let mono: Vec<f32> =
-        interleaved.chunks_exact(channels).map(|frame| frame.iter().sum::<f32>() / channels as f32).collect();
-    crate::audio::resample(&mono, spec.sample_rate, WHISPER_RATE).map_err(|e| SttError::Refused(e.to_string()))
+    let refused = |e: AudioError| SttError::Refused(e.to_string());
+    let decoded = audio::decode(wav, Some("audio.wav"), &AudioConfig::default()).map_err(refused)?;
+    let (planes, frames) = (&decoded.planes, decoded.frames as usize);
+    let share = 1.0 / planes.len().max(1) as f32;
+    let mono: Vec<f32> = (0..frames).map(|i| planes.iter().map(|p| p[i]).sum::<f32>() * share).collect();
+    audio::resample(&mono, decoded.rate, WHISPER_RATE).map_err(refused)
 }
 
 /// Runs whisper.cpp over `samples` (16 kHz mono) with their long silences taken out (segment times are the
