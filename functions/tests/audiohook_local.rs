@@ -89,20 +89,8 @@ async fn live_calls_are_transcribed_offline_by_the_installed_model() {
     std::fs::create_dir_all(dir.path().join("models")).unwrap();
     std::fs::copy(speech::tiny_en(), dir.path().join("models/ggml-tiny.en.bin")).unwrap();
     let s = TestServer::start_in(dir.path(), &AUDIOHOOK).await;
-    let pcm = |lines: speech::Lines<'_>| -> Vec<i16> {
-        let mut track = Vec::new();
-        for (at, text) in lines {
-            track.resize((at * 8000.0) as usize, 0);
-            track.extend(speech::say(text, 8000).iter().map(|v| (v.clamp(-1.0, 1.0) * 32767.0) as i16));
-        }
-        track.resize(track.len() + 8000, 0);
-        track
-    };
-    let (mut customer, mut agent) = (pcm(&[(3.5, speech::ESCALATION)]), pcm(&[(0.3, speech::GREETING)]));
-    let frames = customer.len().max(agent.len());
-    customer.resize(frames, 0);
-    agent.resize(frames, 0);
-    let call = stream(&s, &Audio { channels: vec![customer, agent] }).await;
+    let channels = speech::stereo_channels(8000, &[(3.5, speech::ESCALATION)], &[(0.3, speech::GREETING)], 1.0);
+    let call = stream(&s, &Audio { channels }).await;
 
     let snapshot = ended(&s, &call).await;
     assert_eq!(snapshot["status"], "ended", "{snapshot}");

@@ -31,30 +31,36 @@ pub fn say(text: &str, rate: u32) -> Vec<f32> {
 
 /// A stereo 16-bit WAV at `rate`: `customer` on channel 0, `agent` on channel 1, silence elsewhere.
 pub fn stereo_call(rate: u32, customer: Lines<'_>, agent: Lines<'_>) -> Vec<u8> {
-    wav(rate, &[track(rate, customer), track(rate, agent)], 0.0)
+    wav(rate, &channels(&[track(rate, customer), track(rate, agent)], rate, 0.5, 0.0))
 }
 
 /// A mono 16-bit WAV at `rate` of `lines`, at least `seconds` long.
 pub fn mono_call(rate: u32, lines: Lines<'_>, seconds: f64) -> Vec<u8> {
-    wav(rate, &[track(rate, lines)], seconds)
+    wav(rate, &channels(&[track(rate, lines)], rate, 0.5, seconds))
 }
 
-/// `tracks` as the channels of a 16-bit WAV, half a second of silence after the longest, at least `seconds`.
-fn wav(rate: u32, tracks: &[Vec<f32>], seconds: f64) -> Vec<u8> {
-    let longest = tracks.iter().map(Vec::len).max().unwrap_or(0) + rate as usize / 2;
+/// `customer` and `agent` as two equally long 16-bit channels at `rate`, `tail_seconds` of silence after
+/// the last words (as AudioHook's simulator takes a call).
+pub fn stereo_channels(rate: u32, customer: Lines<'_>, agent: Lines<'_>, tail_seconds: f64) -> Vec<Vec<i16>> {
+    channels(&[track(rate, customer), track(rate, agent)], rate, tail_seconds, 0.0)
+}
+
+/// `tracks` as equally long 16-bit channels: `tail_seconds` of silence after the longest, at least `seconds`.
+fn channels(tracks: &[Vec<f32>], rate: u32, tail_seconds: f64, seconds: f64) -> Vec<Vec<i16>> {
+    let longest = tracks.iter().map(Vec::len).max().unwrap_or(0) + (tail_seconds * f64::from(rate)) as usize;
     let frames = longest.max((seconds * f64::from(rate)) as usize);
-    let channels = tracks.len() as u16;
-    let spec =
-        hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut writer = hound::WavWriter::new(&mut out, spec).unwrap();
-    for i in 0..frames {
-        for t in tracks {
-            writer.write_sample((t.get(i).copied().unwrap_or(0.0).clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
-        }
-    }
-    writer.finalize().unwrap();
-    out.into_inner()
+    let sample = |t: &[f32], i: usize| (t.get(i).copied().unwrap_or(0.0).clamp(-1.0, 1.0) * 32767.0) as i16;
+    tracks.iter().map(|t| (0..frames).map(|i| sample(t, i)).collect()).collect()
+}
+
+/// `channels` (equally long) interleaved into a 16-bit WAV at `rate`.
+fn wav(rate: u32, channels: &[Vec<i16>]) -> Vec<u8> {
+    let frames = channels.first().map_or(0, Vec::len);
+    let pcm: Vec<u8> =
+        (0..frames).flat_map(|i| channels.iter().map(move |c| c[i])).flat_map(i16::to_le_bytes).collect();
+    let format =
+        shared::live_audio::AudioFormat { sample_rate: rate, channels: channels.len() as u16, sample_width: 2 };
+    shared::wav::encode(&format, &pcm)
 }
 
 fn track(rate: u32, lines: Lines<'_>) -> Vec<f32> {
