@@ -98,14 +98,14 @@ pub fn rule_alerts(state: &CallState, s: &Signals, now: Timestamp, cfg: &Realtim
     out
 }
 
-/// Rule D: the (unrounded) risk crossed the threshold.
+/// Rule D: the call's (unrounded) risk at `now` crossed the threshold.
 pub fn high_risk_alert(
     state: &CallState,
+    risk: f64,
     event_id: Option<&str>,
     now: Timestamp,
     cfg: &RealtimeConfig,
 ) -> Option<NewAlert> {
-    let risk = state.risk_score;
     (risk >= cfg.high_risk_threshold && cooled_down(state, AlertType::HighRiskScore, now, cfg)).then(|| {
         alert(
             AlertType::HighRiskScore,

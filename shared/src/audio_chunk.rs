@@ -4,8 +4,8 @@
 
 use crate::ids;
 use crate::live_audio::AudioFormat;
-use crate::normalize::{PayloadError, call_id_of, first, number_of, text_of};
-use crate::timestamps::{Timestamp, parse_client_timestamp};
+use crate::normalize::{PayloadError, call_id_of, first, number_of, text_of, time_of};
+use crate::timestamps::Timestamp;
 use crate::wav::{self, WavError};
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -136,7 +136,7 @@ pub fn parse_chunk(
         ids::validate_chunk_id(&chunk_id)?;
         Some(chunk_id)
     };
-    let occurred_at = first(obj, &["timestamp", "occurred_at"]).and_then(parse_client_timestamp);
+    let occurred_at = time_of(obj, &["timestamp", "occurred_at"])?;
     Ok(AudioChunk { call_id, format, pcm, chunk_id, occurred_at })
 }
 

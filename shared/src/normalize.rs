@@ -2,7 +2,7 @@
 //! NaN/∞ rejected, sentiment and confidence clamped, ids validated, strings bounded, wrong types refused.
 
 use crate::ids::{self, IdError};
-use crate::timestamps::{Timestamp, parse_client_timestamp};
+use crate::timestamps::{ClientTimeError, Timestamp, read_client_timestamp};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -31,6 +31,8 @@ pub enum PayloadError {
     TooLong { field: &'static str, max: usize },
     #[error("{field} is larger than {max} bytes")]
     TooBig { field: &'static str, max: usize },
+    #[error("{field} {reason}")]
+    BadTime { field: &'static str, reason: ClientTimeError },
 }
 
 /// One event after normalisation, before it meets the call's state.
@@ -128,6 +130,16 @@ pub fn call_id_of(obj: &Map<String, Value>) -> Result<String, PayloadError> {
     Ok(id)
 }
 
+/// The client's time of an event or chunk, from the first truthy key among `keys` (`timestamp`, then
+/// `occurred_at`); absent is `None` (the server's time is used). A value that is no time, or lies outside
+/// 1970–9999, is refused naming its key.
+pub fn time_of(obj: &Map<String, Value>, keys: &[&'static str]) -> Result<Option<Timestamp>, PayloadError> {
+    match keys.iter().find(|k| obj.get(**k).is_some_and(truthy)) {
+        None => Ok(None),
+        Some(field) => read_client_timestamp(&obj[*field]).map_err(|reason| PayloadError::BadTime { field, reason }),
+    }
+}
+
 /// `metadata` (object, else `{}`) with a top-level `metrics` object copied into `metadata.metrics`.
 pub fn metadata_of(obj: &Map<String, Value>) -> Map<String, Value> {
     let mut metadata = match obj.get("metadata") {
@@ -177,7 +189,7 @@ pub fn normalize_event(obj: &Map<String, Value>, max_text: usize) -> Result<Norm
         status: short("status", "status")?.to_lowercase(),
         agent_id: short("agent_id", "agent_id")?,
         customer_id: short("customer_id", "customer_id")?,
-        occurred_at: first(obj, &["timestamp", "occurred_at"]).and_then(parse_client_timestamp),
+        occurred_at: time_of(obj, &["timestamp", "occurred_at"])?,
         metadata: bounded_metadata(obj)?,
         event_id: event_id_of(obj)?,
     })
@@ -247,5 +259,20 @@ mod tests {
         assert_eq!(norm(json!({"call_id": "c", "event_id": "e-1"})).unwrap().event_id.as_deref(), Some("e-1"));
         let big = json!({"call_id": "c", "metadata": {"blob": "x".repeat(MAX_METADATA_BYTES)}});
         assert_eq!(norm(big).unwrap_err().to_string(), "metadata is larger than 32768 bytes");
+    }
+
+    #[test]
+    fn client_times_are_checked_and_named() {
+        let at = |v: Value| norm(json!({"call_id": "c", "timestamp": v})).map(|e| e.occurred_at);
+        let t = chrono::DateTime::from_timestamp(1_764_590_000, 0);
+        assert_eq!(at(json!(1_764_590_000_000_i64)), Ok(t), "epoch milliseconds");
+        assert_eq!(at(json!(1_764_590_000)), Ok(t), "epoch seconds");
+        assert_eq!(at(json!(null)), Ok(None));
+        assert_eq!(at(json!(-5)).unwrap_err().to_string(), "timestamp is outside the years 1970 to 9999");
+        let e = norm(json!({"call_id": "c", "occurred_at": "soon"})).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "occurred_at is not a time (an ISO 8601 string, or epoch seconds, milliseconds or microseconds)"
+        );
     }
 }

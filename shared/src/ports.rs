@@ -18,6 +18,21 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Passes a converted row on; a row that does not convert (`Corrupt`) is logged and skipped, so no stored
+    /// row can make a call's events, alerts or the call list unreadable. Backend failures still fail the read.
+    pub fn skip_corrupt<T>(row: Result<T, StoreError>, what: &'static str) -> Result<Option<T>, StoreError> {
+        match row {
+            Ok(value) => Ok(Some(value)),
+            Err(StoreError::Corrupt(why)) => {
+                tracing::error!(what, %why, "an unreadable stored row was skipped");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// A value read together with the version a conditional write must match.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned<T> {

@@ -120,10 +120,17 @@ pub fn decay_factor(elapsed_seconds: f64, half_life_seconds: f64) -> f64 {
     0.5f64.powf(elapsed_seconds.max(0.0) / half_life_seconds)
 }
 
+/// The call's risk as it stands at `now`: the stored score decayed since it was last computed. Every read
+/// (snapshot, call list, push, the high-risk rule) goes through this, so a call that has gone quiet shows
+/// its risk falling instead of the value of its last event.
+pub fn risk_at(state: &CallState, now: Timestamp, half_life_seconds: f64) -> f64 {
+    let elapsed = state.risk_updated_at.map_or(0.0, |t| (now - t).as_seconds_f64());
+    state.risk_score * decay_factor(elapsed, half_life_seconds)
+}
+
 /// The seed's risk recurrence (§3.1) with time decay and no intermediate rounding.
 fn next_risk(state: &CallState, s: &Signals, created: &[NewAlert], now: Timestamp, cfg: &RealtimeConfig) -> f64 {
-    let elapsed = state.risk_updated_at.map_or(0.0, |t| (now - t).as_seconds_f64());
-    let mut score = state.risk_score * decay_factor(elapsed, cfg.risk_half_life_seconds);
+    let mut score = risk_at(state, now, cfg.risk_half_life_seconds);
     if let Some(sent) = s.sentiment.filter(|v| *v < 0.0) {
         score += (sent.abs() * 0.42).min(0.46);
     }
@@ -157,7 +164,8 @@ pub fn apply_event(prev: Option<&CallState>, ev: &NormalizedEvent, now: Timestam
         state.risk_score = next_risk(&state, &signals, &created, now, cfg);
         state.risk_updated_at = Some(now);
     }
-    created.extend(alerts::high_risk_alert(&state, ev.event_id.as_deref(), now, cfg));
+    let risk = risk_at(&state, now, cfg.risk_half_life_seconds);
+    created.extend(alerts::high_risk_alert(&state, risk, ev.event_id.as_deref(), now, cfg));
     for a in &created {
         state.last_alert_at.insert(a.alert_type, now);
     }

@@ -193,3 +193,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn risk_read_later_is_decayed_by_the_half_life() {
+    let a = apply_event(None, &worked_example(), t0(), &cfg());
+    let half_life = cfg().risk_half_life_seconds;
+    let later = t0() + Duration::milliseconds((half_life * 1000.0) as i64);
+    assert!((risk_at(&a.state, later, half_life) - a.state.risk_score / 2.0).abs() < 1e-9);
+    assert_eq!(risk_at(&a.state, t0(), half_life), a.state.risk_score);
+    assert_eq!(round_to(risk_at(&a.state, t0() + Duration::minutes(10), half_life), 2), 0.0);
+}
+
+#[test]
+fn a_bare_chunk_after_the_cooldown_does_not_raise_high_risk_from_an_old_score() {
+    let a = apply_event(None, &worked_example(), t0(), &cfg());
+    let chunk = ev(json!({"event_type": "audio_chunk"}));
+    // The stored score is still 0.74 (a bare chunk does not recompute it), but the risk now is not.
+    let b = apply_event(Some(&a.state), &chunk, t0() + Duration::seconds(90), &cfg());
+    assert!(b.alerts.is_empty(), "{:?}", types(&b));
+}
+

@@ -14,30 +14,70 @@ pub fn iso(ts: &Timestamp) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Parses the stored wire format (and any RFC 3339 string).
+/// Parses the stored wire format (and any RFC 3339 string). Also reads the extended years (`+57000-…`) that
+/// `iso` writes for a time past 9999, which older releases stored from epoch-millisecond input: a stored row
+/// must never make its call unreadable.
 pub fn parse_iso(text: &str) -> Option<Timestamp> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).or_else(|_| text.parse()).ok()
 }
 
-/// Reads a client timestamp as the seed did: a number is epoch seconds, a string is ISO-8601 (with `Z`,
-/// an offset, or naive = UTC). Anything else, or anything unparsable, is `None` (the caller uses now).
+/// The earliest time a client may send: the Unix epoch.
+pub const EARLIEST_CLIENT_TIME: &str = "1970-01-01T00:00:00Z";
+/// The latest: the end of year 9999 (what four-digit ISO years and every store's text ordering hold).
+pub const LATEST_CLIENT_TIME: &str = "9999-12-31T23:59:59.999999Z";
+
+/// Why a client timestamp was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClientTimeError {
+    #[error("is not a time (an ISO 8601 string, or epoch seconds, milliseconds or microseconds)")]
+    Unreadable,
+    #[error("is outside the years 1970 to 9999")]
+    OutOfRange,
+}
+
+/// Reads a client timestamp. A number is epoch time whose unit is told by its magnitude: below 10^11
+/// seconds (until the year 5138), below 10^14 milliseconds (JavaScript's `Date.now()`), below 10^17
+/// microseconds, else nanoseconds. A string is ISO 8601 (with `Z`, an offset, or naive = UTC), or such a
+/// number as text. `null` and `""` are absent (`Ok(None)`: the caller uses now, as the seed did). A time
+/// outside 1970–9999 is refused: the seed stored `Date.now()` as the year 57,000, which then broke the call.
+pub fn read_client_timestamp(value: &Value) -> Result<Option<Timestamp>, ClientTimeError> {
+    let at = match value {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.as_f64().map(from_epoch_number).ok_or(ClientTimeError::Unreadable)?,
+        Value::String(s) if s.trim().is_empty() => return Ok(None),
+        Value::String(s) => match s.trim().parse::<f64>() {
+            Ok(x) => from_epoch_number(x),
+            Err(_) => parse_text(s.trim()).ok_or(ClientTimeError::Unreadable)?,
+        },
+        _ => return Err(ClientTimeError::Unreadable),
+    };
+    in_client_range(at).map(Some)
+}
+
+/// `read_client_timestamp` for sources that cannot be answered with an error (Genesys notifications):
+/// anything unreadable or out of range is `None`, and the caller uses now.
 pub fn parse_client_timestamp(value: &Value) -> Option<Timestamp> {
-    match value {
-        Value::Number(n) => n.as_f64().and_then(from_epoch_seconds),
-        Value::String(s) => parse_text(s.trim()),
-        _ => None,
-    }
+    read_client_timestamp(value).ok().flatten()
 }
 
-fn from_epoch_seconds(secs: f64) -> Option<Timestamp> {
-    if !secs.is_finite() {
-        return None;
-    }
-    let micros = (secs * 1e6).round();
-    if micros.abs() > 8.0e18 {
-        return None;
-    }
-    Utc.timestamp_micros(micros as i64).single()
+fn in_client_range(at: Timestamp) -> Result<Timestamp, ClientTimeError> {
+    let earliest = parse_iso(EARLIEST_CLIENT_TIME).unwrap_or_default();
+    let latest = parse_iso(LATEST_CLIENT_TIME).unwrap_or_default();
+    (earliest..=latest).contains(&at).then_some(at).ok_or(ClientTimeError::OutOfRange)
+}
+
+/// Epoch time in the unit its magnitude implies, as microseconds; non-finite or huge values land far
+/// outside the accepted range rather than wrapping.
+fn from_epoch_number(x: f64) -> Timestamp {
+    let micros_per_unit = match x.abs() {
+        a if a < 1e11 => 1e6,
+        a if a < 1e14 => 1e3,
+        a if a < 1e17 => 1.0,
+        _ => 1e-3,
+    };
+    let micros = (x * micros_per_unit).round();
+    let bounded = if micros.is_finite() { micros.clamp(-8.0e18, 8.0e18) } else { 8.0e18 };
+    Utc.timestamp_micros(bounded as i64).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 fn parse_text(s: &str) -> Option<Timestamp> {
@@ -83,5 +123,69 @@ mod tests {
         assert_eq!(parse_client_timestamp(&json!("yesterday")), None);
         assert_eq!(parse_client_timestamp(&json!({"a": 1})), None);
         assert_eq!(parse_client_timestamp(&json!(1e300)), None);
+    }
+
+    #[test]
+    fn epoch_numbers_are_read_by_magnitude() {
+        let t = Utc.with_ymd_and_hms(2025, 12, 1, 11, 53, 20).unwrap();
+        for n in [json!(1_764_590_000), json!(1_764_590_000_000_i64), json!(1_764_590_000_000_000_i64)] {
+            assert_eq!(read_client_timestamp(&n), Ok(Some(t)), "{n}");
+        }
+        assert_eq!(read_client_timestamp(&json!(1_764_590_000_000_000_000_i64)), Ok(Some(t)), "nanoseconds");
+        assert_eq!(read_client_timestamp(&json!("1764590000000")), Ok(Some(t)), "a number as text");
+        let with_millis = Utc.timestamp_millis_opt(1_764_590_000_123).unwrap();
+        assert_eq!(read_client_timestamp(&json!(1_764_590_000.123)), Ok(Some(with_millis)));
+        assert_eq!(read_client_timestamp(&json!(1_764_590_000_123_i64)), Ok(Some(with_millis)));
+    }
+
+    #[test]
+    fn times_outside_1970_to_9999_are_refused() {
+        for bad in [
+            json!(-1),
+            json!(-1_764_590_000_000_i64),
+            json!(1e300),
+            json!(-1e300),
+            json!("1969-12-31T23:59:59Z"),
+            json!(1e25),
+        ] {
+            assert_eq!(read_client_timestamp(&bad), Err(ClientTimeError::OutOfRange), "{bad}");
+        }
+        assert_eq!(read_client_timestamp(&json!(0)), Ok(Some(DateTime::UNIX_EPOCH)));
+        assert!(read_client_timestamp(&json!("9999-12-31T23:59:59Z")).unwrap().is_some());
+        for bad in [json!("yesterday"), json!("10000-01-01T00:00:00Z"), json!({"a": 1}), json!([1]), json!(true)] {
+            assert_eq!(read_client_timestamp(&bad), Err(ClientTimeError::Unreadable), "{bad}");
+        }
+        for absent in [json!(null), json!(""), json!("  ")] {
+            assert_eq!(read_client_timestamp(&absent), Ok(None));
+        }
+    }
+
+    #[test]
+    fn every_time_iso_writes_reads_back() {
+        // Older releases stored client times past 9999; their rows must stay readable.
+        for t in [
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::UNIX_EPOCH,
+            DateTime::<Utc>::MAX_UTC,
+            Utc.timestamp_millis_opt(1_764_590_000_000_000).unwrap(),
+        ] {
+            let t = Utc.timestamp_micros(t.timestamp_micros()).unwrap();
+            assert_eq!(parse_iso(&iso(&t)), Some(t), "{}", iso(&t));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_number_is_a_time_in_range_or_a_refusal(x in proptest::num::f64::ANY) {
+            if let Ok(Some(t)) = read_client_timestamp(&json!(x)) {
+                proptest::prop_assert!(iso(&t).len() == 27, "{}", iso(&t));
+            }
+        }
+
+        #[test]
+        fn any_stored_time_reads_back(micros in -8_000_000_000_000_000_000_i64..8_000_000_000_000_000_000_i64) {
+            let t = Utc.timestamp_micros(micros).unwrap();
+            proptest::prop_assert_eq!(parse_iso(&iso(&t)), Some(t));
+        }
     }
 }

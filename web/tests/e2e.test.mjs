@@ -164,6 +164,14 @@ test("an ingested alert appears on the live board without reload and is acknowle
   assert.match(await page.locator('tr[data-call="live-e2e-1"] td.said').innerText(), /supervisor/);
   await page.locator(".banner", { hasText: "Critical alert on live-e2e-1" }).waitFor();
   await screenshots(page, "live-board");
+  // The call then goes quiet: no push arrives, yet the board shows its risk falling (27.1 s half-life).
+  const riskCell = page.locator('tr[data-call="live-e2e-1"] td:nth-child(3)');
+  const pushed = Number(await riskCell.innerText());
+  await page.waitForFunction(
+    ([sel, before]) => Number(document.querySelector(sel)?.innerText) < before,
+    ['tr[data-call="live-e2e-1"] td:nth-child(3)', pushed],
+    { timeout: 15_000 },
+  );
   await alert.getByRole("button", { name: /Acknowledge/ }).click();
   await alert.waitFor({ state: "detached" });
 

@@ -124,7 +124,8 @@ fn page(q: &HashMap<String, String>, key: &str, default: usize) -> usize {
 }
 
 async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(s.batch.list(&Filter::from_query(&q), page(&q, "page", 1), page(&q, "page_size", 10)).await?))
+    let filter = Filter::from_query(&q).map_err(|e| bad(e.to_string()))?;
+    Ok(Json(s.batch.list(&filter, page(&q, "page", 1), page(&q, "page_size", 10)).await?))
 }
 
 async fn status(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -187,7 +188,8 @@ async fn insights(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(s.batch.insights(&Filter::from_query(&q)).await?))
+    let filter = Filter::from_query(&q).map_err(|e| bad(e.to_string()))?;
+    Ok(Json(s.batch.insights(&filter).await?))
 }
 
 #[derive(Deserialize)]

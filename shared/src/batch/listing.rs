@@ -25,21 +25,30 @@ fn non_empty(v: Option<&String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn date(v: Option<&String>) -> Option<NaiveDate> {
-    v.and_then(|s| NaiveDate::parse_from_str(s.trim().get(..10).unwrap_or(s.trim()), "%Y-%m-%d").ok())
+/// A date filter that is neither empty nor a date (the seed ignored it and showed every call).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} must be a date (YYYY-MM-DD)")]
+pub struct BadDate(pub &'static str);
+
+/// `YYYY-MM-DD` (a longer ISO time is cut to its date, as the seed did); empty is no filter.
+fn date(q: &HashMap<String, String>, key: &'static str) -> Result<Option<NaiveDate>, BadDate> {
+    match non_empty(q.get(key)) {
+        None => Ok(None),
+        Some(s) => NaiveDate::parse_from_str(s.get(..10).unwrap_or(&s), "%Y-%m-%d").map(Some).map_err(|_| BadDate(key)),
+    }
 }
 
 impl Filter {
-    /// From query parameters with the seed's leniency: unparsable dates and `status=all` are ignored.
-    pub fn from_query(q: &HashMap<String, String>) -> Self {
-        Self {
+    /// From query parameters: `status=all` and empty values are no filter; a date that is not one is refused.
+    pub fn from_query(q: &HashMap<String, String>) -> Result<Self, BadDate> {
+        Ok(Self {
             q: non_empty(q.get("q")).map(|s| s.to_lowercase()),
             status: non_empty(q.get("status")).map(|s| s.to_lowercase()).filter(|s| s != "all"),
-            date_from: date(q.get("date_from")),
-            date_to: date(q.get("date_to")),
+            date_from: date(q, "date_from")?,
+            date_to: date(q, "date_to")?,
             topic: non_empty(q.get("topic")).map(|s| s.to_lowercase()),
             role: non_empty(q.get("role")).map(|s| s.to_lowercase()),
-        }
+        })
     }
 
     pub fn matches(&self, c: &BatchCall) -> bool {

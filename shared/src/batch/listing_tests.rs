@@ -44,13 +44,17 @@ fn ids(f: &Filter) -> Vec<String> {
 
 #[test]
 fn the_dashboard_filters() {
-    assert_eq!(ids(&Filter::from_query(&query(&[("status", "all")]))), ["c3", "c2", "c1"]);
-    assert_eq!(ids(&Filter::from_query(&query(&[("status", "Failed")]))), ["c1"]);
-    assert_eq!(ids(&Filter::from_query(&query(&[("date_from", "2026-02-09"), ("date_to", "2026-02-09")]))), ["c2"]);
-    assert_eq!(ids(&Filter::from_query(&query(&[("date_from", "not a date")]))), ["c3", "c2", "c1"]);
-    assert_eq!(ids(&Filter::from_query(&query(&[("topic", "BILL")]))), ["c3"]);
-    assert_eq!(ids(&Filter::from_query(&query(&[("role", "customer")]))), ["c3", "c2"]);
-    assert_eq!(ids(&Filter::from_query(&query(&[("q", "C2.WAV")]))), ["c2"]);
+    assert_eq!(ids(&Filter::from_query(&query(&[("status", "all")])).unwrap()), ["c3", "c2", "c1"]);
+    assert_eq!(ids(&Filter::from_query(&query(&[("status", "Failed")])).unwrap()), ["c1"]);
+    assert_eq!(
+        ids(&Filter::from_query(&query(&[("date_from", "2026-02-09"), ("date_to", "2026-02-09")])).unwrap()),
+        ["c2"]
+    );
+    assert_eq!(Filter::from_query(&query(&[("date_from", "not a date")])), Err(BadDate("date_from")));
+    assert_eq!(ids(&Filter::from_query(&query(&[("date_to", " ")])).unwrap()), ["c3", "c2", "c1"]);
+    assert_eq!(ids(&Filter::from_query(&query(&[("topic", "BILL")])).unwrap()), ["c3"]);
+    assert_eq!(ids(&Filter::from_query(&query(&[("role", "customer")])).unwrap()), ["c3", "c2"]);
+    assert_eq!(ids(&Filter::from_query(&query(&[("q", "C2.WAV")])).unwrap()), ["c2"]);
 }
 
 #[test]

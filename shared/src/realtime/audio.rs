@@ -59,13 +59,22 @@ impl RealtimeService {
                     last = done.state;
                 }
                 Err(ServiceError::BadRequest(w)) => warnings.push(w),
-                Err(e) => return Err(e),
+                // The audio is stored by now. With a chunk_id a retry completes exactly what is missing, so a
+                // 5xx asks for one; without, a retry would store the audio twice, so once anything is applied
+                // the answer reports what was committed and names what was not.
+                Err(e) if chunk.chunk_id.is_some() || applied + already == 0 => return Err(e),
+                Err(e) => {
+                    tracing::error!(call_id = %chunk.call_id, error = %e, "an event of an audio chunk was not stored");
+                    warnings.push(format!(
+                        "An event of this chunk was not stored ({e}); send a chunk_id to make retries exact"
+                    ));
+                }
             }
         }
         if applied + already == 0 {
             return Err(ServiceError::AudioEventsRejected { audio: meta, warnings });
         }
-        let snapshot = self.snapshot_of(&chunk.call_id, last.as_ref()).await?;
+        let snapshot = self.snapshot_after_commit(&chunk.call_id, last.as_ref(), None, &alerts).await;
         let mut out = json!({"ok": true, "call_id": chunk.call_id, "audio": meta, "ingested_events": applied,
             "alerts": alerts, "snapshot": snapshot, "warnings": warnings});
         if repeated {

@@ -44,8 +44,9 @@ impl RealtimeService {
         let ev =
             normalize_event(body, self.config.max_text_chars).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let done = self.ingest_normalized(&ev).await?;
-        let snapshot = self.snapshot_of(&done.call_id, done.state.as_ref()).await?;
-        let (risk, sentiment) = done.state.as_ref().map_or((0.0, 0.0), |s| (s.risk_score, s.sentiment_score));
+        let snapshot =
+            self.snapshot_after_commit(&done.call_id, done.state.as_ref(), done.event.as_ref(), &done.alerts).await;
+        let (risk, sentiment) = done.state.as_ref().map_or((0.0, 0.0), |s| (self.risk_now(s), s.sentiment_score));
         let mut out = json!({
             "ok": true,
             "call_id": done.call_id,
@@ -107,7 +108,7 @@ impl RealtimeService {
 
     /// Pushes `realtime_event` and one `supervisor_alert` per alert, as the seed's SSE did.
     async fn publish(&self, ev: &NormalizedEvent, state: &CallState, event: Option<&EventRecord>, alerts: &[Alert]) {
-        let (risk, sentiment) = (round_to(state.risk_score, 2), round_to(state.sentiment_score, 3));
+        let (risk, sentiment) = (round_to(self.risk_now(state), 2), round_to(state.sentiment_score, 3));
         let body = json!({
             "type": "realtime_event", "call_id": state.call_id, "provider": state.provider, "status": state.status,
             "event": event_json(event, ev), "risk_score": risk, "sentiment_score": sentiment,

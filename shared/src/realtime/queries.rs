@@ -1,11 +1,12 @@
 //! Read-side use cases: snapshot, alerts and acknowledgement, the live call list, live audio.
 
 use super::{RealtimeService, ServiceError};
-use crate::domain::{CallState, round_to};
+use crate::domain::{Alert, CallState, EventRecord, round_to};
 use crate::ids;
 use crate::live_audio::LiveAudioBuffer;
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
-use crate::timestamps::iso;
+use crate::risk;
+use crate::timestamps::{Timestamp, iso};
 use serde_json::{Value, json};
 
 /// Events in a snapshot (the seed's 40) and alerts (30).
@@ -18,10 +19,12 @@ fn valid_call_id(call_id: &str) -> Result<(), ServiceError> {
     ids::validate_call_id(call_id).map_err(|e| ServiceError::BadRequest(e.to_string()))
 }
 
-fn call_summary(s: &CallState) -> Value {
+/// One call as the snapshot and the call list show it, with its risk as it stands at `now`.
+fn call_summary(s: &CallState, now: Timestamp, half_life_seconds: f64) -> Value {
     json!({
         "call_id": s.call_id, "provider": s.provider, "status": s.status,
-        "risk_score": round_to(s.risk_score, 2), "sentiment_score": round_to(s.sentiment_score, 3),
+        "risk_score": round_to(risk::risk_at(s, now, half_life_seconds), 2),
+        "sentiment_score": round_to(s.sentiment_score, 3),
         "created_at": iso(&s.created_at), "updated_at": iso(&s.updated_at),
         "agent_id": s.agent_id, "customer_id": s.customer_id, "last_speaker": s.last_speaker,
         "last_text": s.last_text.chars().take(LIST_TEXT_CHARS).collect::<String>(), "event_count": s.event_count,
@@ -31,6 +34,16 @@ fn call_summary(s: &CallState) -> Value {
 impl RealtimeService {
     async fn live_buffer(&self, call_id: &str) -> Result<LiveAudioBuffer, ServiceError> {
         Ok(self.store.load_live_audio(call_id).await?.map_or_else(|| LiveAudioBuffer::new(call_id), |v| v.value))
+    }
+
+    /// `call_summary` at the service's clock.
+    fn summary(&self, state: &CallState) -> Value {
+        call_summary(state, self.now(), self.config.risk_half_life_seconds)
+    }
+
+    /// The call's risk as it stands now (decayed since its last signal).
+    pub(super) fn risk_now(&self, state: &CallState) -> f64 {
+        risk::risk_at(state, self.now(), self.config.risk_half_life_seconds)
     }
 
     pub(super) fn live_meta(&self, buffer: &LiveAudioBuffer) -> Value {
@@ -49,13 +62,36 @@ impl RealtimeService {
             None => json!({"call_id": call_id, "provider": "generic", "status": "idle", "risk_score": 0.0,
                 "sentiment_score": 0.0, "events": [], "alerts": [], "live_audio": live_audio}),
             Some(s) => {
-                let mut doc = call_summary(s);
+                let mut doc = self.summary(s);
                 doc["events"] = serde_json::to_value(events?).unwrap_or_default();
                 doc["alerts"] = serde_json::to_value(alerts?).unwrap_or_default();
                 doc["live_audio"] = live_audio;
                 doc
             }
         })
+    }
+
+    /// The snapshot in an ingest's answer. The ingest is committed by then, so a failed read must not turn
+    /// its answer into a 5xx (a provider would retry and, without an `event_id`, apply it twice): the answer
+    /// then carries the call as committed with this ingest's own event and alerts, marked `partial`.
+    pub(super) async fn snapshot_after_commit(
+        &self,
+        call_id: &str,
+        state: Option<&CallState>,
+        event: Option<&EventRecord>,
+        alerts: &[Alert],
+    ) -> Value {
+        match self.snapshot_of(call_id, state).await {
+            Ok(doc) => doc,
+            Err(error) => {
+                tracing::error!(call_id, %error, "snapshot read failed after a commit; answering the commit alone");
+                let mut doc = state.map_or_else(|| json!({"call_id": call_id}), |s| self.summary(s));
+                doc["events"] = serde_json::to_value(event.into_iter().collect::<Vec<_>>()).unwrap_or_default();
+                doc["alerts"] = serde_json::to_value(alerts).unwrap_or_default();
+                doc["partial"] = json!(true);
+                doc
+            }
+        }
     }
 
     /// `GET /api/realtime/calls/{id}/snapshot` (200 with `status: idle` for an unknown call, as the seed).
@@ -101,7 +137,9 @@ impl RealtimeService {
         cursor: Option<String>,
     ) -> Result<Value, ServiceError> {
         let page = self.store.list_calls(&CallQuery { status, limit: limit.clamp(1, 200), cursor }).await?;
-        Ok(json!({"calls": page.calls.iter().map(call_summary).collect::<Vec<_>>(), "next_cursor": page.next_cursor}))
+        Ok(
+            json!({"calls": page.calls.iter().map(|s| self.summary(s)).collect::<Vec<_>>(), "next_cursor": page.next_cursor}),
+        )
     }
 
     /// `GET /api/realtime/calls/{id}/audio/meta`.

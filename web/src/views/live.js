@@ -5,6 +5,9 @@ import { fill, fmt, h } from "../dom.js";
 import { push } from "../main.js";
 
 const SEVERITY_ORDER = { critical: 0, high: 1, medium: 2, low: 3 };
+const CALLS = "/api/realtime/calls?limit=100";
+/** How often the board reads the call list again, so quiet calls show their decayed risk. */
+const REFRESH_MS = 10_000;
 
 /** A short two-tone beep (Web Audio; silent where the browser blocks audio before a user gesture). */
 function beep() {
@@ -158,7 +161,7 @@ export function renderLive(main) {
 
   (async () => {
     try {
-      const [c, a] = await Promise.all([api.get("/api/realtime/calls?limit=100"), api.get("/api/realtime/alerts?open_only=true&limit=200")]);
+      const [c, a] = await Promise.all([api.get(CALLS), api.get("/api/realtime/alerts?open_only=true&limit=200")]);
       for (const x of c.calls) if (!calls.has(x.call_id)) calls.set(x.call_id, x);
       for (const x of a.alerts) if (!alerts.has(x.id)) alerts.set(x.id, x);
     } catch (e) {
@@ -168,5 +171,20 @@ export function renderLive(main) {
     drawCalls();
     drawAlerts();
   })();
-  return () => push.removeEventListener("message", onPush);
+
+  // Risk decays while a call is quiet, and a quiet call sends no push: the server computes risk as it
+  // stands at each read, so the board reads the call list again now and then.
+  async function refresh() {
+    try {
+      for (const x of (await api.get(CALLS)).calls) calls.set(x.call_id, Object.assign(calls.get(x.call_id) ?? {}, x));
+      drawCalls();
+    } catch {
+      /* the next refresh tries again; the push keeps the board live meanwhile */
+    }
+  }
+  const timer = setInterval(refresh, REFRESH_MS);
+  return () => {
+    clearInterval(timer);
+    push.removeEventListener("message", onPush);
+  };
 }

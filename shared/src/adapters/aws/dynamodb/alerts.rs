@@ -38,14 +38,16 @@ impl DynamoStore {
         let filter = q.open_only.then(open_only);
         if let Some(call_id) = &q.call_id {
             let items = self.query_prefix(call_pk(call_id), "a#", q.limit, filter.as_ref()).await?;
-            return items.iter().map(|i| alert_of(i, call_id)).collect();
+            let alerts = items.iter().map(|i| StoreError::skip_corrupt(alert_of(i, call_id), "alert"));
+            return alerts.filter_map(Result::transpose).collect();
         }
         let mut out = Vec::new();
         for d in self.days("als", true, None).await? {
             let items =
                 self.query(format!("als#{d}"), Range::All, false, filter.as_ref(), Some(q.limit - out.len())).await?;
             for i in &items {
-                out.push(alert_of(i, get_s(i, "call_id")?)?);
+                let alert = get_s(i, "call_id").and_then(|call_id| alert_of(i, call_id));
+                out.extend(StoreError::skip_corrupt(alert, "alert")?);
             }
             if out.len() >= q.limit {
                 break;

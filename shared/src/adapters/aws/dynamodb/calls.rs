@@ -133,6 +133,10 @@ impl DynamoStore {
     }
 }
 
+fn event_of(item: &Item) -> Result<EventRecord, StoreError> {
+    Ok(EventRecord { id: get_n(item, "id")?, event: body(item)? })
+}
+
 /// Reads a cancelled transaction: the idempotency key's condition failing means a duplicate, anything else
 /// (state version, id collision) a conflict to retry.
 fn cancelled(
@@ -214,7 +218,8 @@ impl CallStore for DynamoStore {
         let items = self.query_prefix(call_pk(call_id), "e#", limit, None).await?;
         let mut events = items
             .iter()
-            .map(|i| Ok(EventRecord { id: get_n(i, "id")?, event: body(i)? }))
+            .map(|i| StoreError::skip_corrupt(event_of(i), "event"))
+            .filter_map(Result::transpose)
             .collect::<Result<Vec<_>, StoreError>>()?;
         events.reverse();
         Ok(events)

@@ -63,7 +63,8 @@ pub fn alert(row: &Row) -> Result<Alert, StoreError> {
     })
 }
 
-/// Runs a query and converts every row, surfacing conversion errors.
+/// Runs a query and converts every row; a row that does not convert is logged and skipped
+/// (`StoreError::skip_corrupt`), a failing query fails.
 pub fn collect<T>(
     stmt: &mut rusqlite::Statement,
     params: impl rusqlite::Params,
@@ -72,7 +73,7 @@ pub fn collect<T>(
     let mut rows = stmt.query(params).map_err(db_err)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(db_err)? {
-        out.push(f(row)?);
+        out.extend(StoreError::skip_corrupt(f(row), "row")?);
     }
     Ok(out)
 }
