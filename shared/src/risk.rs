@@ -83,8 +83,25 @@ fn merge_metadata(into: &mut Map<String, Value>, from: &Map<String, Value>) {
     }
 }
 
-/// Upsert: fields the event carries overwrite the call's; empty ones leave them.
+/// True when `ev` starts an ended call again under the same id (providers that reuse ids, a second AudioHook
+/// session of a conversation): a `call_start`, or an explicit `active` status on anything but a bare audio
+/// chunk. Late audio (the listener marks every chunk `active`) never restarts a call.
+fn restarts(prev: &CallState, ev: &NormalizedEvent) -> bool {
+    is_terminal(&prev.status)
+        && (ev.event_type == "call_start" || (ev.status == "active" && ev.event_type != "audio_chunk"))
+}
+
+/// Upsert: fields the event carries overwrite the call's; empty ones leave them. A restarted call begins
+/// as a new call would (created now, no scores, cooldowns, participants or metadata); its earlier events
+/// and alerts stay in its history.
 fn upsert(prev: Option<&CallState>, ev: &NormalizedEvent, now: Timestamp) -> (CallState, bool) {
+    let prev = prev.filter(|p| {
+        let again = restarts(p, ev);
+        if again {
+            tracing::info!(call_id = %p.call_id, "an ended call starts again");
+        }
+        !again
+    });
     let mut s = prev.cloned().unwrap_or_else(|| new_call(ev, now));
     let was_terminal = prev.is_some_and(|p| is_terminal(&p.status));
     if let Some(p) = &ev.provider {

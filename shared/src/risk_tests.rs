@@ -213,3 +213,23 @@ fn a_bare_chunk_after_the_cooldown_does_not_raise_high_risk_from_an_old_score() 
     assert!(b.alerts.is_empty(), "{:?}", types(&b));
 }
 
+#[test]
+fn an_ended_call_starts_again_on_call_start_or_an_explicit_active_status() {
+    let hot = apply_event(None, &worked_example(), t0(), &cfg()).state;
+    let ended = apply_event(Some(&hot), &ev(json!({"status": "ended"})), t0() + Duration::seconds(1), &cfg()).state;
+    let later = t0() + Duration::seconds(60);
+    for restart in [json!({"event_type": "call_start"}), json!({"status": "active", "text": "hello again"})] {
+        let again = apply_event(Some(&ended), &ev(restart.clone()), later, &cfg());
+        let s = &again.state;
+        assert_eq!((s.status.as_str(), s.risk_score, s.sentiment_samples), ("active", 0.0, 0), "{restart}");
+        assert_eq!((s.created_at, s.event_count), (later, 1), "{restart}");
+        assert!(s.last_alert_at.is_empty(), "cooldowns start afresh: {restart}");
+        // The new generation alerts as a new call would, cooldowns of the old one notwithstanding.
+        let hot_again = apply_event(Some(s), &worked_example(), later + Duration::seconds(1), &cfg());
+        assert_eq!(types(&hot_again).len(), 3, "{restart}");
+    }
+    // Late audio and a late transcript without a status leave it ended.
+    for late in [json!({"status": "active", "event_type": "audio_chunk"}), json!({"text": "late words"})] {
+        assert_eq!(apply_event(Some(&ended), &ev(late.clone()), later, &cfg()).state.status, "ended", "{late}");
+    }
+}
