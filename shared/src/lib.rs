@@ -20,6 +20,7 @@ pub mod keywords;
 pub mod live_audio;
 pub mod logging;
 pub mod normalize;
+pub mod openai_api;
 pub mod ports;
 pub mod realtime;
 pub mod risk;

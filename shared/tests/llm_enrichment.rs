@@ -10,6 +10,7 @@ use shared::analysis::engine::{AnalysisInput, analyze};
 use shared::analysis::llm::{LlmClient, LlmError, LlmSettings, enrich};
 use shared::analysis::llm_prompt::{Prompt, PromptInput};
 use shared::analysis::tags::TagRules;
+use shared::openai_api::OpenAiApi;
 use shared::transcript::Entry;
 use std::time::Duration;
 
@@ -66,10 +67,12 @@ async fn server() -> String {
 
 fn client(base: &str, key: &str, model: &str) -> LlmClient {
     LlmClient::new(LlmSettings {
-        base_url: base.into(),
-        api_key: Some(key.into()),
-        model: model.into(),
-        timeout: Duration::from_millis(700),
+        api: OpenAiApi {
+            base_url: base.into(),
+            api_key: Some(key.into()),
+            model: model.into(),
+            timeout: Duration::from_millis(700),
+        },
         max_transcript_chars: 12_000,
     })
     .unwrap()

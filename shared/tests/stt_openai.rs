@@ -4,7 +4,7 @@
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde_json::json;
-use shared::stt::{OpenAiCompatible, Segment, SttError, Transcriber};
+use shared::stt::{OpenAiApi, OpenAiCompatible, Segment, SttError, Transcriber};
 use std::time::Duration;
 
 /// Answers by the `model` form field; checks the key and the form on the way.
@@ -52,7 +52,13 @@ fn wav() -> Vec<u8> {
 }
 
 async fn run(base: &str, key: &str, model: &str) -> Result<Vec<Segment>, SttError> {
-    let p = OpenAiCompatible::new(base, Some(key.into()), model, Duration::from_secs(1)).unwrap();
+    let api = OpenAiApi {
+        base_url: base.into(),
+        api_key: Some(key.into()),
+        model: model.into(),
+        timeout: Duration::from_secs(1),
+    };
+    let p = OpenAiCompatible::new(api).unwrap();
     p.transcribe(wav(), Some("en-US")).await
 }
 

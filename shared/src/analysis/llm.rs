@@ -9,9 +9,9 @@ use super::llm_prompt::Prompt;
 use super::llm_reply::{Validated, validate};
 use crate::env::{self, EnvError, EnvSource};
 use crate::http_reply::{self, ReplyError};
+use crate::openai_api::OpenAiApi;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::time::Duration;
 use thiserror::Error;
 
 /// Most bytes of a chat completion answer.
@@ -49,30 +49,13 @@ impl From<ReplyError> for LlmError {
 }
 
 /// `LLM_PROVIDER=openai` settings.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LlmSettings {
-    /// `LLM_BASE_URL` (https://api.openai.com).
-    pub base_url: String,
-    /// `LLM_API_KEY` (optional: self-hosted servers may not ask).
-    pub api_key: Option<String>,
-    /// `LLM_MODEL` (gpt-4o-mini).
-    pub model: String,
+    /// `LLM_BASE_URL` (https://api.openai.com), `LLM_API_KEY` (optional), `LLM_MODEL` (gpt-4o-mini),
     /// `LLM_TIMEOUT_SECONDS` (120).
-    pub timeout: Duration,
+    pub api: OpenAiApi,
     /// `MAX_TRANSCRIPT_CHARS` (12000, the seed's).
     pub max_transcript_chars: usize,
-}
-
-impl std::fmt::Debug for LlmSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LlmSettings")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("model", &self.model)
-            .field("timeout", &self.timeout)
-            .field("max_transcript_chars", &self.max_transcript_chars)
-            .finish()
-    }
 }
 
 /// Whether and how to enrich.
@@ -89,13 +72,7 @@ impl LlmConfig {
         match provider.as_str() {
             "none" => Ok(Self::None),
             "openai" => Ok(Self::OpenAi(LlmSettings {
-                base_url: env::string(e, "LLM_BASE_URL")
-                    .unwrap_or_else(|| "https://api.openai.com".into())
-                    .trim_end_matches('/')
-                    .to_string(),
-                api_key: env::string(e, "LLM_API_KEY"),
-                model: env::string(e, "LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
-                timeout: Duration::from_secs_f64(env::float(e, "LLM_TIMEOUT_SECONDS", 120.0)?.clamp(1.0, 3600.0)),
+                api: OpenAiApi::from_env(e, "LLM", "gpt-4o-mini", 120.0)?,
                 max_transcript_chars: env::parsed(e, "MAX_TRANSCRIPT_CHARS", 12_000usize, "whole number")?
                     .clamp(1_000, 1_000_000),
             })),
@@ -120,11 +97,8 @@ pub struct LlmClient {
 
 impl LlmClient {
     pub fn new(settings: LlmSettings) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .build()
-            .map_err(|e| LlmError::Unavailable(e.to_string()))?;
-        Ok(Self { http, url: format!("{}/v1/chat/completions", settings.base_url), settings })
+        let http = settings.api.http_client().map_err(|e| LlmError::Unavailable(e.to_string()))?;
+        Ok(Self { http, url: settings.api.url("/v1/chat/completions"), settings })
     }
 
     pub fn settings(&self) -> &LlmSettings {
@@ -134,15 +108,12 @@ impl LlmClient {
     /// Sends the prompt; returns the checked reply and the raw reply text (for `analysis_raw.txt`).
     pub async fn complete(&self, prompt: &Prompt) -> Result<(Validated, String), LlmError> {
         let body = json!({
-            "model": self.settings.model,
+            "model": self.settings.api.model,
             "temperature": 0,
             "response_format": {"type": "json_object"},
             "messages": [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}],
         });
-        let mut request = self.http.post(&self.url).json(&body);
-        if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key);
-        }
+        let request = self.settings.api.authorized(self.http.post(&self.url).json(&body));
         let answer = http_reply::send(request, MAX_ANSWER_BYTES).await?;
         let answer: Value = serde_json::from_slice(&answer).map_err(|e| LlmError::BadAnswer(e.to_string()))?;
         let raw = answer
@@ -211,6 +182,7 @@ pub fn note_failure(analysis: &mut Value, model: &str, error: &LlmError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn settings_from_env() {
@@ -221,13 +193,16 @@ mod tests {
         else {
             panic!("openai expected")
         };
-        assert_eq!((s.base_url.as_str(), s.model.as_str()), ("https://api.openai.com", "gpt-4o-mini"));
-        assert_eq!((s.timeout, s.max_transcript_chars), (Duration::from_secs(120), 12_000));
+        assert_eq!((s.api.base_url.as_str(), s.api.model.as_str()), ("https://api.openai.com", "gpt-4o-mini"));
+        assert_eq!((s.api.timeout, s.max_transcript_chars), (Duration::from_secs(120), 12_000));
         assert!(!format!("{s:?}").contains("sk-secret"), "the key never reaches Debug output");
         let custom =
             [("LLM_PROVIDER", "openai"), ("LLM_BASE_URL", "http://127.0.0.1:9/"), ("MAX_TRANSCRIPT_CHARS", "5000")];
         let LlmConfig::OpenAi(s) = LlmConfig::from_env(&custom).unwrap() else { panic!("openai expected") };
-        assert_eq!((s.base_url.as_str(), s.api_key, s.max_transcript_chars), ("http://127.0.0.1:9", None, 5_000));
+        assert_eq!(
+            (s.api.base_url.as_str(), s.api.api_key, s.max_transcript_chars),
+            ("http://127.0.0.1:9", None, 5_000)
+        );
         assert_eq!(LlmConfig::from_env(&[("LLM_PROVIDER", "sarvam")]).unwrap_err().name, "LLM_PROVIDER");
         let bad = [("LLM_PROVIDER", "openai"), ("MAX_TRANSCRIPT_CHARS", "lots")];
         assert_eq!(LlmConfig::from_env(&bad).unwrap_err().name, "MAX_TRANSCRIPT_CHARS");

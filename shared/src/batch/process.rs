@@ -195,7 +195,7 @@ impl BatchService {
         a: &mut Analysis,
     ) -> Result<(), StoreError> {
         let Some(llm) = &self.llm else { return Ok(()) };
-        let model = llm.settings().model.clone();
+        let model = llm.settings().api.model.clone();
         let prompt = Prompt::new(&PromptInput {
             entries,
             prompt_pack: &call.options.prompt_pack,

@@ -18,9 +18,9 @@ pub use whisper::{Whisper, WhisperSettings};
 
 use crate::env::{self, EnvError, EnvSource};
 use crate::http_reply::ReplyError;
+pub use crate::openai_api::OpenAiApi;
 use async_trait::async_trait;
 use std::sync::Arc;
-use std::time::Duration;
 use thiserror::Error;
 
 /// A timed piece of recognised speech.
@@ -102,41 +102,18 @@ impl Transcriber for NoProvider {
     }
 }
 
-/// Provider settings. `Debug` never shows the API key (configs end up in logs).
-#[derive(Clone, PartialEq)]
+/// Provider settings. `Debug` never shows an API key (configs end up in logs).
+#[derive(Debug, Clone, PartialEq)]
 pub enum SttConfig {
     None,
     /// `STT_BASE_URL` (https://api.openai.com), `STT_API_KEY`, `STT_MODEL` (whisper-1),
     /// `STT_TIMEOUT_SECONDS` (300).
-    OpenAi {
-        base_url: String,
-        api_key: Option<String>,
-        model: String,
-        timeout: Duration,
-    },
+    OpenAi(OpenAiApi),
     /// `SARVAM_*` and `LANGUAGE_CODE`, see [`SarvamSettings`].
     Sarvam(SarvamSettings),
     /// `WHISPER_MODEL`, `WHISPER_THREADS`, see [`WhisperSettings`].
     #[cfg(feature = "whisper")]
     Whisper(WhisperSettings),
-}
-
-impl std::fmt::Debug for SttConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::None => f.write_str("None"),
-            Self::OpenAi { base_url, api_key, model, timeout } => f
-                .debug_struct("OpenAi")
-                .field("base_url", base_url)
-                .field("api_key", &api_key.as_ref().map(|_| "<redacted>"))
-                .field("model", model)
-                .field("timeout", timeout)
-                .finish(),
-            Self::Sarvam(s) => f.debug_tuple("Sarvam").field(s).finish(),
-            #[cfg(feature = "whisper")]
-            Self::Whisper(s) => f.debug_tuple("Whisper").field(s).finish(),
-        }
-    }
 }
 
 impl SttConfig {
@@ -145,15 +122,7 @@ impl SttConfig {
         let provider = env::string(e, "STT_PROVIDER").unwrap_or_else(|| "none".into()).to_lowercase();
         match provider.as_str() {
             "none" => Ok(Self::None),
-            "openai" => Ok(Self::OpenAi {
-                base_url: env::string(e, "STT_BASE_URL")
-                    .unwrap_or_else(|| "https://api.openai.com".into())
-                    .trim_end_matches('/')
-                    .to_string(),
-                api_key: env::string(e, "STT_API_KEY"),
-                model: env::string(e, "STT_MODEL").unwrap_or_else(|| "whisper-1".into()),
-                timeout: Duration::from_secs_f64(env::float(e, "STT_TIMEOUT_SECONDS", 300.0)?.clamp(1.0, 3600.0)),
-            }),
+            "openai" => Ok(Self::OpenAi(OpenAiApi::from_env(e, "STT", "whisper-1", 300.0)?)),
             "sarvam" => Ok(Self::Sarvam(SarvamSettings::from_env(e)?)),
             #[cfg(feature = "whisper")]
             "whisper" => Ok(Self::Whisper(WhisperSettings::required(e)?)),
@@ -191,7 +160,7 @@ impl SttConfig {
     pub fn provider(&self) -> &'static str {
         match self {
             Self::None => "none",
-            Self::OpenAi { .. } => "openai",
+            Self::OpenAi(_) => "openai",
             Self::Sarvam(_) => "sarvam",
             #[cfg(feature = "whisper")]
             Self::Whisper(_) => "whisper",
@@ -201,9 +170,7 @@ impl SttConfig {
     pub fn build(&self) -> Result<Box<dyn Transcriber>, SttError> {
         match self {
             Self::None => Ok(Box::new(NoProvider)),
-            Self::OpenAi { base_url, api_key, model, timeout } => {
-                Ok(Box::new(OpenAiCompatible::new(base_url, api_key.clone(), model, *timeout)?))
-            }
+            Self::OpenAi(api) => Ok(Box::new(OpenAiCompatible::new(api.clone())?)),
             Self::Sarvam(settings) => Ok(Box::new(Sarvam::new(settings.clone())?)),
             #[cfg(feature = "whisper")]
             Self::Whisper(settings) => Ok(Box::new(Whisper::load(settings)?)),
@@ -234,6 +201,7 @@ pub struct BatchAndLive {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn provider_settings() {
@@ -245,12 +213,12 @@ mod tests {
         ]);
         assert_eq!(
             c.unwrap(),
-            SttConfig::OpenAi {
+            SttConfig::OpenAi(OpenAiApi {
                 base_url: "http://127.0.0.1:9".into(),
                 api_key: None,
                 model: "large-v3".into(),
                 timeout: Duration::from_secs(300)
-            }
+            })
         );
         assert_eq!(SttConfig::from_env(&[("STT_PROVIDER", "magic")]).unwrap_err().name, "STT_PROVIDER");
         let keyed = SttConfig::from_env(&[("STT_PROVIDER", "openai"), ("STT_API_KEY", "sk-secret")]).unwrap();

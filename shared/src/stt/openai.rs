@@ -1,25 +1,22 @@
 //! The OpenAI-compatible transcription API: `POST {base}/v1/audio/transcriptions` (multipart `file`,
 //! `model`, `response_format=verbose_json`, optional `language`), read as timed segments.
 
-use super::{Segment, SttError, Transcriber};
+use super::{OpenAiApi, Segment, SttError, Transcriber};
 use crate::http_reply;
 use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
-use std::time::Duration;
 
 pub struct OpenAiCompatible {
     http: reqwest::Client,
     url: String,
-    api_key: Option<String>,
-    model: String,
+    api: OpenAiApi,
 }
 
 impl OpenAiCompatible {
-    pub fn new(base_url: &str, api_key: Option<String>, model: &str, timeout: Duration) -> Result<Self, SttError> {
-        let http =
-            reqwest::Client::builder().timeout(timeout).build().map_err(|e| SttError::Unavailable(e.to_string()))?;
-        Ok(Self { http, url: format!("{base_url}/v1/audio/transcriptions"), api_key, model: model.into() })
+    pub fn new(api: OpenAiApi) -> Result<Self, SttError> {
+        let http = api.http_client().map_err(|e| SttError::Unavailable(e.to_string()))?;
+        Ok(Self { http, url: api.url("/v1/audio/transcriptions"), api })
     }
 }
 
@@ -67,15 +64,14 @@ impl Transcriber for OpenAiCompatible {
             .file_name("audio.wav")
             .mime_str("audio/wav")
             .map_err(|e| SttError::Refused(e.to_string()))?;
-        let mut form =
-            Form::new().part("file", file).text("model", self.model.clone()).text("response_format", "verbose_json");
+        let mut form = Form::new()
+            .part("file", file)
+            .text("model", self.api.model.clone())
+            .text("response_format", "verbose_json");
         if let Some(lang) = language.and_then(|l| l.split(['-', '_']).next()).filter(|l| !l.is_empty()) {
             form = form.text("language", lang.to_lowercase());
         }
-        let mut request = self.http.post(&self.url).multipart(form);
-        if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
-        }
+        let request = self.api.authorized(self.http.post(&self.url).multipart(form));
         let body = http_reply::send(request, super::MAX_ANSWER_BYTES).await?;
         let body: Value = serde_json::from_slice(&body).map_err(|e| SttError::BadAnswer(e.to_string()))?;
         segments(&body)

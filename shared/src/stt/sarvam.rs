@@ -14,6 +14,7 @@ use super::sarvam_output;
 use super::{MAX_ANSWER_BYTES, Segment, SttError, Transcriber};
 use crate::env::{self, EnvError, EnvSource};
 use crate::http_reply;
+use crate::secret::Secret;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -27,12 +28,12 @@ const API_ANSWER_BYTES: usize = 1024 * 1024;
 const POLL_RETRIES: u32 = 3;
 
 /// `STT_PROVIDER=sarvam` settings.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SarvamSettings {
     /// `SARVAM_BASE_URL` (https://api.sarvam.ai).
     pub base_url: String,
     /// `SARVAM_API_KEY` (required).
-    pub api_key: String,
+    pub api_key: Secret,
     /// `SARVAM_STT_MODEL` (saaras:v2.5).
     pub model: String,
     /// `LANGUAGE_CODE` (en-IN), used when the caller does not name a language.
@@ -47,22 +48,6 @@ pub struct SarvamSettings {
     pub request_timeout: Duration,
     /// `SARVAM_JOB_TIMEOUT_SECONDS` (1800): the whole job, polling included.
     pub job_timeout: Duration,
-}
-
-impl std::fmt::Debug for SarvamSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SarvamSettings")
-            .field("base_url", &self.base_url)
-            .field("api_key", &"<redacted>")
-            .field("model", &self.model)
-            .field("language_code", &self.language_code)
-            .field("diarization", &self.diarization)
-            .field("num_speakers", &self.num_speakers)
-            .field("poll_interval", &self.poll_interval)
-            .field("request_timeout", &self.request_timeout)
-            .field("job_timeout", &self.job_timeout)
-            .finish()
-    }
 }
 
 fn seconds(e: &dyn EnvSource, name: &str, default: f64, min: f64, max: f64) -> Result<Duration, EnvError> {
@@ -84,7 +69,7 @@ impl SarvamSettings {
                 .unwrap_or_else(|| "https://api.sarvam.ai".into())
                 .trim_end_matches('/')
                 .to_string(),
-            api_key: env::required(e, "SARVAM_API_KEY")?,
+            api_key: env::required(e, "SARVAM_API_KEY")?.into(),
             model: env::string(e, "SARVAM_STT_MODEL").unwrap_or_else(|| "saaras:v2.5".into()),
             language_code: env::string(e, "LANGUAGE_CODE").unwrap_or_else(|| "en-IN".into()),
             diarization: env::parsed(e, "SARVAM_DIARIZATION", true, "true or false")?,
@@ -175,7 +160,7 @@ impl Sarvam {
 
     /// One call to the Sarvam API (key attached), its JSON answer.
     async fn api(&self, request: reqwest::RequestBuilder) -> Result<Value, SttError> {
-        let request = request.header("api-subscription-key", &self.settings.api_key);
+        let request = request.header("api-subscription-key", self.settings.api_key.expose());
         let body = http_reply::send(request, API_ANSWER_BYTES).await?;
         serde_json::from_slice(&body).map_err(|e| SttError::BadAnswer(e.to_string()))
     }
