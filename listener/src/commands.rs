@@ -91,15 +91,12 @@ pub async fn build_topics(
     s.max_users = c.max_users.unwrap_or(s.max_users);
     let preview = genesys::discovery::build(&api, &s).await?;
     if let Some(path) = output_file {
-        std::fs::write(&path, serde_json::to_string_pretty(&preview)?)?;
+        std::fs::write(&path, serde_json::to_string_pretty(&preview.file())?)?;
     }
     if as_env {
         println!("GENESYS_SUBSCRIPTION_TOPICS={}", preview.topics.join(","));
     } else {
-        let summary = serde_json::json!({"mode": preview.mode, "manual_topic_count": preview.manual_topic_count,
-            "preset_topic_count": preview.preset_topic_count, "total_topics": preview.topics.len(),
-            "queues": preview.queues.len(), "users": preview.users.len(), "topics": preview.topics});
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        println!("{}", serde_json::to_string_pretty(&preview.summary())?);
     }
     Ok(())
 }

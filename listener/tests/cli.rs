@@ -169,9 +169,70 @@ async fn build_topics_prints_what_the_connector_would_subscribe_to() {
         "GENESYS_SUBSCRIPTION_TOPICS=v2.manual.topic,v2.routing.queues.q1.conversations.calls,v2.routing.queues.q3.conversations.calls"
     );
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&preview).unwrap()).unwrap();
-    assert_eq!(saved["queues"][1]["name"], "US support");
+    assert_eq!(saved["builder"]["queues"][1], serde_json::json!({"id": "q3", "name": "US support"}));
     assert!(
         !dir.path().join("call_analytics.db").exists(),
         "no heartbeat is touched (the seed clobbered the connector's)"
     );
+}
+
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
+
+/// The seed's shapes: the file `{topics, manual_topic_count, preset_topic_count, builder}`, the printed
+/// summary `{mode, manual_topic_count, preset_topic_count, total_topics, builder, topics}`, and `builder`
+/// `{mode, generated_at, topics, queues: [{id, name}], users: [{id, name, email}]}` in both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_topics_writes_and_prints_the_seeds_builder() {
+    let (g, base) = support::genesys::start(&[]).await;
+    *g.queues.lock().unwrap() = vec![serde_json::json!({"id": "q1", "name": "EU Support"})];
+    *g.users.lock().unwrap() = vec![
+        serde_json::json!({"id": "u2", "name": "Bo", "email": "Bo@Example.com"}),
+        serde_json::json!({"id": "u1", "name": "Al"}),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("preview.json");
+    let mut c = listener();
+    c.args(["build-topics", "--mode", "queues_users", "--output-file"])
+        .arg(&file)
+        .env("GENESYS_SUBSCRIPTION_TOPICS", "v2.manual.topic")
+        .env("DATA_DIR", dir.path());
+    for (k, v) in support::genesys::env(&base) {
+        c.env(k, v);
+    }
+    let out = tokio::task::block_in_place(|| c.output().unwrap());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(keys(&saved), ["builder", "manual_topic_count", "preset_topic_count", "topics"]);
+    assert_eq!(
+        keys(&printed),
+        ["builder", "manual_topic_count", "mode", "preset_topic_count", "topics", "total_topics"]
+    );
+    let builder = &saved["builder"];
+    assert_eq!(keys(builder), ["generated_at", "mode", "queues", "topics", "users"]);
+    assert!(shared::timestamps::parse_iso(builder["generated_at"].as_str().unwrap()).is_some());
+    assert_eq!(builder["mode"], "queues_users");
+    assert_eq!(
+        builder["topics"],
+        serde_json::json!([
+            "v2.routing.queues.q1.conversations.calls",
+            "v2.users.u1.conversations.calls",
+            "v2.users.u2.conversations.calls"
+        ]),
+        "the builder's own topics, sorted"
+    );
+    assert_eq!(builder["queues"], serde_json::json!([{"id": "q1", "name": "EU Support"}]));
+    assert_eq!(
+        builder["users"],
+        serde_json::json!([{"id": "u2", "name": "Bo", "email": "bo@example.com"}, {"id": "u1", "name": "Al", "email": ""}])
+    );
+    assert_eq!((&saved["manual_topic_count"], &saved["preset_topic_count"]), (&1.into(), &3.into()));
+    assert_eq!(saved["topics"].as_array().unwrap().len(), 4);
+    assert_eq!(printed["builder"], *builder, "the same builder printed and written");
+    assert_eq!((&printed["topics"], &printed["total_topics"]), (&saved["topics"], &4.into()));
 }
