@@ -134,6 +134,74 @@ async fn live_audio_wav_and_meta() {
     s.stop().await;
 }
 
+async fn live_audio(s: &TestServer, call: &str, query: &str) -> reqwest::Response {
+    s.get_raw(&format!("/api/realtime/calls/{call}/audio{query}")).await
+}
+
+/// With `fallback=1` and no live window, the player gets the call's upload or AudioHook recording (the
+/// seed's behaviour); the meta says so. Without `fallback`, or with nothing to fall back on, 404 as before.
+#[tokio::test]
+async fn live_audio_falls_back_to_an_upload_or_a_recording() {
+    let s = TestServer::start().await;
+    let upload = b"an uploaded recording, stored as it came".repeat(40);
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(upload.clone()).file_name("call one.mp3"));
+    let (status, v) = s.post_form("/api/calls", form).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let recording = shared::wav::encode(
+        &shared::live_audio::AudioFormat { sample_rate: 8000, channels: 2, sample_width: 2 },
+        &[0u8; 3200],
+    );
+    let recordings = s.data_dir.join("blobs/recordings");
+    std::fs::create_dir_all(&recordings).unwrap();
+    std::fs::write(recordings.join("rec-1.wav"), &recording).unwrap();
+
+    for (call, name, content_type, bytes) in
+        [(id.as_str(), "call_one.mp3", "audio/mpeg", &upload), ("rec-1", "rec-1.wav", "audio/wav", &recording)]
+    {
+        let (_, meta) = s.get(&format!("/api/realtime/calls/{call}/audio/meta")).await;
+        assert_eq!(
+            (&meta["live_audio"]["available"], &meta["fallback_audio_available"], &meta["preferred_source"]),
+            (&json!(false), &json!(true), &json!("fallback")),
+            "{call}: {meta}"
+        );
+        for q in ["", "?fallback=0", "?fallback=no"] {
+            let resp = live_audio(&s, call, q).await;
+            assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{call}{q}");
+            assert_eq!(resp.json::<Value>().await.unwrap(), json!({"detail": "Live audio not found"}));
+        }
+        for q in ["?fallback=1", "?fallback=TRUE&max_seconds=5", "?fallback=on"] {
+            let resp = live_audio(&s, call, q).await;
+            assert_eq!(resp.status(), StatusCode::OK, "{call}{q}");
+            let h = resp.headers().clone();
+            assert_eq!(h["content-type"], content_type);
+            assert_eq!(h["content-disposition"], format!("inline; filename=\"{name}\"").as_str());
+            assert_eq!(h["x-live-audio"], "0");
+            assert_eq!(&resp.bytes().await.unwrap()[..], &bytes[..], "{call}{q}: the file, byte for byte");
+        }
+    }
+
+    // Neither a live window nor a file.
+    let (_, meta) = s.get("/api/realtime/calls/nothing-here/audio/meta").await;
+    assert_eq!((&meta["fallback_audio_available"], &meta["preferred_source"]), (&json!(false), &json!("none")));
+    let resp = live_audio(&s, "nothing-here", "?fallback=1").await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"detail": "Live audio not found"}));
+
+    // Once the call has a live window, that is what plays, fallback or not.
+    let b64 = base64::engine::general_purpose::STANDARD.encode([0u8; 1600]);
+    s.post_audio(&json!({"call_id": id, "audio_b64": b64, "sample_rate": 8000, "chunk_id": "c1"})).await;
+    let (_, meta) = s.get(&format!("/api/realtime/calls/{id}/audio/meta")).await;
+    assert_eq!((&meta["fallback_audio_available"], &meta["preferred_source"]), (&json!(true), &json!("live")));
+    let resp = live_audio(&s, &id, "?fallback=1").await;
+    assert_eq!(
+        (resp.headers()["x-live-audio"].to_str().unwrap(), resp.headers()["content-type"].to_str().unwrap()),
+        ("1", "audio/wav")
+    );
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn alerts_listing_and_acknowledgement() {
     let s = TestServer::start().await;

@@ -1,7 +1,7 @@
 //! The `listener` subcommands behind the thin `main.rs`: settings from the environment, flags on top.
 
 use crate::audiohook::config::{AudiohookConfig, normalize_path};
-use crate::audiohook::service;
+use crate::audiohook::service::{self, Ports};
 use crate::forward::{DryRun, HttpIngest, Ingest, IngestUrls};
 use crate::genesys::{
     self,
@@ -10,49 +10,154 @@ use crate::genesys::{
     topics::{Mode, TopicSettings},
 };
 use crate::simulate::{self as sim, Audio, Options};
+use crate::supervise::{Failure, Stopper, supervise};
 use shared::env::ProcessEnv;
+use shared::ports::Heartbeats;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use thiserror::Error;
+use tokio::net::TcpListener;
 
-pub async fn audiohook(
-    dry_run: bool,
-    host: Option<String>,
-    port: Option<u16>,
-    path: Option<String>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let stop = shared::shutdown::signal();
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where AudioHook listens: flags over `GENESYS_AUDIOHOOK_HOST`, `_PORT` and `_PATH`.
+#[derive(Debug, clap::Args)]
+pub struct Listen {
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[arg(long)]
+    pub path: Option<String>,
+}
+
+/// Where the connector forwards: a flag over `GENESYS_TARGET_INGEST_URL`.
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// Events ingest URL (default `GENESYS_TARGET_INGEST_URL`, else `REALTIME_INGEST_URL`/api/realtime/events).
+    #[arg(long)]
+    pub target_ingest_url: Option<String>,
+}
+
+fn audiohook_config(listen: Listen) -> Result<AudiohookConfig, BoxError> {
     let mut cfg = AudiohookConfig::from_env(&ProcessEnv)?;
-    cfg.host = host.unwrap_or(cfg.host);
-    cfg.port = port.unwrap_or(cfg.port);
-    cfg.path = path.map_or(cfg.path, |p| normalize_path(&p));
+    cfg.host = listen.host.unwrap_or(cfg.host);
+    cfg.port = listen.port.unwrap_or(cfg.port);
+    cfg.path = listen.path.map_or(cfg.path, |p| normalize_path(&p));
+    Ok(cfg)
+}
+
+fn connector_config(target: Target) -> Result<ConnectorConfig, BoxError> {
+    let mut cfg = ConnectorConfig::from_env(&ProcessEnv)?;
+    cfg.ingest_url = target.target_ingest_url.unwrap_or(cfg.ingest_url);
+    Ok(cfg)
+}
+
+/// The AudioHook server with its forwarding and its socket bound: ready to serve.
+struct Audiohook {
+    cfg: AudiohookConfig,
+    socket: TcpListener,
+    ingest: Arc<dyn Ingest>,
+    ports: Ports,
+    dry_run: bool,
+}
+
+impl Audiohook {
+    async fn bind(cfg: AudiohookConfig, ports: Ports, dry_run: bool) -> Result<Self, BoxError> {
+        let ingest: Arc<dyn Ingest> = if dry_run {
+            Arc::new(DryRun)
+        } else {
+            let f = &cfg.forward;
+            Arc::new(HttpIngest::new(f.urls.clone(), f.token.clone(), f.http_timeout)?)
+        };
+        let socket = TcpListener::bind((cfg.host.as_str(), cfg.port))
+            .await
+            .map_err(|e| format!("cannot listen on {}:{}: {e}", cfg.host, cfg.port))?;
+        tracing::info!(addr = %socket.local_addr()?, path = %cfg.path, dry_run, "audiohook: listening");
+        Ok(Self { cfg, socket, ingest, ports, dry_run })
+    }
+
+    async fn serve(self, stop: impl Future<Output = ()>) {
+        service::run(self.cfg, self.socket, self.ingest, self.ports, self.dry_run, stop).await;
+    }
+}
+
+/// The connector with its forwarding: ready to run.
+struct Connector {
+    cfg: ConnectorConfig,
+    ingest: Arc<dyn Ingest>,
+    heartbeats: Arc<dyn Heartbeats>,
+    dry_run: bool,
+}
+
+impl Connector {
+    fn new(cfg: ConnectorConfig, heartbeats: Arc<dyn Heartbeats>, dry_run: bool) -> Result<Self, BoxError> {
+        let ingest: Arc<dyn Ingest> = if dry_run {
+            Arc::new(DryRun)
+        } else {
+            let urls = IngestUrls { audio: String::new(), events: cfg.ingest_url.clone() };
+            Arc::new(HttpIngest::new(urls, cfg.ingest_token.clone(), cfg.api.timeout)?)
+        };
+        Ok(Self { cfg, ingest, heartbeats, dry_run })
+    }
+
+    async fn serve(self, stop: impl Future<Output = ()>) -> Result<(), reqwest::Error> {
+        tracing::info!(dry_run = self.dry_run, "genesys connector: starting");
+        genesys::connector::run(self.cfg, self.ingest, self.heartbeats, self.dry_run, stop).await
+    }
+}
+
+pub async fn audiohook(dry_run: bool, listen: Listen) -> Result<(), BoxError> {
+    let stop = shared::shutdown::signal();
+    let cfg = audiohook_config(listen)?;
     let ports = crate::ports::from_env(&ProcessEnv).await?;
-    let ingest: Arc<dyn Ingest> = if dry_run {
-        Arc::new(DryRun)
-    } else {
-        let f = &cfg.forward;
-        Arc::new(HttpIngest::new(f.urls.clone(), f.token.clone(), f.http_timeout)?)
-    };
-    let socket = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port)).await?;
-    tracing::info!(addr = %socket.local_addr()?, path = %cfg.path, dry_run, "audiohook: listening");
-    service::run(cfg, socket, ingest, ports, dry_run, stop).await;
+    Audiohook::bind(cfg, ports, dry_run).await?.serve(stop).await;
     Ok(())
 }
 
-pub async fn connector(dry_run: bool, target_ingest_url: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn connector(dry_run: bool, target: Target) -> Result<(), BoxError> {
     let stop = shared::shutdown::signal();
-    let mut cfg = ConnectorConfig::from_env(&ProcessEnv)?;
-    cfg.ingest_url = target_ingest_url.unwrap_or(cfg.ingest_url);
+    let cfg = connector_config(target)?;
     let ports = crate::ports::from_env(&ProcessEnv).await?;
-    let ingest: Arc<dyn Ingest> = if dry_run {
-        Arc::new(DryRun)
-    } else {
-        let urls = IngestUrls { audio: String::new(), events: cfg.ingest_url.clone() };
-        Arc::new(HttpIngest::new(urls, cfg.ingest_token.clone(), cfg.api.timeout)?)
-    };
-    tracing::info!(dry_run, "genesys connector: starting");
-    genesys::connector::run(cfg, ingest, ports.heartbeats, dry_run, stop).await?;
+    Connector::new(cfg, ports.heartbeats, dry_run)?.serve(stop).await?;
     Ok(())
+}
+
+/// What stopped `listener all`: a service that could not start, or the ones that failed while running.
+#[derive(Debug, Error)]
+pub enum AllError {
+    #[error("{service}: {error}")]
+    Start { service: &'static str, error: BoxError },
+    #[error("{}", .0.iter().map(Failure::to_string).collect::<Vec<_>>().join("; "))]
+    Failed(Vec<Failure>),
+}
+
+/// `listener all`: AudioHook and the connector in this process, on one storage and one stop signal, each
+/// with its own heartbeat (see `supervise` for what happens when one fails). Both configurations are
+/// checked before either starts, so a missing setting of one never leaves the other running alone.
+pub async fn all(dry_run: bool, listen: Listen, target: Target) -> Result<(), AllError> {
+    let stop = shared::shutdown::signal();
+    let start = |service| move |error| AllError::Start { service, error };
+    let audiohook_cfg = audiohook_config(listen).map_err(start("audiohook"))?;
+    let connector_cfg = connector_config(target).map_err(start("connector"))?;
+    let ports = crate::ports::from_env(&ProcessEnv).await.map_err(|e| start("storage")(e.into()))?;
+    let connector = Connector::new(connector_cfg, ports.heartbeats.clone(), dry_run).map_err(start("connector"))?;
+    let audiohook = Audiohook::bind(audiohook_cfg, ports, dry_run).await.map_err(start("audiohook"))?;
+    let stopper = Stopper::default();
+    let (audiohook_stop, connector_stop) = (stopper.stopped(), stopper.stopped());
+    let services = vec![
+        (
+            "audiohook",
+            tokio::spawn(async move {
+                audiohook.serve(audiohook_stop).await;
+                Ok(())
+            }),
+        ),
+        ("connector", tokio::spawn(async move { connector.serve(connector_stop).await.map_err(|e| e.to_string()) })),
+    ];
+    let failures = supervise(stop, stopper, services).await;
+    if failures.is_empty() { Ok(()) } else { Err(AllError::Failed(failures)) }
 }
 
 /// `build-topics` flags that override the topic settings from the environment.
@@ -91,15 +196,12 @@ pub async fn build_topics(
     s.max_users = c.max_users.unwrap_or(s.max_users);
     let preview = genesys::discovery::build(&api, &s).await?;
     if let Some(path) = output_file {
-        std::fs::write(&path, serde_json::to_string_pretty(&preview)?)?;
+        std::fs::write(&path, serde_json::to_string_pretty(&preview.file())?)?;
     }
     if as_env {
         println!("GENESYS_SUBSCRIPTION_TOPICS={}", preview.topics.join(","));
     } else {
-        let summary = serde_json::json!({"mode": preview.mode, "manual_topic_count": preview.manual_topic_count,
-            "preset_topic_count": preview.preset_topic_count, "total_topics": preview.topics.len(),
-            "queues": preview.queues.len(), "users": preview.users.len(), "topics": preview.topics});
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        println!("{}", serde_json::to_string_pretty(&preview.summary())?);
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! The Genesys Cloud container's logic: the AudioHook server, the notifications connector and the
-//! AudioHook client simulator. `main.rs` is the thin command line over `commands`.
+//! The Genesys Cloud container's logic: the AudioHook server, the notifications connector, both in one
+//! process (`supervise`), and the AudioHook client simulator. `main.rs` is the thin command line over
+//! `commands`.
 
 pub mod audiohook;
 pub mod backoff;
@@ -9,3 +10,4 @@ pub mod genesys;
 pub mod heartbeat;
 pub mod ports;
 pub mod simulate;
+pub mod supervise;

@@ -1,9 +1,9 @@
-//! `listener`: the Genesys Cloud container. `audiohook` serves Genesys AudioHook; `simulate` plays a WAV
-//! file into an AudioHook endpoint as Genesys would; `connector` forwards Genesys notifications;
-//! `build-topics` shows what the connector would subscribe to.
+//! `listener`: the Genesys Cloud container. `audiohook` serves Genesys AudioHook; `connector` forwards Genesys
+//! notifications; `all` runs both in one process; `simulate` plays a WAV file into an AudioHook endpoint as
+//! Genesys would; `build-topics` shows what the connector would subscribe to.
 
 use clap::{Parser, Subcommand};
-use listener::commands;
+use listener::commands::{self, Listen, Target};
 use listener::simulate::{self, Options};
 use shared::env::ProcessEnv;
 use shared::logging::{self, LogConfig};
@@ -25,12 +25,8 @@ enum Command {
         /// Accept and answer sessions but forward and record nothing.
         #[arg(long)]
         dry_run: bool,
-        #[arg(long)]
-        host: Option<String>,
-        #[arg(long)]
-        port: Option<u16>,
-        #[arg(long)]
-        path: Option<String>,
+        #[command(flatten)]
+        listen: Listen,
         /// Overrides LOG_LEVEL (trace, debug, info, warn, error).
         #[arg(long)]
         log_level: Option<String>,
@@ -67,9 +63,21 @@ enum Command {
         /// Connect and map, but forward nothing (logged instead).
         #[arg(long)]
         dry_run: bool,
-        /// Events ingest URL (default `GENESYS_TARGET_INGEST_URL`, else `REALTIME_INGEST_URL`/api/realtime/events).
+        #[command(flatten)]
+        target: Target,
         #[arg(long)]
-        target_ingest_url: Option<String>,
+        log_level: Option<String>,
+    },
+    /// AudioHook and the connector in one process, stopped together (settings as for each). If either fails,
+    /// the other is stopped gracefully and the exit code is 1.
+    All {
+        /// Both services accept, map and answer, but forward and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        listen: Listen,
+        #[command(flatten)]
+        target: Target,
         #[arg(long)]
         log_level: Option<String>,
     },
@@ -100,12 +108,24 @@ enum Command {
     },
 }
 
+/// Success, or the error on stderr after the subcommand's name and exit code 1.
+fn exit(command: &str, result: Result<(), impl std::fmt::Display>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("listener {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut log = LogConfig::from_env(&ProcessEnv);
-    if let Command::Audiohook { log_level: Some(level), .. } | Command::Connector { log_level: Some(level), .. } =
-        &cli.command
+    if let Command::Audiohook { log_level: Some(level), .. }
+    | Command::Connector { log_level: Some(level), .. }
+    | Command::All { log_level: Some(level), .. } = &cli.command
     {
         log.level = level.clone();
     }
@@ -117,15 +137,7 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Audiohook { dry_run, host, port, path, .. } => {
-            match commands::audiohook(dry_run, host, port, path).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("listener audiohook: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Audiohook { dry_run, listen, .. } => exit("audiohook", commands::audiohook(dry_run, listen).await),
         Command::Simulate { uri, api_key, client_secret, wav, sessions, organization_id, speed, stagger_ms, probe } => {
             let opts = Options { uri, api_key, client_secret, organization_id, speed, frame_ms: 100, probe };
             match commands::simulate(opts, wav, sessions, Duration::from_millis(stagger_ms)).await {
@@ -137,15 +149,8 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Connector { dry_run, target_ingest_url, .. } => {
-            match commands::connector(dry_run, target_ingest_url).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("listener connector: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Connector { dry_run, target, .. } => exit("connector", commands::connector(dry_run, target).await),
+        Command::All { dry_run, listen, target, .. } => exit("all", commands::all(dry_run, listen, target).await),
         Command::BuildTopics {
             mode,
             queue_filter,
@@ -157,13 +162,7 @@ async fn main() -> ExitCode {
             output_file,
         } => {
             let choice = commands::TopicChoice { mode, queue_filter, user_filter, email_domain, max_queues, max_users };
-            match commands::build_topics(choice, as_env, output_file).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("listener build-topics: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            exit("build-topics", commands::build_topics(choice, as_env, output_file).await)
         }
     }
 }

@@ -1,11 +1,15 @@
-//! The `listener` binary as operators run it: `listener audiohook` as a real process on loopback, driven by
-//! `listener simulate` with a WAV file, stopped with SIGTERM.
+//! The `listener` binary as operators run it: `listener audiohook` and `listener all` as real processes on
+//! loopback, driven by `listener simulate` with a WAV file (and a fake Genesys), stopped with SIGTERM;
+//! `listener build-topics` against the fake Genesys.
 
 #[path = "../../shared/tests/process/mod.rs"]
 mod process;
 #[path = "support/mod.rs"]
 mod support;
 
+use shared::adapters::embedded::{DATABASE_FILE, SqliteStore};
+use shared::health::{GENESYS_AUDIOHOOK, GENESYS_CONNECTOR};
+use shared::ports::Heartbeats;
 use std::path::Path;
 use std::process::{Child, Command, Output};
 
@@ -169,9 +173,149 @@ async fn build_topics_prints_what_the_connector_would_subscribe_to() {
         "GENESYS_SUBSCRIPTION_TOPICS=v2.manual.topic,v2.routing.queues.q1.conversations.calls,v2.routing.queues.q3.conversations.calls"
     );
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&preview).unwrap()).unwrap();
-    assert_eq!(saved["queues"][1]["name"], "US support");
+    assert_eq!(saved["builder"]["queues"][1], serde_json::json!({"id": "q3", "name": "US support"}));
     assert!(
         !dir.path().join("call_analytics.db").exists(),
         "no heartbeat is touched (the seed clobbered the connector's)"
     );
+}
+
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
+
+/// The seed's shapes: the file `{topics, manual_topic_count, preset_topic_count, builder}`, the printed
+/// summary `{mode, manual_topic_count, preset_topic_count, total_topics, builder, topics}`, and `builder`
+/// `{mode, generated_at, topics, queues: [{id, name}], users: [{id, name, email}]}` in both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_topics_writes_and_prints_the_seeds_builder() {
+    let (g, base) = support::genesys::start(&[]).await;
+    *g.queues.lock().unwrap() = vec![serde_json::json!({"id": "q1", "name": "EU Support"})];
+    *g.users.lock().unwrap() = vec![
+        serde_json::json!({"id": "u2", "name": "Bo", "email": "Bo@Example.com"}),
+        serde_json::json!({"id": "u1", "name": "Al"}),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("preview.json");
+    let mut c = listener();
+    c.args(["build-topics", "--mode", "queues_users", "--output-file"])
+        .arg(&file)
+        .env("GENESYS_SUBSCRIPTION_TOPICS", "v2.manual.topic")
+        .env("DATA_DIR", dir.path());
+    for (k, v) in support::genesys::env(&base) {
+        c.env(k, v);
+    }
+    let out = tokio::task::block_in_place(|| c.output().unwrap());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(keys(&saved), ["builder", "manual_topic_count", "preset_topic_count", "topics"]);
+    assert_eq!(
+        keys(&printed),
+        ["builder", "manual_topic_count", "mode", "preset_topic_count", "topics", "total_topics"]
+    );
+    let builder = &saved["builder"];
+    assert_eq!(keys(builder), ["generated_at", "mode", "queues", "topics", "users"]);
+    assert!(shared::timestamps::parse_iso(builder["generated_at"].as_str().unwrap()).is_some());
+    assert_eq!(builder["mode"], "queues_users");
+    assert_eq!(
+        builder["topics"],
+        serde_json::json!([
+            "v2.routing.queues.q1.conversations.calls",
+            "v2.users.u1.conversations.calls",
+            "v2.users.u2.conversations.calls"
+        ]),
+        "the builder's own topics, sorted"
+    );
+    assert_eq!(builder["queues"], serde_json::json!([{"id": "q1", "name": "EU Support"}]));
+    assert_eq!(
+        builder["users"],
+        serde_json::json!([{"id": "u2", "name": "Bo", "email": "bo@example.com"}, {"id": "u1", "name": "Al", "email": ""}])
+    );
+    assert_eq!((&saved["manual_topic_count"], &saved["preset_topic_count"]), (&1.into(), &3.into()));
+    assert_eq!(saved["topics"].as_array().unwrap().len(), 4);
+    assert_eq!(printed["builder"], *builder, "the same builder printed and written");
+    assert_eq!((&printed["topics"], &printed["total_topics"]), (&saved["topics"], &4.into()));
+}
+
+/// `listener all` with the AudioHook settings, the connector pointed at a fake Genesys and both forwarding
+/// to a fake ingest. Returns the command, not yet started.
+fn all(dir: &Path, port: u16, genesys: &str, ingest: &str) -> Command {
+    let mut c = listener();
+    c.arg("all")
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--path", "/hook/"])
+        .env("DATA_DIR", dir)
+        .env("GENESYS_AUDIOHOOK_API_KEY", "cli-key")
+        .env("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET_B64)
+        .env("REALTIME_INGEST_URL", ingest)
+        .env("GENESYS_TOPIC_BUILDER_MODE", "manual")
+        .env("GENESYS_SUBSCRIPTION_TOPICS", "v2.routing.queues.q1.conversations.calls")
+        .env("LOG_FORMAT", "json");
+    for (k, v) in support::genesys::env(genesys) {
+        c.env(k, v);
+    }
+    c
+}
+
+/// One process serves AudioHook and runs the connector; SIGTERM stops both, each reporting `stopped`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_runs_audiohook_and_the_connector_until_sigterm() {
+    use support::genesys::Script;
+    let (genesys, genesys_base) = support::genesys::start(&[Script::NotifyAndHold("conv-all")]).await;
+    let (ingest, ingest_base) = support::ingest::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("call.wav");
+    write_wav(&wav, 2, 8000);
+    let port = free_port();
+    let mut cmd = all(dir.path(), port, &genesys_base, &ingest_base);
+    let (child, mut lines) = process::spawn_lines(&mut cmd);
+    let listening = tokio::task::block_in_place(|| lines.next().unwrap().unwrap());
+    assert!(listening.contains("audiohook: listening"), "{listening}");
+    std::thread::spawn(move || lines.for_each(drop));
+
+    let out = tokio::task::block_in_place(|| simulate(port, SECRET_B64, &wav, &[]));
+    assert!(out.status.success(), "AudioHook answers: {}", String::from_utf8_lossy(&out.stdout));
+    let forwarded = |wanted: &dyn Fn(&serde_json::Value) -> bool| ingest.accepted.lock().unwrap().iter().any(wanted);
+    support::wait_for("AudioHook to forward the simulated call's audio", || forwarded(&|b| b["audio_b64"].is_string()))
+        .await;
+    support::wait_for("the connector to forward the Genesys notification", || {
+        forwarded(&|b| b["call_id"] == "conv-all")
+    })
+    .await;
+    assert_eq!(genesys.subscriptions.lock().unwrap()[0].1, ["v2.routing.queues.q1.conversations.calls"]);
+
+    tokio::task::block_in_place(|| stop(child));
+    let store = SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
+    for component in [GENESYS_AUDIOHOOK, GENESYS_CONNECTOR] {
+        let hb = store.get(component).await.unwrap().unwrap_or_else(|| panic!("no {component} heartbeat"));
+        assert_eq!(hb.status["state"], "stopped", "{component}: {}", hb.status);
+    }
+}
+
+/// A service that cannot start stops the lot, named, with exit code 1: the connector without credentials
+/// (before AudioHook binds), AudioHook on a port already taken (the connector never starts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_fails_as_a_whole_when_a_service_cannot_start() {
+    let (_genesys, genesys_base) = support::genesys::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let out = tokio::task::block_in_place(|| {
+        all(dir.path(), port, &genesys_base, "http://127.0.0.1:9").env_remove("GENESYS_CLIENT_ID").output().unwrap()
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("listener all: connector:") && stderr.contains("GENESYS_CLIENT_ID"), "{stderr}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out =
+        tokio::task::block_in_place(|| all(dir.path(), port, &genesys_base, "http://127.0.0.1:9").output().unwrap());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("listener all: audiohook: cannot listen on 127.0.0.1:"), "{stderr}");
+    let store = SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
+    assert!(store.get(GENESYS_CONNECTOR).await.unwrap().is_none(), "the connector never started");
 }

@@ -82,6 +82,11 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
+/// A form field or query flag as the seed read it: `1`, `true`, `yes` or `on`, in any case, trimmed.
+pub fn flag(text: &str) -> bool {
+    matches!(text.trim().to_lowercase().as_str(), "1" | "true" | "yes" | "on")
+}
+
 /// The first truthy value among `keys`.
 pub fn first<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
     keys.iter().filter_map(|k| obj.get(*k)).find(|v| truthy(v))

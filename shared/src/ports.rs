@@ -136,6 +136,11 @@ pub trait CallStore: Send + Sync {
 pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Whether `key` holds a blob. Adapters answer without reading it (the audio meta asks on every poll
+    /// whether a call has a recording); this default, for test doubles, reads it.
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.get(key).await?.is_some())
+    }
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// A URL a client can `PUT` the object to directly for `expires` (S3 presigned); `None` where uploads
     /// go through the API instead (the local folder).

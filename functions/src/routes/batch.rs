@@ -148,16 +148,21 @@ fn audio_type(name: &str) -> &'static str {
     }
 }
 
-async fn audio(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (bytes, name) = s.batch.audio(&id).await?;
-    Ok((
+/// A call's audio file to play inline, typed by its name.
+pub(super) fn audio_file(bytes: Vec<u8>, name: &str) -> Response {
+    (
         [
-            (header::CONTENT_TYPE, audio_type(&name).to_string()),
+            (header::CONTENT_TYPE, audio_type(name).to_string()),
             (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
+}
+
+async fn audio(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (bytes, name) = s.batch.audio(&id).await?;
+    Ok(audio_file(bytes, &name))
 }
 
 fn attachment(d: Download) -> Response {

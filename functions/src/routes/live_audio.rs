@@ -1,13 +1,19 @@
-//! Rolling live audio: `GET /api/realtime/calls/{call_id}/audio` (WAV) and `.../audio/meta`.
+//! Rolling live audio: `GET /api/realtime/calls/{call_id}/audio` (WAV) and `.../audio/meta`. With
+//! `?fallback=1` a call with no live window plays its upload or AudioHook recording instead, as the seed's
+//! player asks (it loads `audio?fallback=1` and polls the meta for when the live window appears).
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
 use serde_json::Value;
+use shared::normalize::flag;
+use shared::realtime::ServiceError;
 use std::collections::HashMap;
+
+const X_LIVE_AUDIO: HeaderName = HeaderName::from_static("x-live-audio");
 
 /// `max_seconds`: a positive integer limits the WAV to the last N seconds; anything else means all.
 fn max_seconds(q: &HashMap<String, String>) -> Option<u32> {
@@ -19,7 +25,13 @@ async fn wav(
     Path(call_id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let bytes = s.realtime.live_wav(&call_id, max_seconds(&q)).await?;
+    let bytes = match s.realtime.live_wav(&call_id, max_seconds(&q)).await {
+        Ok(bytes) => bytes,
+        Err(ServiceError::NotFound(_)) if q.get("fallback").is_some_and(|v| flag(v)) => {
+            return fallback(&s, &call_id).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     let disposition = format!("inline; filename=\"{call_id}_live.wav\"");
     Ok((
         [
@@ -27,15 +39,27 @@ async fn wav(
             (header::CACHE_CONTROL, "no-store, no-cache, must-revalidate, max-age=0".into()),
             (header::PRAGMA, "no-cache".into()),
             (header::CONTENT_DISPOSITION, disposition),
-            (header::HeaderName::from_static("x-live-audio"), "1".into()),
+            (X_LIVE_AUDIO, "1".into()),
         ],
         bytes,
     )
         .into_response())
 }
 
+/// The call's upload or recording, as `GET /api/calls/{id}/audio` serves it, marked `X-Live-Audio: 0`.
+async fn fallback(s: &AppState, call_id: &str) -> Result<Response, ApiError> {
+    let (bytes, name) = s.batch.audio(call_id).await.map_err(|e| match e {
+        ServiceError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "Live audio not found"),
+        e => e.into(),
+    })?;
+    let mut response = super::batch::audio_file(bytes, &name);
+    response.headers_mut().insert(X_LIVE_AUDIO, HeaderValue::from_static("0"));
+    Ok(response)
+}
+
 async fn meta(State(s): State<AppState>, Path(call_id): Path<String>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(s.realtime.audio_meta(&call_id).await?))
+    let fallback = s.batch.has_audio(&call_id).await?;
+    Ok(Json(s.realtime.audio_meta(&call_id, fallback).await?))
 }
 
 pub fn live_audio_router(state: &AppState) -> Router<AppState> {

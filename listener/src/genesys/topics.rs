@@ -106,11 +106,10 @@ pub fn user_topic(id: &str) -> String {
 }
 
 /// A discovered queue or user (names and e-mails stay out of heartbeats; they are for the preview).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
     pub id: String,
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }
 

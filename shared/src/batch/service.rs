@@ -264,19 +264,35 @@ impl BatchService {
         Ok(out)
     }
 
+    /// Where a call's audio may be, best first: the upload, else a listener recording of the same id.
+    /// `(blob key, file name)`; nothing for an id no call can have.
+    async fn audio_sources(&self, id: &str) -> Vec<(String, String)> {
+        if validate_call_id(id).is_err() {
+            return Vec::new();
+        }
+        let call = self.get(id).await.ok().map(|v| v.value);
+        let upload = call.filter(|c| !c.upload_key.is_empty()).map(|c| (c.upload_key, safe_filename(&c.filename)));
+        upload.into_iter().chain([(format!("recordings/{id}.wav"), format!("{id}.wav"))]).collect()
+    }
+
     /// The call's audio: the upload, else a listener recording of the same id. `(bytes, file name)`.
     pub async fn audio(&self, id: &str) -> Result<(Vec<u8>, String), ServiceError> {
-        let call = self.get(id).await.ok().map(|v| v.value);
-        if let Some(c) = call.as_ref().filter(|c| !c.upload_key.is_empty()) {
-            if let Some(bytes) = self.blobs.get(&c.upload_key).await? {
-                return Ok((bytes, safe_filename(&c.filename)));
+        for (key, name) in self.audio_sources(id).await {
+            if let Some(bytes) = self.blobs.get(&key).await? {
+                return Ok((bytes, name));
             }
         }
-        validate_call_id(id).map_err(|_| ServiceError::NotFound("Audio not found"))?;
-        match self.blobs.get(&format!("recordings/{id}.wav")).await? {
-            Some(bytes) => Ok((bytes, format!("{id}.wav"))),
-            None => Err(ServiceError::NotFound("Audio not found")),
+        Err(ServiceError::NotFound("Audio not found"))
+    }
+
+    /// Whether `audio` would find something, without reading it.
+    pub async fn has_audio(&self, id: &str) -> Result<bool, ServiceError> {
+        for (key, _) in self.audio_sources(id).await {
+            if self.blobs.exists(&key).await? {
+                return Ok(true);
+            }
         }
+        Ok(false)
     }
 
     /// `POST /api/glossary`: validates and replaces the glossary file; returns its terms.

@@ -104,7 +104,7 @@ pub fn call_options(fields: &HashMap<String, String>, cfg: &BatchConfig) -> Resu
     Ok(CallOptions {
         language_code: or(code("language_code", get("language_code"), 32)?, &cfg.language_code),
         stt_model: or(code("stt_model", get("stt_model"), 128)?, &cfg.stt_model),
-        with_diarization: matches!(get("with_diarization").trim().to_lowercase().as_str(), "1" | "true" | "yes" | "on"),
+        with_diarization: crate::normalize::flag(get("with_diarization")),
         num_speakers: speakers,
         prompt: (!prompt.trim().is_empty()).then_some(prompt),
         prompt_pack: if PROMPT_PACKS.contains(&pack.as_str()) { pack } else { cfg.prompt_pack.clone() },

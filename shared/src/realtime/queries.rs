@@ -142,14 +142,19 @@ impl RealtimeService {
         )
     }
 
-    /// `GET /api/realtime/calls/{id}/audio/meta`.
-    pub async fn audio_meta(&self, call_id: &str) -> Result<Value, ServiceError> {
+    /// `GET /api/realtime/calls/{id}/audio/meta`; `fallback` says whether the call has an upload or a
+    /// recording to play instead. The preferred source is the live window, else that file, else `none`
+    /// (the seed said `fallback` even with no file to play).
+    pub async fn audio_meta(&self, call_id: &str, fallback: bool) -> Result<Value, ServiceError> {
         valid_call_id(call_id)?;
         let live = self.live_meta(&self.live_buffer(call_id).await?);
-        let preferred = if live["available"] == json!(true) { "live" } else { "none" };
-        Ok(
-            json!({"call_id": call_id, "live_audio": live, "fallback_audio_available": false, "preferred_source": preferred}),
-        )
+        let preferred = match (live["available"] == json!(true), fallback) {
+            (true, _) => "live",
+            (false, true) => "fallback",
+            (false, false) => "none",
+        };
+        Ok(json!({"call_id": call_id, "live_audio": live, "fallback_audio_available": fallback,
+                  "preferred_source": preferred}))
     }
 
     /// `GET /api/realtime/calls/{id}/audio`: the rolling window (or its last `max_seconds`) as WAV.

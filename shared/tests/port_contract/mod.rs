@@ -23,9 +23,12 @@ use std::sync::Arc;
 pub async fn blob_round_trip(blobs: Arc<dyn BlobStore>) {
     let key = "outputs/contract-blob/transcript.json";
     assert_eq!(blobs.get(key).await.unwrap(), None);
+    assert!(!blobs.exists(key).await.unwrap());
     blobs.delete(key).await.expect("deleting a missing key is fine");
     blobs.put(key, b"first".to_vec()).await.unwrap();
     assert_eq!(blobs.get(key).await.unwrap().as_deref(), Some(&b"first"[..]));
+    assert!(blobs.exists(key).await.unwrap());
+    assert!(!blobs.exists("outputs/contract-blob").await.unwrap(), "a key's folder is no blob");
     blobs.put(key, b"second".to_vec()).await.unwrap();
     assert_eq!(blobs.get(key).await.unwrap().as_deref(), Some(&b"second"[..]));
     let big: Vec<u8> = (0..3_000_000u32).map(|i| i as u8).collect();
@@ -33,6 +36,7 @@ pub async fn blob_round_trip(blobs: Arc<dyn BlobStore>) {
     assert_eq!(blobs.get("live/contract-blob/000000001_big.pcm").await.unwrap(), Some(big));
     blobs.delete(key).await.unwrap();
     assert_eq!(blobs.get(key).await.unwrap(), None);
+    assert!(!blobs.exists(key).await.unwrap());
 }
 
 pub async fn heartbeat_round_trip(hbs: Arc<dyn Heartbeats>) {

@@ -43,6 +43,14 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(backend(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(backend)?;
         Ok(())

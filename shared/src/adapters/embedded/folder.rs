@@ -59,6 +59,14 @@ impl BlobStore for FolderBlobStore {
         }
     }
 
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        match tokio::fs::metadata(self.path(key)?).await {
+            Ok(m) => Ok(m.is_file()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(io_err(e)),
