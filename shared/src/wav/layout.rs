@@ -4,8 +4,9 @@
 //! chunks (`wav::decode` turns the audio into 16-bit PCM itself).
 //!
 //! Why not leave it to the decoders: symphonia refuses a G.711 `fmt ` chunk of 16 bytes (no `cbSize`, as
-//! Genesys and many PBXs write it) and a RIFF size of 0, hound knows no G.711 at all, and both trust a data
-//! size over the bytes present. Tolerated here:
+//! Genesys and many PBXs write it) and a RIFF size of 0, and looks for extensible μ-law under the wrong
+//! sub-format GUID (tag 4 instead of 7); hound knows no G.711 at all; both trust a data size over the bytes
+//! present. Tolerated here:
 //! - `fmt ` of 16, 18 or more bytes, with or without `cbSize`; `WAVE_FORMAT_EXTENSIBLE` whose sub-format is
 //!   PCM, IEEE float, μ-law or A-law (read as the plain format);
 //! - chunks in any order and of any kind (LIST, fact, JUNK, bext…) before or after `fmt `, odd sizes with
