@@ -1,6 +1,8 @@
 //! Ingest endpoints over a real socket: happy paths and every error with its exact `detail`.
 
 mod common;
+#[path = "../../shared/tests/telephony/mod.rs"]
+mod telephony;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -215,5 +217,22 @@ async fn audio_ingest_shape_segments_and_duplicates() {
     assert_eq!((status, detail(&v)), (StatusCode::BAD_REQUEST, "No realtime events were ingested from audio payload"));
     assert_eq!(v["audio"]["chunk_count"], 3, "the audio itself was kept");
     assert_eq!(v["warnings"], json!(["sentiment must be a finite number"]));
+    s.stop().await;
+}
+
+/// A live chunk laid out as Genesys and many PBXs record (stereo μ-law at 8 kHz, a 16-byte `fmt ` without
+/// `cbSize`): accepted with its own format, and played back as the 16-bit samples its codes stand for.
+#[tokio::test]
+async fn a_mulaw_wav_chunk_as_telephony_writes_it_is_accepted() {
+    let s = TestServer::start().await;
+    let body = json!({"call_id": "pbx", "audio_b64": b64(&telephony::genesys_mulaw(0.5)), "audio_encoding": "wav"});
+    let (status, v) = s.post_audio(&body).await;
+    assert_eq!(status, 200, "{v}");
+    let a = &v["audio"];
+    assert_eq!((a["sample_rate"].as_u64(), a["channels"].as_u64()), (Some(8000), Some(2)), "{a}");
+    assert_eq!((a["sample_width"].as_u64(), a["duration_seconds"].as_f64()), (Some(2), Some(0.5)), "{a}");
+    let played = s.get_raw("/api/realtime/calls/pbx/audio").await.bytes().await.unwrap();
+    let heard = telephony::through(&telephony::tones(0.5), telephony::mulaw, shared::g711::ulaw_to_linear);
+    assert!(played[44..] == telephony::interleave_16bit(&heard)[..], "the decoded samples, interleaved");
     s.stop().await;
 }

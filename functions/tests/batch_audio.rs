@@ -10,6 +10,8 @@ mod process;
 #[cfg(feature = "whisper")]
 #[path = "../../shared/tests/speech/mod.rs"]
 mod speech;
+#[path = "../../shared/tests/telephony/mod.rs"]
+mod telephony;
 
 use axum::body::Bytes;
 use axum::routing::post;
@@ -80,6 +82,8 @@ async fn upload_audio(s: &TestServer, name: &str, bytes: Vec<u8>) -> String {
     v["id"].as_str().unwrap().to_string()
 }
 
+/// 16-bit PCM, and the layout of the Genesys AudioHook reference recording (stereo μ-law, a 16-byte `fmt `
+/// without `cbSize`) that telephony systems write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stereo_call_is_transcribed_per_channel_with_the_channels_roles() {
     let (base, seen) = fake_whisper_for_calls(Arc::default()).await;
@@ -89,24 +93,55 @@ async fn a_stereo_call_is_transcribed_per_channel_with_the_channels_roles() {
         ("ENABLE_NOISE_SUPPRESSION", "false"),
     ])
     .await;
-    let wav = stereo_call(3.0, 8000);
-    let id = upload_audio(&s, "support call.wav", wav.clone()).await;
-    let status = s.settled(&id).await;
+    for (name, wav) in
+        [("support call.wav", stereo_call(3.0, 8000)), ("genesys call.wav", telephony::genesys_mulaw(3.0))]
+    {
+        let requests_before = seen.load(Ordering::SeqCst);
+        let id = upload_audio(&s, name, wav.clone()).await;
+        let status = s.settled(&id).await;
+        assert_eq!(status["status"], "completed", "{name}: {status}");
+        assert_eq!(seen.load(Ordering::SeqCst) - requests_before, 2, "{name}: one request per channel");
+
+        let (_, d) = s.get(&format!("/api/calls/{id}/detail")).await;
+        let entries = d["transcript"]["entries"].as_array().unwrap();
+        let said: Vec<(&str, &str)> =
+            entries.iter().map(|e| (e["speaker_id"].as_str().unwrap(), e["transcript"].as_str().unwrap())).collect();
+        assert!(said.contains(&("customer", CUSTOMER_LINE)) && said.contains(&("agent", AGENT_LINE)), "{said:?}");
+        assert_eq!(d["analysis"]["speaker_roles"], json!({"agent": "Agent", "customer": "Customer"}));
+        assert!(d["analysis"]["auto_tags"].as_array().unwrap().contains(&json!("escalation")), "{}", d["analysis"]);
+        assert_eq!(d["duration_seconds"], 3.0, "{name}");
+
+        let audio = s.get_raw(&format!("/api/calls/{id}/audio")).await;
+        assert_eq!(audio.headers()["content-type"], "audio/wav");
+        let disposition = format!("inline; filename=\"{}\"", name.replace(' ', "_"));
+        assert_eq!(audio.headers()["content-disposition"], disposition.as_str());
+        assert_eq!(audio.bytes().await.unwrap().to_vec(), wav, "{name}: the upload, byte for byte");
+    }
+    s.stop().await;
+}
+
+/// The Genesys layout with a transcript beside it (no speech-to-text needed): the call completes with the
+/// recording's length read from its header, not the transcript's last line, and plays back as uploaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_genesys_recording_with_its_transcript_completes_with_the_recordings_length() {
+    let s = TestServer::start().await;
+    let wav = telephony::genesys_mulaw(12.5);
+    let transcript = json!({"entries": [
+        {"speaker_id": "customer", "start_time_seconds": 0.5, "end_time_seconds": 3.0, "transcript": CUSTOMER_LINE},
+        {"speaker_id": "agent", "start_time_seconds": 3.5, "end_time_seconds": 6.0, "transcript": AGENT_LINE}
+    ]});
+    let form = Form::new()
+        .part("file", Part::bytes(wav.clone()).file_name("genesys.wav"))
+        .part("transcript", Part::bytes(transcript.to_string().into_bytes()).file_name("transcript.json"));
+    let (status, v) = s.post_form("/api/calls", form).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap();
+    let status = s.settled(id).await;
     assert_eq!(status["status"], "completed", "{status}");
-    assert_eq!(seen.load(Ordering::SeqCst), 2, "one request per channel");
-
     let (_, d) = s.get(&format!("/api/calls/{id}/detail")).await;
-    let entries = d["transcript"]["entries"].as_array().unwrap();
-    let said: Vec<(&str, &str)> =
-        entries.iter().map(|e| (e["speaker_id"].as_str().unwrap(), e["transcript"].as_str().unwrap())).collect();
-    assert!(said.contains(&("customer", CUSTOMER_LINE)) && said.contains(&("agent", AGENT_LINE)), "{said:?}");
-    assert_eq!(d["analysis"]["speaker_roles"], json!({"agent": "Agent", "customer": "Customer"}));
-    assert!(d["analysis"]["auto_tags"].as_array().unwrap().contains(&json!("escalation")), "{}", d["analysis"]);
-    assert_eq!(d["duration_seconds"], 3.0);
-
+    assert_eq!(d["duration_seconds"], 12.5);
+    assert_eq!(d["transcript"]["entries"].as_array().map(Vec::len), Some(2));
     let audio = s.get_raw(&format!("/api/calls/{id}/audio")).await;
-    assert_eq!(audio.headers()["content-type"], "audio/wav");
-    assert_eq!(audio.headers()["content-disposition"], "inline; filename=\"support_call.wav\"");
     assert_eq!(audio.bytes().await.unwrap().to_vec(), wav, "the upload, byte for byte");
     s.stop().await;
 }

@@ -3,13 +3,13 @@
 //! faster), pings every 5 s, closes, and checks every server message on the way (`seq`, `clientseq`,
 //! no binary, `opened` echoing the offer).
 
-use crate::audiohook::media::linear_to_ulaw;
 use crate::audiohook::session::NULL_UUID;
 use crate::audiohook::signature::{Request as SignedRequest, sign};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use shared::g711::linear_to_ulaw;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;

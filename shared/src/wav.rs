@@ -1,8 +1,11 @@
-//! WAV in and out with `hound`: wrapping live PCM for playback, and reading WAV-encoded chunks.
+//! WAV in and out: wrapping live PCM for playback, and reading WAV-encoded live chunks into 16-bit PCM.
+//! Where a WAV keeps its format and audio is [`layout`]'s business, shared with the upload decoder.
 
+pub mod layout;
+
+use crate::g711;
 use crate::live_audio::AudioFormat;
-use hound::{SampleFormat, WavReader};
-use std::io::Cursor;
+use layout::{Encoding, Format};
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -16,51 +19,55 @@ pub enum WavError {
 /// Wraps interleaved s16le PCM in a RIFF/WAV container (the canonical 44-byte header, then the bytes as
 /// they are: recordings and live audio are written often, so no per-sample work).
 pub fn encode(format: &AudioFormat, pcm: &[u8]) -> Vec<u8> {
-    let data = (pcm.len() / format.frame_bytes().max(1) * format.frame_bytes()) as u32;
-    let block_align = format.channels * 2;
-    let mut out = Vec::with_capacity(44 + data as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&format.channels.to_le_bytes());
-    out.extend_from_slice(&format.sample_rate.to_le_bytes());
-    out.extend_from_slice(&(format.sample_rate * u32::from(block_align)).to_le_bytes());
-    out.extend_from_slice(&block_align.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data.to_le_bytes());
-    out.extend_from_slice(&pcm[..data as usize]);
+    let data = pcm.len() / format.frame_bytes().max(1) * format.frame_bytes();
+    let pcm16 = Format {
+        encoding: Encoding::Pcm,
+        channels: format.channels,
+        sample_rate: format.sample_rate,
+        bits: 16,
+        block_align: format.channels * 2,
+    };
+    let mut out = layout::header(&pcm16.chunk_body(), u32::try_from(data).unwrap_or(u32::MAX));
+    out.extend_from_slice(&pcm[..data]);
     out
 }
 
-/// Reads a WAV chunk into its format and interleaved s16le PCM.
+/// Reads a WAV chunk into its format and interleaved s16le PCM: 16-bit PCM as it is, G.711 (μ-law or
+/// A-law, what telephony systems record) expanded. Only whole frames of the bytes present are read,
+/// whatever the header claims.
 pub fn decode(bytes: &[u8]) -> Result<(AudioFormat, Vec<u8>), WavError> {
-    let mut reader = WavReader::new(Cursor::new(bytes)).map_err(|_| WavError::Unparsable)?;
-    let spec = reader.spec();
-    if spec.bits_per_sample != 16 || spec.sample_format != SampleFormat::Int {
-        return Err(WavError::NotPcm16);
-    }
-    let mut pcm = Vec::with_capacity(reader.len() as usize * 2);
-    for s in reader.samples::<i16>() {
-        pcm.extend_from_slice(&s.map_err(|_| WavError::Unparsable)?.to_le_bytes());
-    }
-    let format = AudioFormat { sample_rate: spec.sample_rate, channels: spec.channels, sample_width: 2 };
-    Ok((format, pcm))
+    let wav = layout::parse(bytes).map_err(|_| WavError::Unparsable)?;
+    let f = wav.format;
+    let frames = &wav.data[..wav.data.len() / usize::from(f.block_align) * usize::from(f.block_align)];
+    let pcm = match (f.encoding, f.bits) {
+        (Encoding::Pcm, 16) => frames.to_vec(),
+        (Encoding::MuLaw, _) => expand(frames, g711::ulaw_to_linear),
+        (Encoding::ALaw, _) => expand(frames, g711::alaw_to_linear),
+        _ => return Err(WavError::NotPcm16),
+    };
+    Ok((AudioFormat { sample_rate: f.sample_rate, channels: f.channels, sample_width: 2 }, pcm))
 }
 
-/// The length in seconds a WAV header announces, or `None` when it is not a WAV.
+/// G.711 codes to s16le, one `law` lookup a byte.
+fn expand(codes: &[u8], law: fn(u8) -> i16) -> Vec<u8> {
+    let mut pcm = Vec::with_capacity(codes.len() * 2);
+    codes.iter().for_each(|c| pcm.extend_from_slice(&law(*c).to_le_bytes()));
+    pcm
+}
+
+/// The length in seconds of the audio a WAV holds (whole frames present), or `None` when it is not a WAV.
 pub fn duration_seconds(bytes: &[u8]) -> Option<f64> {
-    let reader = WavReader::new(Cursor::new(bytes)).ok()?;
-    let rate = reader.spec().sample_rate;
-    (rate > 0).then(|| f64::from(reader.duration()) / f64::from(rate))
+    let wav = layout::parse(bytes).ok()?;
+    let rate = wav.format.sample_rate;
+    let frames = wav.frames_present()?;
+    (rate > 0).then(|| frames as f64 / f64::from(rate))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hound::{WavSpec, WavWriter};
+    use hound::{SampleFormat, WavSpec, WavWriter};
+    use std::io::Cursor;
 
     #[test]
     fn the_header_is_the_one_hound_writes() {

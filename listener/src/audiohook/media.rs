@@ -3,6 +3,7 @@
 //! Channel roles: `external` is the customer, `internal` the agent.
 
 use serde_json::Value;
+use shared::g711;
 
 /// The only rate AudioHook Monitor defines.
 pub const RATE: u32 = 8000;
@@ -111,7 +112,7 @@ impl Media {
             return None;
         }
         let samples = match self.codec {
-            Codec::Pcmu => frame.iter().map(|b| ULAW_TO_LINEAR[usize::from(*b)]).collect(),
+            Codec::Pcmu => frame.iter().map(|b| g711::ulaw_to_linear(*b)).collect(),
             Codec::L16 => frame.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect(),
         };
         Some(Frames { channels: self.channels.len(), samples })
@@ -136,54 +137,10 @@ impl Frames {
     }
 }
 
-/// Every μ-law code decoded once, at compile time: audio decoding is the listener's hottest loop.
-static ULAW_TO_LINEAR: [i16; 256] = {
-    let mut table = [0i16; 256];
-    let mut i = 0;
-    while i < 256 {
-        table[i] = ulaw_to_linear(i as u8);
-        i += 1;
-    }
-    table
-};
-
-/// G.711 μ-law to 16-bit linear PCM.
-pub const fn ulaw_to_linear(byte: u8) -> i16 {
-    let u = !byte;
-    let exponent = (u >> 4) & 0x07;
-    let mantissa = (u & 0x0f) as i16;
-    let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
-    if u & 0x80 != 0 { -magnitude } else { magnitude }
-}
-
-/// 16-bit linear PCM to G.711 μ-law (for the simulator, which streams as Genesys does).
-pub fn linear_to_ulaw(sample: i16) -> u8 {
-    const BIAS: i32 = 0x84;
-    const CLIP: i32 = 32_635;
-    let s = i32::from(sample);
-    let sign = if s < 0 { 0x80 } else { 0 };
-    let magnitude = s.abs().min(CLIP) + BIAS;
-    let exponent = (7 - (magnitude as u32).leading_zeros().saturating_sub(17)).min(7) as i32;
-    let mantissa = (magnitude >> (exponent + 3)) & 0x0f;
-    !((sign | (exponent << 4) | mantissa) as u8)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn ulaw_round_trips_every_code() {
-        for byte in 0..=255u8 {
-            let linear = ulaw_to_linear(byte);
-            // 0x7f and 0xff both mean zero; every other code maps back to itself.
-            let expected = if byte == 0x7f { 0xff } else { byte };
-            assert_eq!(linear_to_ulaw(linear), expected, "code {byte:#x} ({linear})");
-        }
-        assert_eq!(linear_to_ulaw(i16::MAX), 0x80);
-        assert_eq!(linear_to_ulaw(i16::MIN), 0x00);
-    }
 
     fn offer(format: &str, channels: &[&str]) -> Value {
         json!({"type": "audio", "format": format, "channels": channels, "rate": 8000})
@@ -208,16 +165,6 @@ mod tests {
             json!("x"),
         ];
         assert_eq!(Media::choose(&unusable), None);
-    }
-
-    #[test]
-    fn mulaw_decodes_per_g711() {
-        assert_eq!(ulaw_to_linear(0xff), 0);
-        assert_eq!(ulaw_to_linear(0x7f), 0);
-        assert_eq!(ulaw_to_linear(0x00), -32124);
-        assert_eq!(ulaw_to_linear(0x80), 32124);
-        assert_eq!(ulaw_to_linear(0xf0), 120);
-        assert_eq!(ulaw_to_linear(0x70), -120);
     }
 
     #[test]

@@ -2,16 +2,21 @@
 //! MP3, M4A/AAC, OGG/Vorbis and FLAC, probed from the content with the filename's extension only as a hint.
 //! WAV goes through it too rather than `hound`: symphonia converts whole packets at once and measured about
 //! ten times faster than hound's sample-by-sample reader (`benches/audio_decode.rs`), with one set of errors.
-//! Length is checked against the limit from the header and again as samples arrive, so an over-long file is
-//! refused without being held in memory, and a file shorter than its header says is reported.
+//! But symphonia sees a WAV's audio behind the canonical header `wav::layout` writes, not the file's own:
+//! it refuses layouts telephony systems write (a 16-byte G.711 `fmt `, streaming sizes) and would buffer
+//! whatever size a LIST chunk claims.
+//! Length is checked against the limit from the header (for a WAV, from the audio it holds: a header may
+//! claim anything) and again as samples arrive, so an over-long file is refused without being held in
+//! memory, and a file shorter than its header says is reported.
 
 use super::AudioError;
-use std::io::{Cursor, ErrorKind};
+use crate::wav::layout::{self, LayoutError};
+use std::io::{Cursor, ErrorKind, Read};
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
 
 /// Channels kept: a call has two parties. Further channels (rare: surround exports) are dropped while
@@ -72,7 +77,8 @@ fn decode_with_symphonia(
     if let Some(ext) = filename.and_then(|f| f.rsplit_once('.')).map(|(_, ext)| ext.to_ascii_lowercase()) {
         hint.with_extension(&ext);
     }
-    let source = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+    let (source, wav_claim) = media_source(bytes)?;
+    let source = MediaSourceStream::new(source, Default::default());
     let mut format = symphonia::default::get_probe()
         .probe(&hint, source, FormatOptions::default(), MetadataOptions::default())
         .map_err(|e| match e {
@@ -85,14 +91,17 @@ fn decode_with_symphonia(
         })?;
     let track = format.default_track(TrackType::Audio).ok_or(AudioError::NoAudioTrack)?;
     let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(AudioError::NoAudioTrack)?.clone();
-    let (track_id, declared) = (track.id, track.num_frames);
+    let (track_id, length) = (track.id, track.num_frames);
+    // A WAV's header may claim more than the file holds: symphonia reads what is there (so the length comes
+    // from the bytes), the claim only says whether the file was cut.
+    let declared = wav_claim.or(length);
     let rate = params.sample_rate.ok_or_else(|| AudioError::Corrupt("no sample rate".into()))?;
     let channels = params.channels.as_ref().map_or(1, |c| u16::try_from(c.count()).unwrap_or(u16::MAX));
     let mut out = Collector::new(rate, channels, max_seconds, mode)?;
-    if let Some(declared) = declared {
-        out.check_declared(declared, bytes.len())?;
+    if let Some(length) = length {
+        out.check_declared(length, bytes.len())?;
         if mode == Mode::Duration {
-            return Ok(out.declared(declared));
+            return Ok(out.declared(length));
         }
     }
     let mut decoder = symphonia::default::get_codecs()
@@ -122,6 +131,21 @@ fn decode_with_symphonia(
         }
     }
     out.finish(declared)
+}
+
+/// What symphonia reads: a WAV's audio behind its canonical header (and the frames its header claims),
+/// anything else as it is.
+fn media_source(bytes: &[u8]) -> Result<(Box<dyn MediaSource + '_>, Option<u64>), AudioError> {
+    match layout::parse(bytes) {
+        Ok(wav) => {
+            let stream = Cursor::new(wav.canonical_header()).chain(wav.data);
+            Ok((Box::new(ReadOnlySource::new(stream)), wav.frames_declared()))
+        }
+        Err(LayoutError::NotWave) => Ok((Box::new(Cursor::new(bytes)), None)),
+        Err(LayoutError::Cut) => Err(AudioError::Incomplete),
+        Err(e @ LayoutError::UnsupportedSampleSize { .. }) => Err(AudioError::UnsupportedCodec(e.to_string())),
+        Err(e) => Err(AudioError::Corrupt(e.to_string())),
+    }
 }
 
 /// The next packet; `None` at a clean end. A stream that stops mid-packet is reported as cut short.
