@@ -356,3 +356,17 @@ pub async fn sessions(opts: Arc<Options>, audio: Arc<Audio>, count: usize, stagg
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hold_is_at_and_seconds() {
+        assert_eq!("15:60".parse::<Hold>().unwrap(), Hold { at_ms: 15_000, ms: 60_000 });
+        assert_eq!(" 0.5 : 2.25 ".parse::<Hold>().unwrap(), Hold { at_ms: 500, ms: 2_250 });
+        for bad in ["15", "15:", ":60", "-1:60", "15:x", "15:inf"] {
+            assert!(bad.parse::<Hold>().is_err(), "{bad}");
+        }
+    }
+}
