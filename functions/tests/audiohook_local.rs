@@ -8,8 +8,9 @@ mod common;
 mod speech;
 
 use common::TestServer;
-use listener::simulate::{self, Audio, Options};
+use listener::simulate::{self, Audio, Hold, Options};
 use reqwest::StatusCode;
+use serde_json::Value;
 
 const KEY: &str = "local-key";
 const HEALTH: &str = "/api/integrations/genesys/audiohook/health";
@@ -32,9 +33,11 @@ async fn ended(s: &TestServer, call: &str) -> serde_json::Value {
     s.get_until(&format!("/api/realtime/calls/{call}/snapshot"), |v| v["status"] == "ended").await
 }
 
-/// Streams `audio` as one Genesys session (as fast as possible); returns the conversation id.
-async fn stream(s: &TestServer, audio: &Audio) -> String {
-    let opts = Options { speed: 0.0, ..Options::new(s.audiohook_uri.as_deref().unwrap(), KEY, SECRET) };
+/// Streams `audio` as one Genesys session (as fast as possible), on hold where `holds` say; returns the
+/// conversation id.
+async fn stream(s: &TestServer, audio: &Audio, holds: &[Hold]) -> String {
+    let uri = s.audiohook_uri.as_deref().unwrap();
+    let opts = Options { speed: 0.0, holds: holds.to_vec(), ..Options::new(uri, KEY, SECRET) };
     let result = simulate::session(&opts, audio).await;
     assert_eq!(result.outcome, Ok(()));
     result.conversation_id
@@ -45,7 +48,7 @@ async fn a_simulated_genesys_session_shows_up_in_the_api() {
     let s = start().await;
     let tone: Vec<i16> = (0..24_000).map(|i| if (i / 8) % 2 == 0 { 3000 } else { -3000 }).collect();
     let audio = Audio { channels: vec![tone.clone(), tone] };
-    let call = stream(&s, &audio).await;
+    let call = stream(&s, &audio, &[]).await;
     let snapshot = ended(&s, &call).await;
     assert_eq!(snapshot["status"], "ended", "the end of the session ends the call");
     let (status, meta) = s.get(&format!("/api/realtime/calls/{call}/audio/meta")).await;
@@ -72,10 +75,66 @@ async fn silence_on_a_live_genesys_call_raises_dead_air() {
         .chain(std::iter::repeat_n(2, 22 * 8000))
         .collect();
     let audio = Audio { channels: vec![channel.clone(), channel] };
-    let call = stream(&s, &audio).await;
+    let call = stream(&s, &audio, &[]).await;
     let snapshot = ended(&s, &call).await;
     let types: Vec<&str> = snapshot["alerts"].as_array().unwrap().iter().filter_map(|a| a["type"].as_str()).collect();
     assert!(types.contains(&"dead_air"), "{types:?}");
+    s.stop().await;
+}
+
+/// `seconds` of digital silence on both channels.
+fn silence(seconds: usize) -> Audio {
+    Audio { channels: vec![vec![0; seconds * 8000]; 2] }
+}
+
+/// A snapshot list (`events` or `alerts`, newest first) oldest first.
+fn oldest_first(list: &Value) -> Vec<&Value> {
+    let mut items: Vec<&Value> = list.as_array().unwrap().iter().collect();
+    items.sort_by_key(|v| v["id"].as_i64());
+    items
+}
+
+/// A minute in which nobody speaks raises the seed's dead-air alert, medium at 20 s and high at 35 s of
+/// audio, and nothing else: dead air counts once per silence in risk (no `high_risk_score`), and the
+/// rising severity passes the medium alert's cooldown. Of the chunks, only the one that started the call
+/// and the two that raised alerts are rows, then the end.
+#[tokio::test]
+async fn a_silent_minute_raises_dead_air_medium_then_high_and_nothing_else() {
+    let s = start().await;
+    let call = stream(&s, &silence(60), &[]).await;
+    let snapshot = ended(&s, &call).await;
+    let alerts: Vec<(&str, &str, f64)> = oldest_first(&snapshot["alerts"])
+        .iter()
+        .map(|a| {
+            let seconds = a["metadata"]["dead_air_seconds"].as_f64().unwrap_or(-1.0);
+            (a["type"].as_str().unwrap(), a["severity"].as_str().unwrap(), seconds)
+        })
+        .collect();
+    let kinds: Vec<(&str, &str)> = alerts.iter().map(|(t, s, _)| (*t, *s)).collect();
+    assert_eq!(kinds, [("dead_air", "medium"), ("dead_air", "high")], "{alerts:?}");
+    assert!((20.0..21.0).contains(&alerts[0].2) && (35.0..36.0).contains(&alerts[1].2), "{alerts:?}");
+    assert!(snapshot["risk_score"].as_f64().unwrap() < 0.5, "{}", snapshot["risk_score"]);
+    let rows: Vec<(&str, Option<f64>)> = oldest_first(&snapshot["events"])
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["metadata"]["metrics"]["dead_air_seconds"].as_f64()))
+        .collect();
+    let kinds: Vec<&str> = rows.iter().map(|(t, _)| *t).collect();
+    assert_eq!(kinds, ["audio_chunk", "audio_chunk", "audio_chunk", "call_end"], "{rows:?}");
+    assert_eq!((rows[1].1, rows[2].1), (Some(alerts[0].2), Some(alerts[1].2)), "the rows are the alerts' chunks");
+    assert!(snapshot["event_count"].as_u64().unwrap() > 100, "every chunk still moved the call");
+    s.stop().await;
+}
+
+/// A hold (AudioHook `paused`, then `resumed` with the held time discarded) is not dead air: 15 s of
+/// silence, a minute on hold and 15 s of silence again never make 20 s of silence heard.
+#[tokio::test]
+async fn a_hold_is_not_dead_air() {
+    let s = start().await;
+    let call = stream(&s, &silence(30), &[Hold { at_ms: 15_000, ms: 60_000 }]).await;
+    let snapshot = ended(&s, &call).await;
+    assert_eq!(snapshot["alerts"], serde_json::json!([]));
+    let rows: Vec<&str> = oldest_first(&snapshot["events"]).iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(rows, ["audio_chunk", "call_end"]);
     s.stop().await;
 }
 
@@ -90,7 +149,7 @@ async fn live_calls_are_transcribed_offline_by_the_installed_model() {
     std::fs::copy(speech::tiny_en(), dir.path().join("models/ggml-tiny.en.bin")).unwrap();
     let s = TestServer::start_in(dir.path(), &AUDIOHOOK).await;
     let channels = speech::stereo_channels(8000, &[(3.5, speech::ESCALATION)], &[(0.3, speech::GREETING)], 1.0);
-    let call = stream(&s, &Audio { channels }).await;
+    let call = stream(&s, &Audio { channels }, &[]).await;
 
     let snapshot = ended(&s, &call).await;
     assert_eq!(snapshot["status"], "ended", "{snapshot}");

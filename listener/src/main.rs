@@ -57,6 +57,10 @@ enum Command {
         /// Send Genesys' connection probe instead of a call.
         #[arg(long)]
         probe: bool,
+        /// Put the call on hold: AT:SECONDS, e.g. 15:60 pauses the stream for 60 s after 15 s of audio
+        /// (repeatable, in order).
+        #[arg(long = "hold")]
+        holds: Vec<simulate::Hold>,
     },
     /// Genesys notifications connector (settings from GENESYS_*; flags override them).
     Connector {
@@ -138,8 +142,19 @@ async fn main() -> ExitCode {
     };
     match cli.command {
         Command::Audiohook { dry_run, listen, .. } => exit("audiohook", commands::audiohook(dry_run, listen).await),
-        Command::Simulate { uri, api_key, client_secret, wav, sessions, organization_id, speed, stagger_ms, probe } => {
-            let opts = Options { uri, api_key, client_secret, organization_id, speed, frame_ms: 100, probe };
+        Command::Simulate {
+            uri,
+            api_key,
+            client_secret,
+            wav,
+            sessions,
+            organization_id,
+            speed,
+            stagger_ms,
+            probe,
+            holds,
+        } => {
+            let opts = Options { uri, api_key, client_secret, organization_id, speed, frame_ms: 100, probe, holds };
             match commands::simulate(opts, wav, sessions, Duration::from_millis(stagger_ms)).await {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,

@@ -1,6 +1,7 @@
 //! A Genesys-like AudioHook client, for users to test a deployment and for our tests and benchmark:
 //! signs the upgrade, opens with a stereo (or mono) PCMU offer, streams a WAV file at real-time pace (or
-//! faster), pings every 5 s, closes, and checks every server message on the way (`seq`, `clientseq`,
+//! faster), puts the call on hold where asked (`paused`, then `resumed` with the held time `discarded`, as
+//! Genesys does), pings every 5 s, closes, and checks every server message on the way (`seq`, `clientseq`,
 //! no binary, `opened` echoing the offer).
 
 use crate::audiohook::session::NULL_UUID;
@@ -30,6 +31,8 @@ pub enum SimError {
     WavFormat(String),
     #[error("invalid client secret: not base64")]
     Secret,
+    #[error("a hold is AT:SECONDS, both seconds and not negative (got {0:?})")]
+    Hold(String),
 }
 
 /// Audio to stream, per channel (channel 0 external/customer, 1 internal/agent).
@@ -86,6 +89,31 @@ pub struct Options {
     pub frame_ms: u32,
     /// Send Genesys' connection probe (null conversation id, no audio) instead of a call.
     pub probe: bool,
+    /// Holds to put the call on, in order of `at_ms`.
+    pub holds: Vec<Hold>,
+}
+
+/// The call on hold: the stream pauses after `at_ms` of audio and resumes `ms` later; the held time is
+/// reported as `discarded`, so it moves the timeline (audiohook-protocol.md §1.8) but carries no audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    pub at_ms: u64,
+    pub ms: u64,
+}
+
+impl std::str::FromStr for Hold {
+    type Err = SimError;
+
+    /// `AT:SECONDS`, e.g. `15:60` holds for a minute after 15 s of audio.
+    fn from_str(text: &str) -> Result<Self, SimError> {
+        let ms =
+            |v: &str| v.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).map(|x| (x * 1000.0) as u64);
+        let (at, length) = text.split_once(':').ok_or_else(|| SimError::Hold(text.into()))?;
+        match (ms(at), ms(length)) {
+            (Some(at_ms), Some(ms)) => Ok(Self { at_ms, ms }),
+            _ => Err(SimError::Hold(text.into())),
+        }
+    }
 }
 
 /// The organization id sent when none is given (a fixed example UUID).
@@ -102,6 +130,7 @@ impl Options {
             speed: 1.0,
             frame_ms: 100,
             probe: false,
+            holds: Vec::new(),
         }
     }
 }
@@ -167,6 +196,23 @@ impl Conversation {
             self.server_seq += 1;
             return Ok(m);
         }
+    }
+
+    /// Puts the call on hold at `position_ms` for `hold.ms` (divided by `speed`; not at all when 0), pinging
+    /// meanwhile as Genesys does.
+    async fn hold(&mut self, position_ms: u64, hold: Hold, speed: f64) -> Result<(), String> {
+        self.send("paused", position_ms, json!({})).await?;
+        if speed > 0.0 {
+            let until = Instant::now() + Duration::from_millis(hold.ms).div_f64(speed);
+            while let Some(left) = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+                tokio::time::sleep(left.min(PING_EVERY)).await;
+                self.send("ping", position_ms, json!({})).await?;
+                self.expect("pong").await?;
+            }
+        }
+        let seconds = |ms: u64| format!("PT{:.3}S", ms as f64 / 1000.0);
+        let resumed = json!({"start": seconds(position_ms), "discarded": seconds(hold.ms)});
+        self.send("resumed", position_ms + hold.ms, resumed).await
     }
 
     /// Reads until a message of `kind`; a `disconnect` instead is an error carrying its reason.
@@ -252,15 +298,21 @@ pub async fn session(opts: &Options, audio: &Audio) -> SessionResult {
             let started = Instant::now();
             let mut last_ping = Instant::now();
             let mut start = 0;
+            let mut held_ms = 0;
+            let mut holds = opts.holds.iter().peekable();
             while start < audio.frames() {
+                if let Some(hold) = holds.next_if(|h| h.at_ms <= start as u64 / 8) {
+                    c.hold(position_ms, *hold, opts.speed).await?;
+                    held_ms += hold.ms;
+                }
                 if opts.speed > 0.0 {
-                    let due = started + Duration::from_millis(start as u64 / 8).div_f64(opts.speed);
+                    let due = started + Duration::from_millis(start as u64 / 8 + held_ms).div_f64(opts.speed);
                     result.max_lag = result.max_lag.max(Instant::now().saturating_duration_since(due));
                 }
                 c.ws.send(Message::binary(audio.pcmu(start, frame))).await.map_err(|e| format!("send audio: {e}"))?;
                 result.frames_sent += 1;
                 start += frame;
-                position_ms = start as u64 / 8;
+                position_ms = start as u64 / 8 + held_ms;
                 if last_ping.elapsed() >= PING_EVERY {
                     last_ping = Instant::now();
                     c.send("ping", position_ms, json!({})).await?;
@@ -303,4 +355,18 @@ pub async fn sessions(opts: Arc<Options>, audio: Arc<Audio>, count: usize, stagg
         }));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hold_is_at_and_seconds() {
+        assert_eq!("15:60".parse::<Hold>().unwrap(), Hold { at_ms: 15_000, ms: 60_000 });
+        assert_eq!(" 0.5 : 2.25 ".parse::<Hold>().unwrap(), Hold { at_ms: 500, ms: 2_250 });
+        for bad in ["15", "15:", ":60", "-1:60", "15:x", "15:inf"] {
+            assert!(bad.parse::<Hold>().is_err(), "{bad}");
+        }
+    }
 }

@@ -40,6 +40,9 @@ impl SessionHandle for RecorderHandle {
     fn audio(&mut self, offset: u64, frames: Frames) {
         self.0.lock().unwrap().push(format!("audio {offset} {}x{}", frames.channels, frames.len()));
     }
+    fn paused(&mut self) {
+        self.0.lock().unwrap().push("paused".into());
+    }
     fn ended(self: Box<Self>, reason: &str) {
         self.0.lock().unwrap().push(format!("ended {reason}"));
     }
@@ -305,6 +308,7 @@ async fn every_client_message_over_a_real_socket() {
         [
             format!("opened {session} {CONVERSATION}"),
             "audio 0 2x800".into(),
+            "paused".into(),
             "audio 16800 2x800".into(),
             "audio 25600 2x400".into(),
             "ended reconnect".into()

@@ -1,10 +1,10 @@
 //! Genesys notification fixtures (written from the documented shapes) mapped and ingested by the real
 //! realtime service over a real SQLite file: a call's life, a live transcript raising the escalation
-//! alert, and every notification delivered twice applied once.
+//! alert, every notification delivered twice applied once, and dead air from the event body.
 
 use listener::forward::{Ingest, Kind, Outgoing, ServiceIngest};
 use listener::genesys::mapping::map_message;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::config::RealtimeConfig;
 use shared::realtime::RealtimeService;
@@ -16,16 +16,21 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The realtime service over a SQLite file and blob folder in `dir`.
+fn service(dir: &std::path::Path) -> Arc<RealtimeService> {
+    let store = Arc::new(SqliteStore::open(&dir.join("call_analytics.db")).unwrap());
+    Arc::new(RealtimeService::new(
+        store,
+        Arc::new(FolderBlobStore::new(dir.join("blobs"))),
+        Arc::new(BroadcastPush::new(16)),
+        RealtimeConfig::default(),
+    ))
+}
+
 #[tokio::test]
 async fn a_call_from_notifications_replayed_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("call_analytics.db")).unwrap());
-    let realtime = Arc::new(RealtimeService::new(
-        store,
-        Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
-        Arc::new(BroadcastPush::new(16)),
-        RealtimeConfig::default(),
-    ));
+    let realtime = service(dir.path());
     let ingest = ServiceIngest(realtime.clone());
     let now = chrono::Utc::now();
     for _round in 0..2 {
@@ -41,4 +46,32 @@ async fn a_call_from_notifications_replayed_twice() {
     assert_eq!(snapshot["agent_id"], "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4");
     let alerts: Vec<&str> = snapshot["alerts"].as_array().unwrap().iter().filter_map(|a| a["type"].as_str()).collect();
     assert!(alerts.contains(&"escalation_keyword"), "{alerts:?}");
+}
+
+/// Dead air from Genesys (`deadAirSeconds` in the event body) follows the rules AudioHook's does: the
+/// medium alert, then the high one through the medium one's cooldown, a repeated reading counted once in
+/// risk, and so no `high_risk_score`.
+#[tokio::test]
+async fn dead_air_from_notifications_raises_medium_then_high_and_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let realtime = service(dir.path());
+    let ingest = ServiceIngest(realtime.clone());
+    let call = "3c1d5e7f-9a2b-4c6d-8e0f-1a3b5c7d9e2f";
+    for (i, seconds) in [12, 22, 22, 30, 41, 41].into_iter().enumerate() {
+        let n = json!({"topicName": format!("v2.conversations.{call}.analytics"),
+            "eventBody": {"deadAirSeconds": seconds, "eventTime": 1_796_032_800 + i}});
+        for body in map_message(&n, chrono::Utc::now()) {
+            ingest.deliver(&Outgoing { kind: Kind::Event, body }).await.unwrap();
+        }
+    }
+    let snapshot = realtime.snapshot(call).await.unwrap();
+    let mut alerts: Vec<&Value> = snapshot["alerts"].as_array().unwrap().iter().collect();
+    alerts.sort_by_key(|a| a["id"].as_i64());
+    let seen: Vec<(&str, &str)> =
+        alerts.iter().map(|a| (a["type"].as_str().unwrap(), a["severity"].as_str().unwrap())).collect();
+    assert_eq!(seen, [("dead_air", "medium"), ("dead_air", "high")], "{snapshot}");
+    // The term of the longest reading (0.25) and the high alert's bonus (0.16), nothing per repeat.
+    let risk = snapshot["risk_score"].as_f64().unwrap();
+    assert!((0.39..=0.41).contains(&risk), "{risk}");
+    assert_eq!(snapshot["events"].as_array().unwrap().len(), 6, "notifications are rows");
 }

@@ -1,5 +1,7 @@
 //! Supervisor alert rules (seed-contract §3.2): the same types, severities, thresholds and messages,
-//! with a per-(call, type) cooldown read from the call's state instead of a query.
+//! with a per-(call, type) cooldown read from the call's state instead of a query. Unlike the seed, an
+//! alert more severe than the last one of its type passes the cooldown: a silence reaching 35 s raises the
+//! high dead-air alert 15 s after the medium one instead of being swallowed by it.
 
 use crate::config::RealtimeConfig;
 use crate::domain::{AlertType, CallState, NewAlert, Severity};
@@ -44,10 +46,13 @@ pub fn dead_air_of(metadata: &Map<String, Value>) -> Option<f64> {
     })
 }
 
-/// True when no alert of `kind` was created for this call within the cooldown.
-fn cooled_down(state: &CallState, kind: AlertType, now: Timestamp, cfg: &RealtimeConfig) -> bool {
+/// True when an alert of `kind` at `severity` may be raised now: none of that type was raised for this call
+/// within the cooldown, or the last one was less severe. A state that does not know the last severity
+/// (stored before it was kept) stays in cooldown, as before.
+fn may_raise(state: &CallState, kind: AlertType, severity: Severity, now: Timestamp, cfg: &RealtimeConfig) -> bool {
     let cooldown = cfg.alert_cooldown_seconds.max(5.0);
-    state.last_alert_at.get(&kind).is_none_or(|last| (now - *last).as_seconds_f64() >= cooldown)
+    let cooling = state.last_alert_at.get(&kind).is_some_and(|last| (now - *last).as_seconds_f64() < cooldown);
+    !cooling || state.last_alert_severity.get(&kind).is_some_and(|last| severity > *last)
 }
 
 fn alert(kind: AlertType, severity: Severity, message: String, metadata: Value, now: Timestamp) -> NewAlert {
@@ -94,7 +99,7 @@ pub fn rule_alerts(state: &CallState, s: &Signals, now: Timestamp, cfg: &Realtim
             now,
         ));
     }
-    out.retain(|a| cooled_down(state, a.alert_type, now, cfg));
+    out.retain(|a| may_raise(state, a.alert_type, a.severity, now, cfg));
     out
 }
 
@@ -106,7 +111,8 @@ pub fn high_risk_alert(
     now: Timestamp,
     cfg: &RealtimeConfig,
 ) -> Option<NewAlert> {
-    (risk >= cfg.high_risk_threshold && cooled_down(state, AlertType::HighRiskScore, now, cfg)).then(|| {
+    let allowed = may_raise(state, AlertType::HighRiskScore, Severity::Critical, now, cfg);
+    (risk >= cfg.high_risk_threshold && allowed).then(|| {
         alert(
             AlertType::HighRiskScore,
             Severity::Critical,

@@ -81,6 +81,14 @@ pub struct CallState {
     pub metadata: Map<String, Value>,
     /// Last alert creation time per type, for cooldowns (acknowledged alerts still count, as in the seed).
     pub last_alert_at: BTreeMap<AlertType, Timestamp>,
+    /// Severity of the last alert per type: a more severe one passes the cooldown (dead air turning high
+    /// 15 s after the medium alert). Absent from states stored before it existed, hence the default.
+    #[serde(default)]
+    pub last_alert_severity: BTreeMap<AlertType, Severity>,
+    /// The last dead-air reading of the current silence, already counted in risk: producers repeat the
+    /// growing reading with every chunk, and a silence must raise risk once, not once per chunk.
+    #[serde(default)]
+    pub dead_air_counted_seconds: f64,
     pub event_count: u64,
 }
 
@@ -169,4 +177,24 @@ impl Serialize for Alert {
 pub fn round_to(value: f64, decimals: i32) -> f64 {
     let p = 10f64.powi(decimals);
     (value * p).round() / p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_state_stored_before_severities_and_dead_air_were_kept_still_loads() {
+        let stored = serde_json::json!({
+            "call_id": "c1", "provider": "genesys", "status": "active",
+            "created_at": "2026-02-10T10:00:00Z", "updated_at": "2026-02-10T10:00:05Z",
+            "agent_id": null, "customer_id": null, "last_speaker": null, "last_text": "",
+            "sentiment_score": 0.0, "sentiment_samples": 0, "risk_score": 0.1, "risk_updated_at": null,
+            "metadata": {}, "last_alert_at": {"dead_air": "2026-02-10T10:00:05Z"}, "event_count": 3,
+        });
+        let state: CallState = serde_json::from_value(stored).unwrap();
+        assert!(state.last_alert_severity.is_empty());
+        assert_eq!(state.dead_air_counted_seconds, 0.0);
+        assert_eq!(state.last_alert_at.len(), 1);
+    }
 }

@@ -126,8 +126,10 @@ impl LiveAudioBuffer {
     }
 
     /// Extends the silence run with a scanned chunk; returns the dead-air seconds to report when the run
-    /// first crosses the medium (20 s) or high (35 s) threshold.
+    /// first crosses the medium (20 s) or high (35 s) threshold, and when a reported run ends (the new,
+    /// shorter run), so that risk counts the next silence as a new one rather than a repeat of this one.
     pub fn observe_silence(&mut self, scan: SilenceScan) -> Option<f64> {
+        let reported_run_ended = !scan.all_silent && self.silence_level > 0;
         if scan.all_silent {
             self.silence_ms += scan.duration_ms;
         } else {
@@ -140,10 +142,9 @@ impl LiveAudioBuffer {
             s if s >= DEAD_AIR_MEDIUM_SECONDS => 1,
             _ => 0,
         };
-        (level > self.silence_level).then(|| {
-            self.silence_level = level;
-            seconds
-        })
+        let crossed = level > self.silence_level;
+        self.silence_level = self.silence_level.max(level);
+        (crossed || reported_run_ended).then_some(seconds)
     }
 
     /// The chunks to read for the last `max_seconds` (all when `None`), and how many leading bytes of

@@ -4,7 +4,9 @@
 //! risk decays with time, not per event (half-life `REALTIME_RISK_HALF_LIFE_SECONDS`, 27.1 s = the seed's
 //! ×0.88 per event at one event per 5 s); events with no signal (bare audio chunks) leave risk alone;
 //! nothing is rounded inside the recurrence (no sticky 0.04 floor); terminal statuses are not revived;
-//! a missing provider does not reset the call's provider; the first sentiment seeds the EMA.
+//! a missing provider does not reset the call's provider; the first sentiment seeds the EMA; dead air
+//! counts once per silence (the seed added its term again with every event that repeated the reading,
+//! so a streamed minute of silence drove a call to `high_risk_score`).
 
 use crate::alerts::{self, Signals};
 use crate::config::RealtimeConfig;
@@ -59,6 +61,8 @@ fn new_call(ev: &NormalizedEvent, now: Timestamp) -> CallState {
         risk_updated_at: None,
         metadata: Map::new(),
         last_alert_at: BTreeMap::new(),
+        last_alert_severity: BTreeMap::new(),
+        dead_air_counted_seconds: 0.0,
         event_count: 0,
     }
 }
@@ -145,7 +149,20 @@ pub fn risk_at(state: &CallState, now: Timestamp, half_life_seconds: f64) -> f64
     state.risk_score * decay_factor(elapsed, half_life_seconds)
 }
 
-/// The seed's risk recurrence (§3.1) with time decay and no intermediate rounding.
+/// The seed's dead-air risk term for a silence of `seconds`.
+fn dead_air_term(seconds: f64) -> f64 {
+    ((seconds - 10.0).max(0.0) / 100.0).min(0.25)
+}
+
+/// What a dead-air reading adds to risk: the growth of the seed's term since `counted`, the last reading
+/// of the same silence. A reading below it starts a new silence, which counts from nothing.
+fn dead_air_growth(counted: f64, reading: f64) -> f64 {
+    let before = if reading >= counted { counted } else { 0.0 };
+    dead_air_term(reading) - dead_air_term(before)
+}
+
+/// The seed's risk recurrence (§3.1) with time decay, no intermediate rounding, and dead air counted by
+/// its growth within a silence.
 fn next_risk(state: &CallState, s: &Signals, created: &[NewAlert], now: Timestamp, cfg: &RealtimeConfig) -> f64 {
     let mut score = risk_at(state, now, cfg.risk_half_life_seconds);
     if let Some(sent) = s.sentiment.filter(|v| *v < 0.0) {
@@ -155,7 +172,7 @@ fn next_risk(state: &CallState, s: &Signals, created: &[NewAlert], now: Timestam
         score += 0.24;
     }
     if let Some(d) = s.dead_air_seconds {
-        score += ((d - 10.0).max(0.0) / 100.0).min(0.25);
+        score += dead_air_growth(state.dead_air_counted_seconds, d);
     }
     if created.iter().any(|a| a.severity == Severity::High) {
         score += 0.16;
@@ -181,10 +198,14 @@ pub fn apply_event(prev: Option<&CallState>, ev: &NormalizedEvent, now: Timestam
         state.risk_score = next_risk(&state, &signals, &created, now, cfg);
         state.risk_updated_at = Some(now);
     }
+    if let Some(d) = signals.dead_air_seconds {
+        state.dead_air_counted_seconds = d;
+    }
     let risk = risk_at(&state, now, cfg.risk_half_life_seconds);
     created.extend(alerts::high_risk_alert(&state, risk, ev.event_id.as_deref(), now, cfg));
     for a in &created {
         state.last_alert_at.insert(a.alert_type, now);
+        state.last_alert_severity.insert(a.alert_type, a.severity);
     }
     let event = NewEvent {
         occurred_at: ev.occurred_at.unwrap_or(now),

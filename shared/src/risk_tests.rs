@@ -140,6 +140,66 @@ fn dead_air_alerts_and_risk() {
     assert!((a.state.risk_score - (0.25 + 0.16)).abs() < 1e-12);
 }
 
+/// An audio chunk carrying the listener's dead-air reading.
+fn silent_chunk(dead_air: f64) -> NormalizedEvent {
+    ev(json!({"event_type": "audio_chunk", "metadata": {"metrics": {"dead_air_seconds": dead_air}}}))
+}
+
+/// One silence of `seconds` read every 0.4 s (as AudioHook chunks carry it, server time moving along), after
+/// `state`; returns the state then and every alert raised as (reading, type, severity).
+fn silence(mut state: Option<CallState>, seconds: i64) -> (CallState, Vec<(f64, AlertType, Severity)>) {
+    let start = state.as_ref().map_or(t0(), |s| s.updated_at);
+    let mut raised = Vec::new();
+    for i in 1..=seconds * 10 / 4 {
+        let reading = (i * 4) as f64 / 10.0;
+        let a = apply_event(state.as_ref(), &silent_chunk(reading), start + Duration::milliseconds(400 * i), &cfg());
+        raised.extend(a.alerts.iter().map(|x| (reading, x.alert_type, x.severity)));
+        state = Some(a.state);
+    }
+    (state.expect("at least one reading"), raised)
+}
+
+#[test]
+fn a_silent_minute_raises_dead_air_medium_then_high_and_nothing_else() {
+    let (s, raised) = silence(None, 60);
+    let dead_air = |reading, severity| (reading, AlertType::DeadAir, severity);
+    assert_eq!(raised, [dead_air(20.0, Severity::Medium), dead_air(35.2, Severity::High)]);
+    assert!(s.risk_score < 0.5, "the silence counted once: {}", s.risk_score);
+}
+
+#[test]
+fn dead_air_counts_once_per_silence() {
+    // Growing readings of one silence add up to the seed's term for the longest (less decay), not once each.
+    let (s, _) = silence(None, 30);
+    assert!(s.risk_score > 0.1 && s.risk_score <= 0.2, "{}", s.risk_score);
+    let repeat = apply_event(Some(&s), &silent_chunk(30.0), s.updated_at, &cfg()).state;
+    assert_eq!(repeat.risk_score, s.risk_score, "the same reading again adds nothing");
+    // A lower reading is a new silence: it counts again from nothing.
+    let talk = apply_event(Some(&repeat), &silent_chunk(0.0), s.updated_at, &cfg()).state;
+    let next = apply_event(Some(&talk), &silent_chunk(30.0), s.updated_at, &cfg()).state;
+    assert!((next.risk_score - talk.risk_score - 0.2).abs() < 1e-9, "{} then {}", talk.risk_score, next.risk_score);
+}
+
+#[test]
+fn only_a_more_severe_alert_passes_the_cooldown() {
+    let neg = |x: f64| ev(json!({"sentiment": x}));
+    let a = apply_event(None, &neg(-0.5), t0(), &cfg());
+    assert_eq!(a.alerts[0].severity, Severity::Medium);
+    let same = apply_event(Some(&a.state), &neg(-0.5), t0() + Duration::seconds(10), &cfg());
+    assert!(!types(&same).contains(&AlertType::NegativeSentiment), "same severity: still cooling down");
+    let worse = apply_event(Some(&same.state), &neg(-0.9), t0() + Duration::seconds(20), &cfg());
+    let raised: Vec<_> = worse.alerts.iter().filter(|x| x.alert_type == AlertType::NegativeSentiment).collect();
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0].severity, Severity::High);
+    // The high alert starts its own cooldown: a medium one after it, or another high, stays suppressed.
+    let lower = apply_event(Some(&worse.state), &neg(-0.5), t0() + Duration::seconds(90), &cfg());
+    assert!(!types(&lower).contains(&AlertType::NegativeSentiment));
+    let high = apply_event(Some(&lower.state), &neg(-0.9), t0() + Duration::seconds(94), &cfg());
+    assert!(!types(&high).contains(&AlertType::NegativeSentiment));
+    let later = apply_event(Some(&high.state), &neg(-0.5), t0() + Duration::seconds(95), &cfg());
+    assert!(types(&later).contains(&AlertType::NegativeSentiment), "the cooldown still ends");
+}
+
 #[test]
 fn first_sentiment_seeds_the_ema() {
     let a = apply_event(None, &ev(json!({"event_type": "audio_chunk"})), t0(), &cfg()).state;

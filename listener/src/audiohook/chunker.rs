@@ -1,5 +1,6 @@
 //! Cutting a session's audio into ingest chunks by the seed's flush rules (seed-contract §8.5), and
-//! measuring silence per channel so dead air travels with each chunk. Pure: the caller passes the clock.
+//! measuring silence per channel so dead air travels with each chunk. Silence is counted over audio heard
+//! only: a pause (a hold) or discarded audio restarts it. Pure: the caller passes the clock.
 
 use super::media::{Frames, RATE};
 use shared::silence;
@@ -45,7 +46,8 @@ pub struct Chunk {
     pub start_sample: u64,
     /// Interleaved s16le PCM.
     pub pcm: Vec<u8>,
-    /// `streaming`, `gap` (the timeline jumped: discarded or paused audio), or the end reason.
+    /// `streaming`, `paused` (the client paused: a hold), `gap` (the timeline jumped: discarded or paused
+    /// audio), or the end reason.
     pub reason: String,
     /// Silence at the end of this chunk per channel, carried over from earlier chunks while it lasts.
     pub silence_ms: Vec<u64>,
@@ -94,7 +96,7 @@ impl Chunker {
     pub fn push(&mut self, offset: u64, frames: &Frames, now_ms: u64) -> Vec<Chunk> {
         let mut out = Vec::new();
         if offset != self.start + self.buffered() as u64 {
-            out = self.finish("gap");
+            out = self.interrupt("gap");
             self.start = offset;
         }
         self.buf.extend_from_slice(&frames.samples);
@@ -107,6 +109,14 @@ impl Chunker {
                 out.push(self.cut(max, "streaming"));
             }
         }
+        out
+    }
+
+    /// The stream paused (a hold) or jumped (discarded audio): everything buffered goes now, and silence
+    /// counts from zero again, since nobody was heard being silent in time we received no audio for.
+    pub fn interrupt(&mut self, reason: &str) -> Vec<Chunk> {
+        let out = self.finish(reason);
+        self.silence_ms.fill(0);
         out
     }
 

@@ -74,6 +74,26 @@ fn dead_air_is_the_shortest_silence_and_carries_across_chunks() {
 }
 
 #[test]
+fn a_pause_sends_what_is_buffered_and_silence_restarts_after_it_or_a_gap() {
+    let mut c = Chunker::new(FlushRules::default(), 2, 200.0, 0);
+    for second in 0..15u64 {
+        c.push(second * 8000, &stereo(8000, 10, 10), second * 1000);
+    }
+    // 100 ms more, below the minimum: it waits, until the client pauses.
+    assert!(c.push(15 * 8000, &stereo(800, 10, 10), 14_100).is_empty());
+    let out = c.interrupt("paused");
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].reason.as_str(), out[0].pcm.len() / 4, out[0].dead_air_ms()), ("paused", 800, 15_100));
+    // A minute on hold later (the timeline moved on): the silence heard since is all that counts.
+    let resumed = 15 * 8000 + 800 + 60 * 8000;
+    let out = c.push(resumed, &stereo(8000, 10, 10), 16_000);
+    assert_eq!((out.len(), out[0].reason.as_str(), out[0].dead_air_ms()), (1, "streaming", 1000));
+    // Discarded audio without a pause: the same.
+    let out = c.push(resumed + 8000 + 4000, &stereo(8000, 10, 10), 17_000);
+    assert_eq!((out.len(), out[0].reason.as_str(), out[0].dead_air_ms()), (1, "streaming", 1000));
+}
+
+#[test]
 fn settings_keep_the_seed_bounds() {
     assert_eq!(FlushRules::new(10, 10, 10), FlushRules { flush_interval_ms: 120, min_chunk_ms: 80, max_chunk_ms: 120 });
     assert_eq!(FlushRules::new(750, 900, 500).max_chunk_ms, 900);

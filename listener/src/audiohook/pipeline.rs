@@ -48,6 +48,7 @@ pub struct SessionStats {
 
 enum Msg {
     Audio(u64, Frames),
+    Paused,
     End(String),
 }
 
@@ -95,6 +96,10 @@ impl SessionHandle for Handle {
     fn audio(&mut self, offset_samples: u64, frames: Frames) {
         self.stats.audio_samples.fetch_add(frames.len() as u64, Ordering::Relaxed);
         let _ = self.tx.send(Msg::Audio(offset_samples, frames));
+    }
+
+    fn paused(&mut self) {
+        let _ = self.tx.send(Msg::Paused);
     }
 
     fn ended(self: Box<Self>, reason: &str) {
@@ -185,6 +190,11 @@ impl Worker {
                     }
                     if let Some(l) = live.as_mut() {
                         l.push(offset, &frames);
+                    }
+                }
+                Some(Msg::Paused) => {
+                    for chunk in self.chunker.interrupt("paused") {
+                        let _ = out.send(self.audio_payload(&chunk));
                     }
                 }
                 Some(Msg::End(reason)) => break reason,

@@ -41,6 +41,9 @@ pub trait SessionSink: Send + Sync {
 pub trait SessionHandle: Send {
     /// Audio (channels in the selected media's order) at `offset_samples` on the session timeline.
     fn audio(&mut self, offset_samples: u64, frames: Frames);
+    /// The client paused the stream (a hold, a secure pause): no audio comes until it resumes, and the
+    /// time until then is not dead air.
+    fn paused(&mut self);
     /// The session ended: `reason` is the client's close reason, or `dropped` when the socket went away.
     fn ended(self: Box<Self>, reason: &str);
 }
@@ -189,6 +192,11 @@ async fn connection(
                 Output::Audio { offset_samples, frames } => {
                     if let Some(h) = handle.as_mut() {
                         h.audio(offset_samples, frames);
+                    }
+                }
+                Output::Paused => {
+                    if let Some(h) = handle.as_mut() {
+                        h.paused();
                     }
                 }
                 Output::Closed { reason } => {

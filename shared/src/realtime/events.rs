@@ -18,16 +18,14 @@ pub struct Ingested {
     pub duplicate: bool,
 }
 
-/// A bare audio chunk (no text, sentiment, dead air, alert or status change) moves the call but is not
-/// worth a row: the seed wrote several such rows per second per call.
+/// A bare audio chunk (no text, sentiment, alert or status change) moves the call but is not worth a row:
+/// the seed wrote several such rows per second per call. A dead-air reading alone does not make a chunk
+/// worth one either: AudioHook sends a reading with every chunk; the chunks whose dead air raised an alert
+/// are kept through that alert.
 fn worth_a_row(ev: &NormalizedEvent, prev: Option<&CallState>, applied: &risk::Applied) -> bool {
     let status_changed = prev.is_none_or(|p| p.status != applied.state.status);
-    status_changed
-        || !(ev.event_type == "audio_chunk"
-            && ev.text.is_empty()
-            && ev.sentiment.is_none()
-            && applied.alerts.is_empty()
-            && crate::alerts::dead_air_of(&ev.metadata).is_none())
+    let bare = ev.event_type == "audio_chunk" && ev.text.is_empty() && ev.sentiment.is_none();
+    status_changed || !bare || !applied.alerts.is_empty()
 }
 
 fn event_json(event: Option<&EventRecord>, ev: &NormalizedEvent) -> Value {

@@ -29,6 +29,8 @@ pub fn state(call_id: &str, updated: u32) -> CallState {
         risk_updated_at: Some(at(updated)),
         metadata: json!({"queue": "billing", "metrics": {"dead_air_seconds": 4}}).as_object().unwrap().clone(),
         last_alert_at: BTreeMap::from([(AlertType::DeadAir, at(1)), (AlertType::HighRiskScore, at(2))]),
+        last_alert_severity: BTreeMap::from([(AlertType::DeadAir, Severity::Medium)]),
+        dead_air_counted_seconds: 21.5,
         event_count: 9,
     }
 }
