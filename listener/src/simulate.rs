@@ -94,7 +94,7 @@ pub struct Options {
 }
 
 /// The call on hold: the stream pauses after `at_ms` of audio and resumes `ms` later; the held time is
-/// reported as `discarded`, so it moves the timeline (audiohook-protocol.md §1.8) but carries no audio.
+/// reported as `discarded`, so it moves the timeline but carries no audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hold {
     pub at_ms: u64,

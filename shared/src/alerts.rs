@@ -1,4 +1,4 @@
-//! Supervisor alert rules (seed-contract §3.2): the same types, severities, thresholds and messages,
+//! Supervisor alert rules: the same types, severities, thresholds and messages,
 //! with a per-(call, type) cooldown read from the call's state instead of a query. Unlike the seed, an
 //! alert more severe than the last one of its type passes the cooldown: a silence reaching 35 s raises the
 //! high dead-air alert 15 s after the medium one instead of being swallowed by it.

@@ -1,4 +1,4 @@
-//! Normalisation of the seed's audio-chunk payload (seed-contract §4.1): aliases, encodings, defaults and
+//! Normalisation of the seed's audio-chunk payload: aliases, encodings, defaults and
 //! error texts kept; PCM bounded, chunk ids validated, and the realtime events the chunk carries derived
 //! as plain event objects so they go through the one event normaliser.
 
@@ -147,7 +147,7 @@ fn carry(to: &mut Map<String, Value>, from: &Map<String, Value>, keys: &[&str]) 
     }
 }
 
-/// The realtime events a chunk carries (§4.1), as event objects for the event normaliser: its transcript
+/// The realtime events a chunk carries, as event objects for the event normaliser: its transcript
 /// segments, else its text, else one bare `audio_chunk` event. `audio_meta` is the window state after the
 /// append; `extra_metrics` (e.g. dead air measured from the audio) is merged into `metadata.metrics`.
 /// Unlike the seed, a missing status stays empty, so late audio never revives an ended call.

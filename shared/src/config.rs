@@ -1,9 +1,9 @@
-//! Realtime settings (seed names and defaults, seed-contract §1.6, plus the new ones documented in the
-//! README), read once from the environment into one typed struct.
+//! Realtime settings (seed names and defaults, plus the new ones; every one is in
+//! docs/settings.md), read once from the environment into one typed struct.
 
 use crate::env::{self, EnvError, EnvSource};
 
-/// Seed default escalation keywords (seed-contract §3.3).
+/// Seed default escalation keywords.
 pub const DEFAULT_KEYWORDS: &str = "manager,supervisor,escalate,cancel account,lawyer,legal,complaint,refund now";
 
 #[derive(Debug, Clone, PartialEq)]

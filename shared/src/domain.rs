@@ -1,4 +1,4 @@
-//! Realtime domain types: the call's state, its events and alerts, and their wire shapes (seed-contract §2.3).
+//! Realtime domain types: the call's state, its events and alerts, and their wire shapes (docs/api.md).
 
 use crate::timestamps::{Timestamp, iso};
 use serde::{Deserialize, Serialize, Serializer};

@@ -1,4 +1,4 @@
-//! Call exports in the seed's shapes (seed-contract §6.7–§6.8): JSON documents and CSV files, with every
+//! Call exports in the seed's shapes: JSON documents and CSV files, with every
 //! CSV cell quoted as needed and neutralised against formula injection (a cell a spreadsheet would run as
 //! a formula gets a leading `'`).
 

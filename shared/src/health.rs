@@ -1,4 +1,4 @@
-//! Worker health from heartbeats (seed-contract §7.8/§8.9), with the seed's holes closed: a heartbeat
+//! Worker health from heartbeats (see docs/changes-from-seed.md, "Health and heartbeats"), with the seed's holes closed: a heartbeat
 //! without a time is stale, `stopping` is not healthy, and nothing about paths or channel URIs is exposed.
 
 use crate::ports::Heartbeat;

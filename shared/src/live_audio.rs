@@ -1,4 +1,4 @@
-//! The rolling live-audio window of a call (seed-contract §4.2–§4.4) as plain data and arithmetic.
+//! The rolling live-audio window of a call as plain data and arithmetic.
 //! The bytes live in the blob store under `live/<call_id>/<seq>_<chunk_id>.pcm`; this state lists them.
 //!
 //! Fixes over the seed: chunks are ordered by timestamp (not arrival), a repeated chunk id is not stored
@@ -166,7 +166,7 @@ impl LiveAudioBuffer {
         (picked, have.saturating_sub(want) as usize)
     }
 
-    /// The seed's LiveAudioState ("meta") object (§4.4), plus the current silence run.
+    /// The seed's LiveAudioState ("meta") object, plus the current silence run.
     pub fn meta(&self, window_seconds: u32) -> Value {
         let available = !self.chunks.is_empty();
         let duration = match self.format {

@@ -1,4 +1,4 @@
-//! Normalisation of the seed's event payload (seed-contract §2.3): aliases, defaults and trimming kept;
+//! Normalisation of the seed's event payload: aliases, defaults and trimming kept;
 //! NaN/∞ rejected, sentiment and confidence clamped, ids validated, strings bounded, wrong types refused.
 
 use crate::ids::{self, IdError};

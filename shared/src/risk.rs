@@ -1,6 +1,6 @@
-//! The realtime risk engine: what one event does to a call (seed-contract §3), as a pure function.
+//! The realtime risk engine: what one event does to a call, as a pure function.
 //!
-//! Seed parity (weights, EMA, alert order A, B, C, risk, D) with the corrections of spec README §3:
+//! Seed parity (weights, EMA, alert order A, B, C, risk, D) with the corrections listed in docs/changes-from-seed.md:
 //! risk decays with time, not per event (half-life `REALTIME_RISK_HALF_LIFE_SECONDS`, 27.1 s = the seed's
 //! ×0.88 per event at one event per 5 s); events with no signal (bare audio chunks) leave risk alone;
 //! nothing is rounded inside the recurrence (no sticky 0.04 floor); terminal statuses are not revived;
@@ -161,7 +161,7 @@ fn dead_air_growth(counted: f64, reading: f64) -> f64 {
     dead_air_term(reading) - dead_air_term(before)
 }
 
-/// The seed's risk recurrence (§3.1) with time decay, no intermediate rounding, and dead air counted by
+/// The seed's risk recurrence with time decay, no intermediate rounding, and dead air counted by
 /// its growth within a silence.
 fn next_risk(state: &CallState, s: &Signals, created: &[NewAlert], now: Timestamp, cfg: &RealtimeConfig) -> f64 {
     let mut score = risk_at(state, now, cfg.risk_half_life_seconds);

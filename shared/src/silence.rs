@@ -1,5 +1,5 @@
 //! Energy-based silence measurement on live 16-bit PCM, so dead air is detected from the audio itself
-//! and not only from provider metadata (spec README §3).
+//! and not only from provider metadata.
 
 /// Analysis window: 20 ms, the usual VAD frame.
 const WINDOW_MS: u64 = 20;

@@ -1,4 +1,4 @@
-//! Batch transcripts in the seed's shapes (seed-contract §6.3–§6.4): entries, `transcript.json` with
+//! Batch transcripts in the seed's shapes: entries, `transcript.json` with
 //! speaker stats, `transcript.txt`, the pre-analysis cleanup (fillers, repeated words), and import of a
 //! transcript someone already has (the `transcript` provider), bounded and validated.
 

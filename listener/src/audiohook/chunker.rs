@@ -1,6 +1,7 @@
-//! Cutting a session's audio into ingest chunks by the seed's flush rules (seed-contract §8.5), and
-//! measuring silence per channel so dead air travels with each chunk. Silence is counted over audio heard
-//! only: a pause (a hold) or discarded audio restarts it. Pure: the caller passes the clock.
+//! Cutting a session's audio into ingest chunks by the seed's flush rules (a chunk every 750 ms once 300 ms
+//! are buffered, never longer than 2 s; `GENESYS_AUDIOHOOK_*` below), and measuring silence per channel so
+//! dead air travels with each chunk. Silence is counted over audio heard only: a pause (a hold) or discarded
+//! audio restarts it. Pure: the caller passes the clock.
 
 use super::media::{Frames, RATE};
 use shared::silence;

@@ -1,5 +1,5 @@
-//! AudioHook settings from the environment: the seed's names and defaults (seed-contract §1.6, §8), plus
-//! credentials, spool and recording settings documented in the README.
+//! AudioHook settings from the environment: the seed's names and defaults, plus
+//! credentials, spool and recording settings; every one is in docs/settings.md.
 
 use super::chunker::FlushRules;
 use super::pipeline::PipelineSettings;

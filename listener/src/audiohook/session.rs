@@ -79,7 +79,8 @@ pub struct Session {
     seq_out: u64,
     last_client_seq: u64,
     media: Option<Media>,
-    /// Timeline in samples: received samples plus discarded and paused gaps (audiohook-protocol.md §1.8).
+    /// Timeline in samples: received samples plus discarded and paused gaps (in the AudioHook protocol,
+    /// `discarded` and `paused` audio move the position too).
     position_samples: u64,
 }
 

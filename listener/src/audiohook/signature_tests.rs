@@ -3,7 +3,7 @@ use super::*;
 const API_KEY: &str = "SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh";
 const SECRET: &str = "TXlTdXBlclNlY3JldEtleVRlbGxOby0xITJAMyM0JDU=";
 const CREATED: i64 = 1_641_013_200;
-/// The Genesys documentation's example (audiohook-protocol.md §1.3).
+/// The signed upgrade request Genesys publishes as the example in its AudioHook protocol reference.
 const EXPECTED: &str = "NZBwyBHRRyRoeLqy1IzOa9VYBuI8TgMFt2GRDkDuJh4=";
 
 fn input(params: &str) -> String {

@@ -1,4 +1,4 @@
-//! Genesys notifications → our realtime events (seed-contract §7.6, its bugs fixed): the seed's fields and
+//! Genesys notifications → our realtime events (the seed's, its bugs fixed): the seed's fields and
 //! fallbacks, plus call end from participant states, transcript text from transcription topics
 //! (`transcripts[].alternatives[].transcript`, speaker from the channel), zero dead air kept, and an
 //! `event_id` derived from the notification itself so a replay, or the same notification arriving on two

@@ -1,4 +1,4 @@
-//! Which notification topics to subscribe to (seed-contract §7.4): manual topics and ids, and the preset
+//! Which notification topics to subscribe to: manual topics and ids, and the preset
 //! builder's selection of queues and users from the REST pages, as pure functions; plus sharding so no
 //! channel carries more than `MAX_TOPICS_PER_CHANNEL` (Genesys refuses more than 1,000 per socket).
 

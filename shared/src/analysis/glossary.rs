@@ -1,4 +1,4 @@
-//! Glossary terms for transcription and analysis (seed-contract §6.5–§6.6): a call's own terms, then the
+//! Glossary terms for transcription and analysis: a call's own terms, then the
 //! glossary file's, else `GLOSSARY_TERMS`; at most 50, duplicates (any case) dropped.
 
 use thiserror::Error;

@@ -1,4 +1,4 @@
-//! The enrichment prompt (seed-contract §6.5), pure: the keys asked for with their allowed values, the
+//! The enrichment prompt, pure: the keys asked for with their allowed values, the
 //! prompt pack's focus line, glossary and context notes, and the transcript as `[MM:SS - MM:SS] speaker:
 //! text` lines cut on a line boundary at `MAX_TRANSCRIPT_CHARS` with `\n[TRUNCATED]`, so the model never
 //! sees half a line. The seed's role/name heuristics are not sent: the embedded engine owns those fields.

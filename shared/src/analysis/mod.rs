@@ -1,5 +1,5 @@
 //! The embedded analysis engine (`engine::analyze`, no API key): speaker roles and names from what people
-//! say, auto-tags and the SLA flag (seed-contract §6.5), lexicon sentiment, topics, action items,
+//! say, auto-tags and the SLA flag, lexicon sentiment, topics, action items,
 //! question/answer pairs, a resolution guess and talk metrics, as pure functions over transcript entries;
 //! and the optional LLM enrichment over it (`llm`, `LLM_PROVIDER`).
 

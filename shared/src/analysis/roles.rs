@@ -1,5 +1,5 @@
 //! Who is the agent and who the customer, and what they are called, from cue phrases (the seed's
-//! heuristics, seed-contract §6.5): useful on their own and as the fallback when a model is unsure.
+//! heuristics): useful on their own and as the fallback when a model is unsure.
 
 use crate::transcript::Entry;
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! Exports of one call and bulk actions over many (seed-contract §6.7–§6.8), in the seed's file names,
+//! Exports of one call and bulk actions over many, in the seed's file names,
 //! headers and JSON shapes.
 
 use super::record::BatchCall;

@@ -1,4 +1,4 @@
-//! The dashboard over batch calls (seed-contract §6.9): filters, pagination, the metrics block, the
+//! The dashboard over batch calls: filters, pagination, the metrics block, the
 //! seven-day chart and the insights. Pure functions over records; the digest on each record replaces the
 //! seed's per-request read of every `analysis.json`.
 

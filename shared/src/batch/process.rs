@@ -220,7 +220,7 @@ impl BatchService {
         self.blobs.put(&output_key(id, name), text.as_bytes().to_vec()).await
     }
 
-    /// The call's terms merged with the glossary file's (seed-contract §6.5).
+    /// The call's terms merged with the glossary file's.
     async fn glossary(&self, call: &BatchCall) -> Result<Vec<String>, ProcessError> {
         let file = match self.blobs.get(GLOSSARY_KEY).await? {
             Some(bytes) => glossary::parse_file(&String::from_utf8_lossy(&bytes)).unwrap_or_default(),

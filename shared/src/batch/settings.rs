@@ -1,5 +1,5 @@
 //! Batch settings from the environment (seed names where the seed had them) and the upload form's fields
-//! validated against them (seed-contract §2.2, with limits the seed lacked).
+//! validated against them (with limits the seed lacked: docs/changes-from-seed.md, "Input bounds").
 
 use super::record::CallOptions;
 use crate::analysis::tags::TagRules;

@@ -50,7 +50,7 @@ impl RealtimeService {
         buffer.meta(self.config.audio_window_seconds)
     }
 
-    /// The seed's snapshot (§3.7) for a call whose state is already known (`None`: unknown call).
+    /// The seed's snapshot for a call whose state is already known (`None`: unknown call).
     pub(super) async fn snapshot_of(&self, call_id: &str, state: Option<&CallState>) -> Result<Value, ServiceError> {
         let (events, alerts, buffer) = tokio::join!(
             self.store.recent_events(call_id, SNAPSHOT_EVENTS),

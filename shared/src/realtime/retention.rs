@@ -1,6 +1,6 @@
 //! Housekeeping: end calls nobody closed (no activity for `REALTIME_CALL_IDLE_MINUTES`) through the normal
 //! event path, so supervisors see the end pushed like any other; and delete calls inactive for
-//! `REALTIME_RETENTION_DAYS`, with their live-audio blobs. The seed did neither (§12–13).
+//! `REALTIME_RETENTION_DAYS`, with their live-audio blobs. The seed did neither.
 
 use super::{RealtimeService, ServiceError};
 use crate::normalize::NormalizedEvent;
