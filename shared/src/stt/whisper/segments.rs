@@ -49,7 +49,7 @@ pub struct Decoded {
     pub tokens: Vec<Token>,
 }
 
-/// The call's segments for whisper's `decoded` ones, in order. Each unit (a sentence, see [`units`]) goes to
+/// The call's segments for whisper's `decoded` ones, in order. Each unit (a sentence, see `units`) goes to
 /// the stretch between cuts its span overlaps most, never to one before the unit before it (so words stay
 /// in order), and its times are held inside that stretch; a segment's units in one stretch stay one
 /// segment, whose confidence is the mean probability of its tokens.
@@ -126,10 +126,9 @@ fn closes(text: &str, marks: &[char]) -> bool {
     text.trim_end_matches(['"', '\'', ')', ']']).ends_with(marks)
 }
 
-/// Whether a unit's span (its first token's start to its last one's end) crosses a cut.
+/// Whether a unit's span crosses a cut.
 fn crosses(unit: &[Token], heard: &Squeezed) -> bool {
-    let (Some(first), Some(last)) = (unit.first(), unit.last()) else { return false };
-    heard.region(first.t0) != heard.region(last.t1.max(first.t0))
+    span(unit).is_some_and(|(from, to)| heard.region(from) != heard.region(to))
 }
 
 /// Whether a unit has a word starting [`CLEAR_SECONDS`] or more before a cut and one that far after it.
@@ -139,21 +138,22 @@ fn straddles(unit: &[Token], heard: &Squeezed) -> bool {
     heard.region(first + CLEAR_SECONDS) < heard.region(last - CLEAR_SECONDS)
 }
 
-/// The stretch between cuts that a unit's span (its first token's start to its last one's end) overlaps
-/// most, the earlier on a tie; for a span of no length, the stretch it lies in.
+/// The stretch between cuts that a unit's span overlaps most, the earlier on a tie; for a span of no length,
+/// the stretch it lies in.
 fn stretch(unit: &[Token], heard: &Squeezed) -> usize {
-    let (Some(first), Some(last)) = (unit.first(), unit.last()) else { return 0 };
-    let (from, to) = (first.t0, last.t1.max(first.t0));
+    let Some((from, to)) = span(unit) else { return 0 };
     let overlap = |region: usize| {
         let (start, end) = heard.bounds(region);
         (to.min(end) - from.max(start)).max(0.0)
     };
-    (heard.region(from)..=heard.region(to)).fold(
-        heard.region(from),
-        |best, r| {
-            if overlap(r) > overlap(best) { r } else { best }
-        },
-    )
+    let (first, last) = (heard.region(from), heard.region(to));
+    (first..=last).rev().max_by(|a, b| overlap(*a).total_cmp(&overlap(*b))).unwrap_or(first)
+}
+
+/// A unit's span in the shortened audio: its first token's start to its last one's end.
+fn span(unit: &[Token]) -> Option<(f64, f64)> {
+    let (first, last) = (unit.first()?, unit.last()?);
+    Some((first.t0, last.t1.max(first.t0)))
 }
 
 /// The words of a segment's text without whisper's sound markers (`[BLANK_AUDIO]`, `[MUSIC]`, a whole
