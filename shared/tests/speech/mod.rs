@@ -1,6 +1,7 @@
-//! Test support: real speech from known sentences, spoken by espeak-ng (Debian package; scripts/tools.sh
-//! installs it), laid out as a stereo call recording, plus the tiny.en whisper model built from the
-//! prefetched sources (included by path from the crates and benchmarks that use it).
+//! Test support: speech from known sentences, spoken by espeak-ng (Debian package) or recorded by a person
+//! (LibriVox clips; scripts/tools.sh installs both), laid out as a stereo call recording, plus the tiny.en
+//! whisper model built from the prefetched sources (included by path from the crates and benchmarks that
+//! use it).
 #![allow(dead_code)] // each includer uses part of it
 
 use std::path::{Path, PathBuf};
@@ -23,7 +24,23 @@ pub fn say(text: &str, rate: u32) -> Vec<f32> {
     let path = dir.path().join("speech.wav");
     let status = Command::new("espeak-ng").args(["-s", "120", "-g", "5", "-w"]).arg(&path).arg(text).status();
     assert!(status.is_ok_and(|s| s.success()), "espeak-ng is needed (scripts/tools.sh installs it)");
-    let mut reader = hound::WavReader::open(&path).unwrap();
+    mono_wav_file(&path, rate)
+}
+
+/// A person reading a sentence: one of the LibriVox clips (a public-domain reading of Sense and Sensibility)
+/// that pocketsphinx ships as test data and scripts/tools.sh keeps in `.tools/speech/librivox`, as mono
+/// `f32` at `rate`, with its text (lower case, no punctuation).
+pub fn recorded(clip: &str, rate: u32) -> (Vec<f32>, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/speech/librivox");
+    let name = format!("sense_and_sensibility_01_austen_64kb-{clip}");
+    let text = std::fs::read_to_string(dir.join(format!("{name}.txt")));
+    let text = text.unwrap_or_else(|e| panic!("run scripts/tools.sh (make test does) for the LibriVox clips: {e}"));
+    (mono_wav_file(&dir.join(format!("{name}.wav")), rate), text.trim().to_string())
+}
+
+/// A 16-bit mono WAV file as `f32` at `rate`.
+fn mono_wav_file(path: &Path, rate: u32) -> Vec<f32> {
+    let mut reader = hound::WavReader::open(path).unwrap();
     let from = reader.spec().sample_rate;
     let samples: Vec<f32> = reader.samples::<i16>().map(|s| f32::from(s.unwrap()) / 32768.0).collect();
     shared::audio::resample(&samples, from, rate).unwrap()
@@ -31,18 +48,29 @@ pub fn say(text: &str, rate: u32) -> Vec<f32> {
 
 /// A stereo 16-bit WAV at `rate`: `customer` on channel 0, `agent` on channel 1, silence elsewhere.
 pub fn stereo_call(rate: u32, customer: Lines<'_>, agent: Lines<'_>) -> Vec<u8> {
+    stereo_recording(rate, &spoken(rate, customer), &spoken(rate, agent))
+}
+
+/// As [`stereo_call`], from audio: `(start_seconds, samples at rate)` for each side, in time order.
+pub fn stereo_recording(rate: u32, customer: &[(f64, Vec<f32>)], agent: &[(f64, Vec<f32>)]) -> Vec<u8> {
     wav(rate, &channels(&[track(rate, customer), track(rate, agent)], rate, 0.5, 0.0))
 }
 
 /// A mono 16-bit WAV at `rate` of `lines`, at least `seconds` long.
 pub fn mono_call(rate: u32, lines: Lines<'_>, seconds: f64) -> Vec<u8> {
-    wav(rate, &channels(&[track(rate, lines)], rate, 0.5, seconds))
+    wav(rate, &channels(&[track(rate, &spoken(rate, lines))], rate, 0.5, seconds))
 }
 
 /// `customer` and `agent` as two equally long 16-bit channels at `rate`, `tail_seconds` of silence after
 /// the last words (as AudioHook's simulator takes a call).
 pub fn stereo_channels(rate: u32, customer: Lines<'_>, agent: Lines<'_>, tail_seconds: f64) -> Vec<Vec<i16>> {
-    channels(&[track(rate, customer), track(rate, agent)], rate, tail_seconds, 0.0)
+    let tracks = [track(rate, &spoken(rate, customer)), track(rate, &spoken(rate, agent))];
+    channels(&tracks, rate, tail_seconds, 0.0)
+}
+
+/// `lines` said by espeak-ng at `rate`.
+fn spoken(rate: u32, lines: Lines<'_>) -> Vec<(f64, Vec<f32>)> {
+    lines.iter().map(|(start, text)| (*start, say(text, rate))).collect()
 }
 
 /// `tracks` as equally long 16-bit channels: `tail_seconds` of silence after the longest, at least `seconds`.
@@ -63,12 +91,13 @@ fn wav(rate: u32, channels: &[Vec<i16>]) -> Vec<u8> {
     shared::wav::encode(&format, &pcm)
 }
 
-fn track(rate: u32, lines: Lines<'_>) -> Vec<f32> {
+/// One side's audio: each clip from its start (or right after the one before, if that is later).
+fn track(rate: u32, clips: &[(f64, Vec<f32>)]) -> Vec<f32> {
     let mut out = Vec::new();
-    for (start, text) in lines {
+    for (start, samples) in clips {
         let at = (start * f64::from(rate)) as usize;
         out.resize(out.len().max(at), 0.0);
-        out.extend(say(text, rate));
+        out.extend_from_slice(samples);
     }
     out
 }

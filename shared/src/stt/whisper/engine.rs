@@ -4,7 +4,7 @@
 //! serve (`cores / WHISPER_THREADS`, at least one): more would only slow each other down and add a
 //! state's memory each.
 
-use super::segments::{Token, call_segments};
+use super::segments::{Decoded, Token, call_segments};
 use super::settings::{self, WhisperSettings};
 use super::squeeze::squeeze;
 use crate::audio::{self, AudioConfig, AudioError};
@@ -123,7 +123,7 @@ fn run(
     params.set_print_realtime(false);
     params.set_print_timestamps(false);
     params.set_print_special(false);
-    // Token times, to split a segment that spans a cut silence (see `segments`).
+    // Token times, to split a segment that spans a cut silence between its sentences (see `segments`).
     params.set_token_timestamps(true);
     // Whisper slides its 30 s window and reports each step; once nobody waits for the result (the
     // caller gave up or timed out) it stops at the next step instead of holding the cores.
@@ -139,13 +139,15 @@ fn run(
     state.full(params, &heard.samples).map_err(failed)?;
     let first_special = context.token_eot();
     let centiseconds = |t: i64| t as f64 / 100.0;
-    Ok(state
+    let decoded: Vec<Decoded> = state
         .as_iter()
-        .flat_map(|s| {
-            let (start, end) = (centiseconds(s.start_timestamp()), centiseconds(s.end_timestamp()));
-            call_segments(start, end, &tokens(&s, first_special), &heard)
+        .map(|s| Decoded {
+            start: centiseconds(s.start_timestamp()),
+            end: centiseconds(s.end_timestamp()),
+            tokens: tokens(&s, first_special),
         })
-        .collect())
+        .collect();
+    Ok(call_segments(&decoded, &heard))
 }
 
 // whisper.cpp's callbacks, given the run's `Progress` as their data. (whisper-rs 0.16's closure setters

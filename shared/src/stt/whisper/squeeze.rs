@@ -29,18 +29,23 @@ impl Squeezed {
         self.joins.partition_point(|(at, _)| *at <= t)
     }
 
-    /// The call's time of `t` seconds into the shortened audio, for the start or the `end` of a segment.
-    /// Whisper places a segment's bounds loosely in silence, so a start in the pause kept before a cut is
-    /// taken as the talk after it, and an end in the pause kept after a cut as the talk before it.
-    pub fn original(&self, t: f64, end: bool) -> f64 {
-        let next = self.joins.partition_point(|(at, _)| *at < t);
-        let t = if end {
-            next.checked_sub(1).map(|i| self.joins[i].0).filter(|at| t - at <= KEEP_SECONDS).unwrap_or(t)
-        } else {
-            self.joins.get(next).map(|(at, _)| *at).filter(|at| at - t <= KEEP_SECONDS).unwrap_or(t)
-        };
-        let before = self.joins.partition_point(|(at, _)| if end { *at < t } else { *at <= t });
-        t + before.checked_sub(1).map_or(0.0, |i| self.joins[i].1)
+    /// Where stretch `region` starts and ends in the shortened audio (the last one never ends).
+    pub fn bounds(&self, region: usize) -> (f64, f64) {
+        let start = self.before(region).map_or(0.0, |(at, _)| at);
+        (start, self.joins.get(region).map_or(f64::INFINITY, |(at, _)| *at))
+    }
+
+    /// The call's time of `t` seconds into the shortened audio, as a time of stretch `region`: one outside
+    /// it (whisper places times loosely around a cut) is held to the stretch's nearer end, so what was
+    /// decided to be said there is timed there.
+    pub fn original(&self, region: usize, t: f64) -> f64 {
+        let (start, end) = self.bounds(region);
+        t.clamp(start, end) + self.before(region).map_or(0.0, |(_, removed)| removed)
+    }
+
+    /// The cut that stretch `region` follows.
+    fn before(&self, region: usize) -> Option<(f64, f64)> {
+        self.joins[..region.min(self.joins.len())].last().copied()
     }
 }
 
@@ -115,17 +120,19 @@ mod tests {
         let s = squeeze(&audio(&[(1.0, true), (10.0, false), (2.0, true), (1.0, false), (1.0, true)]), RATE);
         // 10 s of quiet keeps 0.8 s; the 1 s pause is left alone.
         assert!((s.samples.len() as f64 / f64::from(RATE) - 5.8).abs() < 0.05, "{}", s.samples.len());
-        assert_eq!(s.original(0.5, false), 0.5);
-        assert!((s.original(1.3, true) - 1.3).abs() < 1e-9, "an end in the pause before the cut");
-        assert!((s.original(1.9, false) - 11.1).abs() < 0.03, "the second talk starts at 11 s");
-        assert!((s.original(5.5, true) - 14.7).abs() < 0.03, "{}", s.original(5.5, true));
         let join = s.joins[0].0;
-        assert!((s.original(join, true) - 1.4).abs() < 0.03, "an end at the cut stays before it");
-        assert!((s.original(join, false) - 10.6).abs() < 0.03, "a start at the cut comes after it");
-        assert!((s.original(1.1, false) - 10.6).abs() < 0.03, "a start in the pause before the cut");
-        assert!((s.original(1.7, true) - 1.4).abs() < 0.03, "an end in the pause after the cut");
-        assert!((s.original(1.7, false) - 10.9).abs() < 0.03, "a start there is where it says");
-        assert!((s.original(0.9, true) - 0.9).abs() < 1e-9, "an end in talk is where it says");
+        assert!((join - 1.4).abs() < 0.03, "{join}");
+        assert_eq!((s.region(0.5), s.region(join - 0.01), s.region(join), s.region(5.5)), (0, 0, 1, 1));
+        assert_eq!(s.bounds(0), (0.0, join));
+        assert_eq!(s.bounds(1), (join, f64::INFINITY));
+        assert_eq!(s.original(0, 0.5), 0.5);
+        assert!((s.original(0, 1.3) - 1.3).abs() < 1e-9, "the pause kept before the cut");
+        assert!((s.original(1, 1.9) - 11.1).abs() < 0.03, "the second talk starts at 11 s");
+        assert!((s.original(1, 5.5) - 14.7).abs() < 0.03, "{}", s.original(1, 5.5));
+        assert!((s.original(0, 1.7) - 1.4).abs() < 0.03, "a time past the cut held to its stretch's end");
+        assert!((s.original(1, 1.1) - 10.6).abs() < 0.03, "a time before the cut held to its stretch's start");
+        assert!((s.original(1, join) - 10.6).abs() < 0.03, "the cut itself, from after it");
+        assert!((s.original(0, join) - 1.4).abs() < 0.03, "and from before it");
     }
 
     #[test]
@@ -133,18 +140,20 @@ mod tests {
         let input = audio(&[(3.0, true), (1.5, false), (3.0, true)]);
         let s = squeeze(&input, RATE);
         assert_eq!(s.samples, input);
-        assert_eq!(s.original(6.0, true), 6.0);
+        assert_eq!((s.region(6.0), s.original(0, 6.0)), (0, 6.0));
     }
 
     #[test]
     fn silence_alone_becomes_a_short_pause_and_nothing_panics() {
         let s = squeeze(&audio(&[(30.0, false)]), RATE);
         assert!((s.samples.len() as f64 / f64::from(RATE) - 0.4).abs() < 0.05);
-        assert!((s.original(0.4, false) - 30.0).abs() < 0.05);
+        assert!((s.original(s.region(0.4), 0.4) - 30.0).abs() < 0.05);
         let late = squeeze(&audio(&[(4.0, false), (2.0, true), (5.0, false)]), RATE);
         assert!((late.samples.len() as f64 / f64::from(RATE) - 2.8).abs() < 0.05, "0.4 s before, 0.4 s after");
-        assert!((late.original(0.0, false) - 3.6).abs() < 0.03, "talk after leading silence starts late");
-        assert!((late.original(2.4, true) - 6.0).abs() < 0.03, "{}", late.original(2.4, true));
+        assert_eq!(late.bounds(0), (0.0, 0.0), "nothing before the leading silence");
+        assert_eq!(late.region(0.0), 1);
+        assert!((late.original(1, 0.0) - 3.6).abs() < 0.03, "talk after leading silence starts late");
+        assert!((late.original(1, 2.4) - 6.0).abs() < 0.03, "{}", late.original(1, 2.4));
         assert!(squeeze(&[], RATE).samples.is_empty());
         for extra in [1, 7, 319] {
             let mut ragged = audio(&[(1.0, true), (3.0, false)]);
@@ -156,8 +165,8 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Any layout of talk and silence, with any ragged end: never a panic, never longer, and times map
-        /// back in order within the original length.
+        /// Any layout of talk and silence, with any ragged end: never a panic, never longer, stretches that
+        /// tile the shortened audio, and times that map back in order within the original length.
         #[test]
         fn any_layout_squeezes_and_maps_in_order(
             spans in proptest::collection::vec((0.0f64..4.0, proptest::bool::ANY), 0..8),
@@ -171,9 +180,12 @@ mod tests {
             let mut last = 0.0;
             for step in 0..=50 {
                 let t = seconds * f64::from(step) / 50.0;
-                let (start, end) = (s.original(t, false), s.original(t, true));
-                proptest::prop_assert!(start >= last - 1e-9 && end <= start + 1e-9 && start <= total + 1e-6);
-                last = start;
+                let region = s.region(t);
+                let (start, end) = s.bounds(region);
+                proptest::prop_assert!(start <= t && t < end, "{t} in {region}: {start}..{end}");
+                let (call, past) = (s.original(region, t), s.original(region.saturating_sub(1), t));
+                proptest::prop_assert!(call >= last - 1e-9 && past <= call + 1e-9 && call <= total + 1e-6);
+                last = call;
             }
         }
     }
