@@ -12,6 +12,7 @@ pub mod domain;
 pub mod env;
 pub mod errors;
 pub mod exports;
+pub mod genesys;
 pub mod health;
 pub mod http_reply;
 pub mod ids;

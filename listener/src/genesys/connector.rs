@@ -6,11 +6,11 @@
 use super::api::{Api, ApiSettings};
 use super::channel::{ChannelRunner, ChannelSettings, ChannelStats};
 use super::discovery;
-use super::mapping::map_message;
 use super::topics::{TopicSettings, shard};
 use crate::forward::{Courier, Ingest, Kind, Outgoing, recover};
 use serde_json::{Value, json};
 use shared::env::{self, EnvError, EnvSource};
+use shared::genesys::mapping::map_message;
 use shared::health::GENESYS_CONNECTOR;
 use shared::ports::Heartbeats;
 use shared::timestamps::iso;
