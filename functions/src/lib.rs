@@ -10,6 +10,7 @@ pub mod local_audiohook;
 pub mod models;
 pub mod routes;
 pub mod server;
+pub mod startup;
 pub mod state;
 pub mod ws;
 #[cfg(feature = "aws")]

@@ -2,7 +2,7 @@
 
 use crate::audiohook::config::{AudiohookConfig, normalize_path};
 use crate::audiohook::service;
-use crate::forward::{DryRun, HttpIngest, Ingest, IngestUrls};
+use crate::forward::{Delivery, DryRun, HttpIngest, Ingest, IngestUrls};
 use crate::genesys::{
     self,
     api::{Api, ApiSettings},
@@ -35,7 +35,7 @@ pub async fn audiohook(
     };
     let socket = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port)).await?;
     tracing::info!(addr = %socket.local_addr()?, path = %cfg.path, dry_run, "audiohook: listening");
-    service::run(cfg, socket, ingest, ports, dry_run, stop).await;
+    service::run(cfg, socket, ingest, ports, Delivery::from_dry_run(dry_run), stop).await;
     Ok(())
 }
 
@@ -51,7 +51,7 @@ pub async fn connector(dry_run: bool, target_ingest_url: Option<String>) -> Resu
         Arc::new(HttpIngest::new(urls, cfg.ingest_token.clone(), cfg.api.timeout)?)
     };
     tracing::info!(dry_run, "genesys connector: starting");
-    genesys::connector::run(cfg, ingest, ports.heartbeats, dry_run, stop).await?;
+    genesys::connector::run(cfg, ingest, ports.heartbeats, Delivery::from_dry_run(dry_run), stop).await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ mod speech;
 
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::{AudioConfig, prepare};
-use shared::batch::{BatchConfig, BatchService, Processed, Upload};
+use shared::batch::{BatchConfig, BatchPorts, BatchService, Processed, Upload, UploadsQueued};
 use shared::stt::{SttConfig, SttError, Transcriber, Whisper, WhisperSettings};
 use std::sync::Arc;
 
@@ -90,16 +90,19 @@ async fn progress_inside_a_long_piece_reaches_call_update() {
     let push = BroadcastPush::new(256);
     let mut updates = push.subscribe();
     let quiet = [("ENABLE_NOISE_SUPPRESSION", "false")];
+    let ports = BatchPorts {
+        store: store.clone(),
+        blobs: Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
+        queue: store.clone(),
+        push: Arc::new(push.clone()),
+        calls: store,
+        stt: Arc::new(whisper),
+    };
     let service = BatchService::new(
-        store.clone(),
-        Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
-        store.clone(),
-        Arc::new(push.clone()),
-        store,
-        Arc::new(whisper),
+        ports,
         AudioConfig::from_env(&quiet).unwrap(),
         BatchConfig::from_env(&quiet).unwrap(),
-        false,
+        UploadsQueued::ByService,
     );
     let call = talk(8_000, 12);
     let upload = Upload { filename: "long.wav".into(), audio: Some(call), ..Upload::default() };

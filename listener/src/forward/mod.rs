@@ -17,6 +17,21 @@ pub use shared::realtime::ingest::{DeliveryError, Ingest, Kind, Outgoing, object
 use async_trait::async_trait;
 use serde_json::Value;
 
+/// Whether a listener service forwards what it produces, or is a dry run (`--dry-run`): its ingest is
+/// [`DryRun`], and it keeps no recordings and sends no audio to a speech-to-text provider either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Forward,
+    DryRun,
+}
+
+impl Delivery {
+    /// From the command line's `--dry-run` flag.
+    pub fn from_dry_run(dry_run: bool) -> Self {
+        if dry_run { Self::DryRun } else { Self::Forward }
+    }
+}
+
 /// `--dry-run`: log what would be sent, send nothing.
 pub struct DryRun;
 

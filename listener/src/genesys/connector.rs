@@ -7,7 +7,7 @@ use super::api::{Api, ApiSettings};
 use super::channel::{ChannelRunner, ChannelSettings, ChannelStats};
 use super::discovery;
 use super::topics::{TopicSettings, shard};
-use crate::forward::{Courier, Ingest, Kind, Outgoing, recover};
+use crate::forward::{Courier, Delivery, Ingest, Kind, Outgoing, recover};
 use serde_json::{Value, json};
 use shared::env::{self, EnvError, EnvSource};
 use shared::genesys::mapping::map_message;
@@ -119,9 +119,10 @@ pub async fn run(
     cfg: ConnectorConfig,
     ingest: Arc<dyn Ingest>,
     heartbeats: Arc<dyn Heartbeats>,
-    dry_run: bool,
+    delivery: Delivery,
     stop: impl Future<Output = ()>,
 ) -> Result<(), reqwest::Error> {
+    let dry_run = delivery == Delivery::DryRun;
     let api = Arc::new(Api::new(cfg.api.clone())?);
     let (stopping_tx, stopping) = watch::channel(false);
     let courier = Courier::new(
