@@ -32,6 +32,7 @@ pub struct Backend {
     pub uploads: UploadsQueued,
 }
 
+#[cfg(feature = "local")]
 impl Backend {
     /// The embedded backend under `data_dir`: one SQLite file, a blob folder and `push`, the in-process
     /// broadcast the local `/ws` also subscribes to. Jobs held by a worker of an earlier run of the process
