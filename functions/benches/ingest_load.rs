@@ -5,7 +5,7 @@
 //! `cargo bench -p functions --bench ingest_load [-- --clients N --requests N | --smoke]`
 
 use base64::Engine;
-use functions::server::{LocalServer, ServeConfig};
+use functions::server::LocalServer;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -157,15 +157,15 @@ async fn main() -> ExitCode {
         ("DATA_DIR", tmp.path().display().to_string()),
         ("REALTIME_INGEST_TOKEN", INGEST.into()),
         ("SUPERVISOR_TOKEN", SUPERVISOR.into()),
+        ("GENESYS_AUDIOHOOK_ENABLED", "false".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let cfg = ServeConfig::from_env(&env).unwrap();
-    let listener = tokio::net::TcpListener::bind(cfg.http_addr).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let bound = LocalServer::bind(&env).await.unwrap();
+    let base = format!("http://{}", bound.http.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(LocalServer::build(&cfg).unwrap().serve(listener, async {
+    let server = tokio::spawn(bound.server.serve(bound.http, async {
         let _ = stopped.await;
     }));
 

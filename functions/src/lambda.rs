@@ -3,15 +3,11 @@
 //! endpoint group with `serve`; everything else is here once.
 
 use crate::auth::{Credentials, SupervisorAuth};
-use crate::state::{AppState, HealthConfig};
+use crate::startup::{self, AwsBackendSettings, Backend, ServiceSettings};
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::Request;
 use lambda_http::request::RequestContext;
-use shared::adapters::aws::{ApiGatewayPush, AwsSettings, DynamoStore, S3BlobStore, SqsJobQueue};
-use shared::analysis::llm::LlmConfig;
-use shared::audio::AudioConfig;
-use shared::batch::{BatchConfig, BatchService};
-use shared::config::RealtimeConfig;
 use shared::env::{self, EnvError, EnvSource, ProcessEnv};
 use shared::realtime::RealtimeService;
 use shared::stt::SttConfig;
@@ -20,68 +16,26 @@ use std::sync::Arc;
 /// Settings of every Lambda, from the environment the SAM template sets.
 #[derive(Debug, Clone)]
 pub struct LambdaConfig {
-    pub aws: AwsSettings,
-    pub realtime: RealtimeConfig,
-    pub health: HealthConfig,
+    pub backend: AwsBackendSettings,
+    pub services: ServiceSettings,
     /// `REALTIME_INGEST_TOKEN` (required on AWS).
     pub ingest_token: String,
-    /// `WEBSOCKET_CALLBACK_URL`: the WebSocket API's connection endpoint, for push.
-    pub websocket_callback_url: String,
-    /// `JOB_QUEUE_URL`: the batch jobs queue (S3 upload notifications arrive there too).
-    pub job_queue_url: String,
-    pub batch: BatchConfig,
-    pub audio: AudioConfig,
-    pub stt: SttConfig,
-    pub llm: LlmConfig,
 }
 
 impl LambdaConfig {
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
         Ok(Self {
-            aws: AwsSettings::from_env(e)?,
-            realtime: RealtimeConfig::from_env(e)?,
-            health: HealthConfig::from_env(e)?,
+            backend: AwsBackendSettings::from_env(e)?,
+            services: ServiceSettings::from_env(e, SttConfig::from_env(e)?)?,
             ingest_token: env::required(e, "REALTIME_INGEST_TOKEN")?,
-            websocket_callback_url: env::required(e, "WEBSOCKET_CALLBACK_URL")?,
-            job_queue_url: env::required(e, "JOB_QUEUE_URL")?,
-            batch: BatchConfig::from_env(e)?,
-            audio: AudioConfig::from_env(e)?,
-            stt: SttConfig::from_env(e)?,
-            llm: LlmConfig::from_env(e)?,
         })
     }
 }
 
-/// The handlers' state on the AWS adapters. Uploads reach the queue through S3's notification, so the
-/// upload path does not enqueue.
+/// The handlers' state on the AWS backend; supervisors are authenticated by API Gateway's JWT authorizer.
 pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> Result<AppState, lambda_http::Error> {
-    let store = Arc::new(DynamoStore::new(sdk, &cfg.aws));
-    let push = Arc::new(ApiGatewayPush::new(sdk, store.clone(), &cfg.websocket_callback_url));
-    let blobs = Arc::new(S3BlobStore::new(sdk, &cfg.aws));
-    let realtime = RealtimeService::new(store.clone(), blobs.clone(), push.clone(), cfg.realtime.clone());
-    let batch = BatchService::new(
-        store.clone(),
-        blobs,
-        Arc::new(SqsJobQueue::new(sdk, &cfg.job_queue_url)),
-        push,
-        store.clone(),
-        Arc::from(cfg.stt.build()?),
-        cfg.audio.clone(),
-        cfg.batch.clone(),
-        true,
-    )
-    .with_llm(cfg.llm.client()?);
-    Ok(AppState {
-        realtime: Arc::new(realtime),
-        batch: Arc::new(batch),
-        heartbeats: store.clone(),
-        tickets: store,
-        credentials: Arc::new(Credentials {
-            ingest_token: cfg.ingest_token.clone(),
-            supervisor: SupervisorAuth::ApiGatewayJwt,
-        }),
-        health: Arc::new(cfg.health.clone()),
-    })
+    let credentials = Credentials { ingest_token: cfg.ingest_token.clone(), supervisor: SupervisorAuth::ApiGatewayJwt };
+    Ok(startup::wire(Backend::aws(sdk, &cfg.backend), &cfg.services, credentials)?.state)
 }
 
 /// True when API Gateway's JWT authorizer verified the request (its claims are in the request context).
@@ -102,11 +56,15 @@ pub async fn init() -> Result<aws_config::SdkConfig, lambda_http::Error> {
     Ok(shared::adapters::aws::sdk_config().await)
 }
 
-/// Runs one endpoint group as a Lambda function: state built once per container, then `lambda_http::run`
-/// for every invocation.
-pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
+/// The state of this container, built once at its cold start and used by every invocation it serves.
+async fn container_state() -> Result<AppState, lambda_http::Error> {
     let sdk = init().await?;
-    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)?;
+    app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)
+}
+
+/// Runs one endpoint group as a Lambda function: `lambda_http::run` over the container's state.
+pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
+    let state = container_state().await?;
     lambda_http::run(group(&state).with_state(state)).await
 }
 
@@ -121,8 +79,7 @@ pub async fn sweep(realtime: &RealtimeService) -> Result<serde_json::Value, lamb
 /// Runs the scheduled housekeeping function: the realtime pass, then the batch one (calls left queued
 /// without a job are queued again, direct uploads that never arrived fail).
 pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
-    let sdk = init().await?;
-    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)?;
+    let state = container_state().await?;
     let (realtime, batch) = (state.realtime.as_ref(), state.batch.as_ref());
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |_: lambda_http::LambdaEvent<serde_json::Value>| async move {
@@ -144,11 +101,11 @@ pub async fn genesys_events(
     realtime: &Arc<RealtimeService>,
     event: &serde_json::Value,
 ) -> Result<serde_json::Value, lambda_http::Error> {
-    use listener::forward::{DeliveryError, Ingest, Kind, Outgoing, ServiceIngest};
+    use shared::realtime::ingest::{DeliveryError, Ingest, Kind, Outgoing, ServiceIngest};
     let detail = event.get("detail").unwrap_or(&serde_json::Value::Null);
     let ingest = ServiceIngest(realtime.clone());
     let (mut ingested, mut rejected) = (0, 0);
-    for body in listener::genesys::mapping::map_message(detail, chrono::Utc::now()) {
+    for body in shared::genesys::mapping::map_message(detail, chrono::Utc::now()) {
         match ingest.deliver(&Outgoing { kind: Kind::Event, body }).await {
             Ok(()) => ingested += 1,
             Err(DeliveryError::Rejected(why)) => {
@@ -163,8 +120,7 @@ pub async fn genesys_events(
 
 /// Runs the Genesys EventBridge function.
 pub async fn serve_genesys_events() -> Result<(), lambda_http::Error> {
-    let sdk = init().await?;
-    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)?;
+    let state = container_state().await?;
     let realtime = &state.realtime;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { genesys_events(realtime, &e.payload).await },
@@ -219,8 +175,7 @@ pub async fn batch_jobs(
 
 /// Runs the batch worker function.
 pub async fn serve_batch_worker() -> Result<(), lambda_http::Error> {
-    let sdk = init().await?;
-    let state = app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)?;
+    let state = container_state().await?;
     let batch = &state.batch;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { batch_jobs(batch, e.payload).await },

@@ -3,22 +3,21 @@
 
 use crate::app::local_router;
 use crate::auth::{Credentials, SupervisorAuth};
-use crate::state::{AppState, HealthConfig};
+use crate::local_audiohook::{self, GeneratedKeys};
+use crate::startup::{self, Backend, ServiceSettings, StartupError};
 use crate::ws::WsState;
 use listener::audiohook::config::AudiohookConfig;
 use listener::audiohook::service::{self as audiohook, Ports};
-use listener::forward::ServiceIngest;
+use listener::forward::Delivery;
 use listener::genesys::connector::ConnectorConfig;
 use serde::{Deserialize, Serialize};
-use shared::adapters::embedded::{BLOB_FOLDER, BroadcastPush, DATABASE_FILE, FolderBlobStore, SqliteStore};
-use shared::analysis::llm::{LlmConfig, LlmError};
-use shared::audio::AudioConfig;
-use shared::batch::{BatchConfig, BatchService};
-use shared::config::RealtimeConfig;
+use shared::adapters::embedded::BroadcastPush;
+use shared::batch::BatchService;
 use shared::env::{self, EnvError, EnvSource};
 use shared::ports::{Heartbeats, StoreError};
 use shared::realtime::RealtimeService;
-use shared::stt::{SttConfig, SttError, Transcriber};
+use shared::realtime::ingest::ServiceIngest;
+use shared::stt::{SttConfig, Transcriber};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,9 +46,7 @@ pub enum ServeError {
     #[error(transparent)]
     Audiohook(#[from] listener::audiohook::config::ConfigError),
     #[error(transparent)]
-    Stt(#[from] SttError),
-    #[error(transparent)]
-    Llm(#[from] LlmError),
+    Startup(#[from] StartupError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -64,18 +61,13 @@ pub struct ServeConfig {
     pub ingest_token: Option<String>,
     /// `SUPERVISOR_TOKEN`; generated and kept in `DATA_DIR/credentials.json` when unset.
     pub supervisor_token: Option<String>,
-    pub realtime: RealtimeConfig,
-    pub health: HealthConfig,
+    /// The services' settings; `STT_PROVIDER`, when unset, is the embedded whisper engine if a model is
+    /// installed (see [`SttConfig::local_from_env`]), else none.
+    pub services: ServiceSettings,
     /// `HOUSEKEEPING_INTERVAL_SECONDS` (60): how often idle calls are ended and expired ones deleted.
     pub housekeeping_interval_seconds: u64,
     /// `WEB_DIR` (web/dist): the built web UI.
     pub web_dir: PathBuf,
-    pub batch: BatchConfig,
-    pub audio: AudioConfig,
-    /// `STT_PROVIDER`; when unset, the embedded whisper engine if a model is installed (see
-    /// [`SttConfig::local_from_env`]), else none.
-    pub stt: SttConfig,
-    pub llm: LlmConfig,
 }
 
 impl ServeConfig {
@@ -86,14 +78,9 @@ impl ServeConfig {
             data_dir: PathBuf::from(env::string(e, "DATA_DIR").unwrap_or_else(|| "data".into())),
             ingest_token: env::string(e, "REALTIME_INGEST_TOKEN"),
             supervisor_token: env::string(e, "SUPERVISOR_TOKEN"),
-            realtime: RealtimeConfig::from_env(e)?,
-            health: HealthConfig::from_env(e)?,
+            services: ServiceSettings::from_env(e, SttConfig::local_from_env(e)?)?,
             housekeeping_interval_seconds: env::parsed(e, "HOUSEKEEPING_INTERVAL_SECONDS", 60, "whole number")?.max(1),
             web_dir: PathBuf::from(env::string(e, "WEB_DIR").unwrap_or_else(|| "web/dist".into())),
-            batch: BatchConfig::from_env(e)?,
-            audio: AudioConfig::from_env(e)?,
-            stt: SttConfig::local_from_env(e)?,
-            llm: LlmConfig::from_env(e)?,
         })
     }
 }
@@ -152,6 +139,20 @@ pub fn resolve_credentials(cfg: &ServeConfig) -> Result<(Credentials, Credential
     Ok((creds, source))
 }
 
+/// The local process as `call-analytics serve` starts it: settings from the environment, the server built
+/// and its sockets bound. The binary and the tests both start here, so the tests run what ships.
+pub struct Bound {
+    pub config: ServeConfig,
+    pub server: LocalServer,
+    /// The HTTP socket, for [`LocalServer::serve`].
+    pub http: TcpListener,
+    /// AudioHook's `ws://` URL, and the keys generated for it when none were configured; `None` with
+    /// `GENESYS_AUDIOHOOK_ENABLED=false`.
+    pub audiohook: Option<(String, Option<GeneratedKeys>)>,
+    /// The Genesys connector's settings when `GENESYS_CLIENT_ID` is set (it then runs in-process).
+    pub connector: Option<ConnectorConfig>,
+}
+
 /// A built local server, ready to serve on a listener.
 pub struct LocalServer {
     router: axum::Router,
@@ -176,37 +177,11 @@ impl LocalServer {
             return Err(ServeError::InsecureBind(cfg.http_addr));
         }
         let (credentials, credential_source) = resolve_credentials(cfg)?;
-        let store = Arc::new(SqliteStore::open(&cfg.data_dir.join(DATABASE_FILE))?);
-        let blobs = Arc::new(FolderBlobStore::new(cfg.data_dir.join(BLOB_FOLDER)));
         let push = BroadcastPush::new(PUSH_BUFFER);
-        let realtime =
-            Arc::new(RealtimeService::new(store.clone(), blobs.clone(), Arc::new(push.clone()), cfg.realtime.clone()));
-        // Jobs held by a worker of an earlier run of this process died with it: deliver them again now.
-        store.release_held_jobs()?;
-        let engines = cfg.stt.build_batch_and_live()?;
-        let batch = Arc::new(
-            BatchService::new(
-                store.clone(),
-                blobs,
-                store.clone(),
-                Arc::new(push.clone()),
-                store.clone(),
-                engines.batch,
-                cfg.audio.clone(),
-                cfg.batch.clone(),
-                false,
-            )
-            .with_llm(cfg.llm.client()?),
-        );
-        let heartbeats: Arc<dyn Heartbeats> = store.clone();
-        let app = AppState {
-            realtime: realtime.clone(),
-            batch: batch.clone(),
-            heartbeats: heartbeats.clone(),
-            tickets: store,
-            credentials: Arc::new(credentials.clone()),
-            health: Arc::new(cfg.health.clone()),
-        };
+        let backend = Backend::embedded(&cfg.data_dir, push.clone())?;
+        let services = startup::wire(backend, &cfg.services, credentials.clone())?;
+        let app = services.state;
+        let (realtime, batch, heartbeats) = (app.realtime.clone(), app.batch.clone(), app.heartbeats.clone());
         let (shutdown, rx) = watch::channel(false);
         let router = local_router(WsState { app, push, shutdown: rx }, &cfg.web_dir);
         let housekeeping_every = Duration::from_secs(cfg.housekeeping_interval_seconds);
@@ -216,7 +191,7 @@ impl LocalServer {
             realtime,
             batch,
             heartbeats,
-            live_stt: (cfg.stt.clone(), engines.live),
+            live_stt: (cfg.services.stt.clone(), services.live_stt),
             audiohook: None,
             connector: None,
             housekeeping_every,
@@ -225,16 +200,24 @@ impl LocalServer {
         })
     }
 
-    /// Also serves Genesys AudioHook on `socket`, feeding this process's realtime service and storage.
-    pub fn with_audiohook(mut self, cfg: AudiohookConfig, socket: TcpListener) -> Self {
-        self.audiohook = Some((cfg, socket));
-        self
-    }
-
-    /// Also runs the Genesys notifications connector, ingesting straight into this process.
-    pub fn with_connector(mut self, cfg: ConnectorConfig) -> Self {
-        self.connector = Some(cfg);
-        self
+    /// Reads the settings from `e`, builds the server and binds its sockets (see [`Bound`]).
+    pub async fn bind(e: &dyn EnvSource) -> Result<Bound, ServeError> {
+        let config = ServeConfig::from_env(e)?;
+        let mut server = Self::build(&config)?;
+        let audiohook = local_audiohook::config(e, &config.data_dir, &config.services.stt)?;
+        let http = TcpListener::bind(config.http_addr).await?;
+        let audiohook = match audiohook {
+            Some((ah, generated)) => {
+                let socket = TcpListener::bind((ah.host.as_str(), ah.port)).await?;
+                let url = format!("ws://{}{}", socket.local_addr()?, ah.path);
+                server.audiohook = Some((ah, socket));
+                Some((url, generated))
+            }
+            None => None,
+        };
+        let connector = env::string(e, "GENESYS_CLIENT_ID").map(|_| ConnectorConfig::from_env(e)).transpose()?;
+        server.connector = connector.clone();
+        Ok(Bound { config, server, http, audiohook, connector })
     }
 
     /// Serves until `stop` resolves, then closes WebSocket sessions and drains in-flight requests.
@@ -254,7 +237,9 @@ impl LocalServer {
         let connector = self.connector.map(|cfg| {
             let (ingest, heartbeats, stop) = (ingest.clone(), self.heartbeats.clone(), stopped(&shutdown));
             tokio::spawn(async move {
-                if let Err(e) = listener::genesys::connector::run(cfg, ingest, heartbeats, false, stop).await {
+                if let Err(e) =
+                    listener::genesys::connector::run(cfg, ingest, heartbeats, Delivery::Forward, stop).await
+                {
                     tracing::error!(error = %e, "genesys connector could not start");
                 }
             })
@@ -263,7 +248,7 @@ impl LocalServer {
             let (stt, engine) = self.live_stt;
             let transcriber = (cfg.live.stt == stt).then_some(engine);
             let ports = Ports { blobs: self.realtime.blobs.clone(), heartbeats: self.heartbeats, transcriber };
-            tokio::spawn(audiohook::run(cfg, socket, ingest, ports, false, stopped(&shutdown)))
+            tokio::spawn(audiohook::run(cfg, socket, ingest, ports, Delivery::Forward, stopped(&shutdown)))
         });
         let housekeeping = tokio::spawn(housekeeping(self.realtime, self.batch.clone(), self.housekeeping_every));
         let worker = tokio::spawn(shared::batch::worker::run(self.batch, stopped(&shutdown)));

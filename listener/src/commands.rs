@@ -2,7 +2,7 @@
 
 use crate::audiohook::config::{AudiohookConfig, normalize_path};
 use crate::audiohook::service::{self, Ports};
-use crate::forward::{DryRun, HttpIngest, Ingest, IngestUrls};
+use crate::forward::{Delivery, DryRun, HttpIngest, Ingest, IngestUrls};
 use crate::genesys::{
     self,
     api::{Api, ApiSettings},
@@ -79,7 +79,7 @@ impl Audiohook {
     }
 
     async fn serve(self, stop: impl Future<Output = ()>) {
-        service::run(self.cfg, self.socket, self.ingest, self.ports, self.dry_run, stop).await;
+        service::run(self.cfg, self.socket, self.ingest, self.ports, Delivery::from_dry_run(self.dry_run), stop).await;
     }
 }
 
@@ -104,7 +104,8 @@ impl Connector {
 
     async fn serve(self, stop: impl Future<Output = ()>) -> Result<(), reqwest::Error> {
         tracing::info!(dry_run = self.dry_run, "genesys connector: starting");
-        genesys::connector::run(self.cfg, self.ingest, self.heartbeats, self.dry_run, stop).await
+        genesys::connector::run(self.cfg, self.ingest, self.heartbeats, Delivery::from_dry_run(self.dry_run), stop)
+            .await
     }
 }
 

@@ -7,7 +7,7 @@ mod moto;
 use async_trait::async_trait;
 use listener::audiohook::config::AudiohookConfig;
 use listener::audiohook::service::{self, Ports};
-use listener::forward::{DeliveryError, Ingest, Outgoing};
+use listener::forward::{Delivery, DeliveryError, Ingest, Outgoing};
 use listener::simulate::{self, Audio, Options};
 use shared::adapters::aws::{DynamoStore, S3BlobStore};
 use shared::ports::{BlobStore, Heartbeats};
@@ -48,7 +48,7 @@ async fn recording_and_heartbeat_on_s3_and_dynamodb() {
     let ingest = Arc::new(CountingIngest::default());
     let ports = Ports { blobs: blobs.clone(), heartbeats: store.clone(), transcriber: None };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(service::run(cfg, socket, ingest.clone(), ports, false, async {
+    let task = tokio::spawn(service::run(cfg, socket, ingest.clone(), ports, Delivery::Forward, async {
         let _ = stopped.await;
     }));
 

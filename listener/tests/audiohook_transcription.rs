@@ -7,13 +7,13 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use listener::forward::{Ingest, ServiceIngest};
 use listener::simulate::{self, Audio, SessionResult};
 use serde_json::Value;
 use shared::adapters::embedded::BroadcastPush;
 use shared::config::RealtimeConfig;
 use shared::ports::BlobStore;
 use shared::realtime::RealtimeService;
+use shared::realtime::ingest::{Ingest, ServiceIngest};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -5,7 +5,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use listener::forward::{HttpIngest, IngestUrls};
+use listener::forward::{Delivery, HttpIngest, IngestUrls};
 use listener::genesys::connector::{self, ConnectorConfig};
 use serde_json::json;
 use shared::adapters::embedded::SqliteStore;
@@ -42,7 +42,7 @@ async fn discovered_topics_two_channels_events_spooled_then_delivered_once() {
     let http = Arc::new(HttpIngest::new(urls, cfg.ingest_token.clone(), Duration::from_secs(5)).unwrap());
     let store = Arc::new(SqliteStore::open(&dir.path().join("call_analytics.db")).unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(connector::run(cfg, http, store.clone(), false, async {
+    let task = tokio::spawn(connector::run(cfg, http, store.clone(), Delivery::Forward, async {
         let _ = stopped.await;
     }));
 
@@ -103,7 +103,7 @@ async fn events_spooled_at_stop_are_delivered_after_a_restart() {
         let http = Arc::new(HttpIngest::new(urls, String::new(), Duration::from_secs(5)).unwrap());
         let store = Arc::new(SqliteStore::open(&dir.path().join("call_analytics.db")).unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(connector::run(cfg, http, store, false, async {
+        let task = tokio::spawn(connector::run(cfg, http, store, Delivery::Forward, async {
             let _ = stopped.await;
         }));
         (stop, task)

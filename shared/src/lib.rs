@@ -13,6 +13,7 @@ pub mod env;
 pub mod errors;
 pub mod exports;
 pub mod g711;
+pub mod genesys;
 pub mod health;
 pub mod http_reply;
 pub mod ids;

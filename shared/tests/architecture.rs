@@ -52,11 +52,15 @@ impl Workspace {
     }
 
     /// Features enabled on every workspace member when `root` is built on its own with `features`
-    /// (plus `default` when `default` is true): cargo's feature resolution, restricted to members.
-    /// Items naming a non-member (`dep:whisper-rs`) are kept as they are, so callers can look for them.
+    /// (plus `default` when `default` is true): cargo's feature resolution, restricted to members. A
+    /// member is in the map only when something activates it (optional ones through `dep:` or `dep/f`).
+    /// Items naming a non-member (`dep:whisper-rs`, `axum/ws`) are kept as they are, so callers can look
+    /// for them.
     fn resolve(&self, root: &str, features: &[&str], default: bool) -> BTreeMap<String, BTreeSet<String>> {
         let mut enabled: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut queue: VecDeque<(String, Option<String>)> = VecDeque::new();
+        // `dep?/f`: the feature applies only if the dependency is activated by something else.
+        let mut weak: Vec<(String, String)> = Vec::new();
         queue.push_back((root.to_string(), None));
         for f in features {
             queue.push_back((root.to_string(), Some(f.to_string())));
@@ -64,49 +68,70 @@ impl Workspace {
         if default {
             queue.push_back((root.to_string(), Some("default".into())));
         }
-        while let Some((pkg, feature)) = queue.pop_front() {
-            let activated = enabled.contains_key(&pkg);
-            let set = enabled.entry(pkg.clone()).or_default();
-            if !activated {
-                // A newly activated member activates its non-optional member dependencies.
-                for dep in self.normal_deps(&pkg) {
-                    if dep["optional"].as_bool() == Some(true) {
-                        continue;
-                    }
-                    if let Some(m) = self.member_of(dep) {
-                        queue.push_back((m.clone(), None));
-                        for f in dep["features"].as_array().unwrap() {
-                            queue.push_back((m.clone(), Some(f.as_str().unwrap().to_string())));
-                        }
-                        if dep["uses_default_features"].as_bool() == Some(true) {
-                            queue.push_back((m, Some("default".into())));
+        loop {
+            while let Some((pkg, feature)) = queue.pop_front() {
+                let activated = enabled.contains_key(&pkg);
+                let set = enabled.entry(pkg.clone()).or_default();
+                if !activated {
+                    // A newly activated member activates its non-optional member dependencies.
+                    for dep in self.normal_deps(&pkg) {
+                        if dep["optional"].as_bool() != Some(true) {
+                            queue.extend(self.activation(dep));
                         }
                     }
                 }
-            }
-            let Some(feature) = feature else { continue };
-            let table = &self.packages[&pkg]["features"];
-            if feature == "default" && table.get("default").is_none() {
-                continue;
-            }
-            if !set.insert(feature.clone()) {
-                continue;
-            }
-            for item in table.get(&feature).and_then(Value::as_array).into_iter().flatten() {
-                let item = item.as_str().unwrap();
-                if let Some((dep, f)) = item.split_once('/') {
-                    let dep = dep.trim_end_matches('?');
-                    if let Some(m) = self.dep_named(&pkg, dep).and_then(|d| self.member_of(d)) {
-                        queue.push_back((m, Some(f.to_string())));
+                let Some(feature) = feature else { continue };
+                let table = &self.packages[&pkg]["features"];
+                if feature == "default" && table.get("default").is_none() {
+                    continue;
+                }
+                if !set.insert(feature.clone()) {
+                    continue;
+                }
+                for item in table.get(&feature).and_then(Value::as_array).into_iter().flatten() {
+                    let item = item.as_str().unwrap();
+                    let named = |dep: &str| self.dep_named(&pkg, dep).filter(|d| self.member_of(d).is_some());
+                    if let Some((dep, f)) = item.split_once('/') {
+                        match (dep.strip_suffix('?'), named(dep.trim_end_matches('?'))) {
+                            (Some(_), Some(d)) => weak.push((self.member_of(d).unwrap(), f.to_string())),
+                            (None, Some(d)) => {
+                                queue.extend(self.activation(d));
+                                queue.push_back((self.member_of(d).unwrap(), Some(f.to_string())));
+                            }
+                            (_, None) => {
+                                enabled.get_mut(&pkg).unwrap().insert(item.to_string());
+                            }
+                        }
+                    } else if let Some(dep) = item.strip_prefix("dep:") {
+                        queue.extend(named(dep).map(|d| self.activation(d)).unwrap_or_default());
+                        enabled.get_mut(&pkg).unwrap().insert(item.to_string());
+                    } else {
+                        queue.push_back((pkg.clone(), Some(item.to_string())));
                     }
-                } else if !item.starts_with("dep:") {
-                    queue.push_back((pkg.clone(), Some(item.to_string())));
-                } else {
-                    enabled.get_mut(&pkg).unwrap().insert(item.to_string());
                 }
             }
+            let due: Vec<_> = weak
+                .iter()
+                .filter(|(m, f)| enabled.get(m).is_some_and(|set| !set.contains(f)))
+                .map(|(m, f)| (m.clone(), Some(f.clone())))
+                .collect();
+            if due.is_empty() {
+                return enabled;
+            }
+            queue.extend(due);
         }
-        enabled
+    }
+
+    /// What depending on `dep` turns on, when it is a workspace member: the member, the features the
+    /// dependency asks for, and its defaults unless turned off.
+    fn activation(&self, dep: &Value) -> Vec<(String, Option<String>)> {
+        let Some(m) = self.member_of(dep) else { return Vec::new() };
+        let mut out = vec![(m.clone(), None)];
+        out.extend(dep["features"].as_array().unwrap().iter().map(|f| (m.clone(), Some(f.as_str().unwrap().into()))));
+        if dep["uses_default_features"].as_bool() == Some(true) {
+            out.push((m, Some("default".into())));
+        }
+        out
     }
 }
 
@@ -114,18 +139,34 @@ fn any_enabled(resolved: &BTreeMap<String, BTreeSet<String>>, feature: &str) -> 
     resolved.iter().filter(|(_, fs)| fs.contains(feature)).map(|(p, _)| format!("{p}/{feature}")).collect()
 }
 
+/// No member the Lambdas build depends on `crate` unless it is optional (and so off unless turned on).
+fn only_optional(ws: &Workspace, resolved: &BTreeMap<String, BTreeSet<String>>, krate: &str) {
+    for pkg in resolved.keys() {
+        assert!(
+            ws.normal_deps(pkg).iter().all(|d| d["name"] != krate || d["optional"] == true),
+            "{pkg} depends on {krate} unconditionally"
+        );
+    }
+}
+
 #[test]
-fn the_lambdas_link_no_whisper() {
+fn the_lambdas_link_neither_the_listener_nor_sqlite_nor_whisper() {
     let ws = Workspace::load();
     let lambdas = ws.resolve("lambdas", &[], true);
     assert!(lambdas["shared"].contains("aws"), "the resolution must see `aws` reach shared: {lambdas:?}");
+    assert!(!lambdas.contains_key("listener"), "the Lambdas link the listener: {lambdas:?}");
+    assert_eq!(any_enabled(&lambdas, "local"), Vec::<String>::new(), "the Lambdas build the local host");
     assert_eq!(any_enabled(&lambdas, "whisper"), Vec::<String>::new(), "the Lambdas enable whisper");
-    assert_eq!(any_enabled(&lambdas, "dep:whisper-rs"), Vec::<String>::new());
+    assert_eq!(any_enabled(&lambdas, "embedded"), Vec::<String>::new(), "the Lambdas enable the embedded adapters");
+    // axum's `ws` feature links tokio-tungstenite, the WebSocket stack only the local host serves with.
+    assert_eq!(any_enabled(&lambdas, "axum/ws"), Vec::<String>::new(), "the Lambdas enable axum/ws");
+    for krate in ["whisper-rs", "rusqlite", "tokio-tungstenite"] {
+        assert_eq!(any_enabled(&lambdas, &format!("dep:{krate}")), Vec::<String>::new());
+        only_optional(&ws, &lambdas, krate);
+    }
     for pkg in lambdas.keys() {
-        assert!(
-            ws.normal_deps(pkg).iter().all(|d| d["name"] != "whisper-rs" || d["optional"] == true),
-            "{pkg} depends on whisper-rs unconditionally"
-        );
+        let axum = ws.dep_named(pkg, "axum").map(|d| d["features"].as_array().unwrap().clone()).unwrap_or_default();
+        assert!(!axum.iter().any(|f| f == "ws"), "{pkg} asks for axum with ws unconditionally");
     }
 }
 
@@ -134,6 +175,8 @@ fn the_local_binary_links_no_aws_sdk() {
     let ws = Workspace::load();
     let local = ws.resolve("functions", &[], true);
     assert!(local["shared"].contains("whisper"), "the local binary has whisper, and the resolution sees it");
+    assert!(local["shared"].contains("embedded") && local["listener"].contains("whisper"), "{local:?}");
+    assert!(local["functions"].contains("axum/ws"), "the local binary serves /ws: {local:?}");
     assert_eq!(any_enabled(&local, "aws"), Vec::<String>::new(), "the local binary enables aws");
     for pkg in local.keys() {
         for dep in ws.normal_deps(pkg) {
@@ -173,25 +216,6 @@ fn layering() {
     assert_eq!(members("lambdas"), BTreeSet::from(["functions".to_string()]));
 }
 
-/// Known gaps (ARCHITECTURE.md, "Known gaps"). When one of these fails, the gap is closed: update
-/// ARCHITECTURE.md (the feature table and "Known gaps") and turn the assertion into an invariant.
-#[test]
-fn known_gaps_are_still_as_documented() {
-    let ws = Workspace::load();
-    let listener = ws.dep_named("functions", "listener").map(|d| d["optional"] == false);
-    assert_eq!(
-        listener,
-        Some(true),
-        "functions no longer depends on listener unconditionally: update ARCHITECTURE.md's Known gaps"
-    );
-    let sqlite = ws.dep_named("shared", "rusqlite").map(|d| d["optional"] == false);
-    assert_eq!(
-        sqlite,
-        Some(true),
-        "shared's SQLite is no longer unconditional: update ARCHITECTURE.md's Known gaps and feature table"
-    );
-}
-
 /// Modules ARCHITECTURE.md calls pure: no I/O and no async outside their tests.
 const PURE: &[&str] = &[
     "shared/src/normalize.rs",
@@ -206,6 +230,7 @@ const PURE: &[&str] = &[
     "shared/src/timestamps.rs",
     "shared/src/health.rs",
     "shared/src/wav.rs",
+    "shared/src/genesys/mapping.rs",
     "shared/src/exports.rs",
     "shared/src/transcript.rs",
     "shared/src/analysis/engine.rs",
@@ -235,7 +260,6 @@ const PURE: &[&str] = &[
     "listener/src/audiohook/chunker.rs",
     "listener/src/audiohook/utterances.rs",
     "listener/src/audiohook/transcripts.rs",
-    "listener/src/genesys/mapping.rs",
     "listener/src/genesys/topics.rs",
     "listener/src/genesys/watchdog.rs",
     "listener/src/genesys/budget.rs",

@@ -8,7 +8,7 @@ use serde_json::Value;
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::AudioConfig;
 use shared::batch::worker::JobOutcome;
-use shared::batch::{BatchCall, BatchConfig, BatchService, BatchSweep, CallOptions, Upload};
+use shared::batch::{BatchCall, BatchConfig, BatchPorts, BatchService, BatchSweep, CallOptions, Upload, UploadsQueued};
 use shared::ports::{BatchStore, JobQueue, ReceivedJob};
 use shared::stt::{Segment, SttError, Transcriber};
 use std::sync::Arc;
@@ -26,16 +26,19 @@ impl Transcriber for ProviderDownForRetries {
 /// The batch service on a real SQLite file and folder in `dir`, with the provider down and `settings`.
 fn embedded(dir: &tempfile::TempDir, settings: &dyn shared::env::EnvSource) -> (Arc<SqliteStore>, BatchService) {
     let store = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
+    let ports = BatchPorts {
+        store: store.clone(),
+        blobs: Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
+        queue: store.clone(),
+        push: Arc::new(BroadcastPush::new(16)),
+        calls: store.clone(),
+        stt: Arc::new(ProviderDownForRetries),
+    };
     let service = BatchService::new(
-        store.clone(),
-        Arc::new(FolderBlobStore::new(dir.path().join("blobs"))),
-        store.clone(),
-        Arc::new(BroadcastPush::new(16)),
-        store.clone(),
-        Arc::new(ProviderDownForRetries),
+        ports,
         AudioConfig::from_env(settings).unwrap(),
         BatchConfig::from_env(settings).unwrap(),
-        false,
+        UploadsQueued::ByService,
     );
     (store, service)
 }

@@ -7,7 +7,7 @@ mod speech;
 
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::{AudioConfig, prepare};
-use shared::batch::{BatchConfig, BatchService, Processed, Upload};
+use shared::batch::{BatchConfig, BatchPorts, BatchService, Processed, Upload, UploadsQueued};
 use shared::stt::{SttConfig, SttError, Transcriber, Whisper, WhisperSettings};
 use std::sync::Arc;
 
@@ -85,16 +85,19 @@ async fn processed(dir: &std::path::Path, push: &BroadcastPush, name: &str, call
     let whisper = Whisper::load(&WhisperSettings { model: speech::tiny_en(), threads: 1 }).unwrap();
     let store = Arc::new(SqliteStore::open(&dir.join("db.sqlite")).unwrap());
     let quiet = [("ENABLE_NOISE_SUPPRESSION", "false")];
+    let ports = BatchPorts {
+        store: store.clone(),
+        blobs: Arc::new(FolderBlobStore::new(dir.join("blobs"))),
+        queue: store.clone(),
+        push: Arc::new(push.clone()),
+        calls: store,
+        stt: Arc::new(whisper),
+    };
     let service = BatchService::new(
-        store.clone(),
-        Arc::new(FolderBlobStore::new(dir.join("blobs"))),
-        store.clone(),
-        Arc::new(push.clone()),
-        store,
-        Arc::new(whisper),
+        ports,
         AudioConfig::from_env(&quiet).unwrap(),
         BatchConfig::from_env(&quiet).unwrap(),
-        false,
+        UploadsQueued::ByService,
     );
     let upload = Upload { filename: name.into(), audio: Some(call), ..Upload::default() };
     let id = service.submit(upload).await.unwrap().id;

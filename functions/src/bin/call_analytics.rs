@@ -1,9 +1,7 @@
 //! `call-analytics`: the whole platform as one local process.
 
 use clap::{Parser, Subcommand};
-use functions::local_audiohook;
-use functions::server::{CredentialSource, LocalServer, ServeConfig};
-use listener::genesys::connector::ConnectorConfig;
+use functions::server::{Bound, CredentialSource, LocalServer};
 use shared::env::ProcessEnv;
 use shared::logging::{self, LogConfig};
 use std::process::ExitCode;
@@ -58,11 +56,8 @@ async fn install_model(name: &str, from: Option<&std::path::Path>) -> Result<(),
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let stop = shared::shutdown::signal();
-    let cfg = ServeConfig::from_env(&ProcessEnv)?;
-    let mut server = LocalServer::build(&cfg)?;
-    let audiohook = local_audiohook::config(&ProcessEnv, &cfg.data_dir, &cfg.stt)?;
-    let listener = tokio::net::TcpListener::bind(cfg.http_addr).await?;
-    let addr = listener.local_addr()?;
+    let Bound { config: cfg, server, http, audiohook, connector } = LocalServer::bind(&ProcessEnv).await?;
+    let addr = http.local_addr()?;
     println!("Call Analytics listening on http://{addr} (data in {})", cfg.data_dir.display());
     if server.credential_source != CredentialSource::Environment {
         let c = &server.credentials;
@@ -73,10 +68,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             cfg.data_dir.join("credentials.json").display()
         );
     }
-    println!("  transcription: {}", cfg.stt.summary());
-    if let Some((ah, generated)) = audiohook {
-        let socket = tokio::net::TcpListener::bind((ah.host.as_str(), ah.port)).await?;
-        println!("  AudioHook: ws://{}{}", socket.local_addr()?, ah.path);
+    println!("  transcription: {}", cfg.services.stt.summary());
+    if let Some((url, generated)) = audiohook {
+        println!("  AudioHook: {url}");
         if let Some(keys) = generated {
             println!("    api key:       {}", keys.api_key);
             println!("    client secret: {}", keys.client_secret);
@@ -85,15 +79,12 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
                 cfg.data_dir.join("audiohook.json").display()
             );
         }
-        server = server.with_audiohook(ah, socket);
     }
-    if shared::env::string(&ProcessEnv, "GENESYS_CLIENT_ID").is_some() {
-        let cfg = ConnectorConfig::from_env(&ProcessEnv)?;
+    if let Some(cfg) = connector {
         println!("  Genesys connector: {} ({} topic mode)", cfg.api.api_base, cfg.topics.mode_name);
-        server = server.with_connector(cfg);
     }
     tracing::info!(%addr, "serving");
-    server.serve(listener, stop).await?;
+    server.serve(http, stop).await?;
     tracing::info!("stopped");
     Ok(())
 }

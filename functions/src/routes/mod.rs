@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod live_audio;
 pub mod openapi;
 pub mod tickets;
+#[cfg(feature = "local")]
 pub mod web;
 
 use crate::auth::{require_ingest, require_supervisor};

@@ -1,8 +1,7 @@
 //! Test harness: the real local server on a loopback port over a real SQLite file in a temp dir.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
-use functions::local_audiohook;
-use functions::server::{LocalServer, ServeConfig};
+use functions::server::LocalServer;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -51,21 +50,11 @@ impl TestServer {
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         env.entry("GENESYS_AUDIOHOOK_ENABLED".into()).or_insert_with(|| "false".into());
         env.insert("GENESYS_AUDIOHOOK_PORT".into(), "0".into());
-        let cfg = ServeConfig::from_env(&env).unwrap();
-        let mut server = LocalServer::build(&cfg).unwrap();
-        let mut audiohook_uri = None;
-        if let Some((ah, _)) = local_audiohook::config(&env, dir, &cfg.stt).unwrap() {
-            let socket = tokio::net::TcpListener::bind((ah.host.as_str(), ah.port)).await.unwrap();
-            audiohook_uri = Some(format!("ws://{}{}", socket.local_addr().unwrap(), ah.path));
-            server = server.with_audiohook(ah, socket);
-        }
-        if env.contains_key("GENESYS_CLIENT_ID") {
-            server = server.with_connector(listener::genesys::connector::ConnectorConfig::from_env(&env).unwrap());
-        }
-        let listener = tokio::net::TcpListener::bind(cfg.http_addr).await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let bound = LocalServer::bind(&env).await.unwrap();
+        let base = format!("http://{}", bound.http.local_addr().unwrap());
+        let audiohook_uri = bound.audiohook.map(|(url, _)| url);
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.serve(listener, async {
+        let task = tokio::spawn(bound.server.serve(bound.http, async {
             let _ = rx.await;
         }));
         Self {

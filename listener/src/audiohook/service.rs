@@ -7,7 +7,7 @@ use super::pipeline::{Pipeline, SessionStats};
 use super::server::{self, Config};
 use super::session::Settings;
 use super::transcription::{LiveConfig, LiveTranscription};
-use crate::forward::{Courier, Ingest, recover};
+use crate::forward::{Courier, Delivery, Ingest, recover};
 use serde_json::{Value, json};
 use shared::health::GENESYS_AUDIOHOOK;
 use shared::ports::{BlobStore, Heartbeats};
@@ -87,9 +87,10 @@ pub async fn run(
     listener: TcpListener,
     ingest: Arc<dyn Ingest>,
     ports: Ports,
-    dry_run: bool,
+    delivery: Delivery,
     stop: impl Future<Output = ()>,
 ) {
+    let dry_run = delivery == Delivery::DryRun;
     let (stopping_tx, stopping) = watch::channel(false);
     let f = &cfg.forward;
     let courier = Courier::new(

@@ -1,61 +1,35 @@
 //! Forwarding what the listener produces (audio chunks, events) to the realtime ingest, in order and
-//! without loss: an `Ingest` target (HTTP, or the service itself in the one local process), an `Outbox`
-//! per stream that overflows to a bounded on-disk spool, and a `pump` that delivers with retries.
+//! without loss: an `Ingest` target (HTTP, or `shared`'s in-process `ServiceIngest` in the one local
+//! process), an `Outbox` per stream that overflows to a bounded on-disk spool, and a `pump` that delivers
+//! with retries.
 
 mod http;
 mod outbox;
 mod pump;
-mod service;
 
 pub use http::{HttpIngest, IngestUrls};
 pub use outbox::{Outbox, SpoolBudget, SpoolError};
 pub use pump::{Courier, recover};
-pub use service::ServiceIngest;
+/// The ingest target's vocabulary lives in `shared` (the `genesys-events` Lambda delivers through it too);
+/// every part of the listener names it through `forward`, where delivery happens.
+pub use shared::realtime::ingest::{DeliveryError, Ingest, Kind, Outgoing, object};
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use thiserror::Error;
+use serde_json::Value;
 
-/// A payload built with `json!({...})` as the map the ingest takes (anything but an object is empty).
-pub fn object(v: serde_json::Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
+/// Whether a listener service forwards what it produces, or is a dry run (`--dry-run`): its ingest is
+/// [`DryRun`], and it keeps no recordings and sends no audio to a speech-to-text provider either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Forward,
+    DryRun,
+}
+
+impl Delivery {
+    /// From the command line's `--dry-run` flag.
+    pub fn from_dry_run(dry_run: bool) -> Self {
+        if dry_run { Self::DryRun } else { Self::Forward }
     }
-}
-
-/// Which ingest endpoint a payload goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// `POST /api/realtime/audio/chunk`.
-    Audio,
-    /// `POST /api/realtime/events`.
-    Event,
-}
-
-/// One payload, exactly as the ingest endpoint takes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outgoing {
-    pub kind: Kind,
-    pub body: Map<String, Value>,
-}
-
-#[derive(Debug, Error, PartialEq)]
-pub enum DeliveryError {
-    /// Try again later (network, 5xx, 429, auth or routing trouble an operator can fix): keep the payload.
-    #[error("ingest unavailable: {0}")]
-    Unavailable(String),
-    /// The ingest refused this payload as invalid; sending it again cannot help.
-    #[error("ingest rejected the payload: {0}")]
-    Rejected(String),
-}
-
-/// Where payloads go.
-#[async_trait]
-pub trait Ingest: Send + Sync {
-    async fn deliver(&self, item: &Outgoing) -> Result<(), DeliveryError>;
 }
 
 /// `--dry-run`: log what would be sent, send nothing.

@@ -6,11 +6,11 @@
 use super::api::{Api, ApiSettings};
 use super::channel::{ChannelRunner, ChannelSettings, ChannelStats};
 use super::discovery;
-use super::mapping::map_message;
 use super::topics::{TopicSettings, shard};
-use crate::forward::{Courier, Ingest, Kind, Outgoing, recover};
+use crate::forward::{Courier, Delivery, Ingest, Kind, Outgoing, recover};
 use serde_json::{Value, json};
 use shared::env::{self, EnvError, EnvSource};
+use shared::genesys::mapping::map_message;
 use shared::health::GENESYS_CONNECTOR;
 use shared::ports::Heartbeats;
 use shared::timestamps::iso;
@@ -119,9 +119,10 @@ pub async fn run(
     cfg: ConnectorConfig,
     ingest: Arc<dyn Ingest>,
     heartbeats: Arc<dyn Heartbeats>,
-    dry_run: bool,
+    delivery: Delivery,
     stop: impl Future<Output = ()>,
 ) -> Result<(), reqwest::Error> {
+    let dry_run = delivery == Delivery::DryRun;
     let api = Arc::new(Api::new(cfg.api.clone())?);
     let (stopping_tx, stopping) = watch::channel(false);
     let courier = Courier::new(

@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use listener::audiohook::config::AudiohookConfig;
 use listener::audiohook::service::{self, Ports};
-use listener::forward::{HttpIngest, Ingest};
+use listener::forward::{Delivery, HttpIngest, Ingest};
 use listener::simulate::{Audio, Options};
 use serde_json::Value;
 use shared::adapters::embedded::{FolderBlobStore, SqliteStore};
@@ -68,7 +68,7 @@ pub async fn start_with(
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let uri = format!("ws://{}/audiohook/ws", socket.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(service::run(cfg, socket, ingest, ports, false, async {
+    let task = tokio::spawn(service::run(cfg, socket, ingest, ports, Delivery::Forward, async {
         let _ = stopped.await;
     }));
     Running { uri, stop, task, store, blobs }

@@ -15,7 +15,8 @@ pub mod worker;
 pub use process::{ProcessError, Processed};
 pub use record::{BatchCall, BatchStatus, CallOptions, Digest};
 pub use service::{
-    ARTIFACTS, BatchService, GLOSSARY_KEY, UPLOAD_URL_LIFETIME, Upload, list_row, output_key, parse_transcript,
+    ARTIFACTS, BatchPorts, BatchService, GLOSSARY_KEY, UPLOAD_URL_LIFETIME, Upload, UploadsQueued, list_row,
+    output_key, parse_transcript,
 };
 pub use settings::BatchConfig;
 pub use sweep::BatchSweep;

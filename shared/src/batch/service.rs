@@ -43,6 +43,32 @@ pub struct Upload {
     pub options: CallOptions,
 }
 
+/// What batch processing runs on: the ports of the host's backend and the speech-to-text engine. Named
+/// fields, because the embedded backend is one store behind several of them.
+pub struct BatchPorts {
+    /// Batch call records.
+    pub store: Arc<dyn BatchStore>,
+    /// Uploads, transcripts and artifacts.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Processing jobs.
+    pub queue: Arc<dyn JobQueue>,
+    /// `call_update` messages to supervisors.
+    pub push: Arc<dyn Push>,
+    /// Realtime rows of the same id, removed with the call.
+    pub calls: Arc<dyn CallStore>,
+    pub stt: Arc<dyn Transcriber>,
+}
+
+/// How a call's job reaches the queue once its upload is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadsQueued {
+    /// Storing under `uploads/` queues the job by itself (S3 event notifications on AWS), so the upload
+    /// path must not queue it a second time.
+    ByStorageNotification,
+    /// Nothing watches the blob store (the embedded folder): the upload path queues the job.
+    ByService,
+}
+
 /// The ports and settings batch processing runs on.
 pub struct BatchService {
     pub store: Arc<dyn BatchStore>,
@@ -56,9 +82,7 @@ pub struct BatchService {
     pub llm: Option<Arc<crate::analysis::llm::LlmClient>>,
     pub audio: crate::audio::AudioConfig,
     pub config: BatchConfig,
-    /// Whether storing under `uploads/` queues the job by itself (S3 notifications on AWS); when not, the
-    /// upload path enqueues it.
-    pub uploads_notify: bool,
+    pub uploads: UploadsQueued,
     pub(super) clock: Clock,
 }
 
@@ -71,18 +95,13 @@ fn bad(e: impl std::fmt::Display) -> ServiceError {
 }
 
 impl BatchService {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        store: Arc<dyn BatchStore>,
-        blobs: Arc<dyn BlobStore>,
-        queue: Arc<dyn JobQueue>,
-        push: Arc<dyn Push>,
-        calls: Arc<dyn CallStore>,
-        stt: Arc<dyn Transcriber>,
+        ports: BatchPorts,
         audio: crate::audio::AudioConfig,
         config: BatchConfig,
-        uploads_notify: bool,
+        uploads: UploadsQueued,
     ) -> Self {
+        let BatchPorts { store, blobs, queue, push, calls, stt } = ports;
         Self {
             store,
             blobs,
@@ -93,7 +112,7 @@ impl BatchService {
             llm: None,
             audio,
             config,
-            uploads_notify,
+            uploads,
             clock: Arc::new(chrono::Utc::now),
         }
     }
@@ -195,7 +214,7 @@ impl BatchService {
         if let Some(a) = audio {
             self.blobs.put(&call.upload_key, a).await?;
         }
-        if !self.uploads_notify {
+        if self.uploads == UploadsQueued::ByService {
             self.queue.enqueue(&call_job(&call.id)).await?;
         }
         Ok(())

@@ -3,6 +3,7 @@
 
 mod audio;
 mod events;
+pub mod ingest;
 mod queries;
 mod retention;
 

@@ -4,10 +4,10 @@
 //! `event_id` derived from the notification itself so a replay, or the same notification arriving on two
 //! channels, is applied once.
 
-use crate::forward::object;
+use crate::realtime::ingest::object;
+use crate::timestamps::{Timestamp, iso, parse_client_timestamp};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use shared::timestamps::{Timestamp, iso, parse_client_timestamp};
 
 /// At most this many events come from one notification (the seed's 6).
 pub const MAX_EVENTS_PER_NOTIFICATION: usize = 6;

@@ -2,12 +2,12 @@
 //! realtime service over a real SQLite file: a call's life, a live transcript raising the escalation
 //! alert, every notification delivered twice applied once, and dead air from the event body.
 
-use listener::forward::{Ingest, Kind, Outgoing, ServiceIngest};
-use listener::genesys::mapping::map_message;
 use serde_json::{Value, json};
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::config::RealtimeConfig;
+use shared::genesys::mapping::map_message;
 use shared::realtime::RealtimeService;
+use shared::realtime::ingest::{Ingest, Kind, Outgoing, ServiceIngest};
 use std::sync::Arc;
 
 fn fixture(name: &str) -> Value {
