@@ -7,7 +7,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use shared::secret::constant_time_eq;
+use shared::settings::secret::constant_time_eq;
 
 /// How supervisors prove who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]

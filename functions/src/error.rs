@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, body::Bytes, extract::rejection::BytesRejection};
 use serde_json::{Map, Value, json};
-use shared::normalize::parse_object;
 use shared::realtime::ServiceError;
+use shared::realtime::normalize::parse_object;
 
 #[derive(Debug)]
 pub struct ApiError {

@@ -8,9 +8,9 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::Request;
 use lambda_http::request::RequestContext;
-use shared::env::{self, EnvError, EnvSource, ProcessEnv};
 use shared::realtime::RealtimeService;
-use shared::stt::SttConfig;
+use shared::settings::env::{self, EnvError, EnvSource, ProcessEnv};
+use shared::speech::SttConfig;
 use std::sync::Arc;
 
 /// Settings of every Lambda, from the environment the SAM template sets.
@@ -51,8 +51,12 @@ pub fn jwt_verified(req: &Request) -> bool {
 /// What every function does once per container: JSON logs (same `LOG_LEVEL` / `RUST_LOG` as locally, to
 /// stdout for CloudWatch, never files) and the SDK configuration.
 pub async fn init() -> Result<aws_config::SdkConfig, lambda_http::Error> {
-    let log = shared::logging::LogConfig { json: true, dir: None, ..shared::logging::LogConfig::from_env(&ProcessEnv) };
-    shared::logging::init(&log)?;
+    let log = shared::process::logging::LogConfig {
+        json: true,
+        dir: None,
+        ..shared::process::logging::LogConfig::from_env(&ProcessEnv)
+    };
+    shared::process::logging::init(&log)?;
     Ok(shared::adapters::aws::sdk_config().await)
 }
 

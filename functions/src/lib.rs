@@ -12,7 +12,7 @@ pub mod lambda;
 #[cfg(feature = "local")]
 pub mod local_audiohook;
 #[cfg(feature = "local")]
-pub mod models;
+pub mod model_install;
 pub mod routes;
 #[cfg(feature = "local")]
 pub mod server;

@@ -8,8 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use listener::audiohook::config::AudiohookConfig;
 use serde::{Deserialize, Serialize};
-use shared::env::{self, EnvSource, WithDefaults};
-use shared::stt::SttConfig;
+use shared::settings::env::{self, EnvSource, WithDefaults};
+use shared::speech::SttConfig;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -27,7 +27,7 @@ fn generated_keys(data_dir: &Path) -> Result<GeneratedKeys, ServeError> {
     match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let token = || shared::secret::generate_token().map_err(|e| err(e.to_string()));
+            let token = || shared::settings::secret::generate_token().map_err(|e| err(e.to_string()));
             let keys = GeneratedKeys { api_key: token()?, client_secret: STANDARD.encode(token()?) };
             std::fs::create_dir_all(data_dir)?;
             write_private(&path, &serde_json::to_string_pretty(&keys).map_err(|e| err(e.to_string()))?)?;

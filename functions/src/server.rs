@@ -13,11 +13,11 @@ use listener::genesys::connector::ConnectorConfig;
 use serde::{Deserialize, Serialize};
 use shared::adapters::embedded::BroadcastPush;
 use shared::batch::BatchService;
-use shared::env::{self, EnvError, EnvSource};
 use shared::ports::{Heartbeats, StoreError};
 use shared::realtime::RealtimeService;
 use shared::realtime::ingest::ServiceIngest;
-use shared::stt::{SttConfig, Transcriber};
+use shared::settings::env::{self, EnvError, EnvSource};
+use shared::speech::{SttConfig, Transcriber};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -124,7 +124,7 @@ pub fn resolve_credentials(cfg: &ServeConfig) -> Result<(Credentials, Credential
             (serde_json::from_str::<StoredCredentials>(&text).map_err(|e| err(e.to_string()))?, CredentialSource::File)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let token = || shared::secret::generate_token().map_err(|e| err(e.to_string()));
+            let token = || shared::settings::secret::generate_token().map_err(|e| err(e.to_string()));
             let fresh = StoredCredentials { ingest_token: token()?, supervisor_token: token()? };
             std::fs::create_dir_all(&cfg.data_dir)?;
             write_private(&path, &serde_json::to_string_pretty(&fresh).map_err(|e| err(e.to_string()))?)?;

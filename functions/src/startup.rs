@@ -8,11 +8,11 @@ use crate::state::{AppState, HealthConfig};
 use shared::analysis::llm::{LlmConfig, LlmError};
 use shared::audio::AudioConfig;
 use shared::batch::{BatchConfig, BatchPorts, BatchService, UploadsQueued};
-use shared::config::RealtimeConfig;
-use shared::env::{EnvError, EnvSource};
 use shared::ports::{BatchStore, BlobStore, CallStore, Heartbeats, JobQueue, Push, Tickets};
 use shared::realtime::RealtimeService;
-use shared::stt::{SttConfig, SttError, Transcriber};
+use shared::realtime::config::RealtimeConfig;
+use shared::settings::env::{EnvError, EnvSource};
+use shared::speech::{SttConfig, SttError, Transcriber};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -73,8 +73,8 @@ impl AwsBackendSettings {
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
         Ok(Self {
             aws: shared::adapters::aws::AwsSettings::from_env(e)?,
-            websocket_callback_url: shared::env::required(e, "WEBSOCKET_CALLBACK_URL")?,
-            job_queue_url: shared::env::required(e, "JOB_QUEUE_URL")?,
+            websocket_callback_url: shared::settings::env::required(e, "WEBSOCKET_CALLBACK_URL")?,
+            job_queue_url: shared::settings::env::required(e, "JOB_QUEUE_URL")?,
         })
     }
 }

@@ -3,9 +3,9 @@
 
 use crate::auth::Credentials;
 use shared::batch::BatchService;
-use shared::env::{self, EnvError, EnvSource};
 use shared::ports::{Heartbeats, Tickets};
 use shared::realtime::RealtimeService;
+use shared::settings::env::{self, EnvError, EnvSource};
 use std::sync::Arc;
 
 /// Seconds after which a worker heartbeat is stale (seed names and defaults).

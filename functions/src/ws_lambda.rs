@@ -10,10 +10,10 @@ use lambda_http::aws_lambda_events::encodings::Body;
 use lambda_http::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use shared::adapters::aws::{AwsSettings, DynamoStore, Following};
-use shared::env::ProcessEnv;
 use shared::ports::StoreError;
-use shared::tickets;
-use shared::timestamps::Timestamp;
+use shared::realtime::tickets;
+use shared::settings::env::ProcessEnv;
+use shared::values::timestamps::Timestamp;
 
 fn reply(status: i64, body: &Value) -> ApiGatewayProxyResponse {
     let mut r = ApiGatewayProxyResponse::default();
@@ -58,7 +58,7 @@ async fn connect(
         ));
     }
     let call_id = query.first("call_id").map(str::trim).filter(|c| !c.is_empty() && *c != "*");
-    if let Some(Err(e)) = call_id.map(shared::ids::validate_call_id) {
+    if let Some(Err(e)) = call_id.map(shared::values::ids::validate_call_id) {
         return Ok(reply(400, &json!({"detail": e.to_string()})));
     }
     store.connect(connection, now).await?;

@@ -3,7 +3,7 @@
 //! `{"action":"unsubscribe",...}` or `{"action":"ping"}`; pushed messages are the seed's SSE bodies.
 
 use serde_json::{Value, json};
-use shared::timestamps::iso;
+use shared::values::timestamps::iso;
 
 /// Largest client message accepted.
 pub const MAX_CLIENT_MESSAGE: usize = 4096;
@@ -27,7 +27,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, Value> {
     let msg: Value = serde_json::from_str(text).map_err(|_| error("Invalid JSON message"))?;
     let call_id = msg.get("call_id").and_then(Value::as_str).map(str::trim).filter(|c| !c.is_empty() && *c != "*");
     if let Some(id) = call_id {
-        shared::ids::validate_call_id(id).map_err(|e| error(e.to_string()))?;
+        shared::values::ids::validate_call_id(id).map_err(|e| error(e.to_string()))?;
     }
     let call_id = call_id.map(str::to_string);
     match msg.get("action").and_then(Value::as_str) {

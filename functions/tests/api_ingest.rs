@@ -232,7 +232,7 @@ async fn a_mulaw_wav_chunk_as_telephony_writes_it_is_accepted() {
     assert_eq!((a["sample_rate"].as_u64(), a["channels"].as_u64()), (Some(8000), Some(2)), "{a}");
     assert_eq!((a["sample_width"].as_u64(), a["duration_seconds"].as_f64()), (Some(2), Some(0.5)), "{a}");
     let played = s.get_raw("/api/realtime/calls/pbx/audio").await.bytes().await.unwrap();
-    let heard = telephony::through(&telephony::tones(0.5), telephony::mulaw, shared::g711::ulaw_to_linear);
+    let heard = telephony::through(&telephony::tones(0.5), telephony::mulaw, shared::audio::g711::ulaw_to_linear);
     assert!(played[44..] == telephony::interleave_16bit(&heard)[..], "the decoded samples, interleaved");
     s.stop().await;
 }

@@ -149,8 +149,8 @@ async fn live_audio_falls_back_to_an_upload_or_a_recording() {
     let (status, v) = s.post_form("/api/calls", form).await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
-    let recording = shared::wav::encode(
-        &shared::live_audio::AudioFormat { sample_rate: 8000, channels: 2, sample_width: 2 },
+    let recording = shared::audio::wav::encode(
+        &shared::realtime::live_audio::AudioFormat { sample_rate: 8000, channels: 2, sample_width: 2 },
         &[0u8; 3200],
     );
     let recordings = s.data_dir.join("blobs/recordings");

@@ -184,12 +184,12 @@ async fn housekeeping_function_ends_idle_calls() {
         store.clone(),
         Arc::new(S3BlobStore::new(&sdk, &settings)),
         Arc::new(ApiGatewayPush::new(&sdk, store.clone(), &callback)),
-        shared::config::RealtimeConfig::default(),
+        shared::realtime::config::RealtimeConfig::default(),
         Arc::new(move || *c.lock().unwrap()),
     );
     let ingest = |call: &str| {
         let e = serde_json::json!({"call_id": call, "text": "hello"});
-        shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap()
+        shared::realtime::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap()
     };
     realtime.ingest_normalized(&ingest("quiet-call")).await.unwrap();
     *clock.lock().unwrap() += chrono::Duration::minutes(100);

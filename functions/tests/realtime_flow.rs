@@ -167,9 +167,15 @@ async fn the_server_ends_calls_left_idle() {
     // A call last heard from three hours ago, as a crashed provider would leave it.
     let store = shared::adapters::embedded::SqliteStore::open(&dir.path().join("call_analytics.db")).unwrap();
     let obj = |v: Value| v.as_object().unwrap().clone();
-    let ev = shared::normalize::normalize_event(&obj(json!({"call_id": "forgotten", "text": "hello"})), 100).unwrap();
+    let ev = shared::realtime::normalize::normalize_event(&obj(json!({"call_id": "forgotten", "text": "hello"})), 100)
+        .unwrap();
     let three_hours_ago = chrono::Utc::now() - chrono::Duration::hours(3);
-    let applied = shared::risk::apply_event(None, &ev, three_hours_ago, &shared::config::RealtimeConfig::default());
+    let applied = shared::realtime::risk::apply_event(
+        None,
+        &ev,
+        three_hours_ago,
+        &shared::realtime::config::RealtimeConfig::default(),
+    );
     let commit = EventCommit {
         state: applied.state,
         expected_version: None,

@@ -11,8 +11,8 @@ use crate::genesys::{
 };
 use crate::simulate::{self as sim, Audio, Options};
 use crate::supervise::{Failure, Stopper, supervise};
-use shared::env::ProcessEnv;
 use shared::ports::Heartbeats;
+use shared::settings::env::ProcessEnv;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,17 +110,17 @@ impl Connector {
 }
 
 pub async fn audiohook(dry_run: bool, listen: Listen) -> Result<(), BoxError> {
-    let stop = shared::shutdown::signal();
+    let stop = shared::process::shutdown::signal();
     let cfg = audiohook_config(listen)?;
-    let ports = crate::ports::from_env(&ProcessEnv).await?;
+    let ports = crate::storage::from_env(&ProcessEnv).await?;
     Audiohook::bind(cfg, ports, dry_run).await?.serve(stop).await;
     Ok(())
 }
 
 pub async fn connector(dry_run: bool, target: Target) -> Result<(), BoxError> {
-    let stop = shared::shutdown::signal();
+    let stop = shared::process::shutdown::signal();
     let cfg = connector_config(target)?;
-    let ports = crate::ports::from_env(&ProcessEnv).await?;
+    let ports = crate::storage::from_env(&ProcessEnv).await?;
     Connector::new(cfg, ports.heartbeats, dry_run)?.serve(stop).await?;
     Ok(())
 }
@@ -138,11 +138,11 @@ pub enum AllError {
 /// with its own heartbeat (see `supervise` for what happens when one fails). Both configurations are
 /// checked before either starts, so a missing setting of one never leaves the other running alone.
 pub async fn all(dry_run: bool, listen: Listen, target: Target) -> Result<(), AllError> {
-    let stop = shared::shutdown::signal();
+    let stop = shared::process::shutdown::signal();
     let start = |service| move |error| AllError::Start { service, error };
     let audiohook_cfg = audiohook_config(listen).map_err(start("audiohook"))?;
     let connector_cfg = connector_config(target).map_err(start("connector"))?;
-    let ports = crate::ports::from_env(&ProcessEnv).await.map_err(|e| start("storage")(e.into()))?;
+    let ports = crate::storage::from_env(&ProcessEnv).await.map_err(|e| start("storage")(e.into()))?;
     let connector = Connector::new(connector_cfg, ports.heartbeats.clone(), dry_run).map_err(start("connector"))?;
     let audiohook = Audiohook::bind(audiohook_cfg, ports, dry_run).await.map_err(start("audiohook"))?;
     let stopper = Stopper::default();

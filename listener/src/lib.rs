@@ -8,6 +8,6 @@ pub mod commands;
 pub mod forward;
 pub mod genesys;
 pub mod heartbeat;
-pub mod ports;
 pub mod simulate;
+pub mod storage;
 pub mod supervise;

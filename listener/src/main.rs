@@ -5,8 +5,8 @@
 use clap::{Parser, Subcommand};
 use listener::commands::{self, Listen, Target};
 use listener::simulate::{self, Options};
-use shared::env::ProcessEnv;
-use shared::logging::{self, LogConfig};
+use shared::process::logging::{self, LogConfig};
+use shared::settings::env::ProcessEnv;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use shared::g711::linear_to_ulaw;
+use shared::audio::g711::linear_to_ulaw;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;

@@ -61,7 +61,7 @@ async fn recording_and_heartbeat_on_s3_and_dynamodb() {
     tokio::time::timeout(Duration::from_secs(20), task).await.unwrap().unwrap();
 
     let key = format!("recordings/{}.wav", result.conversation_id);
-    let (format, pcm) = shared::wav::decode(&blobs.get(&key).await.unwrap().expect("the recording")).unwrap();
+    let (format, pcm) = shared::audio::wav::decode(&blobs.get(&key).await.unwrap().expect("the recording")).unwrap();
     assert_eq!((format.sample_rate, format.channels, pcm.len()), (8000, 2, 20_000 * 4));
     let part = format!("recordings/{}/{}/part-000000.wav", result.conversation_id, result.session_id);
     assert_eq!(blobs.get(&part).await.unwrap(), None, "parts are removed once joined");

@@ -66,7 +66,7 @@ async fn an_ingest_outage_loses_nothing_and_duplicates_nothing() {
 
     // The recording is the whole call as one stereo WAV.
     let wav = running.blobs.get(&format!("recordings/{}.wav", result.conversation_id)).await.unwrap().unwrap();
-    let (format, recorded) = shared::wav::decode(&wav).unwrap();
+    let (format, recorded) = shared::audio::wav::decode(&wav).unwrap();
     assert_eq!((format.sample_rate, format.channels), (8000, 2));
     assert_eq!(recorded, interleaved(&through_ulaw(&audio)));
 

@@ -10,9 +10,9 @@ mod support;
 use listener::simulate::{self, Audio, SessionResult};
 use serde_json::Value;
 use shared::adapters::embedded::BroadcastPush;
-use shared::config::RealtimeConfig;
 use shared::ports::BlobStore;
 use shared::realtime::RealtimeService;
+use shared::realtime::config::RealtimeConfig;
 use shared::realtime::ingest::{Ingest, ServiceIngest};
 use std::path::Path;
 use std::sync::Arc;
@@ -173,7 +173,7 @@ async fn a_provider_down_costs_transcripts_only_and_is_reported_as_a_gap() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let wav = wav.expect("the recording is written");
-    assert_eq!(shared::wav::decode(&wav).unwrap().1, audio);
+    assert_eq!(shared::audio::wav::decode(&wav).unwrap().1, audio);
     // No transcript; one gap, announced when it began and closed with the call.
     assert!(events_of(&accepted, "transcript").is_empty());
     let gaps: Vec<&Value> = events_of(&accepted, "transcription_gap").iter().map(|g| &g["metadata"]).collect();

@@ -8,8 +8,8 @@ mod process;
 mod support;
 
 use shared::adapters::embedded::{DATABASE_FILE, SqliteStore};
-use shared::health::{GENESYS_AUDIOHOOK, GENESYS_CONNECTOR};
 use shared::ports::Heartbeats;
+use shared::process::health::{GENESYS_AUDIOHOOK, GENESYS_CONNECTOR};
 use std::path::Path;
 use std::process::{Child, Command, Output};
 
@@ -219,7 +219,7 @@ async fn build_topics_writes_and_prints_the_seeds_builder() {
     );
     let builder = &saved["builder"];
     assert_eq!(keys(builder), ["generated_at", "mode", "queues", "topics", "users"]);
-    assert!(shared::timestamps::parse_iso(builder["generated_at"].as_str().unwrap()).is_some());
+    assert!(shared::values::timestamps::parse_iso(builder["generated_at"].as_str().unwrap()).is_some());
     assert_eq!(builder["mode"], "queues_users");
     assert_eq!(
         builder["topics"],

@@ -14,7 +14,7 @@
 mod speech;
 
 use shared::audio::{AudioConfig, PreparedAudio, prepare};
-use shared::stt::{Transcriber, Whisper, WhisperSettings};
+use shared::speech::{Transcriber, Whisper, WhisperSettings};
 use std::collections::HashSet;
 use std::time::Instant;
 

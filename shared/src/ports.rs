@@ -2,9 +2,9 @@
 //! in-process broadcast) and, with the AWS issue, an `aws` one. Adapters move bytes; all decisions are made
 //! by the pure engines and the services above them.
 
-use crate::domain::{Alert, CallState, EventRecord, NewAlert, NewEvent};
-use crate::live_audio::LiveAudioBuffer;
-use crate::timestamps::Timestamp;
+use crate::realtime::domain::{Alert, CallState, EventRecord, NewAlert, NewEvent};
+use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::values::timestamps::Timestamp;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;

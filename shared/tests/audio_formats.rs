@@ -61,7 +61,7 @@ fn cfg() -> AudioConfig {
 
 /// Frequency of the first piece of a track from upward zero crossings.
 fn dominant_hz(prepared: &PreparedAudio, track: usize) -> f64 {
-    let (format, pcm) = shared::wav::decode(&prepared.tracks[track].pieces[0].wav).unwrap();
+    let (format, pcm) = shared::audio::wav::decode(&prepared.tracks[track].pieces[0].wav).unwrap();
     let s: Vec<i16> = pcm.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
     let ups = s.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
     ups as f64 * f64::from(format.sample_rate) / s.len() as f64

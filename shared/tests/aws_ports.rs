@@ -59,7 +59,7 @@ async fn an_ingested_event_costs_two_dynamodb_round_trips() {
         Arc::new(DynamoStore::with_client(client.clone(), &settings)),
         Arc::new(S3BlobStore::new(&sdk, &settings)),
         Arc::new(shared::adapters::embedded::BroadcastPush::new(8)),
-        shared::config::RealtimeConfig::default(),
+        shared::realtime::config::RealtimeConfig::default(),
     );
     let events = [
         json!({"call_id": "rt", "text": "hello", "event_id": "e1"}),
@@ -69,7 +69,7 @@ async fn an_ingested_event_costs_two_dynamodb_round_trips() {
     ];
     let mut registrations = Vec::new();
     for (i, e) in events.iter().enumerate() {
-        let ev = shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap();
+        let ev = shared::realtime::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap();
         log.clear();
         let done = service.ingest_normalized(&ev).await.unwrap();
         let mut ops = log.ops();
@@ -93,12 +93,12 @@ async fn an_ingested_event_costs_two_dynamodb_round_trips() {
         store.clone(),
         Arc::new(S3BlobStore::new(&sdk, &settings)),
         Arc::new(shared::adapters::aws::ApiGatewayPush::new(&sdk, store.clone(), &callback)),
-        shared::config::RealtimeConfig::default(),
+        shared::realtime::config::RealtimeConfig::default(),
     );
     store.connect("watcher", chrono::Utc::now()).await.unwrap();
     store.subscribe("watcher", Some("rt-push"), 100, chrono::Utc::now()).await.unwrap();
     let e = json!({"call_id": "rt-push", "text": "cancel my account, I want a supervisor", "sentiment": -0.9, "event_id": "e5"});
-    let ev = shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap();
+    let ev = shared::realtime::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap();
     log.clear();
     let done = service.ingest_normalized(&ev).await.unwrap();
     let mut ops = log.ops();

@@ -10,7 +10,7 @@ use shared::audio::AudioConfig;
 use shared::batch::worker::JobOutcome;
 use shared::batch::{BatchCall, BatchConfig, BatchPorts, BatchService, BatchSweep, CallOptions, Upload, UploadsQueued};
 use shared::ports::{BatchStore, JobQueue, ReceivedJob};
-use shared::stt::{Segment, SttError, Transcriber};
+use shared::speech::{Segment, SttError, Transcriber};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +24,10 @@ impl Transcriber for ProviderDownForRetries {
 }
 
 /// The batch service on a real SQLite file and folder in `dir`, with the provider down and `settings`.
-fn embedded(dir: &tempfile::TempDir, settings: &dyn shared::env::EnvSource) -> (Arc<SqliteStore>, BatchService) {
+fn embedded(
+    dir: &tempfile::TempDir,
+    settings: &dyn shared::settings::env::EnvSource,
+) -> (Arc<SqliteStore>, BatchService) {
     let store = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
     let ports = BatchPorts {
         store: store.clone(),
@@ -44,9 +47,9 @@ fn embedded(dir: &tempfile::TempDir, settings: &dyn shared::env::EnvSource) -> (
 }
 
 fn wav() -> Vec<u8> {
-    let format = shared::live_audio::AudioFormat { sample_rate: 8000, channels: 1, sample_width: 2 };
+    let format = shared::realtime::live_audio::AudioFormat { sample_rate: 8000, channels: 1, sample_width: 2 };
     let pcm: Vec<u8> = (0..8000i16).flat_map(|i| ((i % 50) * 300).to_le_bytes()).collect();
-    shared::wav::encode(&format, &pcm)
+    shared::audio::wav::encode(&format, &pcm)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -112,14 +112,14 @@ fn call_store_contract_on_dynamodb_local() {
             store.clone(),
             Arc::new(shared::adapters::embedded::FolderBlobStore::new(std::env::temp_dir().join("ddbl-blobs"))),
             Arc::new(shared::adapters::embedded::BroadcastPush::new(8)),
-            shared::config::RealtimeConfig::default(),
+            shared::realtime::config::RealtimeConfig::default(),
         ));
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..40 {
             let service = service.clone();
             tasks.spawn(async move {
                 let e = serde_json::json!({"call_id": format!("parallel-{i}"), "text": "I want a supervisor", "sentiment": -0.9});
-                service.ingest_normalized(&shared::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap()).await
+                service.ingest_normalized(&shared::realtime::normalize::normalize_event(e.as_object().unwrap(), 1000).unwrap()).await
             });
         }
         while let Some(done) = tasks.join_next().await {

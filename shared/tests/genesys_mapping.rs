@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
-use shared::config::RealtimeConfig;
 use shared::genesys::mapping::map_message;
 use shared::realtime::RealtimeService;
+use shared::realtime::config::RealtimeConfig;
 use shared::realtime::ingest::{Ingest, Kind, Outgoing, ServiceIngest};
 use std::sync::Arc;
 

@@ -3,9 +3,9 @@
 use chrono::Duration;
 use serde_json::json;
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
-use shared::config::RealtimeConfig;
+use shared::realtime::config::RealtimeConfig;
 use shared::realtime::{RealtimeService, SweepReport};
-use shared::timestamps::{Timestamp, parse_iso};
+use shared::values::timestamps::{Timestamp, parse_iso};
 use std::sync::{Arc, Mutex};
 
 struct Fixture {

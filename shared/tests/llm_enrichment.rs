@@ -10,8 +10,8 @@ use shared::analysis::engine::{AnalysisInput, analyze};
 use shared::analysis::llm::{LlmClient, LlmError, LlmSettings, enrich};
 use shared::analysis::llm_prompt::{Prompt, PromptInput};
 use shared::analysis::tags::TagRules;
-use shared::openai_api::OpenAiApi;
-use shared::transcript::Entry;
+use shared::outbound::openai_api::OpenAiApi;
+use shared::speech::transcript::Entry;
 use std::time::Duration;
 
 fn reply_content() -> String {

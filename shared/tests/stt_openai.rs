@@ -4,7 +4,7 @@
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde_json::json;
-use shared::stt::{OpenAiApi, OpenAiCompatible, Segment, SttError, Transcriber};
+use shared::speech::{OpenAiApi, OpenAiCompatible, Segment, SttError, Transcriber};
 use std::time::Duration;
 
 /// Answers by the `model` form field; checks the key and the form on the way.
@@ -47,8 +47,8 @@ async fn server() -> String {
 }
 
 fn wav() -> Vec<u8> {
-    let format = shared::live_audio::AudioFormat { sample_rate: 16_000, channels: 1, sample_width: 2 };
-    shared::wav::encode(&format, &[0u8; 3200])
+    let format = shared::realtime::live_audio::AudioFormat { sample_rate: 16_000, channels: 1, sample_width: 2 };
+    shared::audio::wav::encode(&format, &[0u8; 3200])
 }
 
 async fn run(base: &str, key: &str, model: &str) -> Result<Vec<Segment>, SttError> {

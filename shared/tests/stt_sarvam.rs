@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use shared::stt::{Sarvam, SarvamSettings, Segment, SttError, Transcriber};
+use shared::speech::{Sarvam, SarvamSettings, Segment, SttError, Transcriber};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -151,8 +151,8 @@ fn settings(base: &str, key: &str, model: &str, diarization: bool) -> SarvamSett
 
 /// A tenth of a second of 16 kHz mono silence.
 fn wav() -> Vec<u8> {
-    let format = shared::live_audio::AudioFormat { sample_rate: 16_000, channels: 1, sample_width: 2 };
-    shared::wav::encode(&format, &[0u8; 3200])
+    let format = shared::realtime::live_audio::AudioFormat { sample_rate: 16_000, channels: 1, sample_width: 2 };
+    shared::audio::wav::encode(&format, &[0u8; 3200])
 }
 
 async fn run(s: SarvamSettings, language: Option<&str>) -> Result<Vec<Segment>, SttError> {

@@ -1,15 +1,15 @@
 //! Every WAV layout telephony systems write, read by both ways audio arrives: an upload
-//! (`shared::audio::decode`, symphonia behind the canonical header) and a live chunk (`shared::wav::decode`).
+//! (`shared::audio::decode`, symphonia behind the canonical header) and a live chunk (`shared::audio::wav::decode`).
 //! Each file is built byte by byte (`telephony`) with a known tone on each channel; what must come out is
 //! the duration, the channel count and the very sample values, and for the call the tone of each channel.
 
 mod telephony;
 
 use proptest::prelude::*;
+use shared::audio::g711;
+use shared::audio::wav;
 use shared::audio::{self, AudioConfig, AudioError};
-use shared::g711;
-use shared::live_audio::AudioFormat;
-use shared::wav;
+use shared::realtime::live_audio::AudioFormat;
 use telephony::*;
 
 const SECONDS: f64 = 2.0;

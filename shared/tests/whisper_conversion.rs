@@ -3,7 +3,7 @@
 //! `.tools/whisper-sources/tiny.en`; `WHISPER_SOURCES` names another place), become a file of exactly the
 //! official ggml-tiny.en.bin's size and hyper-parameters.
 
-use shared::whisper_model::{Hparams, convert, mel_filters, read_ct2, vocabulary};
+use shared::speech::whisper_model::{Hparams, convert, mel_filters, read_ct2, vocabulary};
 use std::path::PathBuf;
 
 fn sources() -> PathBuf {

@@ -8,7 +8,7 @@ mod speech;
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::{AudioConfig, prepare};
 use shared::batch::{BatchConfig, BatchPorts, BatchService, Processed, Upload, UploadsQueued};
-use shared::stt::{SttConfig, SttError, Transcriber, Whisper, WhisperSettings};
+use shared::speech::{SttConfig, SttError, Transcriber, Whisper, WhisperSettings};
 use std::sync::Arc;
 
 use speech::{ESCALATION as CUSTOMER, GREETING as AGENT};

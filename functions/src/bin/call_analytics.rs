@@ -2,8 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use functions::server::{Bound, CredentialSource, LocalServer};
-use shared::env::ProcessEnv;
-use shared::logging::{self, LogConfig};
+use shared::process::logging::{self, LogConfig};
+use shared::settings::env::ProcessEnv;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -38,11 +38,12 @@ enum ModelsCommand {
 }
 
 async fn install_model(name: &str, from: Option<&std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
-    use functions::models::{Source, install};
-    let data_dir =
-        std::path::PathBuf::from(shared::env::string(&ProcessEnv, "DATA_DIR").unwrap_or_else(|| "data".into()));
-    let official = shared::env::string(&ProcessEnv, "WHISPER_MODEL_BASE_URL");
-    let sources = shared::env::string(&ProcessEnv, "WHISPER_SOURCES_DIR")
+    use functions::model_install::{Source, install};
+    let data_dir = std::path::PathBuf::from(
+        shared::settings::env::string(&ProcessEnv, "DATA_DIR").unwrap_or_else(|| "data".into()),
+    );
+    let official = shared::settings::env::string(&ProcessEnv, "WHISPER_MODEL_BASE_URL");
+    let sources = shared::settings::env::string(&ProcessEnv, "WHISPER_SOURCES_DIR")
         .map_or_else(|| data_dir.join("models").join("sources"), std::path::PathBuf::from);
     let source = match (from, &official) {
         (Some(path), _) => Source::File(path),
@@ -55,7 +56,7 @@ async fn install_model(name: &str, from: Option<&std::path::Path>) -> Result<(),
 }
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
-    let stop = shared::shutdown::signal();
+    let stop = shared::process::shutdown::signal();
     let Bound { config: cfg, server, http, audiohook, connector } = LocalServer::bind(&ProcessEnv).await?;
     let addr = http.local_addr()?;
     println!("Call Analytics listening on http://{addr} (data in {})", cfg.data_dir.display());

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
-use shared::health::{self, GENESYS_AUDIOHOOK, GENESYS_CONNECTOR};
+use shared::process::health::{self, GENESYS_AUDIOHOOK, GENESYS_CONNECTOR};
 use std::collections::HashMap;
 
 async fn report(

@@ -9,8 +9,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
 use serde_json::Value;
-use shared::normalize::flag;
 use shared::realtime::ServiceError;
+use shared::realtime::normalize::flag;
 use std::collections::HashMap;
 
 const X_LIVE_AUDIO: HeaderName = HeaderName::from_static("x-live-audio");

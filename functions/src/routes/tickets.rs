@@ -1,5 +1,5 @@
 //! `POST /api/realtime/ws-ticket`: trades the supervisor credential for a one-time WebSocket ticket
-//! (see `shared::tickets`), so no long-lived credential appears in a WebSocket URL.
+//! (see `shared::realtime::tickets`), so no long-lived credential appears in a WebSocket URL.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::{Json, Router, routing::post};
 use serde_json::{Value, json};
 use shared::realtime::ServiceError;
-use shared::tickets::{self, TICKET_TTL_SECONDS};
-use shared::timestamps::iso;
+use shared::realtime::tickets::{self, TICKET_TTL_SECONDS};
+use shared::values::timestamps::iso;
 
 async fn issue(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let ticket = tickets::issue(s.tickets.as_ref(), chrono::Utc::now()).await.map_err(ServiceError::Store)?;

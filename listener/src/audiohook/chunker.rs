@@ -4,7 +4,7 @@
 //! audio restarts it. Pure: the caller passes the clock.
 
 use super::media::{Frames, RATE};
-use shared::silence;
+use shared::audio::silence;
 
 /// The seed's flush settings, with its lower bounds applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use super::pipeline::PipelineSettings;
 use super::signature::Credentials;
 use super::transcription::LiveConfig;
 use crate::forward::IngestUrls;
-use shared::env::{self, EnvError, EnvSource};
+use shared::settings::env::{self, EnvError, EnvSource};
 use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;

@@ -3,7 +3,7 @@
 //! Channel roles: `external` is the customer, `internal` the agent.
 
 use serde_json::Value;
-use shared::g711;
+use shared::audio::g711;
 
 /// The only rate AudioHook Monitor defines.
 pub const RATE: u32 = 8000;

@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 use shared::ports::BlobStore;
-use shared::timestamps::{Timestamp, iso};
+use shared::values::timestamps::{Timestamp, iso};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;

@@ -4,9 +4,9 @@
 //! call recorded. Gaps on the session timeline (discarded audio) are kept as silence.
 
 use super::media::{Frames, RATE};
-use shared::live_audio::AudioFormat;
+use shared::audio::wav;
 use shared::ports::{BlobStore, StoreError};
-use shared::wav;
+use shared::realtime::live_audio::AudioFormat;
 use std::sync::Arc;
 
 /// Longest timeline gap filled with silence; a longer jump is recorded as this much silence.

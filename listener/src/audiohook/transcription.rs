@@ -9,9 +9,9 @@ use super::transcripts::{Ledger, Outcome, SessionInfo, Span};
 use super::utterances::{CutterSettings, Utterance, UtteranceCutter};
 use crate::forward::Outgoing;
 use serde_json::{Map, Value, json};
-use shared::env::{self, EnvSource};
-use shared::live_audio::AudioFormat;
-use shared::stt::{Segment, SttConfig, SttError, Transcriber};
+use shared::realtime::live_audio::AudioFormat;
+use shared::settings::env::{self, EnvSource};
+use shared::speech::{Segment, SttConfig, SttError, Transcriber};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -283,7 +283,7 @@ async fn transcribe(
     stopping: &watch::Receiver<bool>,
 ) -> Result<Vec<Segment>, SttError> {
     let pcm: Vec<u8> = job.utterance.samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let wav = shared::wav::encode(&AudioFormat { sample_rate: RATE, channels: 1, sample_width: 2 }, &pcm);
+    let wav = shared::audio::wav::encode(&AudioFormat { sample_rate: RATE, channels: 1, sample_width: 2 }, &pcm);
     let language = job.session.language.as_deref();
     let mut attempt = 0;
     loop {

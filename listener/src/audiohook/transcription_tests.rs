@@ -20,7 +20,7 @@ impl SlowStt {
 impl Transcriber for SlowStt {
     async fn transcribe(&self, wav: Vec<u8>, language: Option<&str>) -> Result<Vec<Segment>, SttError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        let (format, _) = shared::wav::decode(&wav).map_err(|e| SttError::BadAnswer(e.to_string()))?;
+        let (format, _) = shared::audio::wav::decode(&wav).map_err(|e| SttError::BadAnswer(e.to_string()))?;
         assert_eq!((format.sample_rate, format.channels, language), (8000, 1, Some("en-US")));
         tokio::time::sleep(self.delay).await;
         let fail = self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();

@@ -5,8 +5,8 @@
 use super::pipeline::PROVIDER;
 use crate::forward::{Kind, Outgoing, object};
 use serde_json::json;
-use shared::stt::Segment;
-use shared::timestamps::{Timestamp, iso};
+use shared::speech::Segment;
+use shared::values::timestamps::{Timestamp, iso};
 use std::collections::BTreeMap;
 
 /// Which call a ledger writes for.

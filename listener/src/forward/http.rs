@@ -51,7 +51,7 @@ impl Ingest for HttpIngest {
             .json(&item.body)
             .send()
             .await
-            .map_err(|e| DeliveryError::Unavailable(shared::errors::chain(&e.without_url())))?;
+            .map_err(|e| DeliveryError::Unavailable(shared::outbound::error_chain(&e.without_url())))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());

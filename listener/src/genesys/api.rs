@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared::env::{self, EnvError, EnvSource};
+use shared::settings::env::{self, EnvError, EnvSource};
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -159,7 +159,9 @@ impl Api {
                     tokio::time::sleep(crate::backoff::delay(self.settings.backoff, attempt, MAX_BACKOFF)).await;
                     continue;
                 }
-                Err(e) => return Err(ApiError::Transport(what.into(), shared::errors::chain(&e.without_url()))),
+                Err(e) => {
+                    return Err(ApiError::Transport(what.into(), shared::outbound::error_chain(&e.without_url())));
+                }
             };
             let status = response.status();
             let retry_after = response

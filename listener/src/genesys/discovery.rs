@@ -5,7 +5,7 @@ use super::api::{Api, ApiError};
 use super::topics::{Found, PAGE_SIZE, TopicSettings, last_page, queue_of, queue_topic, union, user_of, user_topic};
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::timestamps::{Timestamp, iso};
+use shared::values::timestamps::{Timestamp, iso};
 
 /// What the builder found, for `build-topics` and the connector (names and e-mails stay out of heartbeats).
 #[derive(Debug, Clone, PartialEq)]

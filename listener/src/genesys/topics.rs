@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use shared::env::{self, EnvError, EnvSource};
+use shared::settings::env::{self, EnvError, EnvSource};
 use std::collections::BTreeSet;
 
 /// Topics per channel, with headroom under Genesys' 1,000.

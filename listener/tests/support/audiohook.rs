@@ -113,7 +113,7 @@ pub fn interleaved(audio: &Audio) -> Vec<u8> {
 
 /// What the listener should have sent: the simulator's audio after a μ-law round trip.
 pub fn through_ulaw(audio: &Audio) -> Audio {
-    use shared::g711::{linear_to_ulaw, ulaw_to_linear};
+    use shared::audio::g711::{linear_to_ulaw, ulaw_to_linear};
     Audio {
         channels: audio
             .channels

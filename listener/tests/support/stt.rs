@@ -44,7 +44,7 @@ async fn transcribe(
     let Some(at) = body.windows(4).position(|w| w == b"RIFF") else {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "no WAV"})));
     };
-    let Ok((format, pcm)) = shared::wav::decode(&body[at..]) else {
+    let Ok((format, pcm)) = shared::audio::wav::decode(&body[at..]) else {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "unreadable WAV"})));
     };
     if (format.sample_rate, format.channels) != (8000, 1) {

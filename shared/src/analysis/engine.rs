@@ -7,7 +7,7 @@ use super::roles::{Role, names, roles};
 use super::sentiment::{CallSentiment, call_sentiment};
 use super::tags::TagRules;
 use super::talk::talk_metrics;
-use crate::transcript::Entry;
+use crate::speech::transcript::Entry;
 use serde_json::{Map, Value, json};
 
 const EMPATHY_CUES: [&str; 10] = [

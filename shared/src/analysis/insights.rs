@@ -1,7 +1,7 @@
 //! What was discussed and agreed, without a model: topics as recurring key phrases, action items from
 //! commitment cues, question/answer pairs across speakers, and a resolution guess from closing cues.
 
-use crate::transcript::Entry;
+use crate::speech::transcript::Entry;
 use serde::Serialize;
 use std::collections::HashMap;
 

@@ -7,9 +7,9 @@
 
 use super::llm_prompt::Prompt;
 use super::llm_reply::{Validated, validate};
-use crate::env::{self, EnvError, EnvSource};
-use crate::http_reply::{self, ReplyError};
-use crate::openai_api::OpenAiApi;
+use crate::outbound::http_reply::{self, ReplyError};
+use crate::outbound::openai_api::OpenAiApi;
+use crate::settings::env::{self, EnvError, EnvSource};
 use serde::Serialize;
 use serde_json::{Value, json};
 use thiserror::Error;

@@ -3,7 +3,7 @@
 //! text` lines cut on a line boundary at `MAX_TRANSCRIPT_CHARS` with `\n[TRUNCATED]`, so the model never
 //! sees half a line. The seed's role/name heuristics are not sent: the embedded engine owns those fields.
 
-use crate::transcript::{Entry, to_text};
+use crate::speech::transcript::{Entry, to_text};
 
 /// The seed's system message.
 pub const SYSTEM: &str = "You are a precise call analytics assistant.";

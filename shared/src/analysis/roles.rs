@@ -1,7 +1,7 @@
 //! Who is the agent and who the customer, and what they are called, from cue phrases (the seed's
 //! heuristics): useful on their own and as the fallback when a model is unsure.
 
-use crate::transcript::Entry;
+use crate::speech::transcript::Entry;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

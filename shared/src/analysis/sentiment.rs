@@ -2,7 +2,7 @@
 //! utterance, combined per call and per role.
 
 use super::roles::Role;
-use crate::transcript::Entry;
+use crate::speech::transcript::Entry;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;

@@ -1,6 +1,6 @@
 //! Auto-tags (`AUTO_TAGS`, `label:kw,kw;label:kw`) and the SLA flag (`SLA_MINUTES`), as the seed set them.
 
-use crate::env::{self, EnvError, EnvSource};
+use crate::settings::env::{self, EnvError, EnvSource};
 use serde_json::{Value, json};
 
 pub const DEFAULT_AUTO_TAGS: &str =

@@ -1,6 +1,6 @@
 //! Talk metrics from a timed transcript: who talked how much, who cut in on whom, and the silences.
 
-use crate::transcript::Entry;
+use crate::speech::transcript::Entry;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! Audio preparation settings (`AUDIO_*`, `ENABLE_NOISE_SUPPRESSION`, `STT_CHUNK_SECONDS`), read once from the
 //! environment into one typed struct, every value bounded so a typo cannot make a worker run out of memory.
 
-use crate::env::{self, EnvError, EnvSource};
+use crate::settings::env::{self, EnvError, EnvSource};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioConfig {

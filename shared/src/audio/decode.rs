@@ -10,7 +10,7 @@
 //! memory, and a file shorter than its header says is reported.
 
 use super::AudioError;
-use crate::wav::layout::{self, LayoutError};
+use crate::audio::wav::layout::{self, LayoutError};
 use std::io::{Cursor, ErrorKind, Read};
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::errors::Error as SymphoniaError;

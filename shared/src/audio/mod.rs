@@ -11,9 +11,12 @@ mod channels;
 mod config;
 mod decode;
 mod error;
+pub mod g711;
 mod noise;
 mod pieces;
 mod resample;
+pub mod silence;
+pub mod wav;
 
 pub use config::AudioConfig;
 pub use decode::Decoded;

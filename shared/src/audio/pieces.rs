@@ -3,7 +3,7 @@
 //! quietest moment of the last few seconds before the boundary; each piece keeps its offset so the
 //! transcript's timestamps stay those of the whole call.
 
-use crate::live_audio::AudioFormat;
+use crate::realtime::live_audio::AudioFormat;
 use std::ops::Range;
 
 /// How far before the boundary a quiet point is looked for (at most a quarter of a piece).
@@ -45,7 +45,7 @@ pub fn wav(samples: &[f32], rate: u32) -> Vec<u8> {
         .iter()
         .flat_map(|v| ((v.clamp(-1.0, 1.0) * f32::from(i16::MAX)).round() as i16).to_le_bytes())
         .collect();
-    crate::wav::encode(&AudioFormat { sample_rate: rate, channels: 1, sample_width: 2 }, &pcm)
+    crate::audio::wav::encode(&AudioFormat { sample_rate: rate, channels: 1, sample_width: 2 }, &pcm)
 }
 
 #[cfg(test)]
@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn pieces_are_mono_16_bit_wav_at_the_target_rate() {
         let wav = wav(&[0.0, 1.0, -1.0, 2.0], 16_000);
-        let (format, pcm) = crate::wav::decode(&wav).unwrap();
+        let (format, pcm) = crate::audio::wav::decode(&wav).unwrap();
         assert_eq!((format.sample_rate, format.channels), (16_000, 1));
         assert_eq!(pcm, [0i16, 32767, -32767, 32767].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
     }

@@ -34,7 +34,7 @@ fn stereo_wav(rate: u32, seconds: f32, bits: u16, format: SampleFormat) -> Vec<u
 
 /// Samples of a piece's WAV as -1..1.
 fn samples(piece: &Piece) -> Vec<f32> {
-    let (_, pcm) = crate::wav::decode(&piece.wav).unwrap();
+    let (_, pcm) = crate::audio::wav::decode(&piece.wav).unwrap();
     pcm.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect()
 }
 

@@ -3,9 +3,9 @@
 
 use super::record::BatchCall;
 use super::service::BatchService;
-use crate::exports::{self, CallInfo, INSIGHTS_HEADER, TRANSCRIPT_HEADER};
+use crate::batch::exports::{self, CallInfo, INSIGHTS_HEADER, TRANSCRIPT_HEADER};
 use crate::realtime::ServiceError;
-use crate::timestamps::iso;
+use crate::values::timestamps::iso;
 use serde_json::{Value, json};
 
 /// Most calls one bulk request may name.

@@ -1,6 +1,6 @@
 use super::*;
 use crate::batch::record::{BatchCall, CallOptions, Digest};
-use crate::timestamps::parse_iso;
+use crate::values::timestamps::parse_iso;
 
 fn call(id: &str, day: &str, status: BatchStatus, digest: Option<Digest>) -> BatchCall {
     let at = parse_iso(&format!("{day}T10:00:00Z")).unwrap();

@@ -3,6 +3,7 @@
 
 mod digest;
 pub mod downloads;
+pub mod exports;
 pub mod job;
 pub mod listing;
 mod process;

@@ -2,7 +2,7 @@
 //! analysis, in the seed's `call` fields plus progress, attempts and a digest of the analysis that lets
 //! the dashboard filter and chart without reading every call's `analysis.json` (the seed did, per request).
 
-use crate::timestamps::Timestamp;
+use crate::values::timestamps::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -169,7 +169,7 @@ pub fn safe_filename(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timestamps::parse_iso;
+    use crate::values::timestamps::parse_iso;
 
     #[test]
     fn ids_are_the_seeds_timestamps() {

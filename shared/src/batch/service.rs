@@ -7,11 +7,11 @@ use super::listing::{self, Filter};
 use super::record::{BatchCall, CallOptions, new_id, safe_filename};
 use super::settings::BatchConfig;
 use crate::analysis::glossary;
-use crate::ids::validate_call_id;
 use crate::ports::{BatchStore, BlobStore, CallStore, JobQueue, Push, PushMessage, StoreError, Versioned};
 use crate::realtime::{Clock, ServiceError};
-use crate::stt::Transcriber;
-use crate::transcript;
+use crate::speech::Transcriber;
+use crate::speech::transcript;
+use crate::values::ids::validate_call_id;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -129,7 +129,7 @@ impl BatchService {
         self
     }
 
-    pub(super) fn now(&self) -> crate::timestamps::Timestamp {
+    pub(super) fn now(&self) -> crate::values::timestamps::Timestamp {
         (self.clock)()
     }
 
@@ -386,8 +386,8 @@ pub fn parse_transcript(bytes: &[u8]) -> Result<Vec<transcript::Entry>, ServiceE
 pub fn list_row(c: &BatchCall) -> Value {
     let mut row = c.status_json();
     row["filename"] = json!(c.filename);
-    row["created_at"] = json!(crate::timestamps::iso(&c.created_at));
-    row["updated_at"] = json!(crate::timestamps::iso(&c.updated_at));
+    row["created_at"] = json!(crate::values::timestamps::iso(&c.created_at));
+    row["updated_at"] = json!(crate::values::timestamps::iso(&c.updated_at));
     row["duration_seconds"] = json!(c.duration_seconds);
     row["language_code"] = json!(c.options.language_code);
     row["stt_model"] = json!(c.options.stt_model);

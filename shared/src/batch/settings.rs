@@ -3,8 +3,8 @@
 
 use super::record::CallOptions;
 use crate::analysis::tags::TagRules;
-use crate::env::{self, EnvError, EnvSource};
-use crate::transcript::Cleanup;
+use crate::settings::env::{self, EnvError, EnvSource};
+use crate::speech::transcript::Cleanup;
 use std::collections::HashMap;
 use std::time::Duration;
 use thiserror::Error;
@@ -104,7 +104,7 @@ pub fn call_options(fields: &HashMap<String, String>, cfg: &BatchConfig) -> Resu
     Ok(CallOptions {
         language_code: or(code("language_code", get("language_code"), 32)?, &cfg.language_code),
         stt_model: or(code("stt_model", get("stt_model"), 128)?, &cfg.stt_model),
-        with_diarization: crate::normalize::flag(get("with_diarization")),
+        with_diarization: crate::realtime::normalize::flag(get("with_diarization")),
         num_speakers: speakers,
         prompt: (!prompt.trim().is_empty()).then_some(prompt),
         prompt_pack: if PROMPT_PACKS.contains(&pack.as_str()) { pack } else { cfg.prompt_pack.clone() },

@@ -5,7 +5,7 @@
 //! channels, is applied once.
 
 use crate::realtime::ingest::object;
-use crate::timestamps::{Timestamp, iso, parse_client_timestamp};
+use crate::values::timestamps::{Timestamp, iso, parse_client_timestamp};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 

@@ -2,11 +2,11 @@
 //! conditionally to the call store), measure silence, then ingest the events it carries.
 
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
-use crate::audio_chunk::{AudioChunk, derive_events, parse_chunk};
-use crate::domain::Alert;
-use crate::live_audio::LiveAudioBuffer;
-use crate::normalize::normalize_event;
-use crate::silence;
+use crate::audio::silence;
+use crate::realtime::audio_chunk::{AudioChunk, derive_events, parse_chunk};
+use crate::realtime::domain::Alert;
+use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::realtime::normalize::normalize_event;
 use serde_json::{Map, Value, json};
 
 /// Result of appending a chunk to the window.

@@ -1,10 +1,10 @@
 //! Ingesting one realtime event: load, apply the pure engine, commit conditionally, push.
 
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
-use crate::domain::{Alert, CallState, EventRecord, round_to};
-use crate::normalize::{NormalizedEvent, normalize_event};
 use crate::ports::{CommitOutcome, EventCommit, PushMessage};
-use crate::risk;
+use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
+use crate::realtime::normalize::{NormalizedEvent, normalize_event};
+use crate::realtime::risk;
 use serde_json::{Map, Value, json};
 
 /// What an ingest did.

@@ -1,18 +1,28 @@
 //! The realtime use cases (ingest an event, ingest an audio chunk, read snapshots, alerts, calls and live
 //! audio) written once over the ports. HTTP handlers, Lambda entrypoints and the listener all call these.
 
+pub mod alerts;
 mod audio;
+pub mod audio_chunk;
+pub mod config;
+pub mod domain;
 mod events;
 pub mod ingest;
+pub mod keyed_lock;
+pub mod keywords;
+pub mod live_audio;
+pub mod normalize;
 mod queries;
 mod retention;
+pub mod risk;
+pub mod tickets;
 
 pub use retention::SweepReport;
 
-use crate::config::RealtimeConfig;
-use crate::keyed_lock::KeyedLocks;
 use crate::ports::{BlobStore, CallStore, Push, StoreError};
-use crate::timestamps::Timestamp;
+use crate::realtime::config::RealtimeConfig;
+use crate::realtime::keyed_lock::KeyedLocks;
+use crate::values::timestamps::Timestamp;
 use serde_json::Value;
 use std::sync::Arc;
 use thiserror::Error;

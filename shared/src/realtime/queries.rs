@@ -1,12 +1,12 @@
 //! Read-side use cases: snapshot, alerts and acknowledgement, the live call list, live audio.
 
 use super::{RealtimeService, ServiceError};
-use crate::domain::{Alert, CallState, EventRecord, round_to};
-use crate::ids;
-use crate::live_audio::LiveAudioBuffer;
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
-use crate::risk;
-use crate::timestamps::{Timestamp, iso};
+use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
+use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::realtime::risk;
+use crate::values::ids;
+use crate::values::timestamps::{Timestamp, iso};
 use serde_json::{Value, json};
 
 /// Events in a snapshot (the seed's 40) and alerts (30).
@@ -174,6 +174,6 @@ impl RealtimeService {
             }
         }
         let skip = skip.min(pcm.len());
-        Ok(crate::wav::encode(&format, &pcm[skip..]))
+        Ok(crate::audio::wav::encode(&format, &pcm[skip..]))
     }
 }

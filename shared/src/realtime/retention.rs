@@ -3,8 +3,8 @@
 //! `REALTIME_RETENTION_DAYS`, with their live-audio blobs. The seed did neither.
 
 use super::{RealtimeService, ServiceError};
-use crate::normalize::NormalizedEvent;
-use crate::timestamps::iso;
+use crate::realtime::normalize::NormalizedEvent;
+use crate::values::timestamps::iso;
 use serde_json::json;
 
 /// Calls handled per step of a sweep; a sweep repeats steps until a step finds fewer.

@@ -1,10 +1,10 @@
 //! `CallStore` contract: conditional writes, idempotency, ordering, pagination, acknowledgement, live audio.
 
 use serde_json::json;
-use shared::domain::{AlertType, CallState, NewAlert, NewEvent, Severity};
-use shared::live_audio::{AudioFormat, LiveAudioBuffer};
 use shared::ports::{AlertQuery, CallQuery, CallStore, CommitOutcome, EventCommit};
-use shared::timestamps::{Timestamp, parse_iso};
+use shared::realtime::domain::{AlertType, CallState, NewAlert, NewEvent, Severity};
+use shared::realtime::live_audio::{AudioFormat, LiveAudioBuffer};
+use shared::values::timestamps::{Timestamp, parse_iso};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -176,7 +176,7 @@ pub async fn alert_listing_and_ack(store: Arc<dyn CallStore>) {
     assert_eq!(again.acknowledged_at, Some(at(600)), "the first acknowledgement time stays");
 
     let q = |open_only, limit| AlertQuery { call_id: Some("ak-1".into()), open_only, limit };
-    let ids = |v: Vec<shared::domain::Alert>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let ids = |v: Vec<shared::realtime::domain::Alert>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
     assert_eq!(ids(store.list_alerts(&q(false, 10)).await.unwrap()), [second, first]);
     assert_eq!(ids(store.list_alerts(&q(true, 10)).await.unwrap()), [second]);
     assert_eq!(ids(store.list_alerts(&q(false, 1)).await.unwrap()), [second]);

@@ -17,7 +17,7 @@ macro_rules! call_store_cases {
 }
 
 use shared::ports::{BlobStore, Heartbeat, Heartbeats, Tickets};
-use shared::timestamps::parse_iso;
+use shared::values::timestamps::parse_iso;
 use std::sync::Arc;
 
 pub async fn blob_round_trip(blobs: Arc<dyn BlobStore>) {

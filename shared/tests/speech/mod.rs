@@ -86,9 +86,12 @@ fn wav(rate: u32, channels: &[Vec<i16>]) -> Vec<u8> {
     let frames = channels.first().map_or(0, Vec::len);
     let pcm: Vec<u8> =
         (0..frames).flat_map(|i| channels.iter().map(move |c| c[i])).flat_map(i16::to_le_bytes).collect();
-    let format =
-        shared::live_audio::AudioFormat { sample_rate: rate, channels: channels.len() as u16, sample_width: 2 };
-    shared::wav::encode(&format, &pcm)
+    let format = shared::realtime::live_audio::AudioFormat {
+        sample_rate: rate,
+        channels: channels.len() as u16,
+        sample_width: 2,
+    };
+    shared::audio::wav::encode(&format, &pcm)
 }
 
 /// One side's audio: each clip from its start (or right after the one before, if that is later).
@@ -117,7 +120,7 @@ pub fn tiny_en() -> PathBuf {
 /// `ggml-<name>.bin`, converted from `.tools/whisper-sources/<name>` once and kept in `.tools/whisper-models`
 /// (written through a rename, so test binaries running at once never see half a file).
 pub fn model(name: &str) -> PathBuf {
-    use shared::whisper_model::{convert, mel_filters, read_ct2, vocabulary};
+    use shared::speech::whisper_model::{convert, mel_filters, read_ct2, vocabulary};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/whisper-models");
     let path = dir.join(format!("ggml-{name}.bin"));
     if path.is_file() {

@@ -3,7 +3,7 @@
 //! Included by path from the crates that use it.
 #![allow(dead_code)] // each test binary uses a different part
 
-use shared::g711;
+use shared::audio::g711;
 
 pub const RATE: u32 = 8000;
 /// The call's channels: 440 Hz for the customer (left), 1 kHz for the agent (right).

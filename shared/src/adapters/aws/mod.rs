@@ -11,7 +11,7 @@ pub use push::ApiGatewayPush;
 pub use s3::S3BlobStore;
 pub use sqs::SqsJobQueue;
 
-use crate::env::{self, EnvError, EnvSource};
+use crate::settings::env::{self, EnvError, EnvSource};
 
 /// Where the AWS adapters keep their data.
 #[derive(Debug, Clone, PartialEq, Eq)]

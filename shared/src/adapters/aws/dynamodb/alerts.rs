@@ -3,9 +3,9 @@
 
 use super::listing::{Filter, Range};
 use super::{DynamoStore, Item, backend, body, call_pk, day, get_n, get_s, id_key, key, s, sdk_err, ts};
-use crate::domain::Alert;
 use crate::ports::{AlertQuery, StoreError};
-use crate::timestamps::{Timestamp, iso};
+use crate::realtime::domain::Alert;
+use crate::values::timestamps::{Timestamp, iso};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 pub(super) fn list_pk(created: &Timestamp) -> String {

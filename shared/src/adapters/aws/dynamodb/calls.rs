@@ -1,13 +1,13 @@
 //! `CallStore` on DynamoDB: load and commit (two round trips per event), events, live-audio state.
 
 use super::{DynamoStore, Item, backend, body, call_pk, day, get_n, id_key, key, n, new_id, s, sdk_err, to_body};
-use crate::domain::{Alert, EventRecord, NewAlert};
-use crate::live_audio::LiveAudioBuffer;
 use crate::ports::{
     AlertQuery, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, PurgedCall, StoreError,
     Versioned,
 };
-use crate::timestamps::{Timestamp, iso};
+use crate::realtime::domain::{Alert, EventRecord, NewAlert};
+use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::values::timestamps::{Timestamp, iso};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;

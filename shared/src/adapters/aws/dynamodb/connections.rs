@@ -4,7 +4,7 @@
 
 use super::{DynamoStore, Item, get_s, key, n, s, sdk_err};
 use crate::ports::StoreError;
-use crate::timestamps::{Timestamp, iso};
+use crate::values::timestamps::{Timestamp, iso};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 /// Connection items outlive API Gateway's two-hour connection limit by an hour, then expire.

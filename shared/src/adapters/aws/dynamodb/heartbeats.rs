@@ -2,7 +2,7 @@
 
 use super::{DynamoStore, get_s, s, sdk_err, ts};
 use crate::ports::{Heartbeat, Heartbeats, StoreError};
-use crate::timestamps::iso;
+use crate::values::timestamps::iso;
 use async_trait::async_trait;
 
 #[async_trait]

@@ -2,10 +2,10 @@
 //! purging expired ones.
 
 use super::{DynamoStore, Item, backend, body, call_pk, day, get_s, key, s, sdk_err};
-use crate::domain::CallState;
-use crate::live_audio::LiveAudioBuffer;
 use crate::ports::{CallPage, CallQuery, PurgedCall, StoreError};
-use crate::timestamps::{Timestamp, iso};
+use crate::realtime::domain::CallState;
+use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::values::timestamps::{Timestamp, iso};
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -49,7 +49,8 @@ fn status_filter(status: &str) -> Filter {
 }
 
 fn not_terminal() -> Filter {
-    let values = crate::domain::TERMINAL_STATUSES.iter().zip([":t0", ":t1", ":t2"]).map(|(v, k)| (k, s(*v))).collect();
+    let values =
+        crate::realtime::domain::TERMINAL_STATUSES.iter().zip([":t0", ":t1", ":t2"]).map(|(v, k)| (k, s(*v))).collect();
     Filter { expr: "NOT (#st IN (:t0, :t1, :t2))", values, names: vec![("#st", "status")] }
 }
 

@@ -39,7 +39,7 @@ mod tickets;
 pub use connections::Following;
 
 use crate::ports::StoreError;
-use crate::timestamps::{Timestamp, iso, parse_iso};
+use crate::values::timestamps::{Timestamp, iso, parse_iso};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;

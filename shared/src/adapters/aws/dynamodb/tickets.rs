@@ -3,7 +3,7 @@
 
 use super::{DynamoStore, key, n, sdk_err};
 use crate::ports::{StoreError, Tickets};
-use crate::timestamps::Timestamp;
+use crate::values::timestamps::Timestamp;
 use async_trait::async_trait;
 
 #[async_trait]

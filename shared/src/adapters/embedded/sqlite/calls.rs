@@ -2,13 +2,13 @@
 
 use super::rows::{self, ALERT_COLUMNS, EVENT_COLUMNS, collect, json, to_json};
 use super::{SqliteStore, db_err};
-use crate::domain::{Alert, CallState, EventRecord};
-use crate::live_audio::LiveAudioBuffer;
 use crate::ports::{
     AlertQuery, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, PurgedCall, StoreError,
     Versioned,
 };
-use crate::timestamps::{Timestamp, iso};
+use crate::realtime::domain::{Alert, CallState, EventRecord};
+use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::values::timestamps::{Timestamp, iso};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

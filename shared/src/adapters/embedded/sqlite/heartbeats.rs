@@ -3,7 +3,7 @@
 use super::rows::{json, to_json, ts};
 use super::{SqliteStore, db_err};
 use crate::ports::{Heartbeat, Heartbeats, StoreError};
-use crate::timestamps::iso;
+use crate::values::timestamps::iso;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 

@@ -2,9 +2,9 @@
 
 use super::db_err;
 use super::rows::{collect, json};
-use crate::live_audio::LiveAudioBuffer;
 use crate::ports::{PurgedCall, StoreError};
-use crate::timestamps::{Timestamp, iso};
+use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::values::timestamps::{Timestamp, iso};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Tables holding per-call rows, all keyed by `call_id`.

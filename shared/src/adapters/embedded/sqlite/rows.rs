@@ -1,9 +1,9 @@
 //! Row ↔ domain conversions for the SQLite store.
 
 use super::db_err;
-use crate::domain::{Alert, AlertType, EventRecord, NewAlert, NewEvent, Severity};
 use crate::ports::StoreError;
-use crate::timestamps::{Timestamp, parse_iso};
+use crate::realtime::domain::{Alert, AlertType, EventRecord, NewAlert, NewEvent, Severity};
+use crate::values::timestamps::{Timestamp, parse_iso};
 use rusqlite::Row;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};

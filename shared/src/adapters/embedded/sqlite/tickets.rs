@@ -2,7 +2,7 @@
 
 use super::{SqliteStore, db_err};
 use crate::ports::{StoreError, Tickets};
-use crate::timestamps::Timestamp;
+use crate::values::timestamps::Timestamp;
 use async_trait::async_trait;
 use rusqlite::params;
 

@@ -1,0 +1,232 @@
+//! Normalisation of the seed's audio-chunk payload: aliases, encodings, defaults and
+//! error texts kept; PCM bounded, chunk ids validated, and the realtime events the chunk carries derived
+//! as plain event objects so they go through the one event normaliser.
+
+use crate::audio::wav::{self, WavError};
+use crate::realtime::live_audio::AudioFormat;
+use crate::realtime::normalize::{PayloadError, call_id_of, first, number_of, text_of, time_of};
+use crate::values::ids;
+use crate::values::timestamps::Timestamp;
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde_json::{Map, Value, json};
+use thiserror::Error;
+
+/// At most this many transcript segments of one chunk become events (the seed's 50).
+pub const MAX_SEGMENTS: usize = 50;
+const MAX_SAMPLE_RATE: f64 = 384_000.0;
+const MAX_CHANNELS: f64 = 32.0;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum AudioPayloadError {
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    #[error("Missing audio chunk base64 (audio_b64)")]
+    MissingAudio,
+    #[error("Invalid base64 audio payload")]
+    InvalidBase64,
+    #[error("Empty decoded audio payload")]
+    EmptyAudio,
+    #[error("Unsupported audio_encoding: {0}")]
+    UnsupportedEncoding(String),
+    #[error(transparent)]
+    Wav(#[from] WavError),
+    #[error("Invalid sample_rate")]
+    InvalidSampleRate,
+    #[error("Invalid channels")]
+    InvalidChannels,
+    #[error("Audio payload has no PCM frames")]
+    NoFrames,
+    #[error("Audio chunk exceeds max size")]
+    TooLarge,
+    #[error(transparent)]
+    Id(#[from] ids::IdError),
+}
+
+/// A decoded, validated audio chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioChunk {
+    pub call_id: String,
+    pub format: AudioFormat,
+    pub pcm: Vec<u8>,
+    pub chunk_id: Option<String>,
+    pub occurred_at: Option<Timestamp>,
+}
+
+/// Python's non-strict `b64decode`: characters outside the alphabet are discarded, padding is optional.
+fn decode_base64(text: &str) -> Result<Vec<u8>, AudioPayloadError> {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let kept: String = text.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/').collect();
+    LENIENT.decode(kept).map_err(|_| AudioPayloadError::InvalidBase64)
+}
+
+/// `int(float(x))`, with missing, unparsable or zero meaning the default, and bounds checked.
+fn positive_int(v: Option<&Value>, default: u32, max: f64, err: AudioPayloadError) -> Result<u32, AudioPayloadError> {
+    let x = match number_of(v, "audio format") {
+        Ok(Some(x)) => x.trunc(),
+        Ok(None) | Err(_) => return Ok(default),
+    };
+    if x == 0.0 {
+        Ok(default)
+    } else if x < 0.0 || x > max {
+        Err(err)
+    } else {
+        Ok(x as u32)
+    }
+}
+
+/// Decodes and validates the audio part of a chunk payload.
+pub fn parse_chunk(
+    obj: &Map<String, Value>,
+    default_rate: u32,
+    default_channels: u16,
+    max_bytes: usize,
+) -> Result<AudioChunk, AudioPayloadError> {
+    let call_id = call_id_of(obj)?;
+    let b64 = first(obj, &["audio_b64", "chunk_b64", "audio_chunk_b64", "audio_chunk"])
+        .and_then(Value::as_str)
+        .ok_or(AudioPayloadError::MissingAudio)?;
+    // Bound the work before decoding: base64 is 4/3 of the bytes it carries.
+    if b64.len() / 4 * 3 > max_bytes.saturating_mul(2).max(64 * 1024) {
+        return Err(AudioPayloadError::TooLarge);
+    }
+    let raw = decode_base64(b64)?;
+    if raw.is_empty() {
+        return Err(AudioPayloadError::EmptyAudio);
+    }
+    let encoding = text_of(first(obj, &["audio_encoding", "encoding"]), "audio_encoding", 64)?.to_lowercase();
+    let (format, pcm) = match encoding.as_str() {
+        "wav" | "wave" | "audio/wav" | "audio/x-wav" => wav::decode(&raw)?,
+        "" | "pcm_s16le" | "pcm16" | "s16le" | "linear16" | "l16" => {
+            let rate = positive_int(
+                obj.get("sample_rate"),
+                default_rate,
+                MAX_SAMPLE_RATE,
+                AudioPayloadError::InvalidSampleRate,
+            )?;
+            let channels = positive_int(
+                obj.get("channels"),
+                u32::from(default_channels),
+                MAX_CHANNELS,
+                AudioPayloadError::InvalidChannels,
+            )?;
+            (AudioFormat { sample_rate: rate, channels: channels as u16, sample_width: 2 }, raw)
+        }
+        other => return Err(AudioPayloadError::UnsupportedEncoding(other.to_string())),
+    };
+    if format.sample_rate == 0 || f64::from(format.sample_rate) > MAX_SAMPLE_RATE {
+        return Err(AudioPayloadError::InvalidSampleRate);
+    }
+    if format.channels == 0 || f64::from(format.channels) > MAX_CHANNELS {
+        return Err(AudioPayloadError::InvalidChannels);
+    }
+    if pcm.len() < format.frame_bytes() {
+        return Err(AudioPayloadError::NoFrames);
+    }
+    if pcm.len() > max_bytes {
+        return Err(AudioPayloadError::TooLarge);
+    }
+    let chunk_id = text_of(first(obj, &["chunk_id", "sequence_id"]), "chunk_id", usize::MAX)?;
+    let chunk_id = if chunk_id.is_empty() {
+        None
+    } else {
+        ids::validate_chunk_id(&chunk_id)?;
+        Some(chunk_id)
+    };
+    let occurred_at = time_of(obj, &["timestamp", "occurred_at"])?;
+    Ok(AudioChunk { call_id, format, pcm, chunk_id, occurred_at })
+}
+
+/// Copies the first present key among `keys` from `from` into `to` under `keys[0]`.
+fn carry(to: &mut Map<String, Value>, from: &Map<String, Value>, keys: &[&str]) {
+    if let Some(v) = first(from, keys) {
+        to.insert(keys[0].to_string(), v.clone());
+    }
+}
+
+/// The realtime events a chunk carries, as event objects for the event normaliser: its transcript
+/// segments, else its text, else one bare `audio_chunk` event. `audio_meta` is the window state after the
+/// append; `extra_metrics` (e.g. dead air measured from the audio) is merged into `metadata.metrics`.
+/// Unlike the seed, a missing status stays empty, so late audio never revives an ended call.
+pub fn derive_events(
+    obj: &Map<String, Value>,
+    audio_meta: &Value,
+    extra_metrics: &Map<String, Value>,
+) -> Vec<Map<String, Value>> {
+    let mut base = Map::new();
+    for keys in [
+        &["call_id", "conversation_id", "session_id"][..],
+        &["provider"],
+        &["speaker"],
+        &["status"],
+        &["agent_id"],
+        &["customer_id"],
+        &["timestamp", "occurred_at"],
+    ] {
+        carry(&mut base, obj, keys);
+    }
+    let mut metadata = crate::realtime::normalize::metadata_of(obj);
+    metadata.insert("audio".into(), audio_meta.clone());
+    if !extra_metrics.is_empty() {
+        let metrics = metadata.entry("metrics").or_insert_with(|| json!({}));
+        if let Value::Object(m) = metrics {
+            for (k, v) in extra_metrics {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    let segments = first(obj, &["transcript_segments", "segments"]).and_then(Value::as_array);
+    let chunk_key = first(obj, &["chunk_id", "sequence_id"]).and_then(Value::as_str);
+    let mut out: Vec<Map<String, Value>> = Vec::new();
+    for seg in segments.into_iter().flatten().take(MAX_SEGMENTS).filter_map(Value::as_object) {
+        if first(seg, &["text", "transcript"]).is_none() {
+            continue;
+        }
+        let mut e = base.clone();
+        for keys in [
+            &["text", "transcript"][..],
+            &["event_type"],
+            &["speaker"],
+            &["sentiment"],
+            &["confidence"],
+            &["status"],
+            &["timestamp", "occurred_at"],
+            &["agent_id"],
+            &["customer_id"],
+            &["event_id"],
+        ] {
+            carry(&mut e, seg, keys);
+        }
+        let mut m = metadata.clone();
+        if let Some(Value::Object(sm)) = seg.get("metadata") {
+            m.extend(sm.clone());
+        }
+        e.insert("metadata".into(), Value::Object(m));
+        out.push(e);
+    }
+    if out.is_empty() {
+        let mut e = base;
+        if first(obj, &["text", "transcript"]).is_none() {
+            e.insert("event_type".into(), json!("audio_chunk"));
+        } else {
+            carry(&mut e, obj, &["text", "transcript"]);
+        }
+        carry(&mut e, obj, &["sentiment"]);
+        carry(&mut e, obj, &["confidence"]);
+        e.insert("metadata".into(), Value::Object(metadata));
+        out.push(e);
+    }
+    if let Some(chunk) = chunk_key {
+        for (i, e) in out.iter_mut().enumerate() {
+            e.entry("event_id").or_insert_with(|| json!(format!("chunk:{chunk}:{i}")));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "audio_chunk_tests.rs"]
+mod tests;

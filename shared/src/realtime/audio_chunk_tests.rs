@@ -1,0 +1,114 @@
+use super::*;
+use base64::engine::general_purpose::STANDARD;
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+fn parse(v: Value) -> Result<AudioChunk, AudioPayloadError> {
+    parse_chunk(&obj(v), 16_000, 1, 2_000_000)
+}
+
+#[test]
+fn seed_errors_in_order() {
+    assert_eq!(parse(json!({})).unwrap_err().to_string(), "Missing call_id");
+    assert_eq!(parse(json!({"call_id": "c"})).unwrap_err().to_string(), "Missing audio chunk base64 (audio_b64)");
+    assert_eq!(
+        parse(json!({"call_id": "c", "audio_b64": "A"})).unwrap_err().to_string(),
+        "Invalid base64 audio payload"
+    );
+    assert_eq!(
+        parse(json!({"call_id": "c", "audio_b64": "@@@@"})).unwrap_err().to_string(),
+        "Empty decoded audio payload"
+    );
+    let one = STANDARD.encode([1u8]);
+    assert_eq!(
+        parse(json!({"call_id": "c", "audio_b64": one})).unwrap_err().to_string(),
+        "Audio payload has no PCM frames"
+    );
+    let four = STANDARD.encode([0u8; 4]);
+    assert_eq!(
+        parse(json!({"call_id": "c", "audio_b64": four, "encoding": "mp3"})).unwrap_err().to_string(),
+        "Unsupported audio_encoding: mp3"
+    );
+    assert_eq!(
+        parse(json!({"call_id": "c", "audio_b64": four, "sample_rate": -1})).unwrap_err().to_string(),
+        "Invalid sample_rate"
+    );
+    assert_eq!(
+        parse(json!({"call_id": "c", "audio_b64": four, "channels": "-2"})).unwrap_err().to_string(),
+        "Invalid channels"
+    );
+    assert_eq!(
+        parse(json!({"call_id": "c", "audio_b64": four, "encoding": "wav"})).unwrap_err().to_string(),
+        "Unable to parse WAV audio chunk"
+    );
+    assert!(matches!(
+        parse(json!({"call_id": "c", "audio_b64": four, "chunk_id": "a/b"})).unwrap_err(),
+        AudioPayloadError::Id(_)
+    ));
+}
+
+#[test]
+fn defaults_aliases_and_limits() {
+    let pcm = STANDARD.encode([0u8; 8]);
+    let c =
+        parse(json!({"session_id": "s", "chunk_b64": pcm, "sample_rate": "8000.9", "channels": 0, "sequence_id": 7}))
+            .unwrap();
+    assert_eq!(c.format, AudioFormat { sample_rate: 8000, channels: 1, sample_width: 2 });
+    assert_eq!((c.pcm.len(), c.chunk_id.as_deref()), (8, Some("7")));
+    let big = STANDARD.encode(vec![0u8; 10_000]);
+    assert_eq!(
+        parse_chunk(&obj(json!({"call_id": "c", "audio_b64": big})), 16_000, 1, 8192).unwrap_err(),
+        AudioPayloadError::TooLarge
+    );
+    // Whitespace and line breaks inside base64 are discarded, as Python did.
+    let wrapped = format!("{}\n{}", &pcm[..4], &pcm[4..]);
+    assert_eq!(parse(json!({"call_id": "c", "audio_b64": wrapped})).unwrap().pcm.len(), 8);
+}
+
+#[test]
+fn wav_chunks_carry_their_format() {
+    let f = AudioFormat { sample_rate: 8000, channels: 2, sample_width: 2 };
+    let wav = crate::audio::wav::encode(&f, &[0u8; 16]);
+    let c = parse(
+        json!({"call_id": "c", "audio_b64": STANDARD.encode(wav), "audio_encoding": "audio/wav", "sample_rate": 44100}),
+    )
+    .unwrap();
+    assert_eq!(c.format, f);
+}
+
+#[test]
+fn derived_events() {
+    let meta = json!({"available": true});
+    let none = Map::new();
+    let bare = derive_events(&obj(json!({"call_id": "c", "provider": "p", "chunk_id": "k1"})), &meta, &none);
+    assert_eq!(bare.len(), 1);
+    assert_eq!(bare[0]["event_type"], "audio_chunk");
+    assert_eq!(bare[0]["event_id"], "chunk:k1:0");
+    assert_eq!(bare[0].get("status"), None, "no 'active' default: late audio must not revive a call");
+    assert_eq!(bare[0]["metadata"]["audio"], meta);
+
+    let segs = json!({"call_id": "c", "speaker": "customer", "status": "active", "metadata": {"m": 1},
+        "segments": [{"text": "hello", "sentiment": -0.2, "metadata": {"s": 2}}, {"nope": 1}, "x",
+                     {"transcript": "bye", "speaker": "agent", "status": "ended", "event_id": "own"}]});
+    let evs = derive_events(&obj(segs), &meta, &none);
+    assert_eq!(evs.len(), 2);
+    assert_eq!((evs[0]["speaker"].as_str(), evs[1]["speaker"].as_str()), (Some("customer"), Some("agent")));
+    assert_eq!((evs[0]["status"].as_str(), evs[1]["status"].as_str()), (Some("active"), Some("ended")));
+    assert_eq!(evs[0]["metadata"], json!({"m": 1, "s": 2, "audio": meta}));
+    assert_eq!(evs[1]["text"], "bye");
+    assert_eq!(evs[1]["event_id"], "own");
+    assert_eq!(evs[0].get("event_id"), None, "no chunk id, no derived idempotency key");
+
+    let many: Vec<Value> = (0..80).map(|i| json!({"text": format!("t{i}")})).collect();
+    assert_eq!(
+        derive_events(&obj(json!({"call_id": "c", "transcript_segments": many})), &meta, &none).len(),
+        MAX_SEGMENTS
+    );
+
+    let metrics = obj(json!({"dead_air_seconds": 20.0}));
+    let text = derive_events(&obj(json!({"call_id": "c", "text": "hi", "metrics": {"x": 1}})), &meta, &metrics);
+    assert_eq!(text[0]["text"], "hi");
+    assert_eq!(text[0]["metadata"]["metrics"], json!({"x": 1, "dead_air_seconds": 20.0}));
+}

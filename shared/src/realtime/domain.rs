@@ -1,0 +1,200 @@
+//! Realtime domain types: the call's state, its events and alerts, and their wire shapes (docs/api.md).
+
+use crate::values::timestamps::{Timestamp, iso};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Statuses after which a call is over: risk is damped and later events do not revive it.
+pub const TERMINAL_STATUSES: [&str; 3] = ["ended", "completed", "closed"];
+
+pub fn is_terminal(status: &str) -> bool {
+    TERMINAL_STATUSES.contains(&status)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertType {
+    NegativeSentiment,
+    EscalationKeyword,
+    DeadAir,
+    HighRiskScore,
+}
+
+impl AlertType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NegativeSentiment => "negative_sentiment",
+            Self::EscalationKeyword => "escalation_keyword",
+            Self::DeadAir => "dead_air",
+            Self::HighRiskScore => "high_risk_score",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::NegativeSentiment, Self::EscalationKeyword, Self::DeadAir, Self::HighRiskScore]
+            .into_iter()
+            .find(|t| t.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Medium, Self::High, Self::Critical].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// The stored state of one live call. Scores are kept unrounded; they are rounded only on output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallState {
+    pub call_id: String,
+    pub provider: String,
+    pub status: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub agent_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub last_speaker: Option<String>,
+    pub last_text: String,
+    pub sentiment_score: f64,
+    /// How many events carried a sentiment (the first one seeds the EMA).
+    pub sentiment_samples: u64,
+    pub risk_score: f64,
+    /// When `risk_score` was last recomputed; decay runs from here.
+    pub risk_updated_at: Option<Timestamp>,
+    pub metadata: Map<String, Value>,
+    /// Last alert creation time per type, for cooldowns (acknowledged alerts still count, as in the seed).
+    pub last_alert_at: BTreeMap<AlertType, Timestamp>,
+    /// Severity of the last alert per type: a more severe one passes the cooldown (dead air turning high
+    /// 15 s after the medium alert). Absent from states stored before it existed, hence the default.
+    #[serde(default)]
+    pub last_alert_severity: BTreeMap<AlertType, Severity>,
+    /// The last dead-air reading of the current silence, already counted in risk: producers repeat the
+    /// growing reading with every chunk, and a silence must raise risk once, not once per chunk.
+    #[serde(default)]
+    pub dead_air_counted_seconds: f64,
+    pub event_count: u64,
+}
+
+/// An event about to be stored (no id yet). Serde derives are the storage form, not the wire form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    pub occurred_at: Timestamp,
+    pub event_type: String,
+    pub speaker: Option<String>,
+    pub text: String,
+    pub sentiment: Option<f64>,
+    pub confidence: Option<f64>,
+    pub metadata: Map<String, Value>,
+}
+
+/// A stored event; serialises as the seed's Event shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub event: NewEvent,
+}
+
+impl Serialize for EventRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = &self.event;
+        serde_json::json!({
+            "id": self.id,
+            "type": e.event_type,
+            "speaker": e.speaker.as_deref().unwrap_or(""),
+            "text": e.text,
+            "sentiment": e.sentiment,
+            "confidence": e.confidence,
+            "occurred_at": iso(&e.occurred_at),
+            "metadata": e.metadata,
+        })
+        .serialize(s)
+    }
+}
+
+/// An alert about to be stored (no id yet). Serde derives are the storage form, not the wire form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAlert {
+    pub alert_type: AlertType,
+    pub severity: Severity,
+    pub message: String,
+    pub created_at: Timestamp,
+    pub metadata: Map<String, Value>,
+}
+
+impl NewAlert {
+    /// Records the stored id of the event that raised the alert (the seed's `metadata.event_id`);
+    /// store adapters call this once the event row has its id.
+    pub fn link_event(&mut self, event_id: i64) {
+        self.metadata.insert("event_id".into(), Value::from(event_id));
+    }
+}
+
+/// A stored alert; serialises as the seed's Alert shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub id: i64,
+    pub call_id: String,
+    pub alert: NewAlert,
+    pub acknowledged_at: Option<Timestamp>,
+}
+
+impl Serialize for Alert {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = &self.alert;
+        serde_json::json!({
+            "id": self.id,
+            "call_id": self.call_id,
+            "type": a.alert_type.as_str(),
+            "severity": a.severity.as_str(),
+            "message": a.message,
+            "acknowledged": self.acknowledged_at.is_some(),
+            "acknowledged_at": self.acknowledged_at.as_ref().map(iso),
+            "created_at": iso(&a.created_at),
+            "metadata": a.metadata,
+        })
+        .serialize(s)
+    }
+}
+
+/// Rounds for output: risk to 2 decimals, sentiment to 3 (the seed's precision).
+pub fn round_to(value: f64, decimals: i32) -> f64 {
+    let p = 10f64.powi(decimals);
+    (value * p).round() / p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_state_stored_before_severities_and_dead_air_were_kept_still_loads() {
+        let stored = serde_json::json!({
+            "call_id": "c1", "provider": "genesys", "status": "active",
+            "created_at": "2026-02-10T10:00:00Z", "updated_at": "2026-02-10T10:00:05Z",
+            "agent_id": null, "customer_id": null, "last_speaker": null, "last_text": "",
+            "sentiment_score": 0.0, "sentiment_samples": 0, "risk_score": 0.1, "risk_updated_at": null,
+            "metadata": {}, "last_alert_at": {"dead_air": "2026-02-10T10:00:05Z"}, "event_count": 3,
+        });
+        let state: CallState = serde_json::from_value(stored).unwrap();
+        assert!(state.last_alert_severity.is_empty());
+        assert_eq!(state.dead_air_counted_seconds, 0.0);
+        assert_eq!(state.last_alert_at.len(), 1);
+    }
+}
