@@ -67,6 +67,10 @@ impl ConnectorConfig {
     }
 }
 
+/// Why the connector has nothing to subscribe to.
+const NO_TOPICS: &str = "No Genesys topics configured: set GENESYS_SUBSCRIPTION_TOPICS, GENESYS_QUEUE_IDS, \
+    GENESYS_USER_IDS or GENESYS_TOPIC_BUILDER_MODE";
+
 /// State and counters for the heartbeat.
 struct Status {
     state: Mutex<&'static str>,
@@ -79,9 +83,30 @@ struct Status {
     courier: Arc<Courier>,
 }
 
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Status {
+    fn new(cfg: &ConnectorConfig, delivery: Delivery, courier: Arc<Courier>) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new("starting"),
+            started_at: iso(&chrono::Utc::now()),
+            dry_run: delivery == Delivery::DryRun,
+            mode: cfg.topics.mode_name.clone(),
+            topics: Mutex::new(0),
+            channels: Mutex::new(0),
+            stats: Arc::new(ChannelStats::default()),
+            courier,
+        })
+    }
+
     fn set(&self, state: &'static str) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        *locked(&self.state) = state;
+    }
+
+    fn failed(&self, why: String) {
+        *locked(&self.stats.last_error) = Some(why);
     }
 
     async fn beat(&self, heartbeats: &dyn Heartbeats) {
@@ -92,15 +117,15 @@ impl Status {
         let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         let s = &self.stats;
         let (forwarding, forward_error) = self.courier.counters();
-        let last_error = forward_error.or_else(|| s.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone());
+        let last_error = forward_error.or_else(|| locked(&s.last_error).clone());
         let mut doc = json!({
-            "state": *self.state.lock().unwrap_or_else(|p| p.into_inner()),
+            "state": *locked(&self.state),
             "started_at": self.started_at,
             "pid": std::process::id(),
             "dry_run": self.dry_run,
             "topic_builder_mode": self.mode,
-            "topics_count": *self.topics.lock().unwrap_or_else(|p| p.into_inner()),
-            "channels": *self.channels.lock().unwrap_or_else(|p| p.into_inner()),
+            "topics_count": *locked(&self.topics),
+            "channels": *locked(&self.channels),
             "channels_created": n(&s.channels_created),
             "reconnect_count": n(&s.reconnects),
             "pings": n(&s.pings),
@@ -114,6 +139,110 @@ impl Status {
     }
 }
 
+/// The open channels, one per shard of the current topics.
+struct Channels {
+    topics: Vec<String>,
+    runners: Vec<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+}
+
+impl Channels {
+    /// Stops every channel and waits for each to close its socket.
+    async fn stop_all(&mut self) {
+        for (stop, task) in self.runners.drain(..) {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+    }
+
+    /// Subscribes to `topics` afresh when they changed: the old channels close first.
+    async fn follow(&mut self, topics: Vec<String>, api: &Arc<Api>, cfg: &ConnectorConfig, status: &Status, out: &Out) {
+        if topics == self.topics {
+            return;
+        }
+        self.stop_all().await;
+        let shards = shard(&topics);
+        tracing::info!(topics = topics.len(), channels = shards.len(), "genesys: subscribing");
+        *locked(&status.topics) = topics.len();
+        *locked(&status.channels) = shards.len();
+        for topics in shards {
+            let (stop, stopped) = watch::channel(false);
+            let runner = ChannelRunner {
+                api: api.clone(),
+                topics,
+                settings: cfg.channel.clone(),
+                stats: status.stats.clone(),
+                out: out.clone(),
+            };
+            self.runners.push((stop, tokio::spawn(runner.run(stopped))));
+        }
+        self.topics = topics;
+    }
+}
+
+/// Where every channel sends the notifications it receives.
+type Out = mpsc::UnboundedSender<Value>;
+
+/// Maps notifications to events in arrival order and hands them to the one forwarding stream.
+fn spawn_mapper(
+    mut messages: mpsc::UnboundedReceiver<Value>,
+    events: mpsc::UnboundedSender<Outgoing>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(m) = messages.recv().await {
+            for body in map_message(&m, chrono::Utc::now()) {
+                let _ = events.send(Outgoing { kind: Kind::Event, body });
+            }
+        }
+    })
+}
+
+/// The topic loop: (re)builds the topics, keeps the channels on them, and waits for the next refresh (or,
+/// after a failure, a retry) until `stopping` turns true; then closes every channel.
+async fn supervise(
+    cfg: &ConnectorConfig,
+    api: Arc<Api>,
+    status: &Status,
+    heartbeats: &dyn Heartbeats,
+    out: Out,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let mut channels = Channels { topics: Vec::new(), runners: Vec::new() };
+    loop {
+        status.set(if channels.runners.is_empty() { "connecting" } else { "running" });
+        status.beat(heartbeats).await;
+        let wait = match discovery::build(&api, &cfg.topics).await {
+            Ok(preview) if preview.topics.is_empty() => {
+                status.set("error");
+                status.failed(NO_TOPICS.into());
+                cfg.channel.reconnect_delay * 12
+            }
+            Ok(preview) => {
+                channels.follow(preview.topics, &api, cfg, status, &out).await;
+                status.set("running");
+                Duration::from_secs(cfg.topics.refresh_seconds)
+            }
+            Err(e) => {
+                status.set(if channels.runners.is_empty() { "error" } else { "running" });
+                tracing::warn!(error = %e, "genesys: building topics failed");
+                status.failed(e.to_string());
+                cfg.channel.reconnect_delay * 6
+            }
+        };
+        status.beat(heartbeats).await;
+        // The guard `wait_for` returns must not live across the channels' shutdown (it is not `Send`).
+        let stopped = async {
+            let _ = stopping.wait_for(|s| *s).await;
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped => {
+                channels.stop_all().await;
+                return;
+            }
+        }
+    }
+}
+
 /// Runs until `stop` resolves: builds topics, keeps one channel per shard, maps and forwards, beats.
 pub async fn run(
     cfg: ConnectorConfig,
@@ -122,7 +251,6 @@ pub async fn run(
     delivery: Delivery,
     stop: impl Future<Output = ()>,
 ) -> Result<(), reqwest::Error> {
-    let dry_run = delivery == Delivery::DryRun;
     let api = Arc::new(Api::new(cfg.api.clone())?);
     let (stopping_tx, stopping) = watch::channel(false);
     let courier = Courier::new(
@@ -134,95 +262,14 @@ pub async fn run(
         stopping.clone(),
     );
     let recovered = recover(&courier);
-    let status = Arc::new(Status {
-        state: Mutex::new("starting"),
-        started_at: iso(&chrono::Utc::now()),
-        dry_run,
-        mode: cfg.topics.mode_name.clone(),
-        topics: Mutex::new(0),
-        channels: Mutex::new(0),
-        stats: Arc::new(ChannelStats::default()),
-        courier: courier.clone(),
-    });
+    let status = Status::new(&cfg, delivery, courier.clone());
     let beating = status.clone();
     let heartbeat =
         crate::heartbeat::every(heartbeats.clone(), GENESYS_CONNECTOR, cfg.heartbeat_every, move || beating.document());
-
     // Messages from every channel → events → one ordered forwarding stream.
-    let (messages_tx, mut messages) = mpsc::unbounded_channel::<Value>();
+    let (messages_tx, messages) = mpsc::unbounded_channel::<Value>();
     let (events, pump) = courier.start(&format!("connector-{}", chrono::Utc::now().timestamp_millis()));
-    let mapper = tokio::spawn(async move {
-        while let Some(m) = messages.recv().await {
-            for body in map_message(&m, chrono::Utc::now()) {
-                let _ = events.send(Outgoing { kind: Kind::Event, body });
-            }
-        }
-    });
-
-    let supervise = async {
-        let mut current: Vec<String> = Vec::new();
-        let mut runners: Vec<(watch::Sender<bool>, tokio::task::JoinHandle<()>)> = Vec::new();
-        loop {
-            status.set(if runners.is_empty() { "connecting" } else { "running" });
-            status.beat(heartbeats.as_ref()).await;
-            let wait = match discovery::build(&api, &cfg.topics).await {
-                Ok(preview) if preview.topics.is_empty() => {
-                    status.set("error");
-                    *status.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(
-                        "No Genesys topics configured: set GENESYS_SUBSCRIPTION_TOPICS, GENESYS_QUEUE_IDS, GENESYS_USER_IDS or GENESYS_TOPIC_BUILDER_MODE".into(),
-                    );
-                    cfg.channel.reconnect_delay * 12
-                }
-                Ok(preview) => {
-                    if preview.topics != current {
-                        for (stop, task) in runners.drain(..) {
-                            let _ = stop.send(true);
-                            let _ = task.await;
-                        }
-                        let shards = shard(&preview.topics);
-                        tracing::info!(topics = preview.topics.len(), channels = shards.len(), "genesys: subscribing");
-                        *status.topics.lock().unwrap_or_else(|p| p.into_inner()) = preview.topics.len();
-                        *status.channels.lock().unwrap_or_else(|p| p.into_inner()) = shards.len();
-                        for topics in shards {
-                            let (stop, stopped) = watch::channel(false);
-                            let runner = ChannelRunner {
-                                api: api.clone(),
-                                topics,
-                                settings: cfg.channel.clone(),
-                                stats: status.stats.clone(),
-                                out: messages_tx.clone(),
-                            };
-                            runners.push((stop, tokio::spawn(runner.run(stopped))));
-                        }
-                        current = preview.topics;
-                    }
-                    status.set("running");
-                    Duration::from_secs(cfg.topics.refresh_seconds)
-                }
-                Err(e) => {
-                    status.set(if runners.is_empty() { "error" } else { "running" });
-                    tracing::warn!(error = %e, "genesys: building topics failed");
-                    *status.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                    cfg.channel.reconnect_delay * 6
-                }
-            };
-            status.beat(heartbeats.as_ref()).await;
-            let mut stopping = stopping.clone();
-            let stopped = async move {
-                let _ = stopping.wait_for(|s| *s).await;
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = stopped => {
-                    for (stop, task) in runners.drain(..) {
-                        let _ = stop.send(true);
-                        let _ = task.await;
-                    }
-                    return;
-                }
-            }
-        }
-    };
+    let mapper = spawn_mapper(messages, events);
     let stopper = async {
         stop.await;
         tracing::info!("genesys connector: stopping");
@@ -230,8 +277,8 @@ pub async fn run(
         status.beat(heartbeats.as_ref()).await;
         let _ = stopping_tx.send(true);
     };
-    tokio::join!(supervise, stopper);
-    drop(messages_tx);
+    tokio::join!(supervise(&cfg, api, &status, heartbeats.as_ref(), messages_tx, stopping), stopper);
+    // The channels are closed and their senders dropped: the mapper ends, then the pump drains.
     let _ = mapper.await;
     let _ = pump.await;
     for t in recovered {
