@@ -122,40 +122,20 @@ fn http_answer(head: &Head, cfg: &Config) -> Option<(u16, &'static str, Value)> 
     None
 }
 
+/// One connection: the handshake, then the session until either side closes it.
 async fn connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     cfg: &Config,
     sink: &dyn SessionSink,
     nonces: &Mutex<NonceCache>,
 ) -> Result<(), ConnectionError> {
     let arrived = Instant::now();
-    let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream))
-        .await
-        .map_err(|_| ConnectionError::HeadTimeout)??;
-    if let Some((status, reason, body)) = http_answer(&head, cfg) {
-        return Ok(respond(&mut stream, status, reason, &body).await?);
-    }
-    let authority = head.header("host").unwrap_or_default();
-    let signed = SignedRequest { target: &head.target, authority, headers: &head.headers };
-    let checked = {
-        let mut nonces = nonces.lock().unwrap_or_else(|p| p.into_inner());
-        upgrade::check(&signed, &cfg.credentials, unix_now(), &mut nonces)
-    };
-    let response = checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?)));
-    let (up, response) = match response {
-        Ok(ok) => ok,
-        Err(detail) => return Ok(respond(&mut stream, 400, "Bad Request", &json!({"detail": detail})).await?),
-    };
-    stream.write_all(response.as_bytes()).await?;
-    let ws_config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_MESSAGE_BYTES))
-        .read_buffer_size(READ_BUFFER_BYTES);
-    let mut ws = WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(ws_config)).await;
+    let Some((up, mut ws)) = handshake(stream, cfg, nonces).await? else { return Ok(()) };
     let ids = up.ids;
     let mut session = Session::new(&ids.session_id, &ids.organization_id, cfg.session.clone());
     if let Some(why) = up.denied {
         tracing::info!(session = %ids.session_id, correlation = %ids.correlation_id, reason = %why, "audiohook: unauthorized");
+        // Refusals answer no sooner than a fixed delay after arrival, so their timing tells an attacker nothing.
         tokio::time::sleep_until(arrived + cfg.auth_failure_delay).await;
         for out in session.disconnect("unauthorized", "Authentication failed") {
             if let Output::Send(text) = out {
@@ -164,31 +144,95 @@ async fn connection(
         }
     }
     let mut handle: Option<Box<dyn SessionHandle>> = None;
+    let ended = read_session(&mut ws, &mut session, sink, &ids, &mut handle).await;
+    match ended {
+        Ok(Ended::Closed) => {
+            let _ = ws.close(None).await;
+        }
+        Ok(Ended::Dropped) => {
+            if let Some(h) = handle {
+                h.ended("dropped");
+            }
+            let _ = ws.send(Message::Close(None)).await;
+        }
+        Err(_) => {
+            if let Some(h) = handle {
+                h.ended("dropped");
+            }
+        }
+    }
+    ended.map(|_| ())
+}
+
+/// Reads the HTTP head and answers it: a plain request (health, liveness, a wrong path, a refused upgrade)
+/// gets its HTTP answer and `None`; an upgrade whose headers check out becomes a WebSocket, its signature's
+/// verdict in [`upgrade::Upgrade::denied`].
+async fn handshake(
+    mut stream: TcpStream,
+    cfg: &Config,
+    nonces: &Mutex<NonceCache>,
+) -> Result<Option<(upgrade::Upgrade, WebSocketStream<TcpStream>)>, ConnectionError> {
+    let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream))
+        .await
+        .map_err(|_| ConnectionError::HeadTimeout)??;
+    if let Some((status, reason, body)) = http_answer(&head, cfg) {
+        respond(&mut stream, status, reason, &body).await?;
+        return Ok(None);
+    }
+    let authority = head.header("host").unwrap_or_default();
+    let signed = SignedRequest { target: &head.target, authority, headers: &head.headers };
+    let checked = {
+        let mut nonces = nonces.lock().unwrap_or_else(|p| p.into_inner());
+        upgrade::check(&signed, &cfg.credentials, unix_now(), &mut nonces)
+    };
+    let (up, response) = match checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?))) {
+        Ok(ok) => ok,
+        Err(detail) => {
+            respond(&mut stream, 400, "Bad Request", &json!({"detail": detail})).await?;
+            return Ok(None);
+        }
+    };
+    stream.write_all(response.as_bytes()).await?;
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+        .read_buffer_size(READ_BUFFER_BYTES);
+    let ws = WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(ws_config)).await;
+    Ok(Some((up, ws)))
+}
+
+/// How a session's read loop ended.
+enum Ended {
+    /// The protocol closed it (`close` answered with `closed`): the handle has been told.
+    Closed,
+    /// The client went away, stayed idle past `IDLE_TIMEOUT`, or sent a WebSocket close.
+    Dropped,
+}
+
+/// The read loop: each message through the protocol state machine, its outputs to the client or the
+/// session's handle (opened on `open`, fed audio, told of pauses and the end).
+async fn read_session(
+    ws: &mut WebSocketStream<TcpStream>,
+    session: &mut Session,
+    sink: &dyn SessionSink,
+    ids: &Ids,
+    handle: &mut Option<Box<dyn SessionHandle>>,
+) -> Result<Ended, ConnectionError> {
     loop {
         let incoming = match tokio::time::timeout(IDLE_TIMEOUT, ws.next()).await {
-            Ok(Some(Ok(m))) => m,
-            Ok(Some(Err(e))) => {
-                if let Some(h) = handle {
-                    h.ended("dropped");
-                }
-                return Err(e.into());
-            }
-            Ok(None) | Err(_) => break,
+            Ok(Some(m)) => m?,
+            Ok(None) | Err(_) => return Ok(Ended::Dropped),
         };
         let outputs = match incoming {
             Message::Text(t) => session.on_text(t.as_str()),
             Message::Binary(b) => session.on_binary(&b),
-            Message::Close(_) => break,
+            Message::Close(_) => return Ok(Ended::Dropped),
             _ => Vec::new(),
         };
         for out in outputs {
             match out {
                 Output::Send(text) => ws.send(Message::text(text)).await?,
-                Output::Opened(o) => {
-                    if !o.probe {
-                        handle = Some(sink.opened(&ids, &o));
-                    }
-                }
+                Output::Opened(o) if !o.probe => *handle = Some(sink.opened(ids, &o)),
                 Output::Audio { offset_samples, frames } => {
                     if let Some(h) = handle.as_mut() {
                         h.audio(offset_samples, frames);
@@ -203,18 +247,12 @@ async fn connection(
                     if let Some(h) = handle.take() {
                         h.ended(&reason);
                     }
-                    let _ = ws.close(None).await;
-                    return Ok(());
+                    return Ok(Ended::Closed);
                 }
                 other => tracing::debug!(session = %ids.session_id, event = ?other, "audiohook session event"),
             }
         }
     }
-    if let Some(h) = handle {
-        h.ended("dropped");
-    }
-    let _ = ws.send(Message::Close(None)).await;
-    Ok(())
 }
 
 fn unix_now() -> i64 {
