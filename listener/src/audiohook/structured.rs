@@ -211,28 +211,5 @@ impl Parser<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_and_reserialises_signature_input() {
-        let text =
-            r#"sig1=("@request-target" "x-api-key");keyid="K";nonce="abc";alg="hmac-sha256";created=1;expires=31"#;
-        let dict = parse_dictionary(text).unwrap();
-        let Member::InnerList(items, params) = &dict[0].1 else { panic!() };
-        assert_eq!(dict[0].0, "sig1");
-        assert_eq!(items.len(), 2);
-        assert_eq!(params[4], ("expires".into(), Bare::Integer(31)));
-        assert_eq!(format!("sig1={}", serialize_inner_list(items, params)), text);
-    }
-
-    #[test]
-    fn parses_byte_sequences_and_rejects_garbage() {
-        let dict = parse_dictionary("sig1=:AAEC:, other=?0").unwrap();
-        assert_eq!(dict[0].1, Member::Item(Bare::Bytes(vec![0, 1, 2]), vec![]));
-        assert_eq!(dict[1].1, Member::Item(Bare::Boolean(false), vec![]));
-        for bad in ["Sig1=1", "sig1=(\"a\"", "sig1=:not base64!:", "sig1=1,", "sig1=\"unterminated", "sig1=1.5"] {
-            assert_eq!(parse_dictionary(bad), None, "{bad}");
-        }
-    }
-}
+#[path = "structured_tests.rs"]
+mod tests;
