@@ -144,3 +144,21 @@ fn what_sign_produces_verifies() {
     assert_eq!(check(&signed, &creds(SECRET), CREATED + 1, &mut NonceCache::default()), Ok(()));
     assert_eq!(check(&signed, &creds(SECRET), CREATED + 40, &mut NonceCache::default()), Err(AuthError::Expired));
 }
+
+proptest::proptest! {
+    /// Arbitrary bytes as the two signature headers, or spliced into Genesys' example, never make `verify` panic.
+    #[test]
+    fn arbitrary_signature_headers_never_panic(
+        noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        at in 0usize..512,
+        into_input in proptest::prelude::any::<bool>(),
+    ) {
+        let noise = String::from_utf8_lossy(&noise).into_owned();
+        let (mut input, mut signature) = (input(&doc_params()), format!("sig1=:{EXPECTED}:"));
+        let target = if into_input { &mut input } else { &mut signature };
+        target.insert_str(at % (target.len() + 1), &noise);
+        let c = creds(SECRET);
+        let _ = check(&headers(&input, &signature), &c, CREATED + 5, &mut NonceCache::default());
+        let _ = check(&headers(&noise, &noise), &c, CREATED + 5, &mut NonceCache::default());
+    }
+}
