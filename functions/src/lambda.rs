@@ -169,7 +169,7 @@ pub async fn batch_jobs(
             JobOutcome::RetryAfter(delay) => delay,
             JobOutcome::DeadLetter => std::time::Duration::ZERO,
         };
-        if let Err(e) = batch.queue.retry_later(&job.receipt, delay).await {
+        if let Err(e) = batch.ports.queue.retry_later(&job.receipt, delay).await {
             tracing::warn!(error = %e, "could not set the retry delay; the queue's visibility timeout applies");
         }
         failures.push(serde_json::json!({"itemIdentifier": r.message_id}));

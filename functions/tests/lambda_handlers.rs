@@ -229,7 +229,7 @@ async fn genesys_events_function_maps_partner_events_once() {
 
 /// The SQS event the worker function gets for what is waiting in the job queue (as Lambda builds it).
 async fn sqs_event(state: &AppState) -> Value {
-    let jobs = state.batch.queue.receive(10, std::time::Duration::from_secs(60)).await.unwrap();
+    let jobs = state.batch.ports.queue.receive(10, std::time::Duration::from_secs(60)).await.unwrap();
     let records: Vec<Value> = jobs
         .iter()
         .map(|j| {
@@ -253,6 +253,7 @@ async fn uploads_flow_through_s3_sqs_and_the_worker_to_artifacts() {
     let direct = "20260210101520123456";
     state
         .batch
+        .ports
         .blobs
         .put(&format!("uploads/{direct}/support call.json"), transcript.to_string().into_bytes())
         .await
@@ -269,7 +270,7 @@ async fn uploads_flow_through_s3_sqs_and_the_worker_to_artifacts() {
         .await
         .unwrap();
     assert!(put.status().is_success(), "{}", put.text().await.unwrap());
-    state.batch.blobs.put("uploads/20260210101520999999/silence.wav", vec![0; 64]).await.unwrap();
+    state.batch.ports.blobs.put("uploads/20260210101520999999/silence.wav", vec![0; 64]).await.unwrap();
 
     let out = functions::lambda::batch_jobs(&state.batch, sqs_event(&state).await).await.unwrap();
     assert_eq!(out, json!({"batchItemFailures": []}));
@@ -287,7 +288,7 @@ async fn uploads_flow_through_s3_sqs_and_the_worker_to_artifacts() {
         "The file is not a recording in a supported format (WAV, MP3, M4A/AAC, OGG/Vorbis or FLAC)"
     );
     assert!(
-        state.batch.queue.receive(10, std::time::Duration::from_secs(1)).await.unwrap().is_empty(),
+        state.batch.ports.queue.receive(10, std::time::Duration::from_secs(1)).await.unwrap().is_empty(),
         "every job was deleted"
     );
 }

@@ -75,7 +75,7 @@ struct Claim {
 impl BatchService {
     async fn stage(&self, claim: &mut Claim, stage: &str, progress: u8, meta: Value) -> Result<(), ProcessError> {
         claim.call.advance(BatchStatus::Processing, stage, progress, self.now());
-        if !self.store.save_batch_call(&claim.call, claim.version).await? {
+        if !self.ports.store.save_batch_call(&claim.call, claim.version).await? {
             return Err(ProcessError::Retry(format!("call {} was changed by someone else", claim.call.id)));
         }
         claim.version += 1;
@@ -87,7 +87,7 @@ impl BatchService {
     /// back, so the worker that had it died or gave up. Two workers holding one call cannot both finish:
     /// every save is conditional on the version the saver last wrote.
     async fn claim(&self, id: &str) -> Result<Option<Claim>, ProcessError> {
-        let Some(Versioned { value: mut call, version }) = self.store.get_batch_call(id).await? else {
+        let Some(Versioned { value: mut call, version }) = self.ports.store.get_batch_call(id).await? else {
             return Ok(None);
         };
         if matches!(call.status, BatchStatus::Completed | BatchStatus::Failed) {
@@ -115,7 +115,7 @@ impl BatchService {
                 // changes nothing here (its version is stale).
                 claim.call.advance(BatchStatus::Queued, "retrying", 0, self.now());
                 claim.call.error_message = Some(retry.to_string());
-                if self.store.save_batch_call(&claim.call, claim.version).await.unwrap_or(false) {
+                if self.ports.store.save_batch_call(&claim.call, claim.version).await.unwrap_or(false) {
                     self.announce(&claim.call, json!({})).await;
                 }
                 Err(retry)
@@ -126,11 +126,11 @@ impl BatchService {
     /// Marks the call failed with `reason` (also used when retries run out) and tells its followers.
     pub async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError> {
         for _ in 0..5 {
-            let Some(Versioned { value: mut call, version }) = self.store.get_batch_call(id).await? else {
+            let Some(Versioned { value: mut call, version }) = self.ports.store.get_batch_call(id).await? else {
                 return Ok(());
             };
             call.fail(reason, self.now());
-            if self.store.save_batch_call(&call, version).await? {
+            if self.ports.store.save_batch_call(&call, version).await? {
                 tracing::warn!(call_id = %id, reason, "batch call failed");
                 self.announce(&call, json!({})).await;
                 return Ok(());
@@ -143,6 +143,7 @@ impl BatchService {
         let (entries, duration) = match claim.call.transcript_key.clone() {
             Some(key) => {
                 let bytes = self
+                    .ports
                     .blobs
                     .get(&key)
                     .await?
@@ -177,7 +178,7 @@ impl BatchService {
         claim.call.digest = Some(digest(&analysis.analysis));
         claim.call.error_message = None; // an earlier attempt's reason no longer applies
         claim.call.advance(BatchStatus::Completed, "completed", 100, self.now());
-        if !self.store.save_batch_call(&claim.call, claim.version).await? {
+        if !self.ports.store.save_batch_call(&claim.call, claim.version).await? {
             return Err(ProcessError::Retry(format!("call {id} was changed by someone else")));
         }
         self.announce(&claim.call, json!({})).await;
@@ -217,12 +218,12 @@ impl BatchService {
     }
 
     async fn put_text(&self, id: &str, name: &str, text: &str) -> Result<(), StoreError> {
-        self.blobs.put(&output_key(id, name), text.as_bytes().to_vec()).await
+        self.ports.blobs.put(&output_key(id, name), text.as_bytes().to_vec()).await
     }
 
     /// The call's terms merged with the glossary file's.
     async fn glossary(&self, call: &BatchCall) -> Result<Vec<String>, ProcessError> {
-        let file = match self.blobs.get(GLOSSARY_KEY).await? {
+        let file = match self.ports.blobs.get(GLOSSARY_KEY).await? {
             Some(bytes) => glossary::parse_file(&String::from_utf8_lossy(&bytes)).unwrap_or_default(),
             None => Vec::new(),
         };
@@ -235,7 +236,7 @@ impl BatchService {
         if call.upload_key.is_empty() {
             return Ok(None);
         }
-        let Some(bytes) = self.blobs.get(&call.upload_key).await? else { return Ok(None) };
+        let Some(bytes) = self.ports.blobs.get(&call.upload_key).await? else { return Ok(None) };
         let (filename, cfg) = (call.filename.clone(), self.audio.clone());
         let probed = tokio::task::spawn_blocking(move || audio::probe_duration(&bytes, Some(&filename), &cfg)).await;
         Ok(probed.ok().and_then(Result::ok))
@@ -245,6 +246,7 @@ impl BatchService {
     /// the duration.
     async fn transcribe(&self, claim: &mut Claim) -> Result<(Vec<Entry>, Option<f64>), ProcessError> {
         let bytes = self
+            .ports
             .blobs
             .get(&claim.call.upload_key)
             .await?
@@ -289,7 +291,7 @@ impl BatchService {
         total: usize,
     ) -> Result<Vec<Segment>, ProcessError> {
         let (report, mut reported) = watch::channel(0.0);
-        let transcription = self.stt.transcribe_reporting(wav, language, report);
+        let transcription = self.ports.stt.transcribe_reporting(wav, language, report);
         tokio::pin!(transcription);
         let mut shown = progress(done as f32, total);
         loop {

@@ -71,13 +71,7 @@ pub enum UploadsQueued {
 
 /// The ports and settings batch processing runs on.
 pub struct BatchService {
-    pub store: Arc<dyn BatchStore>,
-    pub blobs: Arc<dyn BlobStore>,
-    pub queue: Arc<dyn JobQueue>,
-    pub push: Arc<dyn Push>,
-    /// Realtime rows of the same id, removed with the call.
-    pub calls: Arc<dyn CallStore>,
-    pub stt: Arc<dyn Transcriber>,
+    pub ports: BatchPorts,
     /// `LLM_PROVIDER`'s client: enriches the embedded analysis when configured.
     pub llm: Option<Arc<crate::analysis::llm::LlmClient>>,
     pub audio: crate::audio::AudioConfig,
@@ -101,20 +95,7 @@ impl BatchService {
         config: BatchConfig,
         uploads: UploadsQueued,
     ) -> Self {
-        let BatchPorts { store, blobs, queue, push, calls, stt } = ports;
-        Self {
-            store,
-            blobs,
-            queue,
-            push,
-            calls,
-            stt,
-            llm: None,
-            audio,
-            config,
-            uploads,
-            clock: Arc::new(chrono::Utc::now),
-        }
+        Self { ports, llm: None, audio, config, uploads, clock: Arc::new(chrono::Utc::now) }
     }
 
     /// With an LLM to enrich the analysis (`LLM_PROVIDER`).
@@ -177,10 +158,10 @@ impl BatchService {
         })
         .await?;
         let key = call.transcript_key.clone().unwrap_or_else(|| call.upload_key.clone());
-        match self.blobs.upload_url(&key, UPLOAD_URL_LIFETIME).await? {
+        match self.ports.blobs.upload_url(&key, UPLOAD_URL_LIFETIME).await? {
             Some(url) => Ok(Some((call, url))),
             None => {
-                self.store.delete_batch_call(&call.id).await?;
+                self.ports.store.delete_batch_call(&call.id).await?;
                 Ok(None)
             }
         }
@@ -193,7 +174,7 @@ impl BatchService {
         for bump in 0..1000 {
             call.id = new_id(&at, bump);
             keys(call);
-            if self.store.create_batch_call(call).await? {
+            if self.ports.store.create_batch_call(call).await? {
                 return Ok(());
             }
         }
@@ -209,19 +190,19 @@ impl BatchService {
     ) -> Result<(), StoreError> {
         // The transcript first: with S3 notifications, the audio's arrival starts the job.
         if let (Some(key), Some(t)) = (&call.transcript_key, transcript) {
-            self.blobs.put(key, t).await?;
+            self.ports.blobs.put(key, t).await?;
         }
         if let Some(a) = audio {
-            self.blobs.put(&call.upload_key, a).await?;
+            self.ports.blobs.put(&call.upload_key, a).await?;
         }
         if self.uploads == UploadsQueued::ByService {
-            self.queue.enqueue(&call_job(&call.id)).await?;
+            self.ports.queue.enqueue(&call_job(&call.id)).await?;
         }
         Ok(())
     }
 
     async fn save(&self, call: &BatchCall, version: u64) -> Result<(), StoreError> {
-        if self.store.save_batch_call(call, version).await? {
+        if self.ports.store.save_batch_call(call, version).await? {
             Ok(())
         } else {
             Err(StoreError::Backend(format!("batch call {} changed while it was being saved", call.id)))
@@ -230,12 +211,12 @@ impl BatchService {
 
     pub async fn get(&self, id: &str) -> Result<Versioned<BatchCall>, ServiceError> {
         validate_call_id(id).map_err(|_| ServiceError::NotFound("Call not found"))?;
-        self.store.get_batch_call(id).await?.ok_or(ServiceError::NotFound("Call not found"))
+        self.ports.store.get_batch_call(id).await?.ok_or(ServiceError::NotFound("Call not found"))
     }
 
     /// Every call the dashboard considers, newest first.
     pub async fn all(&self) -> Result<Vec<BatchCall>, ServiceError> {
-        Ok(self.store.list_batch_calls(self.config.list_limit).await?)
+        Ok(self.ports.store.list_batch_calls(self.config.list_limit).await?)
     }
 
     /// `GET /api/calls`: one page of the filtered calls, with the metrics block.
@@ -263,7 +244,7 @@ impl BatchService {
 
     /// A JSON artifact of a call, `Null` when it is not there (yet).
     pub async fn artifact(&self, id: &str, name: &str) -> Result<Value, ServiceError> {
-        let Some(bytes) = self.blobs.get(&output_key(id, name)).await? else { return Ok(Value::Null) };
+        let Some(bytes) = self.ports.blobs.get(&output_key(id, name)).await? else { return Ok(Value::Null) };
         serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{name} of {id}: {e}")).into())
     }
 
@@ -297,7 +278,7 @@ impl BatchService {
     /// The call's audio: the upload, else a listener recording of the same id. `(bytes, file name)`.
     pub async fn audio(&self, id: &str) -> Result<(Vec<u8>, String), ServiceError> {
         for (key, name) in self.audio_sources(id).await {
-            if let Some(bytes) = self.blobs.get(&key).await? {
+            if let Some(bytes) = self.ports.blobs.get(&key).await? {
                 return Ok((bytes, name));
             }
         }
@@ -307,7 +288,7 @@ impl BatchService {
     /// Whether `audio` would find something, without reading it.
     pub async fn has_audio(&self, id: &str) -> Result<bool, ServiceError> {
         for (key, _) in self.audio_sources(id).await {
-            if self.blobs.exists(&key).await? {
+            if self.ports.blobs.exists(&key).await? {
                 return Ok(true);
             }
         }
@@ -321,13 +302,13 @@ impl BatchService {
         }
         let text = String::from_utf8(bytes).map_err(|_| bad("Glossary must be UTF-8 text"))?;
         let terms = glossary::parse_file(&text).map_err(bad)?;
-        self.blobs.put(GLOSSARY_KEY, text.into_bytes()).await?;
+        self.ports.blobs.put(GLOSSARY_KEY, text.into_bytes()).await?;
         Ok(terms)
     }
 
     /// Publishes the call's state as `call_update` to whoever follows it.
     pub(super) async fn announce(&self, call: &BatchCall, meta: Value) {
-        self.push.publish(vec![PushMessage { call_id: call.id.clone(), body: call.update_message(meta) }]).await;
+        self.ports.push.publish(vec![PushMessage { call_id: call.id.clone(), body: call.update_message(meta) }]).await;
     }
 
     /// Sends calls back to the queue: outputs deleted, upload kept.
@@ -336,12 +317,12 @@ impl BatchService {
         for id in ids {
             let Ok(Versioned { mut value, version }) = self.get(id).await else { continue };
             for name in ARTIFACTS {
-                self.blobs.delete(&output_key(id, name)).await?;
+                self.ports.blobs.delete(&output_key(id, name)).await?;
             }
             value.requeue(self.now());
             value.digest = None;
             self.save(&value, version).await?;
-            self.queue.enqueue(&call_job(id)).await?;
+            self.ports.queue.enqueue(&call_job(id)).await?;
             self.announce(&value, json!({})).await;
             n += 1;
         }
@@ -358,14 +339,14 @@ impl BatchService {
             keys.extend([value.upload_key.clone(), format!("recordings/{id}.wav")]);
             keys.extend(value.transcript_key.clone());
             for key in keys.iter().filter(|k| !k.is_empty()) {
-                self.blobs.delete(key).await?;
+                self.ports.blobs.delete(key).await?;
             }
-            if let Some(purged) = self.calls.delete_call(id).await? {
+            if let Some(purged) = self.ports.calls.delete_call(id).await? {
                 for chunk in purged.live_audio.iter().flat_map(|b| &b.chunks) {
-                    self.blobs.delete(&chunk.key).await?;
+                    self.ports.blobs.delete(&chunk.key).await?;
                 }
             }
-            self.store.delete_batch_call(id).await?;
+            self.ports.store.delete_batch_call(id).await?;
             tracing::info!(call_id = %id, "batch call deleted");
             n += 1;
         }

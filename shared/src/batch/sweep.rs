@@ -38,8 +38,8 @@ impl BatchService {
             let Ok(current) = self.get(&call.id).await else { continue };
             let mut touched = current.value;
             touched.advance(BatchStatus::Queued, "requeued", 0, now);
-            if self.store.save_batch_call(&touched, current.version).await? {
-                self.queue.enqueue(&call_job(&call.id)).await?;
+            if self.ports.store.save_batch_call(&touched, current.version).await? {
+                self.ports.queue.enqueue(&call_job(&call.id)).await?;
                 self.announce(&touched, json!({})).await;
                 tracing::warn!(call_id = %call.id, "queued call had no job; queued it again");
                 report.requeued += 1;

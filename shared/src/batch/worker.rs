@@ -81,7 +81,7 @@ impl BatchService {
             tracing::warn!(key, "ignoring an upload whose folder is not a call id");
             return Ok(None);
         }
-        if let Some(existing) = self.store.get_batch_call(id).await? {
+        if let Some(existing) = self.ports.store.get_batch_call(id).await? {
             let c = existing.value;
             let audio_follows = c.transcript_key.as_deref() == Some(key) && !c.upload_key.is_empty();
             let known = c.upload_key == key || c.transcript_key.as_deref() == Some(key);
@@ -94,7 +94,7 @@ impl BatchService {
             call.upload_key.clear();
             call.transcript_key = Some(key.to_string());
         }
-        self.store.create_batch_call(&call).await?;
+        self.ports.store.create_batch_call(&call).await?;
         tracing::info!(call_id = %id, key, "batch call created from an upload");
         Ok(Some(id.to_string()))
     }
@@ -110,16 +110,16 @@ async fn run_one(service: Arc<BatchService>, job: ReceivedJob) {
         tokio::select! {
             outcome = &mut work => break outcome,
             _ = renew.tick() => {
-                if let Err(e) = service.queue.retry_later(&job.receipt, lease).await {
+                if let Err(e) = service.ports.queue.retry_later(&job.receipt, lease).await {
                     tracing::warn!(error = %e, "could not renew a job's lease");
                 }
             }
         }
     };
     let acked = match outcome {
-        JobOutcome::Done => service.queue.complete(&job.receipt).await,
-        JobOutcome::RetryAfter(delay) => service.queue.retry_later(&job.receipt, delay).await,
-        JobOutcome::DeadLetter => service.queue.retry_later(&job.receipt, Duration::ZERO).await,
+        JobOutcome::Done => service.ports.queue.complete(&job.receipt).await,
+        JobOutcome::RetryAfter(delay) => service.ports.queue.retry_later(&job.receipt, delay).await,
+        JobOutcome::DeadLetter => service.ports.queue.retry_later(&job.receipt, Duration::ZERO).await,
     };
     if let Err(e) = acked {
         tracing::warn!(error = %e, "could not acknowledge a job; it will come back after its lease");
@@ -136,7 +136,7 @@ pub async fn run(service: Arc<BatchService>, stop: impl Future<Output = ()>) {
             _ = &mut stop => break,
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
         };
-        let jobs = match service.queue.receive(1, service.config.lease).await {
+        let jobs = match service.ports.queue.receive(1, service.config.lease).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 tracing::warn!(error = %e, "job queue unavailable");
