@@ -30,6 +30,13 @@ export function fill(el, ...children) {
   return el;
 }
 
+/** `fill` with `children`, or with `empty` alone when there are none: a table's or a list's "nothing here" line. */
+export function fillOr(el, children, empty) {
+  fill(el, ...children);
+  if (!children.length) el.append(empty);
+  return el;
+}
+
 export const fmt = {
   num: (v, d = 2) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(d) : "–"),
   time: (iso) => (iso ? new Date(iso).toLocaleString() : "–"),

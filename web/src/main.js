@@ -11,6 +11,13 @@ import { renderDetail } from "./views/detail.js";
 
 /** Push messages for whichever view is showing (`call_update`, `realtime_event`, `supervisor_alert`, ...). */
 export const push = new EventTarget();
+
+/** Calls `handler` with each push message until the returned function is called (a view's cleanup). */
+export function subscribe(handler) {
+  const listener = (e) => handler(e.detail);
+  push.addEventListener("message", listener);
+  return () => push.removeEventListener("message", listener);
+}
 let disconnect = null;
 let leaveView = () => {};
 

@@ -2,9 +2,15 @@
 // speed, the transcript as a timeline with speaker roles and click-to-seek, insights, the live alert
 // panel with acknowledge, and exports.
 import { api } from "../api.js";
-import { fill, fmt, h } from "../dom.js";
-import { push } from "../main.js";
+import { fill, fillOr, fmt, h } from "../dom.js";
+import { subscribe } from "../main.js";
+import { acknowledge, alertItem, card, wideCard } from "./parts.js";
 import { player } from "./player.js";
+
+/** The API path of batch call `id` (its detail, export and audio hang below it). */
+const callPath = (id) => `/api/calls/${encodeURIComponent(id)}`;
+/** The API path of live call `id` (its snapshot and live audio hang below it). */
+const livePath = (id) => `/api/realtime/calls/${encodeURIComponent(id)}`;
 
 function roleOf(analysis, speaker) {
   const role = analysis?.speaker_roles?.[speaker];
@@ -65,23 +71,20 @@ function alertPanel(id) {
   const alerts = new Map();
   const draw = () => {
     const sorted = [...alerts.values()].sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, 40);
-    fill(ul, ...sorted.map((a) =>
-      h("li.alert", { dataset: { alert: a.id, severity: a.severity, acknowledged: a.acknowledged } },
-        h("span.badge", { dataset: { severity: a.severity } }, a.severity),
-        h("div.alert-text", {}, h("strong", {}, a.type.replaceAll("_", " ")), " ", a.message, h("br"), fmt.time(a.created_at)),
-        a.acknowledged ? h("span.sub", {}, "Acknowledged") : h("button", { type: "button", onclick: async () => {
-          const r = await api.post(`/api/realtime/alerts/${a.id}/ack`);
-          alerts.set(r.alert.id, r.alert);
-          draw();
-        } }, "Acknowledge"))));
-    if (!sorted.length) ul.append(h("li.empty", {}, "No alerts for this call."));
+    fillOr(ul, sorted.map((a) => alertItem(a, {
+      dataset: { acknowledged: a.acknowledged },
+      action: a.acknowledged ? h("span.sub", {}, "Acknowledged") : h("button", { type: "button", onclick: async () => {
+        await acknowledge(a, alerts);
+        draw();
+      } }, "Acknowledge"),
+    })), h("li.empty", {}, "No alerts for this call."));
   };
   api.get(`/api/realtime/alerts?call_id=${encodeURIComponent(id)}&open_only=false&limit=100`).then((r) => {
     for (const a of r.alerts) alerts.set(a.id, a);
     draw();
   }).catch(() => draw());
   return {
-    el: h("section.card", { "aria-labelledby": "al-h" }, h("h2", { id: "al-h" }, "Supervisor alerts"), ul),
+    el: card("al-h", "Supervisor alerts", ul),
     take(m) {
       if ((m.type === "supervisor_alert" || m.type === "supervisor_alert_ack") && m.call_id === id) {
         alerts.set(m.alert.id, m.alert);
@@ -92,119 +95,148 @@ function alertPanel(id) {
 }
 
 export function renderDetail(main, id) {
-  const header = h("div.detail-head");
-  const body = h("div.detail");
-  const audio = player(`Recording of ${id}`);
-  const alerts = alertPanel(id);
-  main.append(h("p", {}, h("a", { href: "/calls" }, "← All calls")), header, body);
-  let stop = () => {};
-
-  async function showBatch(d) {
-    const exports = [["JSON", "format=json&scope=insights"], ["Insights CSV", "format=csv&scope=insights"], ["Transcript CSV", "format=csv&scope=transcript"]];
-    fill(header, 
-      h("h1", {}, d.filename || id),
-      h("p", {}, h("span.badge", { dataset: { status: d.status } }, d.status), " ",
-        h("progress", { max: 100, value: d.progress, "aria-label": `progress ${d.progress}%` }), ` ${d.stage}`,
-        d.duration_seconds ? ` · ${fmt.seconds(d.duration_seconds)}` : "", ` · uploaded ${fmt.time(d.created_at)}`),
-      d.error_message ? h("p.error", { role: "alert" }, d.error_message) : null,
-      h("div.exports", {}, "Export: ", exports.map(([t, q]) =>
-        h("button", { type: "button", disabled: d.status !== "completed", onclick: () => api.download(`/api/calls/${encodeURIComponent(id)}/export?${q}`) }, t))),
-    );
-    const entries = d.transcript?.entries ?? [];
-    fill(body, 
-      h("section.card.wide", { "aria-labelledby": "pl-h" }, h("h2", { id: "pl-h" }, "Recording"), audio.el),
-      h("section.card.wide", { "aria-labelledby": "tr-h" }, h("h2", { id: "tr-h" }, "Transcript"),
-        entries.length ? transcriptView(entries, d.analysis, (s) => audio.seek(s)) : h("p.sub", {}, "The transcript appears when processing completes.")),
-      h("section.card", { "aria-labelledby": "in-h" }, h("h2", { id: "in-h" }, "Insights"), insightsView(d.analysis)),
-      alerts.el,
-    );
-    if (d.has_audio) {
-      api.blob(`/api/calls/${encodeURIComponent(id)}/audio`).then((b) => audio.load(b)).catch((e) => audio.unavailable(e.message));
-    } else {
-      audio.unavailable("This call was uploaded as a transcript; there is no audio.");
-    }
-  }
-
-  async function showLive(snap) {
-    const events = snap.events ?? [];
-    const timeline = h("ol.transcript", { "aria-label": "Live transcript" });
-    const stats = h("p");
-    const drawStats = (s) => fill(stats, h("span.badge", { dataset: { status: s.status } }, s.status),
-      ` risk ${fmt.num(s.risk_score)} · sentiment ${fmt.num(s.sentiment_score)}`);
-    const addEvent = (e) => {
-      if (!e.text) return;
-      timeline.append(h("li", { dataset: { speaker: e.speaker } }, h("span.time", {}, new Date(e.occurred_at).toLocaleTimeString()),
-        h("span.speaker", {}, e.speaker || "–"), h("span.text", {}, e.text)));
-    };
-    fill(header, h("h1", {}, id), stats);
-    drawStats(snap);
-    events.forEach(addEvent);
-    fill(body, 
-      h("section.card.wide", { "aria-labelledby": "pl-h" }, h("h2", { id: "pl-h" }, "Live audio"), audio.el),
-      h("section.card.wide", { "aria-labelledby": "tr-h" }, h("h2", { id: "tr-h" }, "Transcript"), timeline),
-      alerts.el,
-    );
-    let lastChunk = null;
-    const refresh = async () => {
-      try {
-        const meta = await api.get(`/api/realtime/calls/${encodeURIComponent(id)}/audio/meta`);
-        const chunk = meta.live_audio?.last_chunk_id ?? null;
-        if (meta.live_audio?.available && chunk !== lastChunk && (audio.audio.paused || lastChunk === null)) {
-          lastChunk = chunk;
-          audio.load(await api.blob(`/api/realtime/calls/${encodeURIComponent(id)}/audio`));
-        } else if (!meta.live_audio?.available && lastChunk === null) {
-          // After the call: the AudioHook recording, when there is one.
-          lastChunk = "recording";
-          api.blob(`/api/calls/${encodeURIComponent(id)}/audio`).then((b) => audio.load(b)).catch(() => audio.unavailable("No audio for this call."));
-        }
-      } catch (e) {
-        audio.unavailable(e.message);
-      }
-    };
-    refresh();
-    const timer = setInterval(refresh, 6000);
-    const onPush = (ev) => {
-      const m = ev.detail;
-      alerts.take(m);
-      if (m.type === "realtime_event" && m.call_id === id) {
-        drawStats(m);
-        addEvent(m.event);
-      }
-    };
-    push.addEventListener("message", onPush);
-    stop = () => {
-      clearInterval(timer);
-      push.removeEventListener("message", onPush);
-    };
-  }
-
-  (async () => {
-    try {
-      const d = await api.get(`/api/calls/${encodeURIComponent(id)}/detail`);
-      await showBatch(d);
-      const onPush = (ev) => {
-        const m = ev.detail;
-        alerts.take(m);
-        if (m.type === "call_update" && m.call_id === id && (m.status === "completed" || m.status === "failed")) {
-          api.get(`/api/calls/${encodeURIComponent(id)}/detail`).then(showBatch);
-        }
-      };
-      push.addEventListener("message", onPush);
-      stop = () => push.removeEventListener("message", onPush);
-    } catch (e) {
-      if (e.status !== 404) {
-        fill(header, h("p.error", { role: "alert" }, `Could not load the call: ${e.message}`));
-        return;
-      }
-      try {
-        await showLive(await api.get(`/api/realtime/calls/${encodeURIComponent(id)}/snapshot`));
-      } catch (e2) {
-        fill(header, h("p.error", { role: "alert" }, `Could not load the call: ${e2.message}`));
-      }
-    }
-  })();
+  const view = {
+    id,
+    header: h("div.detail-head"),
+    body: h("div.detail"),
+    audio: player(`Recording of ${id}`),
+    alerts: alertPanel(id),
+    stop: () => {}, // what leaving the view undoes: the push subscription and any timer
+  };
+  main.append(h("p", {}, h("a", { href: "/calls" }, "← All calls")), view.header, view.body);
+  open(view);
   return () => {
-    stop();
-    audio.destroy();
+    view.stop();
+    view.audio.destroy();
+  };
+}
+
+// The id is a batch call's or a live call's (one id space): the batch detail first, else the live snapshot.
+async function open(view) {
+  try {
+    await showBatch(view, await api.get(`${callPath(view.id)}/detail`));
+    view.stop = subscribe((m) => takeBatchPush(view, m));
+  } catch (e) {
+    if (e.status !== 404) return failed(view, e);
+    try {
+      await showLive(view, await api.get(`${livePath(view.id)}/snapshot`));
+    } catch (e2) {
+      failed(view, e2);
+    }
+  }
+}
+
+// Neither kind of call could be read: the header says why, in place of the call.
+function failed({ header }, e) {
+  fill(header, h("p.error", { role: "alert" }, `Could not load the call: ${e.message}`));
+}
+
+// A batch call's alerts follow the push, and its detail is read again once processing settles.
+function takeBatchPush(view, m) {
+  view.alerts.take(m);
+  if (m.type === "call_update" && m.call_id === view.id && (m.status === "completed" || m.status === "failed")) {
+    api.get(`${callPath(view.id)}/detail`).then((d) => showBatch(view, d));
+  }
+}
+
+// A batch call: header, recording, transcript, insights and alerts; drawn again when processing settles.
+async function showBatch(view, d) {
+  const { body, audio, alerts } = view;
+  batchHeader(view, d);
+  const entries = d.transcript?.entries ?? [];
+  fill(body,
+    wideCard("pl-h", "Recording", audio.el),
+    wideCard("tr-h", "Transcript",
+      entries.length ? transcriptView(entries, d.analysis, (s) => audio.seek(s)) : h("p.sub", {}, "The transcript appears when processing completes.")),
+    card("in-h", "Insights", insightsView(d.analysis)),
+    alerts.el,
+  );
+  if (d.has_audio) {
+    loadRecording(view, (e) => audio.unavailable(e.message));
+  } else {
+    audio.unavailable("This call was uploaded as a transcript; there is no audio.");
+  }
+}
+
+// A batch call's title, status and progress, any error, and the exports (enabled once completed).
+function batchHeader({ id, header }, d) {
+  const exports = [["JSON", "format=json&scope=insights"], ["Insights CSV", "format=csv&scope=insights"], ["Transcript CSV", "format=csv&scope=transcript"]];
+  fill(header,
+    h("h1", {}, d.filename || id),
+    h("p", {}, h("span.badge", { dataset: { status: d.status } }, d.status), " ",
+      h("progress", { max: 100, value: d.progress, "aria-label": `progress ${d.progress}%` }), ` ${d.stage}`,
+      d.duration_seconds ? ` · ${fmt.seconds(d.duration_seconds)}` : "", ` · uploaded ${fmt.time(d.created_at)}`),
+    d.error_message ? h("p.error", { role: "alert" }, d.error_message) : null,
+    h("div.exports", {}, "Export: ", exports.map(([t, q]) =>
+      h("button", { type: "button", disabled: d.status !== "completed", onclick: () => api.download(`${callPath(id)}/export?${q}`) }, t))),
+  );
+}
+
+// The stored recording into the player, for a batch call and for a live call once it has ended.
+function loadRecording({ id, audio }, onError) {
+  api.blob(`${callPath(id)}/audio`).then((b) => audio.load(b)).catch(onError);
+}
+
+// A live call: its stats and transcript grow with the push, its audio with a 6 s refresh.
+async function showLive(view, snap) {
+  const { id, header, body, audio, alerts } = view;
+  const live = liveTranscript();
+  fill(header, h("h1", {}, id), live.stats);
+  live.drawStats(snap);
+  (snap.events ?? []).forEach((e) => live.addEvent(e));
+  fill(body,
+    wideCard("pl-h", "Live audio", audio.el),
+    wideCard("tr-h", "Transcript", live.timeline),
+    alerts.el,
+  );
+  const refresh = liveAudio(view);
+  refresh();
+  const timer = setInterval(refresh, 6000);
+  const unsubscribe = subscribe((m) => {
+    alerts.take(m);
+    if (m.type === "realtime_event" && m.call_id === id) {
+      live.drawStats(m);
+      live.addEvent(m.event);
+    }
+  });
+  view.stop = () => {
+    clearInterval(timer);
+    unsubscribe();
+  };
+}
+
+// The live call's status line and its transcript timeline, each updated in place as events arrive.
+function liveTranscript() {
+  const timeline = h("ol.transcript", { "aria-label": "Live transcript" });
+  const stats = h("p");
+  const drawStats = (s) => fill(stats, h("span.badge", { dataset: { status: s.status } }, s.status),
+    ` risk ${fmt.num(s.risk_score)} · sentiment ${fmt.num(s.sentiment_score)}`);
+  const addEvent = (e) => {
+    if (!e.text) return;
+    timeline.append(h("li", { dataset: { speaker: e.speaker } }, h("span.time", {}, new Date(e.occurred_at).toLocaleTimeString()),
+      h("span.speaker", {}, e.speaker || "–"), h("span.text", {}, e.text)));
+  };
+  return { timeline, stats, drawStats, addEvent };
+}
+
+// Returns the live audio refresh: a new chunk loads unless the listener is mid-play; after the call,
+// the AudioHook recording, when there is one.
+function liveAudio(view) {
+  const { id, audio } = view;
+  let lastChunk = null;
+  return async () => {
+    try {
+      const meta = await api.get(`${livePath(id)}/audio/meta`);
+      const chunk = meta.live_audio?.last_chunk_id ?? null;
+      if (meta.live_audio?.available && chunk !== lastChunk && (audio.audio.paused || lastChunk === null)) {
+        lastChunk = chunk;
+        audio.load(await api.blob(`${livePath(id)}/audio`));
+      } else if (!meta.live_audio?.available && lastChunk === null) {
+        lastChunk = "recording";
+        loadRecording(view, () => audio.unavailable("No audio for this call."));
+      }
+    } catch (e) {
+      audio.unavailable(e.message);
+    }
   };
 }
