@@ -72,7 +72,7 @@ impl Recorder {
         for s in &frames.samples {
             self.buf.extend_from_slice(&s.to_le_bytes());
         }
-        self.position = offset.max(self.position) + frames.len() as u64;
+        self.position = offset.max(self.position).saturating_add(frames.len() as u64);
         if self.buf.len() >= self.part_frames * frame_bytes { self.write_part().await } else { Ok(()) }
     }
 

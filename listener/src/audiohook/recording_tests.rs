@@ -79,3 +79,12 @@ async fn a_storage_outage_keeps_the_audio_for_the_next_part() {
     assert_eq!(pcm.len(), 16_000 * 2);
     assert_eq!((pcm[0], pcm[16_000]), (100, 200));
 }
+
+#[tokio::test]
+async fn the_end_of_the_timeline_is_not_an_overflow() {
+    let blobs = Arc::new(FlakyBlobs::default());
+    let mut r = Recorder::new(blobs.clone(), "call-3", "s1", 2, 1);
+    r.push(u64::MAX - 10, &samples(800, 100)).await.unwrap();
+    r.push(u64::MAX, &samples(800, 100)).await.unwrap();
+    r.finish().await.unwrap();
+}
