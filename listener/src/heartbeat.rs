@@ -6,11 +6,17 @@ use shared::ports::{Heartbeat, Heartbeats};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Writes `status` for `component`; a failure is logged, never fatal.
+/// Longest wait for one heartbeat write: a store that hangs must not hold up the beats after it, nor a
+/// state change (a stop) that beats on its way.
+const PUT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Writes `status` for `component`; a failure or a timeout is logged, never fatal.
 pub async fn beat(heartbeats: &dyn Heartbeats, component: &str, status: Value) {
     let hb = Heartbeat { component: component.into(), updated_at: chrono::Utc::now(), status };
-    if let Err(e) = heartbeats.put(&hb).await {
-        tracing::warn!(component, error = %e, "heartbeat not written");
+    match tokio::time::timeout(PUT_TIMEOUT, heartbeats.put(&hb)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(component, error = %e, "heartbeat not written"),
+        Err(_) => tracing::warn!(component, timeout = ?PUT_TIMEOUT, "heartbeat not written in time"),
     }
 }
 

@@ -371,3 +371,23 @@ async fn close_right_after_open_is_answered_in_order() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(*server.sink.0.lock().unwrap(), [format!("opened {session} {CONVERSATION}"), "ended end".into()]);
 }
+
+#[tokio::test]
+async fn discarded_audio_is_bounded_by_the_time_since_open() {
+    // Twenty digits of seconds: before the bound, the timeline jumped to the end of u64 and the next
+    // audio frame overflowed it.
+    let huge = async |c: &mut Client| {
+        c.send("discarded", json!({"start": "PT0S", "discarded": "PT99999999999999999999S"})).await;
+        c.ws.send(Message::binary(frame(20))).await.unwrap();
+    };
+    let info = violation(true, huge).await;
+    assert!(info.contains("discarded more"), "huge discarded: {info}");
+    // A pause cannot last longer than the session has (plus slack), even in small steps.
+    let info = violation(true, async |c| {
+        for _ in 0..4 {
+            c.send("resumed", json!({"start": "PT0S", "discarded": "PT5S"})).await;
+        }
+    })
+    .await;
+    assert!(info.contains("discarded more"), "20 s discarded right after open: {info}");
+}

@@ -96,7 +96,7 @@ impl Chunker {
     /// Adds frames at `offset` on the timeline; returns the chunks now due.
     pub fn push(&mut self, offset: u64, frames: &Frames, now_ms: u64) -> Vec<Chunk> {
         let mut out = Vec::new();
-        if offset != self.start + self.buffered() as u64 {
+        if offset != self.start.saturating_add(self.buffered() as u64) {
             out = self.interrupt("gap");
             self.start = offset;
         }
@@ -151,7 +151,7 @@ impl Chunker {
             silence_ms: self.silence_ms.clone(),
         };
         self.next_index += 1;
-        self.start += frames as u64;
+        self.start = self.start.saturating_add(frames as u64);
         chunk
     }
 }

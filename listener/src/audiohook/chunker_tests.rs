@@ -98,3 +98,11 @@ fn settings_keep_the_seed_bounds() {
     assert_eq!(FlushRules::new(10, 10, 10), FlushRules { flush_interval_ms: 120, min_chunk_ms: 80, max_chunk_ms: 120 });
     assert_eq!(FlushRules::new(750, 900, 500).max_chunk_ms, 900);
 }
+
+#[test]
+fn the_end_of_the_timeline_is_not_an_overflow() {
+    let mut c = Chunker::new(FlushRules::default(), 1, 200.0, 0);
+    c.push(u64::MAX - 10, &mono(8000, 10), 0);
+    c.push(u64::MAX, &mono(8000, 10), 1000);
+    c.finish("end");
+}

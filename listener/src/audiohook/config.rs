@@ -149,6 +149,9 @@ impl AudiohookConfig {
                 ),
                 rms_threshold: env::float(e, "REALTIME_DEAD_AIR_RMS_THRESHOLD", 200.0)?,
                 recording_part_seconds: env::parsed(e, "GENESYS_AUDIOHOOK_RECORDING_PART_SECONDS", 10, "whole number")?,
+                queue_seconds: env::parsed(e, "GENESYS_AUDIOHOOK_SESSION_QUEUE_SECONDS", 30u32, "whole number")?.max(1),
+                storage_timeout: seconds(e, "GENESYS_AUDIOHOOK_STORAGE_TIMEOUT_SECONDS", 10.0)?
+                    .max(Duration::from_millis(100)),
             },
             live: LiveConfig::from_env(e)?,
             heartbeat_every: seconds(e, "GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", 15.0)?.max(Duration::from_secs(1)),
@@ -171,6 +174,7 @@ mod tests {
         assert_eq!(c.forward.urls.audio, "http://127.0.0.1:8009/api/realtime/audio/chunk");
         assert_eq!(c.forward.spool_dir, PathBuf::from("data/spool/audiohook"));
         assert_eq!(c.pipeline.rules, FlushRules::default());
+        assert_eq!((c.pipeline.queue_seconds, c.pipeline.storage_timeout), (30, Duration::from_secs(10)));
         let c = AudiohookConfig::from_env(&[
             ("GENESYS_AUDIOHOOK_CREDENTIALS", "a:c2VjcmV0, b:key:c2VjcmV0"),
             ("GENESYS_AUDIOHOOK_PATH", "hook/"),

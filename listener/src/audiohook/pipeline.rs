@@ -1,7 +1,9 @@
 //! The production `SessionSink`: per opened session, a task that cuts the audio into ingest chunks (with
 //! dead air per channel), records it to blob storage, queues utterances for live transcription, and hands
 //! chunks, transcripts and the end-of-call event to the session's forwarding stream. The socket reader only
-//! sends into a channel, so it never waits on any of it.
+//! sends into a channel, so it never waits on any of it; the channel holds at most `queue_seconds` of audio
+//! (beyond, new audio is dropped and counted, and the hole is a gap on the timeline), and every storage call
+//! the worker makes has a time limit, so a hung store cannot grow it either.
 
 use super::chunker::{Chunk, Chunker, FlushRules};
 use super::media::Frames;
@@ -32,6 +34,10 @@ pub struct PipelineSettings {
     pub rms_threshold: f64,
     /// `GENESYS_AUDIOHOOK_RECORDING_PART_SECONDS` (10): how much audio a crash can cost the recording.
     pub recording_part_seconds: u32,
+    /// `GENESYS_AUDIOHOOK_SESSION_QUEUE_SECONDS` (30): audio waiting for a session's worker.
+    pub queue_seconds: u32,
+    /// `GENESYS_AUDIOHOOK_STORAGE_TIMEOUT_SECONDS` (10): one recording write or read.
+    pub storage_timeout: std::time::Duration,
 }
 
 /// Session counters for the heartbeat.
@@ -43,6 +49,8 @@ pub struct SessionStats {
     pub audio_samples: AtomicU64,
     pub recordings_written: AtomicU64,
     pub recording_failures: AtomicU64,
+    /// Samples per channel dropped because a session's queue was full (its worker was stalled).
+    pub audio_dropped_samples: AtomicU64,
     pub last_error: Mutex<Option<String>>,
 }
 
@@ -86,15 +94,48 @@ impl Pipeline {
     }
 }
 
+/// Audio queued between a session's socket reader and its worker, in samples per channel, against a limit.
+struct Backlog {
+    queued: AtomicU64,
+    limit: u64,
+}
+
+impl Backlog {
+    /// Counts `n` samples in if they fit.
+    fn admit(&self, n: u64) -> bool {
+        let fits = |q: u64| q.checked_add(n).filter(|t| *t <= self.limit);
+        self.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, fits).is_ok()
+    }
+
+    fn taken(&self, n: u64) {
+        let _ = self.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| Some(q.saturating_sub(n)));
+    }
+}
+
 /// The socket task's end of a session: sends into the worker's queue, never waits.
 struct Handle {
     tx: mpsc::UnboundedSender<Msg>,
+    backlog: Arc<Backlog>,
     stats: Arc<SessionStats>,
+    session_id: String,
+    /// Audio is being dropped (logged once per run of drops).
+    dropping: bool,
 }
 
 impl SessionHandle for Handle {
     fn audio(&mut self, offset_samples: u64, frames: Frames) {
-        self.stats.audio_samples.fetch_add(frames.len() as u64, Ordering::Relaxed);
+        let n = frames.len() as u64;
+        self.stats.audio_samples.fetch_add(n, Ordering::Relaxed);
+        if !self.backlog.admit(n) {
+            self.stats.audio_dropped_samples.fetch_add(n, Ordering::Relaxed);
+            if !std::mem::replace(&mut self.dropping, true) {
+                let error = "session queue full (worker stalled): audio dropped".to_string();
+                tracing::warn!(session = %self.session_id, "audiohook: {error}");
+                *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+            }
+            return;
+        }
+        self.dropping = false;
         let _ = self.tx.send(Msg::Audio(offset_samples, frames));
     }
 
@@ -112,12 +153,15 @@ impl SessionSink for Pipeline {
         let (tx, rx) = mpsc::unbounded_channel();
         self.stats.sessions_opened.fetch_add(1, Ordering::Relaxed);
         self.stats.active_sessions.fetch_add(1, Ordering::Relaxed);
+        let limit = u64::from(self.settings.queue_seconds) * u64::from(super::media::RATE);
+        let backlog = Arc::new(Backlog { queued: AtomicU64::new(0), limit });
         let worker = Worker::new(self, ids, opened);
-        let task = tokio::spawn(worker.run(rx));
+        let task = tokio::spawn(worker.run(rx, backlog.clone()));
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         tasks.retain(|t| !t.is_finished());
         tasks.push(task);
-        Box::new(Handle { tx, stats: self.stats.clone() })
+        let session_id = ids.session_id.clone();
+        Box::new(Handle { tx, backlog, stats: self.stats.clone(), session_id, dropping: false })
     }
 }
 
@@ -157,6 +201,7 @@ impl Worker {
                     &ids.session_id,
                     width as u16,
                     p.settings.recording_part_seconds,
+                    p.settings.storage_timeout,
                 )
             }),
             live: p.live.clone(),
@@ -165,7 +210,7 @@ impl Worker {
         }
     }
 
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, backlog: Arc<Backlog>) {
         // A stream name unique per run, so a reconnecting session never shares a spool file.
         let (out, pump) = self.courier.start(&format!("{}-{}", self.session_id, now_ms()));
         let mut live = self.live.take().map(|l| {
@@ -180,6 +225,7 @@ impl Worker {
         let reason = loop {
             match rx.recv().await {
                 Some(Msg::Audio(offset, frames)) => {
+                    backlog.taken(frames.len() as u64);
                     if let Some(r) = self.recorder.as_mut()
                         && let Err(e) = r.push(offset, &frames).await
                     {
@@ -273,3 +319,7 @@ impl Worker {
         Outgoing { kind: Kind::Event, body: object(body) }
     }
 }
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod tests;

@@ -7,14 +7,16 @@ use super::media::{Frames, RATE};
 use shared::audio::wav;
 use shared::ports::{BlobStore, StoreError};
 use shared::realtime::live_audio::AudioFormat;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Longest timeline gap filled with silence; a longer jump is recorded as this much silence.
 const MAX_GAP_SECONDS: u64 = 600;
 /// While storage fails, audio waits in memory up to this many parts; beyond, it is left out of the
 /// recording (the gap becomes silence once storage is back) and storage is retried every `RETRY_EVERY`.
 const MAX_BUFFERED_PARTS: usize = 6;
-const RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const RETRY_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Recorder {
     blobs: Arc<dyn BlobStore>,
@@ -29,6 +31,9 @@ pub struct Recorder {
     parts: u32,
     /// When a part last failed to store.
     failed_at: Option<std::time::Instant>,
+    /// Each storage call's limit: a store that hangs must not stall the session's worker (its queue
+    /// would fill and audio be dropped) nor its end.
+    timeout: Duration,
 }
 
 /// The blob key of a call's whole recording.
@@ -37,8 +42,16 @@ pub fn recording_key(call_id: &str) -> String {
 }
 
 impl Recorder {
-    /// `call_id` and `session_id` must already be safe key segments (validated upstream).
-    pub fn new(blobs: Arc<dyn BlobStore>, call_id: &str, session_id: &str, channels: u16, part_seconds: u32) -> Self {
+    /// `call_id` and `session_id` must already be safe key segments (validated upstream); `timeout` limits
+    /// each storage call.
+    pub fn new(
+        blobs: Arc<dyn BlobStore>,
+        call_id: &str,
+        session_id: &str,
+        channels: u16,
+        part_seconds: u32,
+        timeout: Duration,
+    ) -> Self {
         Self {
             blobs,
             call_id: call_id.into(),
@@ -49,7 +62,21 @@ impl Recorder {
             position: 0,
             parts: 0,
             failed_at: None,
+            timeout,
         }
+    }
+
+    /// One storage call, failed after `timeout`.
+    async fn stored<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        let limit = self.timeout;
+        tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Backend(format!("recording storage: no answer in {limit:?}"))))
+    }
+
+    /// A part failed to store a moment ago: keep buffering rather than wait on storage again.
+    fn resting(&self) -> bool {
+        self.failed_at.is_some_and(|t| t.elapsed() < RETRY_EVERY)
     }
 
     fn part_key(&self, n: u32) -> String {
@@ -61,7 +88,7 @@ impl Recorder {
     pub async fn push(&mut self, offset: u64, frames: &Frames) -> Result<(), StoreError> {
         let frame_bytes = frames.channels * 2;
         if self.buf.len() >= MAX_BUFFERED_PARTS * self.part_frames * frame_bytes {
-            if self.failed_at.is_some_and(|t| t.elapsed() < RETRY_EVERY) {
+            if self.resting() {
                 return Ok(());
             }
             self.write_part().await?;
@@ -72,15 +99,17 @@ impl Recorder {
         for s in &frames.samples {
             self.buf.extend_from_slice(&s.to_le_bytes());
         }
-        self.position = offset.max(self.position) + frames.len() as u64;
-        if self.buf.len() >= self.part_frames * frame_bytes { self.write_part().await } else { Ok(()) }
+        self.position = offset.max(self.position).saturating_add(frames.len() as u64);
+        let full = self.buf.len() >= self.part_frames * frame_bytes;
+        if full && !self.resting() { self.write_part().await } else { Ok(()) }
     }
 
     async fn write_part(&mut self) -> Result<(), StoreError> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let stored = self.blobs.put(&self.part_key(self.parts), wav::encode(&self.format, &self.buf)).await;
+        let part = wav::encode(&self.format, &self.buf);
+        let stored = self.stored(self.blobs.put(&self.part_key(self.parts), part)).await;
         self.failed_at = stored.is_err().then(std::time::Instant::now);
         stored?;
         self.parts += 1;
@@ -93,7 +122,7 @@ impl Recorder {
     pub async fn finish(mut self) -> Result<String, StoreError> {
         self.write_part().await?;
         let key = recording_key(&self.call_id);
-        let mut pcm = match self.blobs.get(&key).await? {
+        let mut pcm = match self.stored(self.blobs.get(&key)).await? {
             Some(bytes) => match wav::decode(&bytes) {
                 Ok((format, pcm)) if format == self.format => pcm,
                 _ => Vec::new(),
@@ -101,14 +130,15 @@ impl Recorder {
             None => Vec::new(),
         };
         for n in 0..self.parts {
-            let bytes = self.blobs.get(&self.part_key(n)).await?.ok_or_else(|| missing(&self.part_key(n)))?;
+            let bytes = self.stored(self.blobs.get(&self.part_key(n))).await?;
+            let bytes = bytes.ok_or_else(|| missing(&self.part_key(n)))?;
             let (_, part) =
                 wav::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.part_key(n))))?;
             pcm.extend_from_slice(&part);
         }
-        self.blobs.put(&key, wav::encode(&self.format, &pcm)).await?;
+        self.stored(self.blobs.put(&key, wav::encode(&self.format, &pcm))).await?;
         for n in 0..self.parts {
-            self.blobs.delete(&self.part_key(n)).await?;
+            self.stored(self.blobs.delete(&self.part_key(n))).await?;
         }
         Ok(key)
     }

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(Default)]
 struct FlakyBlobs {
     down: AtomicBool,
+    /// Writes never answer.
+    hang: AtomicBool,
     blobs: Mutex<HashMap<String, Vec<u8>>>,
 }
 
@@ -16,6 +18,9 @@ impl BlobStore for FlakyBlobs {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("storage down".into()));
+        }
+        if self.hang.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
         }
         self.blobs.lock().unwrap().insert(key.into(), bytes);
         Ok(())
@@ -28,6 +33,8 @@ impl BlobStore for FlakyBlobs {
         Ok(())
     }
 }
+
+const LIMIT: Duration = Duration::from_secs(5);
 
 fn samples(frames: usize, value: i16) -> Frames {
     Frames { channels: 2, samples: [value, -value].repeat(frames) }
@@ -43,7 +50,7 @@ fn recorded(blobs: &FlakyBlobs, call: &str) -> Vec<i16> {
 #[tokio::test]
 async fn parts_as_it_goes_then_one_file_with_gaps_as_silence() {
     let blobs = Arc::new(FlakyBlobs::default());
-    let mut r = Recorder::new(blobs.clone(), "call-1", "s1", 2, 1);
+    let mut r = Recorder::new(blobs.clone(), "call-1", "s1", 2, 1, LIMIT);
     r.push(0, &samples(8000, 100)).await.unwrap();
     assert!(
         blobs.blobs.lock().unwrap().contains_key("recordings/call-1/s1/part-000000.wav"),
@@ -60,7 +67,7 @@ async fn parts_as_it_goes_then_one_file_with_gaps_as_silence() {
     assert_eq!(blobs.blobs.lock().unwrap().len(), 1, "parts are removed once joined");
 
     // A later session of the same call is appended.
-    let mut r = Recorder::new(blobs.clone(), "call-1", "s2", 2, 1);
+    let mut r = Recorder::new(blobs.clone(), "call-1", "s2", 2, 1, LIMIT);
     r.push(0, &samples(800, 300)).await.unwrap();
     r.finish().await.unwrap();
     assert_eq!(recorded(&blobs, "call-1").len(), 16_800 * 2);
@@ -69,7 +76,7 @@ async fn parts_as_it_goes_then_one_file_with_gaps_as_silence() {
 #[tokio::test]
 async fn a_storage_outage_keeps_the_audio_for_the_next_part() {
     let blobs = Arc::new(FlakyBlobs::default());
-    let mut r = Recorder::new(blobs.clone(), "call-2", "s1", 2, 1);
+    let mut r = Recorder::new(blobs.clone(), "call-2", "s1", 2, 1, LIMIT);
     blobs.down.store(true, Ordering::SeqCst);
     assert!(r.push(0, &samples(8000, 100)).await.is_err());
     blobs.down.store(false, Ordering::SeqCst);
@@ -78,4 +85,30 @@ async fn a_storage_outage_keeps_the_audio_for_the_next_part() {
     let pcm = recorded(&blobs, "call-2");
     assert_eq!(pcm.len(), 16_000 * 2);
     assert_eq!((pcm[0], pcm[16_000]), (100, 200));
+}
+
+#[tokio::test]
+async fn the_end_of_the_timeline_is_not_an_overflow() {
+    let blobs = Arc::new(FlakyBlobs::default());
+    let mut r = Recorder::new(blobs.clone(), "call-3", "s1", 2, 1, LIMIT);
+    r.push(u64::MAX - 10, &samples(800, 100)).await.unwrap();
+    r.push(u64::MAX, &samples(800, 100)).await.unwrap();
+    r.finish().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_hanging_store_costs_one_timeout_then_the_audio_waits_in_memory() {
+    let blobs = Arc::new(FlakyBlobs::default());
+    let mut r = Recorder::new(blobs.clone(), "call-4", "s1", 2, 1, Duration::from_millis(100));
+    blobs.hang.store(true, Ordering::SeqCst);
+    let began = std::time::Instant::now();
+    let first = tokio::time::timeout(Duration::from_secs(5), r.push(0, &samples(8000, 100))).await;
+    assert!(first.expect("a write that hangs is given up").is_err());
+    for n in 1..4 {
+        r.push(n * 8000, &samples(8000, 100)).await.unwrap();
+    }
+    assert!(began.elapsed() < Duration::from_millis(250), "no wait on storage until the retry: {:?}", began.elapsed());
+    blobs.hang.store(false, Ordering::SeqCst);
+    r.finish().await.unwrap();
+    assert_eq!(recorded(&blobs, "call-4").len(), 32_000 * 2, "nothing was lost");
 }

@@ -6,9 +6,14 @@
 use super::media::{Frames, Media};
 use super::upgrade::is_uuid;
 use serde_json::{Map, Value, json};
+use std::time::{Duration, Instant};
 
 /// Longest text message accepted (the reference's limit).
 pub const MAX_TEXT_CHARS: usize = 65_535;
+/// Discarded or paused time a client may claim beyond the wall-clock time since `open` (clocks and
+/// backlogs are not exact). A claim past that is a protocol error: without the bound one message could
+/// move the timeline by years, and the recording and transcription with it.
+pub const DISCARD_SLACK: Duration = Duration::from_secs(15);
 /// The null UUID: the connection probe's conversation and participant id.
 pub const NULL_UUID: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -82,6 +87,9 @@ pub struct Session {
     /// Timeline in samples: received samples plus discarded and paused gaps (in the AudioHook protocol,
     /// `discarded` and `paused` audio move the position too).
     position_samples: u64,
+    /// Samples the client said it discarded or paused, bounded by the time since `open`.
+    discarded_samples: u64,
+    opened_at: Option<Instant>,
 }
 
 /// `PT<decimal seconds>S` as seconds.
@@ -106,6 +114,8 @@ impl Session {
             last_client_seq: 0,
             media: None,
             position_samples: 0,
+            discarded_samples: 0,
+            opened_at: None,
         }
     }
 
@@ -221,6 +231,7 @@ impl Session {
             reply["supportedLanguages"] = json!(self.settings.supported_languages);
         }
         self.state = State::Active;
+        self.opened_at = Some(Instant::now());
         self.media = media.clone();
         let opened = Opened {
             probe: conversation_id == NULL_UUID,
@@ -239,7 +250,16 @@ impl Session {
         let Some(seconds) = p.get("discarded").and_then(Value::as_str).and_then(parse_duration) else {
             return self.disconnect("error", "discarded duration missing or invalid");
         };
-        self.position_samples += (seconds * f64::from(super::media::RATE)).round() as u64;
+        let rate = f64::from(super::media::RATE);
+        // `as` saturates, so an absurd duration is u64::MAX samples and fails the bound below.
+        let samples = (seconds * rate).round() as u64;
+        let elapsed = self.opened_at.map_or(Duration::ZERO, |t| t.elapsed()) + DISCARD_SLACK;
+        let total = self.discarded_samples.saturating_add(samples);
+        if total > (elapsed.as_secs_f64() * rate) as u64 {
+            return self.disconnect("error", "discarded more audio than the session has lasted");
+        }
+        self.discarded_samples = total;
+        self.position_samples = self.position_samples.saturating_add(samples);
         if kind == "resumed" && self.state == State::Paused {
             self.state = State::Active;
             return vec![Output::Resumed];
@@ -259,7 +279,7 @@ impl Session {
             return self.disconnect("error", "Audio frame does not hold whole samples");
         };
         let offset_samples = self.position_samples;
-        self.position_samples += frames.len() as u64;
+        self.position_samples = self.position_samples.saturating_add(frames.len() as u64);
         vec![Output::Audio { offset_samples, frames }]
     }
 }

@@ -147,6 +147,19 @@ fn pause_resume_and_discard_move_the_timeline() {
 }
 
 #[test]
+fn discarded_time_is_bounded_by_the_time_since_open() {
+    let (mut s, mut c) = opened_session();
+    let out = exchange(&mut s, &mut c, "discarded", json!({"start": "PT0S", "discarded": "PT99999999999999999999S"}));
+    assert_eq!(out[0]["type"], "disconnect", "{out:?}");
+    assert_eq!(s.on_binary(&[0xff; 2]), [], "no audio after the disconnect, and no overflow");
+    let (mut s, mut c) = opened_session();
+    let slack = DISCARD_SLACK.as_secs();
+    assert_eq!(s.on_text(&c.msg("discarded", json!({"start": "PT0S", "discarded": format!("PT{}S", slack - 1)}))), []);
+    let out = exchange(&mut s, &mut c, "discarded", json!({"start": "PT0S", "discarded": "PT2S"}));
+    assert_eq!(out[0]["parameters"]["info"], "discarded more audio than the session has lasted");
+}
+
+#[test]
 fn violations_disconnect_with_error_then_close_is_still_answered() {
     let cases: Vec<(&str, Box<Violation>)> = vec![
         (

@@ -8,10 +8,12 @@ use super::media::{Frames, RATE};
 use super::transcripts::{Ledger, Outcome, SessionInfo, Span};
 use super::utterances::{CutterSettings, Utterance, UtteranceCutter};
 use crate::forward::Outgoing;
+use futures_util::FutureExt;
 use serde_json::{Map, Value, json};
 use shared::realtime::live_audio::AudioFormat;
 use shared::settings::env::{self, EnvSource};
 use shared::speech::{Segment, SttConfig, SttError, Transcriber};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -81,6 +83,8 @@ pub struct LiveStats {
     pub failures: AtomicU64,
     /// Audio left without transcript, in milliseconds.
     pub gap_ms: AtomicU64,
+    /// Jobs that panicked (caught: the worker goes on).
+    pub panics: AtomicU64,
     busy: AtomicU64,
     /// The provider's last error: its status and message, never the key or URL.
     pub last_error: Mutex<Option<String>>,
@@ -125,6 +129,7 @@ impl LiveTranscription {
             ("transcribed", n(&s.transcribed)),
             ("transcription_dropped", n(&s.dropped)),
             ("transcription_failures", n(&s.failures)),
+            ("transcription_panics", n(&s.panics)),
             ("transcription_gap_seconds", json!(s.gap_ms.load(Ordering::Relaxed) as f64 / 1000.0)),
             ("queue_depth", json!(self.jobs.max_capacity() - self.jobs.capacity())),
             ("busy_workers", n(&s.busy)),
@@ -237,30 +242,55 @@ async fn work(
 ) {
     loop {
         let Some(job) = jobs.lock().await.recv().await else { return };
-        let outcome = if *stopping.borrow() {
-            stats.dropped.fetch_add(1, Ordering::Relaxed);
-            Outcome::Lost("stopping")
-        } else {
-            stats.busy.fetch_add(1, Ordering::Relaxed);
-            let result = transcribe(transcriber.as_ref(), &job, policy, &stopping).await;
-            stats.busy.fetch_sub(1, Ordering::Relaxed);
-            match result {
-                Ok(segments) => {
-                    stats.transcribed.fetch_add(1, Ordering::Relaxed);
-                    Outcome::Transcribed(segments)
-                }
-                Err(e) => {
-                    stats.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(error = %e, "live transcription: utterance not transcribed");
-                    *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                    Outcome::Lost(reason(&e))
-                }
-            }
-        };
+        // Nothing restarts a worker, so a panic in one job (the provider's client, the ledger) is caught
+        // here: the job is lost and counted, and the worker goes on with the next.
+        let outcome = AssertUnwindSafe(outcome(transcriber.as_ref(), &job, &stats, policy, &stopping))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| panicked(&stats));
         if matches!(outcome, Outcome::Lost(_)) {
             lost(&stats, &job.utterance);
         }
-        job.session.send(|l| l.settle(job.seq, span(&job.utterance), outcome));
+        let settle = || job.session.send(|l| l.settle(job.seq, span(&job.utterance), outcome));
+        if std::panic::catch_unwind(AssertUnwindSafe(settle)).is_err() {
+            panicked(&stats);
+        }
+    }
+}
+
+fn panicked(stats: &LiveStats) -> Outcome {
+    stats.panics.fetch_add(1, Ordering::Relaxed);
+    tracing::error!("live transcription: a job panicked; its utterance is lost, the worker goes on");
+    Outcome::Lost("panic")
+}
+
+/// One job's result: transcribed, failed, or dropped because the service is stopping.
+async fn outcome(
+    transcriber: &dyn Transcriber,
+    job: &Job,
+    stats: &LiveStats,
+    policy: Policy,
+    stopping: &watch::Receiver<bool>,
+) -> Outcome {
+    if *stopping.borrow() {
+        stats.dropped.fetch_add(1, Ordering::Relaxed);
+        return Outcome::Lost("stopping");
+    }
+    stats.busy.fetch_add(1, Ordering::Relaxed);
+    let result = AssertUnwindSafe(transcribe(transcriber, job, policy, stopping)).catch_unwind().await;
+    stats.busy.fetch_sub(1, Ordering::Relaxed);
+    match result {
+        Err(_) => panicked(stats),
+        Ok(Ok(segments)) => {
+            stats.transcribed.fetch_add(1, Ordering::Relaxed);
+            Outcome::Transcribed(segments)
+        }
+        Ok(Err(e)) => {
+            stats.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "live transcription: utterance not transcribed");
+            *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+            Outcome::Lost(reason(&e))
+        }
     }
 }
 

@@ -104,6 +104,32 @@ async fn an_unavailable_provider_is_retried_briefly_then_the_gap_is_reported() {
     assert_eq!(gaps, [("unavailable".into(), "unavailable".into()), ("recovered".into(), "unavailable".into())]);
 }
 
+/// A provider whose first request panics.
+struct PanickyStt(AtomicU32);
+
+#[async_trait]
+impl Transcriber for PanickyStt {
+    async fn transcribe(&self, _wav: Vec<u8>, _language: Option<&str>) -> Result<Vec<Segment>, SttError> {
+        assert!(self.0.fetch_add(1, Ordering::SeqCst) > 0, "the provider's client panics once");
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_job_is_counted_and_the_worker_keeps_serving() {
+    let stt = Arc::new(PanickyStt(0.into()));
+    let (_stop, stopping) = watch::channel(false);
+    let pool = LiveTranscription::start(stt.clone(), &config(8, 1), stopping);
+    let (mut live, mut events) = session(&pool);
+    live.push(0, &talk(2));
+    live.finish().await;
+    assert_eq!(stt.0.load(Ordering::SeqCst), 2, "the one worker served the second utterance");
+    assert_eq!((counter(&pool, "transcription_panics"), counter(&pool, "transcribed")), (1.into(), 1.into()));
+    let gaps = gap_states(&mut events);
+    assert_eq!(gaps, [("unavailable".into(), "panic".into()), ("recovered".into(), "panic".into())]);
+    assert_eq!(counter(&pool, "busy_workers"), 0);
+}
+
 #[tokio::test]
 async fn stopping_drops_what_is_still_queued() {
     let stt = SlowStt::new(0, 0);

@@ -86,7 +86,7 @@ impl Utterance {
     }
 
     pub fn end_seconds(&self) -> f64 {
-        (self.start_sample + self.samples.len() as u64) as f64 / f64::from(RATE)
+        self.start_sample.saturating_add(self.samples.len() as u64) as f64 / f64::from(RATE)
     }
 }
 
@@ -187,7 +187,7 @@ impl Voice {
         if t.quiet >= lim.hangover_frames {
             self.end(channel, lim, out);
         } else if t.samples.len() >= lim.max_samples {
-            let (next, quiet) = (t.start + t.samples.len() as u64, t.quiet);
+            let (next, quiet) = (t.start.saturating_add(t.samples.len() as u64), t.quiet);
             self.end(channel, lim, out);
             // The talker goes on: the next piece starts right here, without pre-roll.
             self.talk = Some(Talk::new(next, Vec::new(), true, quiet));
@@ -248,10 +248,10 @@ impl UtteranceCutter {
         }
         for (channel, voice) in self.voices.iter_mut().enumerate() {
             for (i, s) in frames.samples.iter().skip(channel).step_by(width).enumerate() {
-                voice.sample(offset + i as u64, *s, channel, &self.limits, &mut out);
+                voice.sample(offset.saturating_add(i as u64), *s, channel, &self.limits, &mut out);
             }
         }
-        self.next = offset + frames.len() as u64;
+        self.next = offset.saturating_add(frames.len() as u64);
         out
     }
 

@@ -106,3 +106,13 @@ fn settings_are_bounded() {
     let got = cut(&wild, &[script(&[(0.2, None), (0.1, Some(4000)), (0.2, None)])], 160);
     assert_eq!(got.len(), 1);
 }
+
+#[test]
+fn the_end_of_the_timeline_is_not_an_overflow() {
+    let mut cutter = UtteranceCutter::new(&CutterSettings::default(), 1);
+    let speech = mono(script(&[(0.5, None), (1.0, Some(4000)), (1.0, None)]));
+    let got = cutter.push(u64::MAX - 10, &speech);
+    assert!(got.iter().all(|u| u.end_seconds() >= u.start_seconds()));
+    cutter.push(u64::MAX, &speech);
+    cutter.finish();
+}

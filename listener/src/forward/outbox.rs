@@ -5,7 +5,7 @@
 use super::Outgoing;
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -186,20 +186,59 @@ impl Outbox {
     }
 
     /// Moves what is in memory to the spool so it survives the process (at shutdown, with the ingest down).
+    /// The spool must hold the oldest first, so a new file is written beside it (memory, then the spooled
+    /// lines not yet delivered), synced and renamed over it: until the rename the old file is untouched, so a
+    /// full budget, an I/O error or a kill midway loses nothing that was already on disk.
     pub fn persist(&mut self) -> Result<(), SpoolError> {
         if self.memory.is_empty() {
             return Ok(());
         }
-        // The spool must hold the oldest first: rewrite it as memory + what the file still had.
-        let mut pending: Vec<Arc<Outgoing>> = self.memory.drain(..).map(|(i, _)| i).collect();
+        let mut lines = Vec::new();
+        for (item, _) in &self.memory {
+            lines.extend(serde_json::to_vec(item.as_ref()).expect("a JSON map always serialises"));
+            lines.push(b'\n');
+        }
+        self.budget.take(lines.len() as u64)?;
+        let path = self.budget.dir.join(format!("{}.jsonl", self.name));
+        let replaced = self.replace_spool(&path, &lines);
+        if replaced.is_err() {
+            self.budget.release(lines.len() as u64);
+            return replaced;
+        }
+        self.memory.clear();
         self.memory_bytes = 0;
-        while let Some(item) = self.front()? {
-            pending.push(item);
-            self.pop_front();
+        self.spool = Some(SpoolFile::open(path)?);
+        Ok(())
+    }
+
+    /// Writes `first` then the undelivered rest of the spool to `<path>.new`, syncs it and renames it over
+    /// `path`. On an error the spool is as it was.
+    fn replace_spool(&mut self, path: &Path, first: &[u8]) -> Result<(), SpoolError> {
+        let new = path.with_extension("jsonl.new");
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| SpoolError::Io { path, source }
+        };
+        std::fs::create_dir_all(&self.budget.dir).map_err(io(&self.budget.dir))?;
+        let written = (|| {
+            let mut out = File::create(&new)?;
+            out.write_all(first)?;
+            if let Some(spool) = self.spool.as_mut() {
+                // From the head (read but not delivered), or from where reading stopped.
+                let head = spool.head.as_ref().map_or(0, |(_, n)| *n);
+                let mut rest = File::open(&spool.path)?;
+                rest.seek(SeekFrom::Start(spool.reader.stream_position()? - head))?;
+                std::io::copy(&mut rest, &mut out)?;
+            }
+            out.sync_all()?;
+            std::fs::rename(&new, path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&new);
         }
-        for item in &pending {
-            self.spool_item(item)?;
-        }
+        written.map_err(io(path))?;
+        // Makes the rename itself durable; the file is in place either way, so a failure here is not one.
+        let _ = File::open(&self.budget.dir).and_then(|d| d.sync_all());
         Ok(())
     }
 }

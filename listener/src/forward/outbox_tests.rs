@@ -75,3 +75,56 @@ fn persisted_backlog_resumes_in_order_after_a_restart() {
     assert_eq!(resumed.skipped, 1);
     assert!(!path.exists());
 }
+
+/// Two payloads in memory, three on disk behind them.
+fn split_backlog(budget: &Arc<SpoolBudget>) -> Outbox {
+    let mut o = Outbox::new("s1", 2 * 1512, budget.clone());
+    for n in 0..5 {
+        o.push(item(n)).unwrap();
+    }
+    o
+}
+
+fn line_len() -> u64 {
+    serde_json::to_vec(&item(0)).unwrap().len() as u64 + 1
+}
+
+#[test]
+fn a_persist_that_fails_keeps_every_item_already_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    // Room for the three spooled lines and one more: not for both payloads in memory.
+    let budget = Arc::new(SpoolBudget::new(dir.path().to_path_buf(), 4 * line_len()));
+    let mut o = split_backlog(&budget);
+    assert!(matches!(o.persist(), Err(SpoolError::Full(_))));
+    let path = dir.path().join("s1.jsonl");
+    let fresh = Arc::new(SpoolBudget::new(dir.path().to_path_buf(), 1 << 20));
+    assert_eq!(drain(&mut Outbox::resume(&path, fresh).unwrap()), names(2..5), "the spool file is untouched");
+    assert_eq!(drain(&mut o), names(0..5), "and the outbox still holds everything, in order");
+}
+
+#[test]
+fn a_persist_that_cannot_write_its_replacement_keeps_the_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = Arc::new(SpoolBudget::new(dir.path().to_path_buf(), 1 << 20));
+    let mut o = split_backlog(&budget);
+    // The replacement is written beside the spool first; a directory in its place makes that fail.
+    std::fs::create_dir(dir.path().join("s1.jsonl.new")).unwrap();
+    assert!(matches!(o.persist(), Err(SpoolError::Io { .. })));
+    let path = dir.path().join("s1.jsonl");
+    let fresh = Arc::new(SpoolBudget::new(dir.path().to_path_buf(), 1 << 20));
+    assert_eq!(drain(&mut Outbox::resume(&path, fresh).unwrap()), names(2..5));
+    assert_eq!(drain(&mut o), names(0..5));
+}
+
+#[test]
+fn persist_puts_memory_before_the_spooled_rest_and_keeps_the_budget_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = Arc::new(SpoolBudget::new(dir.path().to_path_buf(), 1 << 20));
+    let mut o = split_backlog(&budget);
+    o.pop_front();
+    o.persist().unwrap();
+    o.persist().unwrap(); // nothing new in memory: a no-op
+    assert_eq!(budget.used(), 4 * line_len());
+    assert_eq!(drain(&mut o), names(1..5));
+    assert_eq!(budget.used(), 0);
+}
