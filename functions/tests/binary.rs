@@ -77,3 +77,39 @@ fn bad_settings_are_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("REALTIME_HIGH_RISK_THRESHOLD"), "{err}");
 }
+
+/// The address in the banner's `Call Analytics listening on http://ADDR (data in …)`.
+fn listening_on(banner: &str) -> std::net::SocketAddr {
+    let addr = banner.split("http://").nth(1).and_then(|rest| rest.split_whitespace().next());
+    addr.and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {banner:?}"))
+}
+
+/// One plain HTTP/1.1 GET; the answer does not matter, only what the server logs about it.
+fn get(addr: std::net::SocketAddr, target: &str) {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    write!(socket, "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    socket.read_to_end(&mut Vec::new()).unwrap();
+}
+
+#[test]
+fn request_logs_never_record_query_strings() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (mut child, mut lines) = process::spawn_lines(
+        bin()
+            .args(["serve"])
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("DATA_DIR", dir.path())
+            .env_remove("RUST_LOG")
+            .env("LOG_LEVEL", "trace"),
+    );
+    let addr = listening_on(&lines.next().unwrap().unwrap());
+    let output = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    get(addr, "/ws?token=secret-xyz");
+    get(addr, "/api/realtime/calls?ticket=secret-xyz&limit=5");
+    let exit = process::terminate(&mut child);
+    assert!(exit.success(), "{exit:?}");
+    let output = output.join().unwrap();
+    assert!(output.contains("/api/realtime/calls"), "the requests are traced at this level:\n{output}");
+    assert!(!output.contains("secret-xyz"), "a query string was logged:\n{output}");
+}
