@@ -113,3 +113,46 @@ fn request_logs_never_record_query_strings() {
     assert!(output.contains("/api/realtime/calls"), "the requests are traced at this level:\n{output}");
     assert!(!output.contains("secret-xyz"), "a query string was logged:\n{output}");
 }
+
+/// Runs `serve` with JSON logs until it logs that it serves, stops it with SIGTERM, and returns everything
+/// it printed.
+fn serve_once(cmd: &mut Command) -> String {
+    let (mut child, lines) = process::spawn_lines(cmd.arg("serve").env("LOG_FORMAT", "json"));
+    let (serving_tx, serving) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let seen = |l: &String| {
+            if l.contains(r#""message":"serving""#) {
+                let _ = serving_tx.send(());
+            }
+        };
+        lines.map_while(Result::ok).inspect(seen).collect::<Vec<_>>().join("\n")
+    });
+    let started = serving.recv_timeout(std::time::Duration::from_secs(60));
+    let exit = process::terminate(&mut child);
+    let output = reader.join().unwrap();
+    assert!(started.is_ok() && exit.success(), "{exit:?}\n{output}");
+    output
+}
+
+/// Every string in a JSON file of secrets under DATA_DIR.
+fn kept_secrets(path: &std::path::Path) -> Vec<String> {
+    let kept: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    kept.as_object().unwrap().values().map(|v| v.as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn generated_secrets_are_printed_once_then_only_where_they_are_kept() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let start = || serve_once(bin().env("HTTP_ADDR", "127.0.0.1:0").env("DATA_DIR", dir.path()));
+    let (first, second) = (start(), start());
+    let files = [dir.path().join("credentials.json"), dir.path().join("audiohook.json")];
+    let secrets: Vec<String> = files.iter().flat_map(|f| kept_secrets(f)).collect();
+    assert_eq!(secrets.len(), 4, "{secrets:?}");
+    for secret in &secrets {
+        assert!(first.contains(secret.as_str()), "the first start shows what it generated:\n{first}");
+        assert!(!second.contains(secret.as_str()), "a later start printed a secret:\n{second}");
+    }
+    for file in &files {
+        assert!(second.contains(&file.display().to_string()), "{}:\n{second}", file.display());
+    }
+}
