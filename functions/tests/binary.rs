@@ -1,5 +1,7 @@
 //! The `call-analytics` binary as an operator runs it: a real process, real signals.
 
+#[path = "../../shared/tests/process/modes.rs"]
+mod modes;
 #[path = "../../shared/tests/process/mod.rs"]
 mod process;
 
@@ -155,4 +157,60 @@ fn generated_secrets_are_printed_once_then_only_where_they_are_kept() {
     for file in &files {
         assert!(second.contains(&file.display().to_string()), "{}:\n{second}", file.display());
     }
+}
+
+/// A one-second mono WAV, for an upload.
+fn wav() -> Vec<u8> {
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
+    (0..8000).for_each(|i| w.write_sample(if (i / 16) % 2 == 0 { 3000i16 } else { -3000 }).unwrap());
+    w.finalize().unwrap();
+    out.into_inner()
+}
+
+/// Call data and secrets are the service user's alone: the SQLite file with its -wal and -shm, blobs, the
+/// generated credentials and the logs, in a DATA_DIR the process creates itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_serve_writes_under_data_dir_is_private() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let (mut child, mut lines) = process::spawn_lines(
+        bin().args(["serve"]).env("HTTP_ADDR", "127.0.0.1:0").env("DATA_DIR", &data).env("LOG_DIR", data.join("logs")),
+    );
+    let base = format!("http://{}", listening_on(&lines.next().unwrap().unwrap()));
+    std::thread::spawn(move || lines.for_each(drop)); // keep reading, so logging never hits a closed pipe
+    let tokens: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("credentials.json")).unwrap()).unwrap();
+    let http = reqwest::Client::new();
+    let event = serde_json::json!({"call_id": "private-1", "text": "hello", "sentiment": -1});
+    let ingested = http
+        .post(format!("{base}/api/realtime/events"))
+        .bearer_auth(tokens["ingest_token"].as_str().unwrap())
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert!(ingested.status().is_success(), "{ingested:?}");
+    let form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(wav()).file_name("call.wav"));
+    let uploaded = http
+        .post(format!("{base}/api/calls"))
+        .bearer_auth(tokens["supervisor_token"].as_str().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(uploaded.status().is_success(), "{uploaded:?}");
+
+    // While it runs (SQLite's -wal and -shm exist only then), and after it stopped.
+    let db = data.join(shared::adapters::embedded::DATABASE_FILE);
+    assert!(db.with_extension("db-wal").exists() && data.join("blobs").is_dir(), "nothing written?");
+    let (open, seen) = modes::not_private(&data);
+    assert!(open.is_empty() && seen > 8, "readable by others while serving ({seen} looked at): {open:#?}");
+    let exit = process::terminate(&mut child);
+    assert!(exit.success(), "{exit:?}");
+    let (open, _) = modes::not_private(&data);
+    assert!(open.is_empty(), "readable by others after stopping: {open:#?}");
 }

@@ -35,3 +35,20 @@ fn every_runtime_image_installs_ca_certificates() {
         assert!(installed(&stage).contains(&"ca-certificates"), "infra/{name} final stage:\n{stage}");
     }
 }
+
+/// The settings in the systemd unit's `[Service]` section, as `Key=value` lines.
+fn service_settings(unit: &str) -> Vec<&str> {
+    let section = unit.split("\n[").find(|s| s.starts_with("Service]")).expect("a [Service] section");
+    section.lines().skip(1).map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+}
+
+/// Call data, generated secrets and logs are the service user's alone, whatever the process does itself:
+/// systemd creates the state and logs folders 0700 and starts the process with umask 077.
+#[test]
+fn the_systemd_unit_keeps_data_and_logs_private() {
+    let unit = infra("call-analytics.service");
+    let settings = service_settings(&unit);
+    for wanted in ["UMask=0077", "StateDirectoryMode=0700", "LogsDirectoryMode=0700"] {
+        assert!(settings.contains(&wanted), "{wanted} missing from [Service]: {settings:#?}");
+    }
+}

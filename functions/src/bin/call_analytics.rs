@@ -115,6 +115,8 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Before anything is written: DATA_DIR, its SQLite file, blobs and secrets, and LOG_DIR's files.
+    shared::process::private_files::keep_new_files_private();
     let Cli { command } = Cli::parse();
     let _guard = match logging::init(&LogConfig::from_env(&ProcessEnv)) {
         Ok(g) => g,
