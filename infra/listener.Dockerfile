@@ -21,7 +21,7 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /var/lib/listener listener \
-    && mkdir -p /var/lib/listener && chown listener /var/lib/listener
+    && mkdir -p -m 0700 /var/lib/listener && chown listener /var/lib/listener
 COPY --from=build /src/target/release/listener /usr/local/bin/listener
 # Found as DATA_DIR/models (DATA_DIR is `data` under the working directory).
 COPY --from=build --chown=listener /src/data/models /var/lib/listener/data/models

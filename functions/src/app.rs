@@ -6,8 +6,9 @@ use crate::routes::{alerts, batch, calls, health, ingest, live_audio, openapi, t
 use crate::state::AppState;
 use crate::ws::{WsState, ws_router};
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{Request, StatusCode};
 use tower_http::trace::TraceLayer;
+use tracing::Span;
 
 /// Every API group with its state applied (what a Lambda mounts is one of these groups).
 pub fn api_router(state: AppState) -> Router {
@@ -36,5 +37,12 @@ pub fn local_router(ws: WsState, web_dir: &std::path::Path) -> Router {
         .merge(web::web_router(web_dir))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// A request's span names its path, never its query: query strings carry secrets (the push socket's
+/// `/ws?token=…` and `?ticket=…`), and logs outlive them in the journal and `LOG_DIR`. tower-http's default
+/// span records the whole URI.
+fn request_span<B>(request: &Request<B>) -> Span {
+    tracing::debug_span!("request", method = %request.method(), path = request.uri().path(), version = ?request.version())
 }

@@ -12,6 +12,8 @@ pub mod lambda;
 #[cfg(feature = "local")]
 pub mod local_audiohook;
 #[cfg(feature = "local")]
+pub mod local_secrets;
+#[cfg(feature = "local")]
 pub mod model_install;
 pub mod routes;
 #[cfg(feature = "local")]

@@ -3,7 +3,8 @@
 //! `GENESYS_AUDIOHOOK_HOST` says otherwise, and without configured credentials it generates an API key
 //! and client secret once and keeps them in `DATA_DIR/audiohook.json` (mode 0600).
 
-use crate::server::{ServeError, write_private};
+use crate::local_secrets::{SecretSource, stored};
+use crate::server::ServeError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use listener::audiohook::config::AudiohookConfig;
@@ -13,7 +14,8 @@ use shared::speech::SttConfig;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Generated AudioHook credentials, printed at start so they can be put in the Genesys integration.
+/// Generated AudioHook credentials, printed by the start that generates them so they can be put in the
+/// Genesys integration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GeneratedKeys {
     pub api_key: String,
@@ -21,30 +23,14 @@ pub struct GeneratedKeys {
     pub client_secret: String,
 }
 
-fn generated_keys(data_dir: &Path) -> Result<GeneratedKeys, ServeError> {
-    let path = data_dir.join("audiohook.json");
-    let err = |reason: String| ServeError::Credentials { path: path.clone(), reason };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let token = || shared::settings::secret::generate_token().map_err(|e| err(e.to_string()));
-            let keys = GeneratedKeys { api_key: token()?, client_secret: STANDARD.encode(token()?) };
-            std::fs::create_dir_all(data_dir)?;
-            write_private(&path, &serde_json::to_string_pretty(&keys).map_err(|e| err(e.to_string()))?)?;
-            Ok(keys)
-        }
-        Err(e) => Err(err(e.to_string())),
-    }
-}
-
-/// The settings, and the generated keys when those are in use; `None` with `GENESYS_AUDIOHOOK_ENABLED=false`.
+/// The settings, and where the keys came from; `None` with `GENESYS_AUDIOHOOK_ENABLED=false`.
 /// Live transcription defaults to `stt`, the process's batch provider, so the offline default (whisper
 /// when a model is installed) transcribes live calls too.
 pub fn config(
     e: &dyn EnvSource,
     data_dir: &Path,
     stt: &SttConfig,
-) -> Result<Option<(AudiohookConfig, Option<GeneratedKeys>)>, ServeError> {
+) -> Result<Option<(AudiohookConfig, SecretSource<GeneratedKeys>)>, ServeError> {
     let enabled: bool = env::parsed(e, "GENESYS_AUDIOHOOK_ENABLED", true, "true or false")?;
     if !enabled {
         return Ok(None);
@@ -57,11 +43,16 @@ pub fn config(
     let configured = ["GENESYS_AUDIOHOOK_API_KEY", "GENESYS_AUDIOHOOK_CLIENT_SECRET", "GENESYS_AUDIOHOOK_CREDENTIALS"]
         .iter()
         .any(|n| env::string(e, n).is_some());
-    let generated = if configured { None } else { Some(generated_keys(data_dir)?) };
-    if let Some(k) = &generated {
-        defaults.insert("GENESYS_AUDIOHOOK_API_KEY".into(), k.api_key.clone());
-        defaults.insert("GENESYS_AUDIOHOOK_CLIENT_SECRET".into(), k.client_secret.clone());
-    }
+    let source = if configured {
+        SecretSource::Environment
+    } else {
+        let kept = stored(data_dir, "audiohook.json", |token| {
+            Ok(GeneratedKeys { api_key: token()?, client_secret: STANDARD.encode(token()?) })
+        })?;
+        defaults.insert("GENESYS_AUDIOHOOK_API_KEY".into(), kept.secrets.api_key.clone());
+        defaults.insert("GENESYS_AUDIOHOOK_CLIENT_SECRET".into(), kept.secrets.client_secret.clone());
+        kept.source(GeneratedKeys::clone)
+    };
     let cfg = AudiohookConfig::from_env(&WithDefaults { base: e, defaults })?;
-    Ok(Some((cfg, generated)))
+    Ok(Some((cfg, source)))
 }

@@ -2,15 +2,15 @@
 //! under `DATA_DIR`, in-process push), with the WebSocket push and graceful shutdown.
 
 use crate::app::local_router;
-use crate::auth::{Credentials, SupervisorAuth};
+use crate::auth::Credentials;
 use crate::local_audiohook::{self, GeneratedKeys};
+use crate::local_secrets::{SecretSource, resolve_credentials};
 use crate::startup::{self, Backend, ServiceSettings, StartupError};
 use crate::ws::WsState;
 use listener::audiohook::config::AudiohookConfig;
 use listener::audiohook::service::{self as audiohook, Ports};
 use listener::forward::Delivery;
 use listener::genesys::connector::ConnectorConfig;
-use serde::{Deserialize, Serialize};
 use shared::adapters::embedded::BroadcastPush;
 use shared::batch::BatchService;
 use shared::ports::{Heartbeats, StoreError};
@@ -19,7 +19,7 @@ use shared::realtime::ingest::ServiceIngest;
 use shared::settings::env::{self, EnvError, EnvSource};
 use shared::speech::{SttConfig, Transcriber};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -85,60 +85,6 @@ impl ServeConfig {
     }
 }
 
-/// Where the credentials came from (generated ones are printed so the operator can use them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialSource {
-    Environment,
-    File,
-    Generated,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredCredentials {
-    ingest_token: String,
-    supervisor_token: String,
-}
-
-pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)?.write_all(text.as_bytes())
-}
-
-/// Tokens from the environment, else from `DATA_DIR/credentials.json`, else generated and saved there
-/// (mode 0600) so they survive restarts.
-pub fn resolve_credentials(cfg: &ServeConfig) -> Result<(Credentials, CredentialSource), ServeError> {
-    if let (Some(i), Some(s)) = (&cfg.ingest_token, &cfg.supervisor_token) {
-        return Ok((
-            Credentials { ingest_token: i.clone(), supervisor: SupervisorAuth::Token(s.clone()) },
-            CredentialSource::Environment,
-        ));
-    }
-    let path = cfg.data_dir.join("credentials.json");
-    let err = |reason: String| ServeError::Credentials { path: path.clone(), reason };
-    let (stored, source) = match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            (serde_json::from_str::<StoredCredentials>(&text).map_err(|e| err(e.to_string()))?, CredentialSource::File)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let token = || shared::settings::secret::generate_token().map_err(|e| err(e.to_string()));
-            let fresh = StoredCredentials { ingest_token: token()?, supervisor_token: token()? };
-            std::fs::create_dir_all(&cfg.data_dir)?;
-            write_private(&path, &serde_json::to_string_pretty(&fresh).map_err(|e| err(e.to_string()))?)?;
-            (fresh, CredentialSource::Generated)
-        }
-        Err(e) => return Err(err(e.to_string())),
-    };
-    let creds = Credentials {
-        ingest_token: cfg.ingest_token.clone().unwrap_or(stored.ingest_token),
-        supervisor: SupervisorAuth::Token(cfg.supervisor_token.clone().unwrap_or(stored.supervisor_token)),
-    };
-    Ok((creds, source))
-}
-
 /// The local process as `call-analytics serve` starts it: settings from the environment, the server built
 /// and its sockets bound. The binary and the tests both start here, so the tests run what ships.
 pub struct Bound {
@@ -146,9 +92,8 @@ pub struct Bound {
     pub server: LocalServer,
     /// The HTTP socket, for [`LocalServer::serve`].
     pub http: TcpListener,
-    /// AudioHook's `ws://` URL, and the keys generated for it when none were configured; `None` with
-    /// `GENESYS_AUDIOHOOK_ENABLED=false`.
-    pub audiohook: Option<(String, Option<GeneratedKeys>)>,
+    /// AudioHook's `ws://` URL, and where its keys came from; `None` with `GENESYS_AUDIOHOOK_ENABLED=false`.
+    pub audiohook: Option<(String, SecretSource<GeneratedKeys>)>,
     /// The Genesys connector's settings when `GENESYS_CLIENT_ID` is set (it then runs in-process).
     pub connector: Option<ConnectorConfig>,
 }
@@ -167,7 +112,8 @@ pub struct LocalServer {
     connector: Option<ConnectorConfig>,
     housekeeping_every: Duration,
     pub credentials: Credentials,
-    pub credential_source: CredentialSource,
+    /// Where the supervisor and ingest tokens came from (the tokens themselves only when generated now).
+    pub credential_source: SecretSource<Credentials>,
 }
 
 impl LocalServer {
@@ -207,11 +153,11 @@ impl LocalServer {
         let audiohook = local_audiohook::config(e, &config.data_dir, &config.services.stt)?;
         let http = TcpListener::bind(config.http_addr).await?;
         let audiohook = match audiohook {
-            Some((ah, generated)) => {
+            Some((ah, keys)) => {
                 let socket = TcpListener::bind((ah.host.as_str(), ah.port)).await?;
                 let url = format!("ws://{}{}", socket.local_addr()?, ah.path);
                 server.audiohook = Some((ah, socket));
-                Some((url, generated))
+                Some((url, keys))
             }
             None => None,
         };

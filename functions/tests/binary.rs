@@ -1,5 +1,7 @@
 //! The `call-analytics` binary as an operator runs it: a real process, real signals.
 
+#[path = "../../shared/tests/process/modes.rs"]
+mod modes;
 #[path = "../../shared/tests/process/mod.rs"]
 mod process;
 
@@ -76,4 +78,139 @@ fn bad_settings_are_named() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("REALTIME_HIGH_RISK_THRESHOLD"), "{err}");
+}
+
+/// The address in the banner's `Call Analytics listening on http://ADDR (data in …)`.
+fn listening_on(banner: &str) -> std::net::SocketAddr {
+    let addr = banner.split("http://").nth(1).and_then(|rest| rest.split_whitespace().next());
+    addr.and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {banner:?}"))
+}
+
+/// One plain HTTP/1.1 GET; the answer does not matter, only what the server logs about it.
+fn get(addr: std::net::SocketAddr, target: &str) {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    write!(socket, "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    socket.read_to_end(&mut Vec::new()).unwrap();
+}
+
+#[test]
+fn request_logs_never_record_query_strings() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (mut child, mut lines) = process::spawn_lines(
+        bin()
+            .args(["serve"])
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("DATA_DIR", dir.path())
+            .env_remove("RUST_LOG")
+            .env("LOG_LEVEL", "trace"),
+    );
+    let addr = listening_on(&lines.next().unwrap().unwrap());
+    let output = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    get(addr, "/ws?token=secret-xyz");
+    get(addr, "/api/realtime/calls?ticket=secret-xyz&limit=5");
+    let exit = process::terminate(&mut child);
+    assert!(exit.success(), "{exit:?}");
+    let output = output.join().unwrap();
+    assert!(output.contains("/api/realtime/calls"), "the requests are traced at this level:\n{output}");
+    assert!(!output.contains("secret-xyz"), "a query string was logged:\n{output}");
+}
+
+/// Runs `serve` with JSON logs until it logs that it serves, stops it with SIGTERM, and returns everything
+/// it printed.
+fn serve_once(cmd: &mut Command) -> String {
+    let (mut child, lines) = process::spawn_lines(cmd.arg("serve").env("LOG_FORMAT", "json"));
+    let (serving_tx, serving) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let seen = |l: &String| {
+            if l.contains(r#""message":"serving""#) {
+                let _ = serving_tx.send(());
+            }
+        };
+        lines.map_while(Result::ok).inspect(seen).collect::<Vec<_>>().join("\n")
+    });
+    let started = serving.recv_timeout(std::time::Duration::from_secs(60));
+    let exit = process::terminate(&mut child);
+    let output = reader.join().unwrap();
+    assert!(started.is_ok() && exit.success(), "{exit:?}\n{output}");
+    output
+}
+
+/// Every string in a JSON file of secrets under DATA_DIR.
+fn kept_secrets(path: &std::path::Path) -> Vec<String> {
+    let kept: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    kept.as_object().unwrap().values().map(|v| v.as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn generated_secrets_are_printed_once_then_only_where_they_are_kept() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let start = || serve_once(bin().env("HTTP_ADDR", "127.0.0.1:0").env("DATA_DIR", dir.path()));
+    let (first, second) = (start(), start());
+    let files = [dir.path().join("credentials.json"), dir.path().join("audiohook.json")];
+    let secrets: Vec<String> = files.iter().flat_map(|f| kept_secrets(f)).collect();
+    assert_eq!(secrets.len(), 4, "{secrets:?}");
+    for secret in &secrets {
+        assert!(first.contains(secret.as_str()), "the first start shows what it generated:\n{first}");
+        assert!(!second.contains(secret.as_str()), "a later start printed a secret:\n{second}");
+    }
+    for file in &files {
+        assert!(second.contains(&file.display().to_string()), "{}:\n{second}", file.display());
+    }
+}
+
+/// A one-second mono WAV, for an upload.
+fn wav() -> Vec<u8> {
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
+    (0..8000).for_each(|i| w.write_sample(if (i / 16) % 2 == 0 { 3000i16 } else { -3000 }).unwrap());
+    w.finalize().unwrap();
+    out.into_inner()
+}
+
+/// Call data and secrets are the service user's alone: the SQLite file with its -wal and -shm, blobs, the
+/// generated credentials and the logs, in a DATA_DIR the process creates itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_serve_writes_under_data_dir_is_private() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let (mut child, mut lines) = process::spawn_lines(
+        bin().args(["serve"]).env("HTTP_ADDR", "127.0.0.1:0").env("DATA_DIR", &data).env("LOG_DIR", data.join("logs")),
+    );
+    let base = format!("http://{}", listening_on(&lines.next().unwrap().unwrap()));
+    std::thread::spawn(move || lines.for_each(drop)); // keep reading, so logging never hits a closed pipe
+    let tokens: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("credentials.json")).unwrap()).unwrap();
+    let http = reqwest::Client::new();
+    let event = serde_json::json!({"call_id": "private-1", "text": "hello", "sentiment": -1});
+    let ingested = http
+        .post(format!("{base}/api/realtime/events"))
+        .bearer_auth(tokens["ingest_token"].as_str().unwrap())
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert!(ingested.status().is_success(), "{ingested:?}");
+    let form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(wav()).file_name("call.wav"));
+    let uploaded = http
+        .post(format!("{base}/api/calls"))
+        .bearer_auth(tokens["supervisor_token"].as_str().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(uploaded.status().is_success(), "{uploaded:?}");
+
+    // While it runs (SQLite's -wal and -shm exist only then), and after it stopped.
+    let db = data.join(shared::adapters::embedded::DATABASE_FILE);
+    assert!(db.with_extension("db-wal").exists() && data.join("blobs").is_dir(), "nothing written?");
+    let (open, seen) = modes::not_private(&data);
+    assert!(open.is_empty() && seen > 8, "readable by others while serving ({seen} looked at): {open:#?}");
+    let exit = process::terminate(&mut child);
+    assert!(exit.success(), "{exit:?}");
+    let (open, _) = modes::not_private(&data);
+    assert!(open.is_empty(), "readable by others after stopping: {open:#?}");
 }

@@ -125,6 +125,8 @@ fn exit(command: &str, result: Result<(), impl std::fmt::Display>) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Before anything is written: recordings, the spool and the heartbeat store under DATA_DIR, and logs.
+    shared::process::private_files::keep_new_files_private();
     let cli = Cli::parse();
     let mut log = LogConfig::from_env(&ProcessEnv);
     if let Command::Audiohook { log_level: Some(level), .. }

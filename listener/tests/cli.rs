@@ -2,6 +2,8 @@
 //! loopback, driven by `listener simulate` with a WAV file (and a fake Genesys), stopped with SIGTERM;
 //! `listener build-topics` against the fake Genesys.
 
+#[path = "../../shared/tests/process/modes.rs"]
+mod modes;
 #[path = "../../shared/tests/process/mod.rs"]
 mod process;
 #[path = "support/mod.rs"]
@@ -27,10 +29,11 @@ fn listener() -> Command {
     c
 }
 
-/// Starts `listener audiohook` and waits until it logs that it listens.
-fn serve(dir: &Path, port: u16, extra: &[&str]) -> Child {
+/// Starts `listener audiohook` (with `extra` flags and `env` settings) and waits until it logs that it listens.
+fn serve(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Child {
     let (child, mut lines) = process::spawn_lines(
         listener()
+            .envs(env.iter().copied())
             .arg("audiohook")
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--path", "/hook/"])
             .args(extra)
@@ -79,7 +82,7 @@ fn simulate_reports_each_session_and_fails_on_a_wrong_secret() {
     let wav = dir.path().join("call.wav");
     write_wav(&wav, 2, 8000);
     let port = free_port();
-    let child = serve(dir.path(), port, &[]);
+    let child = serve(dir.path(), port, &[], &[]);
 
     let out = simulate(port, SECRET_B64, &wav, &["--sessions", "3"]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -106,6 +109,32 @@ fn simulate_reports_each_session_and_fails_on_a_wrong_secret() {
     );
 }
 
+/// Recordings, the spool of undelivered events and the heartbeat store are the service user's alone, in a
+/// DATA_DIR the listener creates itself.
+#[test]
+fn everything_audiohook_writes_under_data_dir_is_private() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (wav, data) = (tmp.path().join("call.wav"), tmp.path().join("data"));
+    write_wav(&wav, 2, 8000);
+    let port = free_port();
+    // A small per-session memory, so the undeliverable events go to the disk spool.
+    let child = serve(&data, port, &[], &[("GENESYS_AUDIOHOOK_STREAM_MEMORY_BYTES", "2000")]);
+    let out = simulate(port, SECRET_B64, &wav, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let written = |folder: &str| std::fs::read_dir(data.join(folder)).is_ok_and(|mut d| d.next().is_some());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(written("blobs/recordings") && written("spool/audiohook")) {
+        assert!(std::time::Instant::now() < deadline, "no recording or no spool file");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // While it runs (SQLite's -wal and -shm exist only then), and after it stopped.
+    let (open, seen) = modes::not_private(&data);
+    assert!(open.is_empty() && seen > 5, "readable by others while serving ({seen} looked at): {open:#?}");
+    stop(child);
+    let (open, _) = modes::not_private(&data);
+    assert!(open.is_empty(), "readable by others after stopping: {open:#?}");
+}
+
 #[test]
 fn simulate_rejects_a_wav_it_cannot_stream() {
     let dir = tempfile::tempdir().unwrap();
@@ -122,7 +151,7 @@ fn dry_run_answers_sessions_and_stores_nothing() {
     let wav = dir.path().join("call.wav");
     write_wav(&wav, 1, 8000);
     let port = free_port();
-    let child = serve(dir.path(), port, &["--dry-run"]);
+    let child = serve(dir.path(), port, &["--dry-run"], &[]);
     let out = simulate(port, SECRET_B64, &wav, &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     stop(child);

@@ -1,7 +1,10 @@
 //! `call-analytics`: the whole platform as one local process.
 
 use clap::{Parser, Subcommand};
-use functions::server::{Bound, CredentialSource, LocalServer};
+use functions::auth::Credentials;
+use functions::local_audiohook::GeneratedKeys;
+use functions::local_secrets::SecretSource;
+use functions::server::{Bound, LocalServer};
 use shared::process::logging::{self, LogConfig};
 use shared::settings::env::ProcessEnv;
 use std::process::ExitCode;
@@ -55,31 +58,51 @@ async fn install_model(name: &str, from: Option<&std::path::Path>) -> Result<(),
     Ok(())
 }
 
+/// Prints generated secrets and where they are kept, or, when an earlier start generated them, only where:
+/// the banner lands in a service's journal at every start, so a secret is shown once, by the start that made
+/// it.
+fn announce<T, const N: usize>(
+    source: &SecretSource<T>,
+    indent: &str,
+    what: &str,
+    shown: impl FnOnce(&T) -> [(&'static str, String); N],
+    choose: &str,
+) {
+    match source {
+        SecretSource::Environment => {}
+        SecretSource::Kept(path) => {
+            println!("{indent}{what}: kept in {} (set {choose} to choose your own)", path.display());
+        }
+        SecretSource::Generated { path, secrets } => {
+            for (label, value) in shown(secrets) {
+                println!("{indent}{label} {value}");
+            }
+            println!("{indent}(generated now and kept in {}; set {choose} to choose your own)", path.display());
+        }
+    }
+}
+
+/// Serves until SIGTERM or SIGINT.
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let stop = shared::process::shutdown::signal();
     let Bound { config: cfg, server, http, audiohook, connector } = LocalServer::bind(&ProcessEnv).await?;
     let addr = http.local_addr()?;
     println!("Call Analytics listening on http://{addr} (data in {})", cfg.data_dir.display());
-    if server.credential_source != CredentialSource::Environment {
-        let c = &server.credentials;
-        println!("  supervisor token: {}", c.supervisor_token().unwrap_or_default());
-        println!("  ingest token:     {}", c.ingest_token);
-        println!(
-            "  (kept in {}; set SUPERVISOR_TOKEN / REALTIME_INGEST_TOKEN to choose your own)",
-            cfg.data_dir.join("credentials.json").display()
-        );
-    }
+    let tokens = |c: &Credentials| {
+        [
+            ("supervisor token:", c.supervisor_token().unwrap_or_default().to_string()),
+            ("ingest token:    ", c.ingest_token.clone()),
+        ]
+    };
+    let choose = "SUPERVISOR_TOKEN / REALTIME_INGEST_TOKEN";
+    announce(&server.credential_source, "  ", "supervisor and ingest tokens", tokens, choose);
     println!("  transcription: {}", cfg.services.stt.summary());
-    if let Some((url, generated)) = audiohook {
+    if let Some((url, keys)) = audiohook {
         println!("  AudioHook: {url}");
-        if let Some(keys) = generated {
-            println!("    api key:       {}", keys.api_key);
-            println!("    client secret: {}", keys.client_secret);
-            println!(
-                "    (kept in {}; set GENESYS_AUDIOHOOK_API_KEY / _CLIENT_SECRET to choose your own)",
-                cfg.data_dir.join("audiohook.json").display()
-            );
-        }
+        let keys_shown =
+            |k: &GeneratedKeys| [("api key:      ", k.api_key.clone()), ("client secret:", k.client_secret.clone())];
+        let choose = "GENESYS_AUDIOHOOK_API_KEY / _CLIENT_SECRET";
+        announce(&keys, "    ", "api key and client secret", keys_shown, choose);
     }
     if let Some(cfg) = connector {
         println!("  Genesys connector: {} ({} topic mode)", cfg.api.api_base, cfg.topics.mode_name);
@@ -92,6 +115,8 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Before anything is written: DATA_DIR, its SQLite file, blobs and secrets, and LOG_DIR's files.
+    shared::process::private_files::keep_new_files_private();
     let Cli { command } = Cli::parse();
     let _guard = match logging::init(&LogConfig::from_env(&ProcessEnv)) {
         Ok(g) => g,

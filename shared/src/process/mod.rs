@@ -1,5 +1,7 @@
-//! What every long-running process needs: logging, the stop signal, and worker health from heartbeats.
+//! What every long-running process needs: logging, the stop signal, worker health from heartbeats, and files
+//! kept private.
 
 pub mod health;
 pub mod logging;
+pub mod private_files;
 pub mod shutdown;
