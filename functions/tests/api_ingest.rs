@@ -153,6 +153,10 @@ async fn audio_ingest_errors() {
         (json!({"call_id": "c", "audio_b64": four, "sample_rate": -1}), "Invalid sample_rate"),
         (json!({"call_id": "c", "audio_b64": four, "channels": -2}), "Invalid channels"),
         (json!({"call_id": "c", "audio_b64": b64(&[1])}), "Audio payload has no PCM frames"),
+        (
+            json!({"call_id": "c", "audio_b64": four, "metadata": {"blob": "x".repeat(40_000)}}),
+            "metadata is larger than 32768 bytes",
+        ),
     ];
     for (body, text) in cases {
         let (status, v) = s.post_audio(&body).await;

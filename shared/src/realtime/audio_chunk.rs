@@ -4,7 +4,10 @@
 
 use crate::audio::wav::{self, WavError};
 use crate::realtime::live_audio::AudioFormat;
-use crate::realtime::normalize::{PayloadError, call_id_of, first, number_of, text_of, time_of};
+use crate::realtime::normalize::{
+    MAX_METADATA_BYTES, MAX_SHORT_FIELD, PayloadError, call_id_of, first, first_named, number_of, serialised_len,
+    text_of, time_of,
+};
 use crate::values::ids;
 use crate::values::timestamps::Timestamp;
 use base64::Engine;
@@ -41,6 +44,8 @@ pub enum AudioPayloadError {
     TooLarge,
     #[error(transparent)]
     Id(#[from] ids::IdError),
+    #[error("{list}[{index}].metadata and the chunk's metadata together are larger than {max} bytes")]
+    SegmentMetadataTooBig { list: &'static str, index: usize, max: usize },
 }
 
 /// A decoded, validated audio chunk.
@@ -86,6 +91,7 @@ pub fn parse_chunk(
     max_bytes: usize,
 ) -> Result<AudioChunk, AudioPayloadError> {
     let call_id = call_id_of(obj)?;
+    check_copied_fields(obj)?;
     let b64 = first(obj, &["audio_b64", "chunk_b64", "audio_chunk_b64", "audio_chunk"])
         .and_then(Value::as_str)
         .ok_or(AudioPayloadError::MissingAudio)?;
@@ -140,6 +146,49 @@ pub fn parse_chunk(
     Ok(AudioChunk { call_id, format, pcm, chunk_id, occurred_at })
 }
 
+/// The chunk's short string fields [`derive_events`] copies into every event it derives.
+const COPIED_SHORT_FIELDS: [&str; 5] = ["provider", "speaker", "status", "agent_id", "customer_id"];
+
+/// Refuses a chunk whose derived events would be refused for their size, naming the field: a short field
+/// over [`MAX_SHORT_FIELD`] characters, the chunk's `metadata` (with `metrics`) over [`MAX_METADATA_BYTES`],
+/// or a segment whose `metadata` joined with the chunk's would be. Checked before anything is copied: one
+/// chunk becomes up to [`MAX_SEGMENTS`] events, and each event's own check came after the copies (3.9 MB of
+/// metadata over 50 segments once took the process from 15 MB to 205 MB).
+fn check_copied_fields(obj: &Map<String, Value>) -> Result<(), AudioPayloadError> {
+    for field in COPIED_SHORT_FIELDS {
+        text_of(obj.get(field), field, MAX_SHORT_FIELD)?;
+    }
+    let object_len = |v: Option<&Value>, max: usize| match v {
+        Some(o @ Value::Object(_)) => serialised_len(o, max),
+        _ => Some(0),
+    };
+    let chunk = object_len(obj.get("metadata"), MAX_METADATA_BYTES)
+        .and_then(|m| object_len(obj.get("metrics"), MAX_METADATA_BYTES - m).map(|n| m + n))
+        .ok_or(PayloadError::TooBig { field: "metadata", max: MAX_METADATA_BYTES })?;
+    for (list, index, seg) in segments(obj) {
+        if object_len(seg.get("metadata"), MAX_METADATA_BYTES - chunk).is_none() {
+            return Err(AudioPayloadError::SegmentMetadataTooBig { list, index, max: MAX_METADATA_BYTES });
+        }
+    }
+    Ok(())
+}
+
+/// The transcript segments that become events: among the first [`MAX_SEGMENTS`] items of
+/// `transcript_segments` (alias `segments`), the objects with a text; each with its list's key and index.
+fn segments(obj: &Map<String, Value>) -> impl Iterator<Item = (&'static str, usize, &Map<String, Value>)> {
+    let (list, items) = match first_named(obj, &["transcript_segments", "segments"]) {
+        Some((list, Value::Array(items))) => (list, items.as_slice()),
+        _ => ("", &[][..]),
+    };
+    items
+        .iter()
+        .take(MAX_SEGMENTS)
+        .enumerate()
+        .filter_map(|(index, v)| v.as_object().map(|seg| (index, seg)))
+        .filter(|(_, seg)| first(seg, &["text", "transcript"]).is_some())
+        .map(move |(index, seg)| (list, index, seg))
+}
+
 /// Copies the first present key among `keys` from `from` into `to` under `keys[0]`.
 fn carry(to: &mut Map<String, Value>, from: &Map<String, Value>, keys: &[&str]) {
     if let Some(v) = first(from, keys) {
@@ -150,7 +199,8 @@ fn carry(to: &mut Map<String, Value>, from: &Map<String, Value>, keys: &[&str]) 
 /// The realtime events a chunk carries, as event objects for the event normaliser: its transcript
 /// segments, else its text, else one bare `audio_chunk` event. `audio_meta` is the window state after the
 /// append; `extra_metrics` (e.g. dead air measured from the audio) is merged into `metadata.metrics`.
-/// Unlike the seed, a missing status stays empty, so late audio never revives an ended call.
+/// Unlike the seed, a missing status stays empty, so late audio never revives an ended call. What it copies
+/// was bounded by [`parse_chunk`] first.
 pub fn derive_events(
     obj: &Map<String, Value>,
     audio_meta: &Value,
@@ -178,13 +228,9 @@ pub fn derive_events(
             }
         }
     }
-    let segments = first(obj, &["transcript_segments", "segments"]).and_then(Value::as_array);
     let chunk_key = first(obj, &["chunk_id", "sequence_id"]).and_then(Value::as_str);
     let mut out: Vec<Map<String, Value>> = Vec::new();
-    for seg in segments.into_iter().flatten().take(MAX_SEGMENTS).filter_map(Value::as_object) {
-        if first(seg, &["text", "transcript"]).is_none() {
-            continue;
-        }
+    for (_, _, seg) in segments(obj) {
         let mut e = base.clone();
         for keys in [
             &["text", "transcript"][..],

@@ -1,4 +1,5 @@
 use super::*;
+use crate::realtime::normalize::MAX_METADATA_BYTES;
 use base64::engine::general_purpose::STANDARD;
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -111,4 +112,32 @@ fn derived_events() {
     let text = derive_events(&obj(json!({"call_id": "c", "text": "hi", "metrics": {"x": 1}})), &meta, &metrics);
     assert_eq!(text[0]["text"], "hi");
     assert_eq!(text[0]["metadata"]["metrics"], json!({"x": 1, "dead_air_seconds": 20.0}));
+}
+
+#[test]
+fn what_every_event_copies_is_measured_before_it_is_copied() {
+    let four = STANDARD.encode([0u8; 4]);
+    let err = |v: Value| parse(v).unwrap_err().to_string();
+    let half = "x".repeat(MAX_METADATA_BYTES / 2);
+    let chunk = json!({"call_id": "c", "audio_b64": four, "metadata": {"blob": "x".repeat(MAX_METADATA_BYTES)}});
+    assert_eq!(err(chunk), "metadata is larger than 32768 bytes");
+    let with_metrics = json!({"call_id": "c", "audio_b64": four, "metadata": {"a": half}, "metrics": {"b": half}});
+    assert_eq!(err(with_metrics), "metadata is larger than 32768 bytes", "metrics join the chunk's metadata");
+    let segs = |list: &str| {
+        json!({"call_id": "c", "audio_b64": four, "metadata": {"a": half},
+            list: [{"text": "fine", "metadata": {"s": 1}}, {"text": "big", "metadata": {"b": half}}]})
+    };
+    assert_eq!(
+        err(segs("transcript_segments")),
+        "transcript_segments[1].metadata and the chunk's metadata together are larger than 32768 bytes"
+    );
+    assert_eq!(
+        err(segs("segments")),
+        "segments[1].metadata and the chunk's metadata together are larger than 32768 bytes"
+    );
+    // A segment that becomes no event (no text) copies nothing, so its metadata is not judged.
+    let ignored = json!({"call_id": "c", "audio_b64": four, "segments": [{"metadata": {"b": "x".repeat(40_000)}}]});
+    assert!(parse(ignored).is_ok());
+    let agent = json!({"call_id": "c", "audio_b64": four, "agent_id": "a".repeat(4_000_000)});
+    assert_eq!(err(agent), "agent_id is longer than 128 characters");
 }
