@@ -135,7 +135,8 @@ pub fn parse_chunk(
     if pcm.len() > max_bytes {
         return Err(AudioPayloadError::TooLarge);
     }
-    let chunk_id = text_of(first(obj, &["chunk_id", "sequence_id"]), "chunk_id", usize::MAX)?;
+    // Measured before it is copied, and kept short: every chunk's id is listed in the window's state twice.
+    let chunk_id = text_of(first(obj, &["chunk_id", "sequence_id"]), "chunk_id", ids::MAX_CHUNK_ID_LEN)?;
     let chunk_id = if chunk_id.is_empty() {
         None
     } else {

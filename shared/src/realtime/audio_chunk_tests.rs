@@ -48,6 +48,10 @@ fn seed_errors_in_order() {
         parse(json!({"call_id": "c", "audio_b64": four, "chunk_id": "a/b"})).unwrap_err(),
         AudioPayloadError::Id(_)
     ));
+    assert_eq!(
+        parse(json!({"call_id": "c", "audio_b64": four, "chunk_id": "k".repeat(129)})).unwrap_err().to_string(),
+        "chunk_id is longer than 128 characters"
+    );
 }
 
 #[test]
