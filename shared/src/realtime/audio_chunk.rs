@@ -17,8 +17,14 @@ use thiserror::Error;
 
 /// At most this many transcript segments of one chunk become events (the seed's 50).
 pub const MAX_SEGMENTS: usize = 50;
-const MAX_SAMPLE_RATE: f64 = 384_000.0;
-const MAX_CHANNELS: f64 = 32.0;
+/// The sample rates a chunk may have: telephony's 8 kHz (G.711, and the only rate AudioHook defines) up to
+/// 48 kHz wideband, from the set codecs, contact-centre platforms and speech providers use. A rate outside
+/// it is a client's mistake (a byte rate, a rate in kHz), and a large one would make every duration and
+/// window figure wrong.
+pub const SAMPLE_RATES: [u32; 9] = [8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000];
+/// The most channels a chunk may have: stereo carries one party a channel (AudioHook's external and
+/// internal); the live window, silence and playback are meant for a call, not a multitrack recording.
+pub const MAX_CHANNELS: u16 = 2;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum AudioPayloadError {
@@ -38,6 +44,10 @@ pub enum AudioPayloadError {
     InvalidSampleRate,
     #[error("Invalid channels")]
     InvalidChannels,
+    #[error("Unsupported sample_rate: {0} Hz (accepted: {accepted})", accepted = rate_list())]
+    UnsupportedSampleRate(u32),
+    #[error("Unsupported channels: {0} (accepted: 1 to {MAX_CHANNELS})")]
+    UnsupportedChannels(u16),
     #[error("Audio payload has no PCM frames")]
     NoFrames,
     #[error("Audio chunk exceeds max size")]
@@ -83,6 +93,25 @@ fn positive_int(v: Option<&Value>, default: u32, max: f64, err: AudioPayloadErro
     }
 }
 
+/// [`SAMPLE_RATES`] for an error message: "8000, 11025, …, 44100 or 48000".
+fn rate_list() -> String {
+    let text: Vec<String> = SAMPLE_RATES.iter().map(u32::to_string).collect();
+    let (last, rest) = text.split_last().map_or(("", &[][..]), |(l, r)| (l.as_str(), r));
+    format!("{} or {last}", rest.join(", "))
+}
+
+/// The chunk's format, refused unless its rate is one of [`SAMPLE_RATES`] and it has 1 to [`MAX_CHANNELS`]
+/// channels: what a header (WAV) or the payload (PCM) says, checked alike.
+fn check_format(format: AudioFormat) -> Result<AudioFormat, AudioPayloadError> {
+    match (format.sample_rate, format.channels) {
+        (0, _) => Err(AudioPayloadError::InvalidSampleRate),
+        (rate, _) if !SAMPLE_RATES.contains(&rate) => Err(AudioPayloadError::UnsupportedSampleRate(rate)),
+        (_, 0) => Err(AudioPayloadError::InvalidChannels),
+        (_, channels) if channels > MAX_CHANNELS => Err(AudioPayloadError::UnsupportedChannels(channels)),
+        _ => Ok(format),
+    }
+}
+
 /// Decodes and validates the audio part of a chunk payload.
 pub fn parse_chunk(
     obj: &Map<String, Value>,
@@ -110,25 +139,20 @@ pub fn parse_chunk(
             let rate = positive_int(
                 obj.get("sample_rate"),
                 default_rate,
-                MAX_SAMPLE_RATE,
+                f64::from(u32::MAX),
                 AudioPayloadError::InvalidSampleRate,
             )?;
             let channels = positive_int(
                 obj.get("channels"),
                 u32::from(default_channels),
-                MAX_CHANNELS,
+                f64::from(u16::MAX),
                 AudioPayloadError::InvalidChannels,
             )?;
             (AudioFormat { sample_rate: rate, channels: channels as u16, sample_width: 2 }, raw)
         }
         other => return Err(AudioPayloadError::UnsupportedEncoding(other.to_string())),
     };
-    if format.sample_rate == 0 || f64::from(format.sample_rate) > MAX_SAMPLE_RATE {
-        return Err(AudioPayloadError::InvalidSampleRate);
-    }
-    if format.channels == 0 || f64::from(format.channels) > MAX_CHANNELS {
-        return Err(AudioPayloadError::InvalidChannels);
-    }
+    let format = check_format(format)?;
     if pcm.len() < format.frame_bytes() {
         return Err(AudioPayloadError::NoFrames);
     }

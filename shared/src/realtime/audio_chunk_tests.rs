@@ -145,3 +145,37 @@ fn what_every_event_copies_is_measured_before_it_is_copied() {
     let agent = json!({"call_id": "c", "audio_b64": four, "agent_id": "a".repeat(4_000_000)});
     assert_eq!(err(agent), "agent_id is longer than 128 characters");
 }
+
+#[test]
+fn rates_and_channels_are_the_ones_calls_use() {
+    let four = STANDARD.encode([0u8; 4]);
+    let pcm = |rate: Value, channels: Value| {
+        parse(json!({"call_id": "c", "audio_b64": four, "sample_rate": rate, "channels": channels}))
+            .map(|c| c.format)
+            .map_err(|e| e.to_string())
+    };
+    for rate in SAMPLE_RATES {
+        assert_eq!(pcm(json!(rate), json!(2)).map(|f| (f.sample_rate, f.channels)), Ok((rate, 2)));
+    }
+    let accepted = "8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100 or 48000";
+    for rate in [1, 4000, 8001, 16, 96_000, 384_000] {
+        assert_eq!(
+            pcm(json!(rate), json!(1)),
+            Err(format!("Unsupported sample_rate: {rate} Hz (accepted: {accepted})")),
+            "{rate}"
+        );
+    }
+    assert_eq!(pcm(json!(1e12), json!(1)), Err("Invalid sample_rate".into()));
+    assert_eq!(pcm(json!(8000), json!(3)), Err("Unsupported channels: 3 (accepted: 1 to 2)".into()));
+    assert_eq!(pcm(json!(8000), json!(32)), Err("Unsupported channels: 32 (accepted: 1 to 2)".into()));
+    // A WAV header is held to the same set.
+    let wav = |rate, channels| {
+        let f = AudioFormat { sample_rate: rate, channels, sample_width: 2 };
+        let body = json!({"call_id": "c", "audio_b64": STANDARD.encode(crate::audio::wav::encode(&f, &[0u8; 24])),
+            "encoding": "wav"});
+        parse(body).map(|c| c.format).map_err(|e| e.to_string())
+    };
+    assert_eq!(wav(44_100, 2).map(|f| f.sample_rate), Ok(44_100));
+    assert_eq!(wav(96_000, 1), Err(format!("Unsupported sample_rate: 96000 Hz (accepted: {accepted})")));
+    assert_eq!(wav(8000, 6), Err("Unsupported channels: 6 (accepted: 1 to 2)".into()));
+}
