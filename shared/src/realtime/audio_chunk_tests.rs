@@ -179,3 +179,23 @@ fn rates_and_channels_are_the_ones_calls_use() {
     assert_eq!(wav(96_000, 1), Err(format!("Unsupported sample_rate: 96000 Hz (accepted: {accepted})")));
     assert_eq!(wav(8000, 6), Err("Unsupported channels: 6 (accepted: 1 to 2)".into()));
 }
+
+/// A live WAV chunk whose header claims a data chunk of 4 GiB (just under the streaming size 0xFFFFFFFF,
+/// which means "to the end") over 0.2 s of audio is read as the audio present, and reserves no memory for
+/// the claim: the hound-based decoder reserved `claimed samples × 2` bytes before reading a sample.
+#[test]
+fn a_wav_header_claiming_4_gib_reserves_nothing() {
+    let header = |tag: u16, bits: u16| {
+        let align = bits / 8;
+        let fmt = [&tag.to_le_bytes()[..], &1u16.to_le_bytes(), &8000u32.to_le_bytes()].concat();
+        let fmt =
+            [&fmt[..], &(8000 * u32::from(align)).to_le_bytes(), &align.to_le_bytes(), &bits.to_le_bytes()].concat();
+        [&b"RIFF"[..], &u32::MAX.to_le_bytes(), b"WAVEfmt ", &16u32.to_le_bytes(), &fmt, b"data"].concat()
+    };
+    for (tag, bits, data) in [(1u16, 16u16, vec![7u8; 3200]), (7, 8, vec![0xffu8; 1600])] {
+        let wav = [header(tag, bits), 0xFFFF_FFFEu32.to_le_bytes().to_vec(), data].concat();
+        let c = parse(json!({"call_id": "c", "audio_b64": STANDARD.encode(&wav), "encoding": "wav"})).unwrap();
+        assert_eq!((c.format.sample_rate, c.pcm.len()), (8000, 3200), "format tag {tag}");
+        assert!(c.pcm.capacity() <= 3200, "format tag {tag}: {} bytes reserved", c.pcm.capacity());
+    }
+}
