@@ -152,7 +152,16 @@ async fn audio_ingest_errors() {
         ),
         (json!({"call_id": "c", "audio_b64": four, "sample_rate": -1}), "Invalid sample_rate"),
         (json!({"call_id": "c", "audio_b64": four, "channels": -2}), "Invalid channels"),
+        (
+            json!({"call_id": "c", "audio_b64": four, "sample_rate": 384_000}),
+            "Unsupported sample_rate: 384000 Hz (accepted: 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100 or 48000)",
+        ),
+        (json!({"call_id": "c", "audio_b64": four, "channels": 32}), "Unsupported channels: 32 (accepted: 1 to 2)"),
         (json!({"call_id": "c", "audio_b64": b64(&[1])}), "Audio payload has no PCM frames"),
+        (
+            json!({"call_id": "c", "audio_b64": four, "metadata": {"blob": "x".repeat(40_000)}}),
+            "metadata is larger than 32768 bytes",
+        ),
     ];
     for (body, text) in cases {
         let (status, v) = s.post_audio(&body).await;

@@ -4,7 +4,10 @@
 
 use crate::audio::wav::{self, WavError};
 use crate::realtime::live_audio::AudioFormat;
-use crate::realtime::normalize::{PayloadError, call_id_of, first, number_of, text_of, time_of};
+use crate::realtime::normalize::{
+    MAX_METADATA_BYTES, MAX_SHORT_FIELD, PayloadError, call_id_of, first, first_named, number_of, serialised_len,
+    text_of, time_of,
+};
 use crate::values::ids;
 use crate::values::timestamps::Timestamp;
 use base64::Engine;
@@ -14,8 +17,14 @@ use thiserror::Error;
 
 /// At most this many transcript segments of one chunk become events (the seed's 50).
 pub const MAX_SEGMENTS: usize = 50;
-const MAX_SAMPLE_RATE: f64 = 384_000.0;
-const MAX_CHANNELS: f64 = 32.0;
+/// The sample rates a chunk may have: telephony's 8 kHz (G.711, and the only rate AudioHook defines) up to
+/// 48 kHz wideband, from the set codecs, contact-centre platforms and speech providers use. A rate outside
+/// it is a client's mistake (a byte rate, a rate in kHz), and a large one would make every duration and
+/// window figure wrong.
+pub const SAMPLE_RATES: [u32; 9] = [8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000];
+/// The most channels a chunk may have: stereo carries one party a channel (AudioHook's external and
+/// internal); the live window, silence and playback are meant for a call, not a multitrack recording.
+pub const MAX_CHANNELS: u16 = 2;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum AudioPayloadError {
@@ -35,12 +44,18 @@ pub enum AudioPayloadError {
     InvalidSampleRate,
     #[error("Invalid channels")]
     InvalidChannels,
+    #[error("Unsupported sample_rate: {0} Hz (accepted: {accepted})", accepted = rate_list())]
+    UnsupportedSampleRate(u32),
+    #[error("Unsupported channels: {0} (accepted: 1 to {MAX_CHANNELS})")]
+    UnsupportedChannels(u16),
     #[error("Audio payload has no PCM frames")]
     NoFrames,
     #[error("Audio chunk exceeds max size")]
     TooLarge,
     #[error(transparent)]
     Id(#[from] ids::IdError),
+    #[error("{list}[{index}].metadata and the chunk's metadata together are larger than {max} bytes")]
+    SegmentMetadataTooBig { list: &'static str, index: usize, max: usize },
 }
 
 /// A decoded, validated audio chunk.
@@ -78,6 +93,25 @@ fn positive_int(v: Option<&Value>, default: u32, max: f64, err: AudioPayloadErro
     }
 }
 
+/// [`SAMPLE_RATES`] for an error message: "8000, 11025, …, 44100 or 48000".
+fn rate_list() -> String {
+    let text: Vec<String> = SAMPLE_RATES.iter().map(u32::to_string).collect();
+    let (last, rest) = text.split_last().map_or(("", &[][..]), |(l, r)| (l.as_str(), r));
+    format!("{} or {last}", rest.join(", "))
+}
+
+/// The chunk's format, refused unless its rate is one of [`SAMPLE_RATES`] and it has 1 to [`MAX_CHANNELS`]
+/// channels: what a header (WAV) or the payload (PCM) says, checked alike.
+fn check_format(format: AudioFormat) -> Result<AudioFormat, AudioPayloadError> {
+    match (format.sample_rate, format.channels) {
+        (0, _) => Err(AudioPayloadError::InvalidSampleRate),
+        (rate, _) if !SAMPLE_RATES.contains(&rate) => Err(AudioPayloadError::UnsupportedSampleRate(rate)),
+        (_, 0) => Err(AudioPayloadError::InvalidChannels),
+        (_, channels) if channels > MAX_CHANNELS => Err(AudioPayloadError::UnsupportedChannels(channels)),
+        _ => Ok(format),
+    }
+}
+
 /// Decodes and validates the audio part of a chunk payload.
 pub fn parse_chunk(
     obj: &Map<String, Value>,
@@ -86,6 +120,7 @@ pub fn parse_chunk(
     max_bytes: usize,
 ) -> Result<AudioChunk, AudioPayloadError> {
     let call_id = call_id_of(obj)?;
+    check_copied_fields(obj)?;
     let b64 = first(obj, &["audio_b64", "chunk_b64", "audio_chunk_b64", "audio_chunk"])
         .and_then(Value::as_str)
         .ok_or(AudioPayloadError::MissingAudio)?;
@@ -104,32 +139,28 @@ pub fn parse_chunk(
             let rate = positive_int(
                 obj.get("sample_rate"),
                 default_rate,
-                MAX_SAMPLE_RATE,
+                f64::from(u32::MAX),
                 AudioPayloadError::InvalidSampleRate,
             )?;
             let channels = positive_int(
                 obj.get("channels"),
                 u32::from(default_channels),
-                MAX_CHANNELS,
+                f64::from(u16::MAX),
                 AudioPayloadError::InvalidChannels,
             )?;
             (AudioFormat { sample_rate: rate, channels: channels as u16, sample_width: 2 }, raw)
         }
         other => return Err(AudioPayloadError::UnsupportedEncoding(other.to_string())),
     };
-    if format.sample_rate == 0 || f64::from(format.sample_rate) > MAX_SAMPLE_RATE {
-        return Err(AudioPayloadError::InvalidSampleRate);
-    }
-    if format.channels == 0 || f64::from(format.channels) > MAX_CHANNELS {
-        return Err(AudioPayloadError::InvalidChannels);
-    }
+    let format = check_format(format)?;
     if pcm.len() < format.frame_bytes() {
         return Err(AudioPayloadError::NoFrames);
     }
     if pcm.len() > max_bytes {
         return Err(AudioPayloadError::TooLarge);
     }
-    let chunk_id = text_of(first(obj, &["chunk_id", "sequence_id"]), "chunk_id", usize::MAX)?;
+    // Measured before it is copied, and kept short: every chunk's id is listed in the window's state twice.
+    let chunk_id = text_of(first(obj, &["chunk_id", "sequence_id"]), "chunk_id", ids::MAX_CHUNK_ID_LEN)?;
     let chunk_id = if chunk_id.is_empty() {
         None
     } else {
@@ -138,6 +169,49 @@ pub fn parse_chunk(
     };
     let occurred_at = time_of(obj, &["timestamp", "occurred_at"])?;
     Ok(AudioChunk { call_id, format, pcm, chunk_id, occurred_at })
+}
+
+/// The chunk's short string fields [`derive_events`] copies into every event it derives.
+const COPIED_SHORT_FIELDS: [&str; 5] = ["provider", "speaker", "status", "agent_id", "customer_id"];
+
+/// Refuses a chunk whose derived events would be refused for their size, naming the field: a short field
+/// over [`MAX_SHORT_FIELD`] characters, the chunk's `metadata` (with `metrics`) over [`MAX_METADATA_BYTES`],
+/// or a segment whose `metadata` joined with the chunk's would be. Checked before anything is copied: one
+/// chunk becomes up to [`MAX_SEGMENTS`] events, and each event's own check came after the copies (3.9 MB of
+/// metadata over 50 segments once took the process from 15 MB to 205 MB).
+fn check_copied_fields(obj: &Map<String, Value>) -> Result<(), AudioPayloadError> {
+    for field in COPIED_SHORT_FIELDS {
+        text_of(obj.get(field), field, MAX_SHORT_FIELD)?;
+    }
+    let object_len = |v: Option<&Value>, max: usize| match v {
+        Some(o @ Value::Object(_)) => serialised_len(o, max),
+        _ => Some(0),
+    };
+    let chunk = object_len(obj.get("metadata"), MAX_METADATA_BYTES)
+        .and_then(|m| object_len(obj.get("metrics"), MAX_METADATA_BYTES - m).map(|n| m + n))
+        .ok_or(PayloadError::TooBig { field: "metadata", max: MAX_METADATA_BYTES })?;
+    for (list, index, seg) in segments(obj) {
+        if object_len(seg.get("metadata"), MAX_METADATA_BYTES - chunk).is_none() {
+            return Err(AudioPayloadError::SegmentMetadataTooBig { list, index, max: MAX_METADATA_BYTES });
+        }
+    }
+    Ok(())
+}
+
+/// The transcript segments that become events: among the first [`MAX_SEGMENTS`] items of
+/// `transcript_segments` (alias `segments`), the objects with a text; each with its list's key and index.
+fn segments(obj: &Map<String, Value>) -> impl Iterator<Item = (&'static str, usize, &Map<String, Value>)> {
+    let (list, items) = match first_named(obj, &["transcript_segments", "segments"]) {
+        Some((list, Value::Array(items))) => (list, items.as_slice()),
+        _ => ("", &[][..]),
+    };
+    items
+        .iter()
+        .take(MAX_SEGMENTS)
+        .enumerate()
+        .filter_map(|(index, v)| v.as_object().map(|seg| (index, seg)))
+        .filter(|(_, seg)| first(seg, &["text", "transcript"]).is_some())
+        .map(move |(index, seg)| (list, index, seg))
 }
 
 /// Copies the first present key among `keys` from `from` into `to` under `keys[0]`.
@@ -150,7 +224,8 @@ fn carry(to: &mut Map<String, Value>, from: &Map<String, Value>, keys: &[&str]) 
 /// The realtime events a chunk carries, as event objects for the event normaliser: its transcript
 /// segments, else its text, else one bare `audio_chunk` event. `audio_meta` is the window state after the
 /// append; `extra_metrics` (e.g. dead air measured from the audio) is merged into `metadata.metrics`.
-/// Unlike the seed, a missing status stays empty, so late audio never revives an ended call.
+/// Unlike the seed, a missing status stays empty, so late audio never revives an ended call. What it copies
+/// was bounded by [`parse_chunk`] first.
 pub fn derive_events(
     obj: &Map<String, Value>,
     audio_meta: &Value,
@@ -178,13 +253,9 @@ pub fn derive_events(
             }
         }
     }
-    let segments = first(obj, &["transcript_segments", "segments"]).and_then(Value::as_array);
     let chunk_key = first(obj, &["chunk_id", "sequence_id"]).and_then(Value::as_str);
     let mut out: Vec<Map<String, Value>> = Vec::new();
-    for seg in segments.into_iter().flatten().take(MAX_SEGMENTS).filter_map(Value::as_object) {
-        if first(seg, &["text", "transcript"]).is_none() {
-            continue;
-        }
+    for (_, _, seg) in segments(obj) {
         let mut e = base.clone();
         for keys in [
             &["text", "transcript"][..],

@@ -1,4 +1,5 @@
 use super::*;
+use crate::realtime::normalize::MAX_METADATA_BYTES;
 use base64::engine::general_purpose::STANDARD;
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -47,6 +48,10 @@ fn seed_errors_in_order() {
         parse(json!({"call_id": "c", "audio_b64": four, "chunk_id": "a/b"})).unwrap_err(),
         AudioPayloadError::Id(_)
     ));
+    assert_eq!(
+        parse(json!({"call_id": "c", "audio_b64": four, "chunk_id": "k".repeat(129)})).unwrap_err().to_string(),
+        "chunk_id is longer than 128 characters"
+    );
 }
 
 #[test]
@@ -111,4 +116,86 @@ fn derived_events() {
     let text = derive_events(&obj(json!({"call_id": "c", "text": "hi", "metrics": {"x": 1}})), &meta, &metrics);
     assert_eq!(text[0]["text"], "hi");
     assert_eq!(text[0]["metadata"]["metrics"], json!({"x": 1, "dead_air_seconds": 20.0}));
+}
+
+#[test]
+fn what_every_event_copies_is_measured_before_it_is_copied() {
+    let four = STANDARD.encode([0u8; 4]);
+    let err = |v: Value| parse(v).unwrap_err().to_string();
+    let half = "x".repeat(MAX_METADATA_BYTES / 2);
+    let chunk = json!({"call_id": "c", "audio_b64": four, "metadata": {"blob": "x".repeat(MAX_METADATA_BYTES)}});
+    assert_eq!(err(chunk), "metadata is larger than 32768 bytes");
+    let with_metrics = json!({"call_id": "c", "audio_b64": four, "metadata": {"a": half}, "metrics": {"b": half}});
+    assert_eq!(err(with_metrics), "metadata is larger than 32768 bytes", "metrics join the chunk's metadata");
+    let segs = |list: &str| {
+        json!({"call_id": "c", "audio_b64": four, "metadata": {"a": half},
+            list: [{"text": "fine", "metadata": {"s": 1}}, {"text": "big", "metadata": {"b": half}}]})
+    };
+    assert_eq!(
+        err(segs("transcript_segments")),
+        "transcript_segments[1].metadata and the chunk's metadata together are larger than 32768 bytes"
+    );
+    assert_eq!(
+        err(segs("segments")),
+        "segments[1].metadata and the chunk's metadata together are larger than 32768 bytes"
+    );
+    // A segment that becomes no event (no text) copies nothing, so its metadata is not judged.
+    let ignored = json!({"call_id": "c", "audio_b64": four, "segments": [{"metadata": {"b": "x".repeat(40_000)}}]});
+    assert!(parse(ignored).is_ok());
+    let agent = json!({"call_id": "c", "audio_b64": four, "agent_id": "a".repeat(4_000_000)});
+    assert_eq!(err(agent), "agent_id is longer than 128 characters");
+}
+
+#[test]
+fn rates_and_channels_are_the_ones_calls_use() {
+    let four = STANDARD.encode([0u8; 4]);
+    let pcm = |rate: Value, channels: Value| {
+        parse(json!({"call_id": "c", "audio_b64": four, "sample_rate": rate, "channels": channels}))
+            .map(|c| c.format)
+            .map_err(|e| e.to_string())
+    };
+    for rate in SAMPLE_RATES {
+        assert_eq!(pcm(json!(rate), json!(2)).map(|f| (f.sample_rate, f.channels)), Ok((rate, 2)));
+    }
+    let accepted = "8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100 or 48000";
+    for rate in [1, 4000, 8001, 16, 96_000, 384_000] {
+        assert_eq!(
+            pcm(json!(rate), json!(1)),
+            Err(format!("Unsupported sample_rate: {rate} Hz (accepted: {accepted})")),
+            "{rate}"
+        );
+    }
+    assert_eq!(pcm(json!(1e12), json!(1)), Err("Invalid sample_rate".into()));
+    assert_eq!(pcm(json!(8000), json!(3)), Err("Unsupported channels: 3 (accepted: 1 to 2)".into()));
+    assert_eq!(pcm(json!(8000), json!(32)), Err("Unsupported channels: 32 (accepted: 1 to 2)".into()));
+    // A WAV header is held to the same set.
+    let wav = |rate, channels| {
+        let f = AudioFormat { sample_rate: rate, channels, sample_width: 2 };
+        let body = json!({"call_id": "c", "audio_b64": STANDARD.encode(crate::audio::wav::encode(&f, &[0u8; 24])),
+            "encoding": "wav"});
+        parse(body).map(|c| c.format).map_err(|e| e.to_string())
+    };
+    assert_eq!(wav(44_100, 2).map(|f| f.sample_rate), Ok(44_100));
+    assert_eq!(wav(96_000, 1), Err(format!("Unsupported sample_rate: 96000 Hz (accepted: {accepted})")));
+    assert_eq!(wav(8000, 6), Err("Unsupported channels: 6 (accepted: 1 to 2)".into()));
+}
+
+/// A live WAV chunk whose header claims a data chunk of 4 GiB (just under the streaming size 0xFFFFFFFF,
+/// which means "to the end") over 0.2 s of audio is read as the audio present, and reserves no memory for
+/// the claim: the hound-based decoder reserved `claimed samples × 2` bytes before reading a sample.
+#[test]
+fn a_wav_header_claiming_4_gib_reserves_nothing() {
+    let header = |tag: u16, bits: u16| {
+        let align = bits / 8;
+        let fmt = [&tag.to_le_bytes()[..], &1u16.to_le_bytes(), &8000u32.to_le_bytes()].concat();
+        let fmt =
+            [&fmt[..], &(8000 * u32::from(align)).to_le_bytes(), &align.to_le_bytes(), &bits.to_le_bytes()].concat();
+        [&b"RIFF"[..], &u32::MAX.to_le_bytes(), b"WAVEfmt ", &16u32.to_le_bytes(), &fmt, b"data"].concat()
+    };
+    for (tag, bits, data) in [(1u16, 16u16, vec![7u8; 3200]), (7, 8, vec![0xffu8; 1600])] {
+        let wav = [header(tag, bits), 0xFFFF_FFFEu32.to_le_bytes().to_vec(), data].concat();
+        let c = parse(json!({"call_id": "c", "audio_b64": STANDARD.encode(&wav), "encoding": "wav"})).unwrap();
+        assert_eq!((c.format.sample_rate, c.pcm.len()), (8000, 3200), "format tag {tag}");
+        assert!(c.pcm.capacity() <= 3200, "format tag {tag}: {} bytes reserved", c.pcm.capacity());
+    }
 }

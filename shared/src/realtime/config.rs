@@ -1,6 +1,7 @@
 //! Realtime settings (seed names and defaults, plus the new ones; every one is in
 //! docs/settings.md), read once from the environment into one typed struct.
 
+use crate::realtime::audio_chunk::{MAX_CHANNELS, SAMPLE_RATES};
 use crate::settings::env::{self, EnvError, EnvSource};
 
 /// Seed default escalation keywords.
@@ -78,20 +79,18 @@ impl RealtimeConfig {
                 "whole number",
             )?
             .max(30),
-            audio_default_sample_rate: env::parsed(
-                e,
+            audio_default_sample_rate: accepted(
                 "REALTIME_AUDIO_DEFAULT_SAMPLE_RATE",
-                d.audio_default_sample_rate,
-                "whole number",
-            )?
-            .max(1),
-            audio_default_channels: env::parsed(
-                e,
+                env::parsed(e, "REALTIME_AUDIO_DEFAULT_SAMPLE_RATE", d.audio_default_sample_rate, "whole number")?,
+                |r| SAMPLE_RATES.contains(r),
+                "sample rate a chunk may have (8000 to 48000 Hz, e.g. 8000, 16000, 44100)",
+            )?,
+            audio_default_channels: accepted(
                 "REALTIME_AUDIO_DEFAULT_CHANNELS",
-                d.audio_default_channels,
-                "whole number",
-            )?
-            .max(1),
+                env::parsed(e, "REALTIME_AUDIO_DEFAULT_CHANNELS", d.audio_default_channels, "whole number")?.max(1),
+                |c| *c <= MAX_CHANNELS,
+                "channel count a chunk may have (1 or 2)",
+            )?,
             audio_max_chunk_bytes: env::parsed(
                 e,
                 "REALTIME_AUDIO_MAX_CHUNK_BYTES",
@@ -105,6 +104,12 @@ impl RealtimeConfig {
             retention_days: env::parsed(e, "REALTIME_RETENTION_DAYS", d.retention_days, "whole number")?,
         })
     }
+}
+
+/// `value` if `ok` says so, else an error naming the variable: a default outside what a chunk may say itself
+/// would have every chunk that leaves the field out refused, for a field the client never sent.
+fn accepted<T: ToString>(name: &str, value: T, ok: impl Fn(&T) -> bool, expected: &'static str) -> Result<T, EnvError> {
+    if ok(&value) { Ok(value) } else { Err(EnvError { name: name.into(), value: value.to_string(), expected }) }
 }
 
 #[cfg(test)]
@@ -136,5 +141,10 @@ mod tests {
         let err = RealtimeConfig::from_env(&[("REALTIME_HIGH_RISK_THRESHOLD", "high")]).unwrap_err();
         assert_eq!(err.name, "REALTIME_HIGH_RISK_THRESHOLD");
         assert!(RealtimeConfig::from_env(&[("REALTIME_HIGH_RISK_THRESHOLD", "NaN")]).is_err());
+        let rate = RealtimeConfig::from_env(&[("REALTIME_AUDIO_DEFAULT_SAMPLE_RATE", "96000")]).unwrap_err();
+        assert_eq!(rate.name, "REALTIME_AUDIO_DEFAULT_SAMPLE_RATE");
+        assert!(RealtimeConfig::from_env(&[("REALTIME_AUDIO_DEFAULT_CHANNELS", "3")]).is_err());
+        let ok = RealtimeConfig::from_env(&[("REALTIME_AUDIO_DEFAULT_SAMPLE_RATE", "8000")]).unwrap();
+        assert_eq!(ok.audio_default_sample_rate, 8000);
     }
 }

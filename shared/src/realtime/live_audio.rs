@@ -4,6 +4,12 @@
 //! Fixes over the seed: chunks are ordered by timestamp (not arrival), a repeated chunk id is not stored
 //! twice, a format change is refused instead of wiping the window, auto ids use true UTC epoch millis,
 //! and silence is tracked so dead air can be raised from the audio itself.
+//!
+//! The state is rewritten on every chunk and is one DynamoDB item (400 KB at most), so it is bounded by
+//! the number of chunks and by its bytes as well as by time: beyond [`MAX_WINDOW_CHUNKS`] or
+//! [`MAX_WINDOW_STATE_BYTES`] the oldest chunks leave the window, as they do past `window_seconds`. Tiny
+//! chunks are not refused: providers that frame audio finely (20 ms media frames, AudioHook's last chunk
+//! before a pause) would lose the transcript events a chunk carries; the window only covers less time.
 
 use crate::audio::silence::SilenceScan;
 use crate::realtime::alerts::{DEAD_AIR_HIGH_SECONDS, DEAD_AIR_MEDIUM_SECONDS};
@@ -26,6 +32,16 @@ impl AudioFormat {
     }
 }
 
+/// Most chunks the window holds: 300 s (the default window) of 300 ms chunks, AudioHook's shortest at its
+/// default flush rules; its usual 750 ms chunks fill the default window with 400.
+pub const MAX_WINDOW_CHUNKS: usize = 1000;
+/// Most bytes the window's chunk list takes serialised, counted by [`ChunkRef::state_bytes`]: with the
+/// state's other fields (under 1 KiB) well below a DynamoDB item's 400 KB.
+pub const MAX_WINDOW_STATE_BYTES: usize = 256 * 1024;
+/// What a chunk's entry takes serialised besides its id and key, at most: field names and punctuation (53),
+/// two numbers of up to 20 digits and an RFC 3339 time with nanoseconds (32).
+const CHUNK_REF_FIXED_BYTES: usize = 128;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkRef {
     pub id: String,
@@ -33,6 +49,14 @@ pub struct ChunkRef {
     pub frames: u64,
     pub bytes: u64,
     pub occurred_at: Timestamp,
+}
+
+impl ChunkRef {
+    /// An upper bound of the bytes this entry takes in the serialised state (ids and keys need no escaping:
+    /// their charset is checked).
+    pub fn state_bytes(&self) -> usize {
+        self.id.len() + self.key.len() + CHUNK_REF_FIXED_BYTES
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -105,8 +129,9 @@ impl LiveAudioBuffer {
         Ok(PlannedChunk { chunk: ChunkRef { id, key, frames, bytes: pcm_len as u64, occurred_at }, format })
     }
 
-    /// Adds a planned chunk in timestamp order and trims the window; returns the chunks dropped from it
-    /// (their blobs are deleted by the caller). At least one chunk is always kept.
+    /// Adds a planned chunk in timestamp order and trims the window to `window_seconds`,
+    /// [`MAX_WINDOW_CHUNKS`] and [`MAX_WINDOW_STATE_BYTES`]; returns the chunks dropped from it (their blobs
+    /// are deleted by the caller). At least one chunk is always kept.
     pub fn commit(&mut self, planned: PlannedChunk, window_seconds: u32, now: Timestamp) -> Vec<ChunkRef> {
         let at = self.chunks.partition_point(|c| c.occurred_at <= planned.chunk.occurred_at);
         self.total_frames += planned.chunk.frames;
@@ -116,13 +141,18 @@ impl LiveAudioBuffer {
         self.next_seq += 1;
         self.updated_at = Some(now);
         let max_frames = u64::from(window_seconds) * u64::from(planned.format.sample_rate);
-        let mut dropped = Vec::new();
-        while self.total_frames > max_frames && self.chunks.len() > 1 {
-            let old = self.chunks.remove(0);
-            self.total_frames -= old.frames;
-            dropped.push(old);
+        let mut state_bytes: usize = self.chunks.iter().map(ChunkRef::state_bytes).sum();
+        let mut drop = 0;
+        while self.chunks.len() - drop > 1
+            && (self.total_frames > max_frames
+                || self.chunks.len() - drop > MAX_WINDOW_CHUNKS
+                || state_bytes > MAX_WINDOW_STATE_BYTES)
+        {
+            self.total_frames -= self.chunks[drop].frames;
+            state_bytes -= self.chunks[drop].state_bytes();
+            drop += 1;
         }
-        dropped
+        self.chunks.drain(..drop).collect()
     }
 
     /// Extends the silence run with a scanned chunk; returns the dead-air seconds to report when the run

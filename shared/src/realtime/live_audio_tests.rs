@@ -91,3 +91,29 @@ fn silence_crossings_are_reported_once_per_level() {
     let again: Vec<f64> = (0..21).filter_map(|_| b.observe_silence(quiet)).collect();
     assert_eq!(again, [20.0]);
 }
+
+#[test]
+fn the_window_state_is_bounded_by_chunks_and_bytes_not_only_time() {
+    // 2-byte chunks: 5,000 of them are 0.6 s of audio, far inside the 30 s window.
+    let fill = |call_id: &str, id_len: usize| {
+        let mut b = LiveAudioBuffer::new(call_id);
+        let mut dropped = 0;
+        for i in 0..5_000 {
+            let id = format!("{i:06}{}", "x".repeat(id_len - 6));
+            let p = b.plan(Some(&id), MONO16K, 2, t(i)).unwrap();
+            dropped += b.commit(p, 30, t(i)).len();
+        }
+        assert_eq!(b.chunks.len() + dropped, 5_000, "every chunk is kept or handed back for deletion");
+        assert_eq!(b.total_frames, b.chunks.len() as u64);
+        assert_eq!(b.chunks.last().map(|c| &c.id[..6]), Some("004999"), "the newest stays");
+        b
+    };
+    let short = fill("c1", 8);
+    assert_eq!(short.chunks.len(), MAX_WINDOW_CHUNKS);
+    let long = fill(&"c".repeat(128), 128);
+    assert!(long.chunks.len() < MAX_WINDOW_CHUNKS, "the bytes bound first: {}", long.chunks.len());
+    let listed: usize = long.chunks.iter().map(ChunkRef::state_bytes).sum();
+    assert!(listed <= MAX_WINDOW_STATE_BYTES);
+    let saved = serde_json::to_vec(&long).unwrap().len();
+    assert!(saved <= MAX_WINDOW_STATE_BYTES + 1024, "{saved} bytes serialised");
+}

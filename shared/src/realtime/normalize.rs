@@ -89,7 +89,32 @@ pub fn flag(text: &str) -> bool {
 
 /// The first truthy value among `keys`.
 pub fn first<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
-    keys.iter().filter_map(|k| obj.get(*k)).find(|v| truthy(v))
+    first_named(obj, keys).map(|(_, v)| v)
+}
+
+/// The first truthy value among `keys`, with its key (to name the field a client sent).
+pub fn first_named<'a, 'k>(obj: &'a Map<String, Value>, keys: &[&'k str]) -> Option<(&'k str, &'a Value)> {
+    keys.iter().filter_map(|k| obj.get(*k).map(|v| (*k, v))).find(|(_, v)| truthy(v))
+}
+
+/// The length of `value` serialised as JSON, or `None` when it is longer than `max`. Nothing is allocated and
+/// counting stops at `max`, so measuring megabytes of a client's JSON costs no more than `max` bytes of work.
+pub fn serialised_len(value: &impl serde::Serialize, max: usize) -> Option<usize> {
+    struct Budget {
+        used: usize,
+        max: usize,
+    }
+    impl std::io::Write for Budget {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.used = self.used.saturating_add(buf.len());
+            if self.used > self.max { Err(std::io::Error::other("over budget")) } else { Ok(buf.len()) }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut budget = Budget { used: 0, max };
+    serde_json::to_writer(&mut budget, value).ok().map(|()| budget.used)
 }
 
 /// A string field: strings and numbers are accepted (numbers as text), null is absent, other types are errors.
@@ -160,7 +185,7 @@ pub fn metadata_of(obj: &Map<String, Value>) -> Map<String, Value> {
 /// `metadata_of`, refused when larger than `MAX_METADATA_BYTES`.
 fn bounded_metadata(obj: &Map<String, Value>) -> Result<Map<String, Value>, PayloadError> {
     let metadata = metadata_of(obj);
-    if serde_json::to_string(&metadata).map_or(0, |s| s.len()) > MAX_METADATA_BYTES {
+    if serialised_len(&metadata, MAX_METADATA_BYTES).is_none() {
         return Err(PayloadError::TooBig { field: "metadata", max: MAX_METADATA_BYTES });
     }
     Ok(metadata)
