@@ -216,6 +216,35 @@ async fn wrong_secret_gets_a_delayed_unauthorized_disconnect() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_is_closed_even_if_the_client_keeps_pinging() {
+    let server = start().await;
+    let session = "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5d";
+    let ws = connect(&server.addr, session, b"not the secret at all", |_| {}).await.unwrap();
+    let mut c = Client { ws, session: session.into(), seq: 0, server_seq: 0 };
+    c.send("open", open_params(CONVERSATION)).await;
+    assert_eq!(c.recv().await["parameters"]["reason"], "unauthorized");
+    let refused = Instant::now();
+    // Never `close`: ping as Genesys does, only faster, until the server hangs up.
+    let closed = loop {
+        assert!(refused.elapsed() < Duration::from_secs(5), "still open 5 s after disconnect");
+        c.seq += 1;
+        let ping = json!({"version": "2", "id": session, "type": "ping", "seq": c.seq, "serverseq": c.server_seq,
+            "position": "PT0S", "parameters": {}});
+        if c.ws.send(Message::text(ping.to_string())).await.is_err() {
+            break refused.elapsed();
+        }
+        match tokio::time::timeout(Duration::from_millis(200), c.ws.next()).await {
+            Ok(Some(Ok(Message::Text(pong)))) => {
+                c.server_seq = serde_json::from_str::<Value>(&pong).unwrap()["seq"].as_u64().unwrap()
+            }
+            Ok(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => break refused.elapsed(),
+            Ok(Some(Ok(_))) | Err(_) => {}
+        }
+    };
+    assert!(closed >= Duration::from_secs(1), "the client had time to answer with close ({closed:?})");
+}
+
+#[tokio::test]
 async fn bad_upgrades_are_refused_with_http_errors() {
     let server = start().await;
     let err = connect(&server.addr, "not-a-uuid", SECRET, |_| {}).await.unwrap_err();

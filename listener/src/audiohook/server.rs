@@ -4,7 +4,7 @@
 
 use super::handshake::{HEAD_TIMEOUT, Head, HeadError, accept, read_head, respond};
 use super::media::Frames;
-use super::session::{Opened, Output, Session, Settings};
+use super::session::{Opened, Output, Session, Settings, State};
 use super::signature::{Credentials, NonceCache, Request as SignedRequest};
 use super::upgrade::{self, Ids};
 use futures_util::{SinkExt, StreamExt};
@@ -29,6 +29,9 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 pub const HEALTH_PATH: &str = "/healthz";
 /// A session that sends nothing for this long is dropped (Genesys pings every 5 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// After our `disconnect` the client may answer `close` (and is then told `closed`); past this the server
+/// closes the socket itself, so a refused or misbehaving client cannot keep it open with pings.
+const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
 
 /// Where sessions go, for recording, forwarding and transcription. Implementations must not block:
 /// queue the work and return.
@@ -205,7 +208,8 @@ async fn handshake(
 enum Ended {
     /// The protocol closed it (`close` answered with `closed`): the handle has been told.
     Closed,
-    /// The client went away, stayed idle past `IDLE_TIMEOUT`, or sent a WebSocket close.
+    /// The client went away, stayed idle past `IDLE_TIMEOUT`, sent a WebSocket close, or did not answer our
+    /// `disconnect` with `close` within `DISCONNECT_GRACE`.
     Dropped,
 }
 
@@ -218,8 +222,14 @@ async fn read_session(
     ids: &Ids,
     handle: &mut Option<Box<dyn SessionHandle>>,
 ) -> Result<Ended, ConnectionError> {
+    let mut disconnected_at = None;
     loop {
-        let incoming = match tokio::time::timeout(IDLE_TIMEOUT, ws.next()).await {
+        let deadline = if session.state() == State::Disconnecting {
+            *disconnected_at.get_or_insert_with(Instant::now) + DISCONNECT_GRACE
+        } else {
+            Instant::now() + IDLE_TIMEOUT
+        };
+        let incoming = match tokio::time::timeout_at(deadline, ws.next()).await {
             Ok(Some(m)) => m?,
             Ok(None) | Err(_) => return Ok(Ended::Dropped),
         };
