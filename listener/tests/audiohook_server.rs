@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
+use listener::audiohook::admission::{Limits, Refusals};
 use listener::audiohook::media::Frames;
 use listener::audiohook::server::{Config, SessionHandle, SessionSink, serve};
 use listener::audiohook::session::{NULL_UUID, Opened, Settings};
@@ -51,11 +52,16 @@ impl SessionHandle for RecorderHandle {
 struct Server {
     addr: String,
     sink: Arc<Recorder>,
+    refusals: Arc<Refusals>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 async fn start() -> Server {
+    start_with(Limits::default()).await
+}
+
+async fn start_with(limits: Limits) -> Server {
     let mut credentials = Credentials::default();
     credentials.insert(API_KEY, &STANDARD.encode(SECRET)).unwrap();
     let cfg = Config {
@@ -64,13 +70,16 @@ async fn start() -> Server {
         session: Settings { supported_languages: vec!["en-US".into()] },
         auth_failure_delay: DELAY,
         health: Arc::new(|| (true, json!({"state": "running"}))),
+        limits,
+        refusals: Arc::default(),
     };
+    let refusals = cfg.refusals.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let sink = Arc::new(Recorder::default());
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(serve(listener, Arc::new(cfg), sink.clone(), rx));
-    Server { addr, sink, stop, task }
+    Server { addr, sink, refusals, stop, task }
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -301,6 +310,65 @@ async fn plain_http_gets_health_liveness_and_not_found() {
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["service"], "genesys_audiohook_listener");
     let (status, body) = http_get(&server.addr, "/elsewhere?x=1").await;
     assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 404 Not Found", r#"{"detail":"Not found"}"#));
+}
+
+/// Sends a request head on a fresh socket and reads the whole answer (the server must close it).
+async fn http_raw(addr: &str, head: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    tokio::time::timeout(Duration::from_secs(3), s.read_to_string(&mut text))
+        .await
+        .expect("answered and closed, not left hanging")
+        .unwrap();
+    text
+}
+
+fn count(c: &std::sync::atomic::AtomicU64) -> u64 {
+    c.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_get_a_clean_503() {
+    let server = start_with(Limits { sessions: 3, handshakes: 2 }).await;
+    let upgrade = "GET /audiohook/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n";
+    // Two sockets that never send their head fill the handshakes in progress.
+    let idle = [TcpStream::connect(&server.addr).await.unwrap(), TcpStream::connect(&server.addr).await.unwrap()];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let busy = http_raw(&server.addr, upgrade).await;
+    assert!(busy.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{busy}");
+    assert!(busy.contains("\r\nRetry-After: "), "{busy}");
+    let body: Value = serde_json::from_str(busy.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert!(body["detail"].is_string(), "{body}");
+    drop(idle);
+    // Three open sessions fill the connections: the fourth is refused, and admitted again once one ends.
+    let mut open = Vec::new();
+    for n in 0..3 {
+        open.push(Client::open(&server.addr, &format!("6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4{n}"), CONVERSATION).await.0);
+    }
+    let busy = http_raw(&server.addr, upgrade).await;
+    assert!(busy.starts_with("HTTP/1.1 503 "), "{busy}");
+    assert_eq!(count(&server.refusals.over_capacity), 2);
+    let mut ended = open.pop().unwrap();
+    ended.send("close", json!({"reason": "end"})).await;
+    assert_eq!(ended.recv().await["type"], "closed");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (mut c, opened) = Client::open(&server.addr, "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4f", CONVERSATION).await;
+    assert_eq!(opened["type"], "opened");
+    c.send("ping", json!({})).await;
+    assert_eq!(c.recv().await["type"], "pong");
+}
+
+#[tokio::test]
+async fn refusals_are_counted_by_reason() {
+    let server = start().await;
+    let _ = connect(&server.addr, "not-a-uuid", SECRET, |_| {}).await.unwrap_err();
+    let ws = connect(&server.addr, "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5e", b"wrong", |_| {}).await.unwrap();
+    let mut c = Client { ws, session: "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5e".into(), seq: 0, server_seq: 0 };
+    c.send("open", open_params(CONVERSATION)).await;
+    assert_eq!(c.recv().await["parameters"]["reason"], "unauthorized");
+    assert_eq!(server.refusals.document(), json!({"over_capacity": 0, "unauthorized": 1, "bad_request": 1}));
 }
 
 /// One stereo PCMU frame of `ms` milliseconds.

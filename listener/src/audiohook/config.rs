@@ -1,6 +1,7 @@
 //! AudioHook settings from the environment: the seed's names and defaults, plus
 //! credentials, spool and recording settings; every one is in docs/settings.md.
 
+use super::admission::{DEFAULT_MAX_SESSIONS, Limits};
 use super::chunker::FlushRules;
 use super::pipeline::PipelineSettings;
 use super::signature::Credentials;
@@ -58,6 +59,8 @@ pub struct AudiohookConfig {
     pub live: LiveConfig,
     /// `GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS` (15).
     pub heartbeat_every: Duration,
+    /// `GENESYS_AUDIOHOOK_MAX_SESSIONS` (2000) connections at once, of which at most 100 in their handshake.
+    pub limits: Limits,
 }
 
 /// The reference server's fixed delay before answering a failed authentication.
@@ -152,6 +155,12 @@ impl AudiohookConfig {
             },
             live: LiveConfig::from_env(e)?,
             heartbeat_every: seconds(e, "GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", 15.0)?.max(Duration::from_secs(1)),
+            limits: Limits::new(env::parsed(
+                e,
+                "GENESYS_AUDIOHOOK_MAX_SESSIONS",
+                DEFAULT_MAX_SESSIONS,
+                "whole number",
+            )?),
         })
     }
 }
@@ -171,13 +180,16 @@ mod tests {
         assert_eq!(c.forward.urls.audio, "http://127.0.0.1:8009/api/realtime/audio/chunk");
         assert_eq!(c.forward.spool_dir, PathBuf::from("data/spool/audiohook"));
         assert_eq!(c.pipeline.rules, FlushRules::default());
+        assert_eq!(c.limits, Limits { sessions: 2000, handshakes: 100 });
         let c = AudiohookConfig::from_env(&[
             ("GENESYS_AUDIOHOOK_CREDENTIALS", "a:c2VjcmV0, b:key:c2VjcmV0"),
             ("GENESYS_AUDIOHOOK_PATH", "hook/"),
             ("REALTIME_INGEST_URL", "https://api.example/"),
             ("REALTIME_INGEST_TOKEN", "t"),
+            ("GENESYS_AUDIOHOOK_MAX_SESSIONS", "20"),
         ])
         .unwrap();
+        assert_eq!(c.limits, Limits { sessions: 20, handshakes: 20 });
         assert_eq!(format!("{:?}", c.credentials), "Credentials { api_keys: 2, .. }");
         assert_eq!((c.path.as_str(), c.forward.token.as_str()), ("/hook", "t"));
         assert_eq!(c.forward.urls.events, "https://api.example/api/realtime/events");

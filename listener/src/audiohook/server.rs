@@ -2,6 +2,7 @@
 //! per connection and hands what happens to a `SessionSink`. The reader never waits on the sink: sinks
 //! queue work and return at once. On shutdown it stops accepting and lets open sessions finish.
 
+use super::admission::{Limits, Refusals, refuse_busy};
 use super::handshake::{HEAD_TIMEOUT, Head, HeadError, accept, read_head, respond};
 use super::media::Frames;
 use super::session::{Opened, Output, Session, Settings, State};
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -61,12 +62,16 @@ pub struct Config {
     /// Failed authentication is answered this long after the upgrade arrived (the reference uses 500 ms).
     pub auth_failure_delay: Duration,
     pub health: HealthReport,
+    pub limits: Limits,
+    /// Counted here, reported by the owner (the listener's heartbeat).
+    pub refusals: Arc<Refusals>,
 }
 
 /// Reports the listener's health for `GET /healthz`: healthy (200, else 503) and a status document.
 pub type HealthReport = Arc<dyn Fn() -> (bool, Value) + Send + Sync>;
 
-/// Serves until `shutdown` turns true, then waits for open sessions to end.
+/// Serves until `shutdown` turns true, then waits for open sessions to end. Connections beyond
+/// `cfg.limits` are answered 503 at once and never reach the handshake.
 pub async fn serve(
     listener: TcpListener,
     cfg: Arc<Config>,
@@ -74,27 +79,45 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let nonces = Arc::new(Mutex::new(NonceCache::default()));
+    let slots = Arc::new(Semaphore::new(cfg.limits.sessions));
+    let handshakes = Arc::new(Semaphore::new(cfg.limits.handshakes));
     let mut sessions = tokio::task::JoinSet::new();
+    let mut refusing = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let admitted = slots.clone().try_acquire_owned().and_then(|slot| {
+                        handshakes.clone().try_acquire_owned().map(|handshake| (slot, handshake))
+                    });
+                    let Ok((slot, handshake)) = admitted else {
+                        Refusals::count(&cfg.refusals.over_capacity);
+                        tracing::warn!(%peer, open = sessions.len(), "audiohook: at capacity, connection refused");
+                        // Refusals are bounded too: past as many as the sessions, the socket is just dropped.
+                        if refusing.len() < cfg.limits.sessions {
+                            refusing.spawn(refuse_busy(stream));
+                        }
+                        continue;
+                    };
                     let (cfg, sink, nonces) = (cfg.clone(), sink.clone(), nonces.clone());
                     sessions.spawn(async move {
-                        if let Err(e) = connection(stream, &cfg, sink.as_ref(), &nonces).await {
+                        if let Err(e) = connection(stream, &cfg, sink.as_ref(), &nonces, handshake).await {
                             tracing::info!(%peer, error = %e, "audiohook connection ended with an error");
                         }
+                        drop(slot);
                     });
                 }
                 Err(e) => tracing::warn!(error = %e, "audiohook accept failed"),
             },
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            Some(_) = refusing.join_next(), if !refusing.is_empty() => {}
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
     }
     drop(listener); // new connections are refused from here on, not left waiting in the backlog
     tracing::info!(open = sessions.len(), "audiohook: not accepting; letting open sessions finish");
     while sessions.join_next().await.is_some() {}
+    while refusing.join_next().await.is_some() {}
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,18 +148,23 @@ fn http_answer(head: &Head, cfg: &Config) -> Option<(u16, &'static str, Value)> 
     None
 }
 
-/// One connection: the handshake, then the session until either side closes it.
+/// One connection: the handshake (holding `handshake`, one of the few places for connections not yet
+/// upgraded), then the session until either side closes it.
 async fn connection(
     stream: TcpStream,
     cfg: &Config,
     sink: &dyn SessionSink,
     nonces: &Mutex<NonceCache>,
+    handshake_slot: OwnedSemaphorePermit,
 ) -> Result<(), ConnectionError> {
     let arrived = Instant::now();
-    let Some((up, mut ws)) = handshake(stream, cfg, nonces).await? else { return Ok(()) };
+    let shaken = handshake(stream, cfg, nonces).await;
+    drop(handshake_slot);
+    let Some((up, mut ws)) = shaken? else { return Ok(()) };
     let ids = up.ids;
     let mut session = Session::new(&ids.session_id, &ids.organization_id, cfg.session.clone());
     if let Some(why) = up.denied {
+        Refusals::count(&cfg.refusals.unauthorized);
         tracing::info!(session = %ids.session_id, correlation = %ids.correlation_id, reason = %why, "audiohook: unauthorized");
         // Refusals answer no sooner than a fixed delay after arrival, so their timing tells an attacker nothing.
         tokio::time::sleep_until(arrived + cfg.auth_failure_delay).await;
@@ -179,7 +207,7 @@ async fn handshake(
         .await
         .map_err(|_| ConnectionError::HeadTimeout)??;
     if let Some((status, reason, body)) = http_answer(&head, cfg) {
-        respond(&mut stream, status, reason, &body).await?;
+        respond(&mut stream, status, reason, &[], &body).await?;
         return Ok(None);
     }
     let authority = head.header("host").unwrap_or_default();
@@ -191,7 +219,8 @@ async fn handshake(
     let (up, response) = match checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?))) {
         Ok(ok) => ok,
         Err(detail) => {
-            respond(&mut stream, 400, "Bad Request", &json!({"detail": detail})).await?;
+            Refusals::count(&cfg.refusals.bad_request);
+            respond(&mut stream, 400, "Bad Request", &[], &json!({"detail": detail})).await?;
             return Ok(None);
         }
     };
