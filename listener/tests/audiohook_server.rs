@@ -23,6 +23,7 @@ const SECRET: &[u8] = b"a test client secret of 32 bytes";
 const ORG: &str = "d7934305-0972-4844-938e-9060eef73d05";
 const CONVERSATION: &str = "090eaa2f-72fa-480a-83e0-8667ff89c0ec";
 const DELAY: Duration = Duration::from_millis(300);
+const SUPERVISOR_TOKEN: &str = "test-supervisor-token";
 
 /// A sink that writes down what it is told, in order.
 #[derive(Default)]
@@ -69,7 +70,8 @@ async fn start_with(limits: Limits) -> Server {
         credentials,
         session: Settings { supported_languages: vec!["en-US".into()] },
         auth_failure_delay: DELAY,
-        health: Arc::new(|| (true, json!({"state": "running"}))),
+        health: Arc::new(|| (true, json!({"state": "running", "host": "0.0.0.0", "pid": 7}))),
+        health_token: Some(SUPERVISOR_TOKEN.into()),
         limits,
         refusals: Arc::default(),
     };
@@ -289,27 +291,44 @@ async fn shutdown_stops_accepting_and_lets_sessions_finish() {
     tokio::time::timeout(Duration::from_secs(5), server.task).await.expect("serve returns once sessions end").unwrap();
 }
 
-/// A plain HTTP request on loopback; returns the status line and the body.
-async fn http_get(addr: &str, target: &str) -> (String, String) {
+/// A plain HTTP request on loopback, with `headers` (each ending in CRLF); returns the status line and the body.
+async fn http_get_with(addr: &str, target: &str, headers: &str) -> (String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n").as_bytes()).await.unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).await.unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     (head.lines().next().unwrap().to_string(), body.to_string())
 }
 
+async fn http_get(addr: &str, target: &str) -> (String, String) {
+    http_get_with(addr, target, "").await
+}
+
 #[tokio::test]
 async fn plain_http_gets_health_liveness_and_not_found() {
     let server = start().await;
     let (status, body) = http_get(&server.addr, "/healthz").await;
-    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", r#"{"state":"running"}"#));
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", r#"{"ok":true}"#), "liveness only");
     let (status, body) = http_get(&server.addr, "/audiohook/ws").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["service"], "genesys_audiohook_listener");
     let (status, body) = http_get(&server.addr, "/elsewhere?x=1").await;
     assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 404 Not Found", r#"{"detail":"Not found"}"#));
+}
+
+#[tokio::test]
+async fn the_health_document_needs_the_supervisor_token() {
+    let server = start().await;
+    let full = r#"{"host":"0.0.0.0","pid":7,"state":"running"}"#;
+    let with = |auth: &str| format!("Authorization: {auth}\r\n");
+    let (status, body) = http_get_with(&server.addr, "/healthz", &with(&format!("Bearer {SUPERVISOR_TOKEN}"))).await;
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", full));
+    for wrong in ["Bearer not-the-token", "Basic dGVzdA==", "Bearer", SUPERVISOR_TOKEN] {
+        let (_, body) = http_get_with(&server.addr, "/healthz", &with(wrong)).await;
+        assert_eq!(body, r#"{"ok":true}"#, "{wrong}");
+    }
 }
 
 /// Sends a request head on a fresh socket and reads the whole answer (the server must close it).

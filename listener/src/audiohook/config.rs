@@ -8,6 +8,7 @@ use super::signature::Credentials;
 use super::transcription::LiveConfig;
 use crate::forward::IngestUrls;
 use shared::settings::env::{self, EnvError, EnvSource};
+use shared::settings::secret::Secret;
 use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;
@@ -61,6 +62,8 @@ pub struct AudiohookConfig {
     pub heartbeat_every: Duration,
     /// `GENESYS_AUDIOHOOK_MAX_SESSIONS` (2000) connections at once, of which at most 100 in their handshake.
     pub limits: Limits,
+    /// `SUPERVISOR_TOKEN`: shows the whole status document on `/healthz`; unset, only `{"ok": …}` is served.
+    pub supervisor_token: Option<Secret>,
 }
 
 /// The reference server's fixed delay before answering a failed authentication.
@@ -161,6 +164,7 @@ impl AudiohookConfig {
                 DEFAULT_MAX_SESSIONS,
                 "whole number",
             )?),
+            supervisor_token: env::string(e, "SUPERVISOR_TOKEN").map(Secret::from),
         })
     }
 }

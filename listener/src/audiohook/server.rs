@@ -10,6 +10,7 @@ use super::signature::{Credentials, NonceCache, Request as SignedRequest};
 use super::upgrade::{self, Ids};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use shared::settings::secret::{Secret, constant_time_eq};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -26,7 +27,8 @@ const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 /// Socket read size. tungstenite zero-fills this much before every read and keeps it per connection, so
 /// its 128 KiB default cost more CPU and memory than anything else here; an audio frame is about 1.6 KiB.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
-/// Plain HTTP health on the AudioHook port (the load balancer's check).
+/// Plain HTTP health on the AudioHook port (the load balancer's check): `{"ok": …}` for anyone, the whole
+/// status document only with the supervisor token, since the port faces the internet.
 pub const HEALTH_PATH: &str = "/healthz";
 /// A session that sends nothing for this long is dropped (Genesys pings every 5 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -62,6 +64,9 @@ pub struct Config {
     /// Failed authentication is answered this long after the upgrade arrived (the reference uses 500 ms).
     pub auth_failure_delay: Duration,
     pub health: HealthReport,
+    /// `Authorization: Bearer` with this token gets the whole status document on `/healthz`; without one
+    /// configured the document stays internal (the heartbeat).
+    pub health_token: Option<Secret>,
     pub limits: Limits,
     /// Counted here, reported by the owner (the listener's heartbeat).
     pub refusals: Arc<Refusals>,
@@ -136,7 +141,8 @@ enum ConnectionError {
 fn http_answer(head: &Head, cfg: &Config) -> Option<(u16, &'static str, Value)> {
     if head.path() == HEALTH_PATH && !head.is_upgrade() {
         let (healthy, status) = (cfg.health)();
-        return Some(if healthy { (200, "OK", status) } else { (503, "Service Unavailable", status) });
+        let body = if bearer_matches(head, cfg.health_token.as_ref()) { status } else { json!({"ok": healthy}) };
+        return Some(if healthy { (200, "OK", body) } else { (503, "Service Unavailable", body) });
     }
     if head.path() != cfg.path {
         return Some((404, "Not Found", json!({"detail": "Not found"})));
@@ -146,6 +152,17 @@ fn http_answer(head: &Head, cfg: &Config) -> Option<(u16, &'static str, Value)> 
         return Some((200, "OK", json!({"ok": true, "service": "genesys_audiohook_listener", "path": cfg.path})));
     }
     None
+}
+
+/// Whether the request carries `Authorization: Bearer <token>` with `token` (compared in constant time).
+fn bearer_matches(head: &Head, token: Option<&Secret>) -> bool {
+    let sent = head.header("authorization").and_then(|v| v.trim().split_once(' '));
+    match (sent, token) {
+        (Some((scheme, sent)), Some(token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            constant_time_eq(sent.trim(), token.expose())
+        }
+        _ => false,
+    }
 }
 
 /// One connection: the handshake (holding `handshake`, one of the few places for connections not yet

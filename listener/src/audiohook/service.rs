@@ -126,6 +126,7 @@ pub async fn run(
         session: Settings { supported_languages: cfg.supported_languages.clone() },
         auth_failure_delay: AUTH_FAILURE_DELAY,
         health: Arc::new(move || (health_status.state() == "running", health_status.document())),
+        health_token: cfg.supervisor_token.clone(),
         limits: cfg.limits,
         refusals: status.refusals.clone(),
     });
