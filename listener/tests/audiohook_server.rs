@@ -256,6 +256,62 @@ async fn a_refused_connection_is_closed_even_if_the_client_keeps_pinging() {
 }
 
 #[tokio::test]
+async fn a_refused_client_that_never_reads_is_closed_too() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start().await;
+    // A small receive buffer, and an upgrade with an unknown key, done by hand so nothing reads behind it.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(server.addr.parse().unwrap()).await.unwrap();
+    let upgrade = format!(
+        "GET /audiohook/ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Audiohook-Organization-Id: {ORG}\r\nAudiohook-Session-Id: 5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5f\r\n\
+         Audiohook-Correlation-Id: e160e428-53e2-487c-977d-96989bf5c99d\r\nX-API-KEY: unknown\r\n\r\n",
+        server.addr
+    );
+    s.write_all(upgrade.as_bytes()).await.unwrap();
+    let mut answer = [0u8; 256];
+    let n = s.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&answer[..n]));
+    // Masked (with zeros) ping frames as fast as the socket takes them, never reading a pong: the
+    // server's writes back up.
+    let mut seq = 0u64;
+    let mut pings = |n: usize| -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            seq += 1;
+            let ping = json!({"version": "2", "id": "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5f", "type": "ping",
+                "seq": seq, "serverseq": 0, "position": "PT0S", "parameters": {}})
+            .to_string();
+            let len = u16::try_from(ping.len()).unwrap();
+            match u8::try_from(len) {
+                Ok(short) if short < 126 => out.extend_from_slice(&[0x81, 0x80 | short]),
+                _ => out.extend_from_slice(&[0x81, 0x80 | 126, (len >> 8) as u8, len as u8]),
+            }
+            out.extend_from_slice(&[0, 0, 0, 0]);
+            out.extend_from_slice(ping.as_bytes());
+        }
+        out
+    };
+    let started = Instant::now();
+    let mut pending = Vec::new();
+    let closed = loop {
+        assert!(started.elapsed() < Duration::from_secs(8), "still open 8 s after the upgrade");
+        if pending.is_empty() {
+            pending = pings(256);
+        }
+        // `write`, not `write_all`: a timed-out write sent nothing, so no frame is cut short.
+        match tokio::time::timeout(Duration::from_millis(200), s.write(&pending)).await {
+            Ok(Ok(0) | Err(_)) => break started.elapsed(),
+            Ok(Ok(n)) => drop(pending.drain(..n)),
+            Err(_) => {}
+        }
+    };
+    assert!(closed >= DELAY, "{closed:?}");
+}
+
+#[tokio::test]
 async fn bad_upgrades_are_refused_with_http_errors() {
     let server = start().await;
     let err = connect(&server.addr, "not-a-uuid", SECRET, |_| {}).await.unwrap_err();

@@ -33,7 +33,8 @@ pub const HEALTH_PATH: &str = "/healthz";
 /// A session that sends nothing for this long is dropped (Genesys pings every 5 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// After our `disconnect` the client may answer `close` (and is then told `closed`); past this the server
-/// closes the socket itself, so a refused or misbehaving client cannot keep it open with pings.
+/// closes the socket itself, so a refused or misbehaving client cannot keep it open with pings. A closing
+/// handshake the client does not take within it is abandoned too.
 const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
 
 /// Where sessions go, for recording, forwarding and transcription. Implementations must not block:
@@ -195,13 +196,13 @@ async fn connection(
     let ended = read_session(&mut ws, &mut session, sink, &ids, &mut handle).await;
     match ended {
         Ok(Ended::Closed) => {
-            let _ = ws.close(None).await;
+            let _ = tokio::time::timeout(DISCONNECT_GRACE, ws.close(None)).await;
         }
         Ok(Ended::Dropped) => {
             if let Some(h) = handle {
                 h.ended("dropped");
             }
-            let _ = ws.send(Message::Close(None)).await;
+            let _ = tokio::time::timeout(DISCONNECT_GRACE, ws.send(Message::Close(None))).await;
         }
         Err(_) => {
             if let Some(h) = handle {
@@ -287,7 +288,11 @@ async fn read_session(
         };
         for out in outputs {
             match out {
-                Output::Send(text) => ws.send(Message::text(text)).await?,
+                // A client that stops reading must not hold the session past the deadline either.
+                Output::Send(text) => match tokio::time::timeout_at(deadline, ws.send(Message::text(text))).await {
+                    Ok(sent) => sent?,
+                    Err(_) => return Ok(Ended::Dropped),
+                },
                 Output::Opened(o) if !o.probe => *handle = Some(sink.opened(ids, &o)),
                 Output::Audio { offset_samples, frames } => {
                     if let Some(h) = handle.as_mut() {
