@@ -98,7 +98,8 @@ pub async fn serve(
                     });
                     let Ok((slot, handshake)) = admitted else {
                         Refusals::count(&cfg.refusals.over_capacity);
-                        tracing::warn!(%peer, open = sessions.len(), "audiohook: at capacity, connection refused");
+                        // Debug, not warn: a flood must not flood the logs too; the heartbeat counts them.
+                        tracing::debug!(%peer, open = sessions.len(), "audiohook: at capacity, connection refused");
                         // Refusals are bounded too: past as many as the sessions, the socket is just dropped.
                         if refusing.len() < cfg.limits.sessions {
                             refusing.spawn(refuse_busy(stream));
@@ -166,7 +167,7 @@ fn bearer_matches(head: &Head, token: Option<&Secret>) -> bool {
     }
 }
 
-/// One connection: the handshake (holding `handshake`, one of the few places for connections not yet
+/// One connection: the handshake (holding `handshake_slot`, one of the few places for connections not yet
 /// upgraded), then the session until either side closes it.
 async fn connection(
     stream: TcpStream,
