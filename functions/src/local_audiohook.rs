@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use listener::audiohook::config::AudiohookConfig;
 use serde::{Deserialize, Serialize};
 use shared::settings::env::{self, EnvSource, WithDefaults};
+use shared::settings::secret::Secret;
 use shared::speech::SttConfig;
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,11 +26,13 @@ pub struct GeneratedKeys {
 
 /// The settings, and where the keys came from; `None` with `GENESYS_AUDIOHOOK_ENABLED=false`.
 /// Live transcription defaults to `stt`, the process's batch provider, so the offline default (whisper
-/// when a model is installed) transcribes live calls too.
+/// when a model is installed) transcribes live calls too. `supervisor_token` is the process's own (set or
+/// generated): it also unlocks the whole status document on the AudioHook port's `/healthz`.
 pub fn config(
     e: &dyn EnvSource,
     data_dir: &Path,
     stt: &SttConfig,
+    supervisor_token: Option<&str>,
 ) -> Result<Option<(AudiohookConfig, SecretSource<GeneratedKeys>)>, ServeError> {
     let enabled: bool = env::parsed(e, "GENESYS_AUDIOHOOK_ENABLED", true, "true or false")?;
     if !enabled {
@@ -53,6 +56,7 @@ pub fn config(
         defaults.insert("GENESYS_AUDIOHOOK_CLIENT_SECRET".into(), kept.secrets.client_secret.clone());
         kept.source(GeneratedKeys::clone)
     };
-    let cfg = AudiohookConfig::from_env(&WithDefaults { base: e, defaults })?;
+    let mut cfg = AudiohookConfig::from_env(&WithDefaults { base: e, defaults })?;
+    cfg.supervisor_token = supervisor_token.map(Secret::from);
     Ok(Some((cfg, source)))
 }

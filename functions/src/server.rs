@@ -150,7 +150,8 @@ impl LocalServer {
     pub async fn bind(e: &dyn EnvSource) -> Result<Bound, ServeError> {
         let config = ServeConfig::from_env(e)?;
         let mut server = Self::build(&config)?;
-        let audiohook = local_audiohook::config(e, &config.data_dir, &config.services.stt)?;
+        let supervisor_token = server.credentials.supervisor_token();
+        let audiohook = local_audiohook::config(e, &config.data_dir, &config.services.stt, supervisor_token)?;
         let http = TcpListener::bind(config.http_addr).await?;
         let audiohook = match audiohook {
             Some((ah, keys)) => {

@@ -66,6 +66,31 @@ async fn a_simulated_genesys_session_shows_up_in_the_api() {
     s.stop().await;
 }
 
+/// `GET /healthz` on the AudioHook port: the status line and body.
+async fn port_health(s: &TestServer, token: Option<&str>) -> (u16, Value) {
+    let uri = s.audiohook_uri.as_deref().unwrap();
+    let url = format!("{}/healthz", uri.replacen("ws://", "http://", 1).split("/audiohook").next().unwrap());
+    let mut req = s.http.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_audiohook_port_shows_its_status_only_to_the_supervisor() {
+    let s = start().await;
+    let (status, open) = port_health(&s, None).await;
+    assert_eq!((status, &open), (200, &serde_json::json!({"ok": true})), "no host, pid or paths");
+    let (_, wrong) = port_health(&s, Some("not-the-token")).await;
+    assert_eq!(wrong, open);
+    let (status, full) = port_health(&s, Some(common::SUPERVISOR)).await;
+    assert_eq!((status, &full["state"], &full["pid"]), (200, &"running".into(), &std::process::id().into()), "{full}");
+    assert!(full["refused"].is_object(), "{full}");
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn silence_on_a_live_genesys_call_raises_dead_air() {
     let s = start().await;

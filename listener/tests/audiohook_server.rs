@@ -1,171 +1,19 @@
 //! The AudioHook server over real WebSockets on loopback, with signed upgrades built like Genesys builds
-//! them: a whole session, the probe, wrong credentials, bad upgrades, and shutdown letting sessions finish.
+//! them: a whole session, the probe, wrong credentials, bad upgrades, shutdown letting sessions finish, and
+//! what the port owes the internet (refused sockets closed, connections capped, health without details).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+#[path = "support/mod.rs"]
+mod support;
+
 use futures_util::{SinkExt, StreamExt};
-use listener::audiohook::media::Frames;
-use listener::audiohook::server::{Config, SessionHandle, SessionSink, serve};
-use listener::audiohook::session::{NULL_UUID, Opened, Settings};
-use listener::audiohook::signature::{Credentials, Request as SignedRequest, sign};
-use listener::audiohook::upgrade::Ids;
+use listener::audiohook::admission::Limits;
+use listener::audiohook::session::NULL_UUID;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::server::*;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-const API_KEY: &str = "test-api-key";
-const SECRET: &[u8] = b"a test client secret of 32 bytes";
-const ORG: &str = "d7934305-0972-4844-938e-9060eef73d05";
-const CONVERSATION: &str = "090eaa2f-72fa-480a-83e0-8667ff89c0ec";
-const DELAY: Duration = Duration::from_millis(300);
-
-/// A sink that writes down what it is told, in order.
-#[derive(Default)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
-
-struct RecorderHandle(Arc<Mutex<Vec<String>>>);
-
-impl SessionSink for Recorder {
-    fn opened(&self, ids: &Ids, o: &Opened) -> Box<dyn SessionHandle> {
-        self.0.lock().unwrap().push(format!("opened {} {}", ids.session_id, o.conversation_id));
-        Box::new(RecorderHandle(self.0.clone()))
-    }
-}
-
-impl SessionHandle for RecorderHandle {
-    fn audio(&mut self, offset: u64, frames: Frames) {
-        self.0.lock().unwrap().push(format!("audio {offset} {}x{}", frames.channels, frames.len()));
-    }
-    fn paused(&mut self) {
-        self.0.lock().unwrap().push("paused".into());
-    }
-    fn ended(self: Box<Self>, reason: &str) {
-        self.0.lock().unwrap().push(format!("ended {reason}"));
-    }
-}
-
-struct Server {
-    addr: String,
-    sink: Arc<Recorder>,
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn start() -> Server {
-    let mut credentials = Credentials::default();
-    credentials.insert(API_KEY, &STANDARD.encode(SECRET)).unwrap();
-    let cfg = Config {
-        path: "/audiohook/ws".into(),
-        credentials,
-        session: Settings { supported_languages: vec!["en-US".into()] },
-        auth_failure_delay: DELAY,
-        health: Arc::new(|| (true, json!({"state": "running"}))),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let sink = Arc::new(Recorder::default());
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(serve(listener, Arc::new(cfg), sink.clone(), rx));
-    Server { addr, sink, stop, task }
-}
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Connects as Genesys would, signing with `secret`; `tweak` may alter the headers before sending.
-async fn connect(
-    addr: &str,
-    session: &str,
-    secret: &[u8],
-    tweak: impl FnOnce(&mut Vec<(String, String)>),
-) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let mut headers: Vec<(String, String)> = [
-        ("Audiohook-Organization-Id", ORG),
-        ("Audiohook-Session-Id", session),
-        ("Audiohook-Correlation-Id", "e160e428-53e2-487c-977d-96989bf5c99d"),
-        ("X-API-KEY", API_KEY),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let nonce = format!("nonce-{session}");
-    let req = SignedRequest { target: "/audiohook/ws", authority: addr, headers: &headers };
-    let (input, signature) = sign(&req, API_KEY, secret, created, &nonce).unwrap();
-    headers.push(("Signature-Input".into(), input));
-    headers.push(("Signature".into(), signature));
-    tweak(&mut headers);
-    let mut request = format!("ws://{addr}/audiohook/ws").into_client_request().unwrap();
-    for (k, v) in headers {
-        request.headers_mut().insert(
-            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
-    }
-    tokio_tungstenite::connect_async(request).await.map(|(ws, _)| ws)
-}
-
-struct Client {
-    ws: Ws,
-    session: String,
-    seq: u64,
-    server_seq: u64,
-}
-
-impl Client {
-    /// A correctly signed connection.
-    async fn connect(addr: &str, session: &str) -> Self {
-        let ws = connect(addr, session, SECRET, |_| {}).await.unwrap();
-        Client { ws, session: session.into(), seq: 0, server_seq: 0 }
-    }
-
-    /// A signed connection that has sent `open` for `conversation` and read the reply.
-    async fn open(addr: &str, session: &str, conversation: &str) -> (Self, Value) {
-        let mut c = Self::connect(addr, session).await;
-        c.send("open", open_params(conversation)).await;
-        let reply = c.recv().await;
-        (c, reply)
-    }
-
-    async fn send(&mut self, kind: &str, parameters: Value) {
-        self.seq += 1;
-        let m = json!({"version": "2", "id": self.session, "type": kind, "seq": self.seq, "serverseq": self.server_seq,
-            "position": "PT0S", "parameters": parameters});
-        self.ws.send(Message::text(m.to_string())).await.unwrap();
-    }
-
-    /// Sends any JSON as a text frame, counting it as the next `seq`.
-    async fn send_raw(&mut self, m: Value) {
-        self.seq += 1;
-        self.ws.send(Message::text(m.to_string())).await.unwrap();
-    }
-
-    async fn recv(&mut self) -> Value {
-        loop {
-            match tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await.expect("a reply").unwrap().unwrap()
-            {
-                Message::Text(t) => {
-                    let m: Value = serde_json::from_str(t.as_str()).unwrap();
-                    assert_eq!(m["seq"].as_u64(), Some(self.server_seq + 1), "{m}");
-                    self.server_seq += 1;
-                    return m;
-                }
-                Message::Binary(_) => panic!("the server must never send binary"),
-                _ => {}
-            }
-        }
-    }
-}
-
-fn open_params(conversation: &str) -> Value {
-    json!({"organizationId": ORG, "conversationId": conversation,
-        "participant": {"id": if conversation == NULL_UUID { NULL_UUID } else { "3b8f7c4d-5e6f-4a1b-9c2d-0e1f2a3b4c5d" },
-                        "ani": "", "aniName": "", "dnis": ""},
-        "media": [{"type": "audio", "format": "PCMU", "channels": ["external", "internal"], "rate": 8000}]})
-}
 
 #[tokio::test]
 async fn a_whole_session_over_a_real_socket() {
@@ -216,6 +64,91 @@ async fn wrong_secret_gets_a_delayed_unauthorized_disconnect() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_is_closed_even_if_the_client_keeps_pinging() {
+    let server = start().await;
+    let session = "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5d";
+    let ws = connect(&server.addr, session, b"not the secret at all", |_| {}).await.unwrap();
+    let mut c = Client { ws, session: session.into(), seq: 0, server_seq: 0 };
+    c.send("open", open_params(CONVERSATION)).await;
+    assert_eq!(c.recv().await["parameters"]["reason"], "unauthorized");
+    let refused = Instant::now();
+    // Never `close`: ping as Genesys does, only faster, until the server hangs up.
+    let closed = loop {
+        assert!(refused.elapsed() < Duration::from_secs(5), "still open 5 s after disconnect");
+        c.seq += 1;
+        let ping = json!({"version": "2", "id": session, "type": "ping", "seq": c.seq, "serverseq": c.server_seq,
+            "position": "PT0S", "parameters": {}});
+        if c.ws.send(Message::text(ping.to_string())).await.is_err() {
+            break refused.elapsed();
+        }
+        match tokio::time::timeout(Duration::from_millis(200), c.ws.next()).await {
+            Ok(Some(Ok(Message::Text(pong)))) => {
+                c.server_seq = serde_json::from_str::<Value>(&pong).unwrap()["seq"].as_u64().unwrap()
+            }
+            Ok(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => break refused.elapsed(),
+            Ok(Some(Ok(_))) | Err(_) => {}
+        }
+    };
+    assert!(closed >= Duration::from_secs(1), "the client had time to answer with close ({closed:?})");
+}
+
+#[tokio::test]
+async fn a_refused_client_that_never_reads_is_closed_too() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start().await;
+    // A small receive buffer, and an upgrade with an unknown key, done by hand so nothing reads behind it.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(server.addr.parse().unwrap()).await.unwrap();
+    let upgrade = format!(
+        "GET /audiohook/ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Audiohook-Organization-Id: {ORG}\r\nAudiohook-Session-Id: 5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5f\r\n\
+         Audiohook-Correlation-Id: e160e428-53e2-487c-977d-96989bf5c99d\r\nX-API-KEY: unknown\r\n\r\n",
+        server.addr
+    );
+    s.write_all(upgrade.as_bytes()).await.unwrap();
+    let mut answer = [0u8; 256];
+    let n = s.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&answer[..n]));
+    // Masked (with zeros) ping frames as fast as the socket takes them, never reading a pong: the
+    // server's writes back up.
+    let mut seq = 0u64;
+    let mut pings = |n: usize| -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            seq += 1;
+            let ping = json!({"version": "2", "id": "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5f", "type": "ping",
+                "seq": seq, "serverseq": 0, "position": "PT0S", "parameters": {}})
+            .to_string();
+            let len = u16::try_from(ping.len()).unwrap();
+            match u8::try_from(len) {
+                Ok(short) if short < 126 => out.extend_from_slice(&[0x81, 0x80 | short]),
+                _ => out.extend_from_slice(&[0x81, 0x80 | 126, (len >> 8) as u8, len as u8]),
+            }
+            out.extend_from_slice(&[0, 0, 0, 0]);
+            out.extend_from_slice(ping.as_bytes());
+        }
+        out
+    };
+    let started = Instant::now();
+    let mut pending = Vec::new();
+    let closed = loop {
+        assert!(started.elapsed() < Duration::from_secs(8), "still open 8 s after the upgrade");
+        if pending.is_empty() {
+            pending = pings(256);
+        }
+        // `write`, not `write_all`: a timed-out write sent nothing, so no frame is cut short.
+        match tokio::time::timeout(Duration::from_millis(200), s.write(&pending)).await {
+            Ok(Ok(0) | Err(_)) => break started.elapsed(),
+            Ok(Ok(n)) => drop(pending.drain(..n)),
+            Err(_) => {}
+        }
+    };
+    assert!(closed >= DELAY, "{closed:?}");
+}
+
+#[tokio::test]
 async fn bad_upgrades_are_refused_with_http_errors() {
     let server = start().await;
     let err = connect(&server.addr, "not-a-uuid", SECRET, |_| {}).await.unwrap_err();
@@ -251,27 +184,71 @@ async fn shutdown_stops_accepting_and_lets_sessions_finish() {
     tokio::time::timeout(Duration::from_secs(5), server.task).await.expect("serve returns once sessions end").unwrap();
 }
 
-/// A plain HTTP request on loopback; returns the status line and the body.
-async fn http_get(addr: &str, target: &str) -> (String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).await.unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_string(), body.to_string())
-}
-
 #[tokio::test]
 async fn plain_http_gets_health_liveness_and_not_found() {
     let server = start().await;
     let (status, body) = http_get(&server.addr, "/healthz").await;
-    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", r#"{"state":"running"}"#));
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", r#"{"ok":true}"#), "liveness only");
     let (status, body) = http_get(&server.addr, "/audiohook/ws").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["service"], "genesys_audiohook_listener");
     let (status, body) = http_get(&server.addr, "/elsewhere?x=1").await;
     assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 404 Not Found", r#"{"detail":"Not found"}"#));
+}
+
+#[tokio::test]
+async fn the_health_document_needs_the_supervisor_token() {
+    let server = start().await;
+    let full = r#"{"host":"0.0.0.0","pid":7,"state":"running"}"#;
+    let with = |auth: &str| format!("Authorization: {auth}\r\n");
+    let (status, body) = http_get_with(&server.addr, "/healthz", &with(&format!("Bearer {SUPERVISOR_TOKEN}"))).await;
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", full));
+    for wrong in ["Bearer not-the-token", "Basic dGVzdA==", "Bearer", SUPERVISOR_TOKEN] {
+        let (_, body) = http_get_with(&server.addr, "/healthz", &with(wrong)).await;
+        assert_eq!(body, r#"{"ok":true}"#, "{wrong}");
+    }
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_get_a_clean_503() {
+    let server = start_with(Limits { sessions: 3, handshakes: 2 }).await;
+    let upgrade = "GET /audiohook/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n";
+    // Two sockets that never send their head fill the handshakes in progress.
+    let idle = [TcpStream::connect(&server.addr).await.unwrap(), TcpStream::connect(&server.addr).await.unwrap()];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let busy = http_raw(&server.addr, upgrade).await;
+    assert!(busy.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{busy}");
+    assert!(busy.contains("\r\nRetry-After: "), "{busy}");
+    let body: Value = serde_json::from_str(busy.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert!(body["detail"].is_string(), "{body}");
+    drop(idle);
+    // Three open sessions fill the connections: the fourth is refused, and admitted again once one ends.
+    let mut open = Vec::new();
+    for n in 0..3 {
+        open.push(Client::open(&server.addr, &format!("6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4{n}"), CONVERSATION).await.0);
+    }
+    let busy = http_raw(&server.addr, upgrade).await;
+    assert!(busy.starts_with("HTTP/1.1 503 "), "{busy}");
+    assert_eq!(count(&server.refusals.over_capacity), 2);
+    let mut ended = open.pop().unwrap();
+    ended.send("close", json!({"reason": "end"})).await;
+    assert_eq!(ended.recv().await["type"], "closed");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (mut c, opened) = Client::open(&server.addr, "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4f", CONVERSATION).await;
+    assert_eq!(opened["type"], "opened");
+    c.send("ping", json!({})).await;
+    assert_eq!(c.recv().await["type"], "pong");
+}
+
+#[tokio::test]
+async fn refusals_are_counted_by_reason() {
+    let server = start().await;
+    let _ = connect(&server.addr, "not-a-uuid", SECRET, |_| {}).await.unwrap_err();
+    let ws = connect(&server.addr, "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5e", b"wrong", |_| {}).await.unwrap();
+    let mut c = Client { ws, session: "5b7e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5e".into(), seq: 0, server_seq: 0 };
+    c.send("open", open_params(CONVERSATION)).await;
+    assert_eq!(c.recv().await["parameters"]["reason"], "unauthorized");
+    assert_eq!(server.refusals.document(), json!({"over_capacity": 0, "unauthorized": 1, "bad_request": 1}));
 }
 
 /// One stereo PCMU frame of `ms` milliseconds.

@@ -1,12 +1,14 @@
 //! AudioHook settings from the environment: the seed's names and defaults, plus
 //! credentials, spool and recording settings; every one is in docs/settings.md.
 
+use super::admission::{DEFAULT_MAX_SESSIONS, Limits};
 use super::chunker::FlushRules;
 use super::pipeline::PipelineSettings;
 use super::signature::Credentials;
 use super::transcription::LiveConfig;
 use crate::forward::IngestUrls;
 use shared::settings::env::{self, EnvError, EnvSource};
+use shared::settings::secret::Secret;
 use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;
@@ -58,6 +60,10 @@ pub struct AudiohookConfig {
     pub live: LiveConfig,
     /// `GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS` (15).
     pub heartbeat_every: Duration,
+    /// `GENESYS_AUDIOHOOK_MAX_SESSIONS` (2000) connections at once, of which at most 100 in their handshake.
+    pub limits: Limits,
+    /// `SUPERVISOR_TOKEN`: shows the whole status document on `/healthz`; unset, only `{"ok": …}` is served.
+    pub supervisor_token: Option<Secret>,
 }
 
 /// The reference server's fixed delay before answering a failed authentication.
@@ -155,6 +161,13 @@ impl AudiohookConfig {
             },
             live: LiveConfig::from_env(e)?,
             heartbeat_every: seconds(e, "GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", 15.0)?.max(Duration::from_secs(1)),
+            limits: Limits::new(env::parsed(
+                e,
+                "GENESYS_AUDIOHOOK_MAX_SESSIONS",
+                DEFAULT_MAX_SESSIONS,
+                "whole number",
+            )?),
+            supervisor_token: env::string(e, "SUPERVISOR_TOKEN").map(Secret::from),
         })
     }
 }
@@ -175,13 +188,16 @@ mod tests {
         assert_eq!(c.forward.spool_dir, PathBuf::from("data/spool/audiohook"));
         assert_eq!(c.pipeline.rules, FlushRules::default());
         assert_eq!((c.pipeline.queue_seconds, c.pipeline.storage_timeout), (30, Duration::from_secs(10)));
+        assert_eq!(c.limits, Limits { sessions: 2000, handshakes: 100 });
         let c = AudiohookConfig::from_env(&[
             ("GENESYS_AUDIOHOOK_CREDENTIALS", "a:c2VjcmV0, b:key:c2VjcmV0"),
             ("GENESYS_AUDIOHOOK_PATH", "hook/"),
             ("REALTIME_INGEST_URL", "https://api.example/"),
             ("REALTIME_INGEST_TOKEN", "t"),
+            ("GENESYS_AUDIOHOOK_MAX_SESSIONS", "20"),
         ])
         .unwrap();
+        assert_eq!(c.limits, Limits { sessions: 20, handshakes: 20 });
         assert_eq!(format!("{:?}", c.credentials), "Credentials { api_keys: 2, .. }");
         assert_eq!((c.path.as_str(), c.forward.token.as_str()), ("/hook", "t"));
         assert_eq!(c.forward.urls.events, "https://api.example/api/realtime/events");

@@ -84,11 +84,18 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
     }
 }
 
-/// Writes a JSON response and leaves the connection to be closed.
-pub async fn respond(stream: &mut TcpStream, status: u16, reason: &str, body: &Value) -> std::io::Result<()> {
+/// Writes a JSON response, with `extra` headers, and shuts down the writing side.
+pub async fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    reason: &str,
+    extra: &[(&str, &str)],
+    body: &Value,
+) -> std::io::Result<()> {
     let body = body.to_string();
+    let extra: String = extra.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n{extra}\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;

@@ -1,6 +1,7 @@
 //! The Genesys AudioHook (Monitor) server: upgrade authentication and, with the rest of the listener issue,
 //! the protocol state machine, media handling and forwarding. Protocol logic is pure; sockets live apart.
 
+pub mod admission;
 pub mod chunker;
 pub mod config;
 mod handshake;

@@ -2,18 +2,20 @@
 //! per connection and hands what happens to a `SessionSink`. The reader never waits on the sink: sinks
 //! queue work and return at once. On shutdown it stops accepting and lets open sessions finish.
 
+use super::admission::{Limits, Refusals, refuse_busy};
 use super::handshake::{HEAD_TIMEOUT, Head, HeadError, accept, read_head, respond};
 use super::media::Frames;
-use super::session::{Opened, Output, Session, Settings};
+use super::session::{Opened, Output, Session, Settings, State};
 use super::signature::{Credentials, NonceCache, Request as SignedRequest};
 use super::upgrade::{self, Ids};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use shared::settings::secret::{Secret, constant_time_eq};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -25,10 +27,15 @@ const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 /// Socket read size. tungstenite zero-fills this much before every read and keeps it per connection, so
 /// its 128 KiB default cost more CPU and memory than anything else here; an audio frame is about 1.6 KiB.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
-/// Plain HTTP health on the AudioHook port (the load balancer's check).
+/// Plain HTTP health on the AudioHook port (the load balancer's check): `{"ok": …}` for anyone, the whole
+/// status document only with the supervisor token, since the port faces the internet.
 pub const HEALTH_PATH: &str = "/healthz";
 /// A session that sends nothing for this long is dropped (Genesys pings every 5 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// After our `disconnect` the client may answer `close` (and is then told `closed`); past this the server
+/// closes the socket itself, so a refused or misbehaving client cannot keep it open with pings. A closing
+/// handshake the client does not take within it is abandoned too.
+const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
 
 /// Where sessions go, for recording, forwarding and transcription. Implementations must not block:
 /// queue the work and return.
@@ -58,12 +65,19 @@ pub struct Config {
     /// Failed authentication is answered this long after the upgrade arrived (the reference uses 500 ms).
     pub auth_failure_delay: Duration,
     pub health: HealthReport,
+    /// `Authorization: Bearer` with this token gets the whole status document on `/healthz`; without one
+    /// configured the document stays internal (the heartbeat).
+    pub health_token: Option<Secret>,
+    pub limits: Limits,
+    /// Counted here, reported by the owner (the listener's heartbeat).
+    pub refusals: Arc<Refusals>,
 }
 
 /// Reports the listener's health for `GET /healthz`: healthy (200, else 503) and a status document.
 pub type HealthReport = Arc<dyn Fn() -> (bool, Value) + Send + Sync>;
 
-/// Serves until `shutdown` turns true, then waits for open sessions to end.
+/// Serves until `shutdown` turns true, then waits for open sessions to end. Connections beyond
+/// `cfg.limits` are answered 503 at once and never reach the handshake.
 pub async fn serve(
     listener: TcpListener,
     cfg: Arc<Config>,
@@ -71,27 +85,46 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let nonces = Arc::new(Mutex::new(NonceCache::default()));
+    let slots = Arc::new(Semaphore::new(cfg.limits.sessions));
+    let handshakes = Arc::new(Semaphore::new(cfg.limits.handshakes));
     let mut sessions = tokio::task::JoinSet::new();
+    let mut refusing = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let admitted = slots.clone().try_acquire_owned().and_then(|slot| {
+                        handshakes.clone().try_acquire_owned().map(|handshake| (slot, handshake))
+                    });
+                    let Ok((slot, handshake)) = admitted else {
+                        Refusals::count(&cfg.refusals.over_capacity);
+                        // Debug, not warn: a flood must not flood the logs too; the heartbeat counts them.
+                        tracing::debug!(%peer, open = sessions.len(), "audiohook: at capacity, connection refused");
+                        // Refusals are bounded too: past as many as the sessions, the socket is just dropped.
+                        if refusing.len() < cfg.limits.sessions {
+                            refusing.spawn(refuse_busy(stream));
+                        }
+                        continue;
+                    };
                     let (cfg, sink, nonces) = (cfg.clone(), sink.clone(), nonces.clone());
                     sessions.spawn(async move {
-                        if let Err(e) = connection(stream, &cfg, sink.as_ref(), &nonces).await {
+                        if let Err(e) = connection(stream, &cfg, sink.as_ref(), &nonces, handshake).await {
                             tracing::info!(%peer, error = %e, "audiohook connection ended with an error");
                         }
+                        drop(slot);
                     });
                 }
                 Err(e) => tracing::warn!(error = %e, "audiohook accept failed"),
             },
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            Some(_) = refusing.join_next(), if !refusing.is_empty() => {}
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
     }
     drop(listener); // new connections are refused from here on, not left waiting in the backlog
     tracing::info!(open = sessions.len(), "audiohook: not accepting; letting open sessions finish");
     while sessions.join_next().await.is_some() {}
+    while refusing.join_next().await.is_some() {}
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +143,8 @@ enum ConnectionError {
 fn http_answer(head: &Head, cfg: &Config) -> Option<(u16, &'static str, Value)> {
     if head.path() == HEALTH_PATH && !head.is_upgrade() {
         let (healthy, status) = (cfg.health)();
-        return Some(if healthy { (200, "OK", status) } else { (503, "Service Unavailable", status) });
+        let body = if bearer_matches(head, cfg.health_token.as_ref()) { status } else { json!({"ok": healthy}) };
+        return Some(if healthy { (200, "OK", body) } else { (503, "Service Unavailable", body) });
     }
     if head.path() != cfg.path {
         return Some((404, "Not Found", json!({"detail": "Not found"})));
@@ -122,18 +156,34 @@ fn http_answer(head: &Head, cfg: &Config) -> Option<(u16, &'static str, Value)> 
     None
 }
 
-/// One connection: the handshake, then the session until either side closes it.
+/// Whether the request carries `Authorization: Bearer <token>` with `token` (compared in constant time).
+fn bearer_matches(head: &Head, token: Option<&Secret>) -> bool {
+    let sent = head.header("authorization").and_then(|v| v.trim().split_once(' '));
+    match (sent, token) {
+        (Some((scheme, sent)), Some(token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            constant_time_eq(sent.trim(), token.expose())
+        }
+        _ => false,
+    }
+}
+
+/// One connection: the handshake (holding `handshake_slot`, one of the few places for connections not yet
+/// upgraded), then the session until either side closes it.
 async fn connection(
     stream: TcpStream,
     cfg: &Config,
     sink: &dyn SessionSink,
     nonces: &Mutex<NonceCache>,
+    handshake_slot: OwnedSemaphorePermit,
 ) -> Result<(), ConnectionError> {
     let arrived = Instant::now();
-    let Some((up, mut ws)) = handshake(stream, cfg, nonces).await? else { return Ok(()) };
+    let shaken = handshake(stream, cfg, nonces).await;
+    drop(handshake_slot);
+    let Some((up, mut ws)) = shaken? else { return Ok(()) };
     let ids = up.ids;
     let mut session = Session::new(&ids.session_id, &ids.organization_id, cfg.session.clone());
     if let Some(why) = up.denied {
+        Refusals::count(&cfg.refusals.unauthorized);
         tracing::info!(session = %ids.session_id, correlation = %ids.correlation_id, reason = %why, "audiohook: unauthorized");
         // Refusals answer no sooner than a fixed delay after arrival, so their timing tells an attacker nothing.
         tokio::time::sleep_until(arrived + cfg.auth_failure_delay).await;
@@ -147,13 +197,13 @@ async fn connection(
     let ended = read_session(&mut ws, &mut session, sink, &ids, &mut handle).await;
     match ended {
         Ok(Ended::Closed) => {
-            let _ = ws.close(None).await;
+            let _ = tokio::time::timeout(DISCONNECT_GRACE, ws.close(None)).await;
         }
         Ok(Ended::Dropped) => {
             if let Some(h) = handle {
                 h.ended("dropped");
             }
-            let _ = ws.send(Message::Close(None)).await;
+            let _ = tokio::time::timeout(DISCONNECT_GRACE, ws.send(Message::Close(None))).await;
         }
         Err(_) => {
             if let Some(h) = handle {
@@ -176,7 +226,7 @@ async fn handshake(
         .await
         .map_err(|_| ConnectionError::HeadTimeout)??;
     if let Some((status, reason, body)) = http_answer(&head, cfg) {
-        respond(&mut stream, status, reason, &body).await?;
+        respond(&mut stream, status, reason, &[], &body).await?;
         return Ok(None);
     }
     let authority = head.header("host").unwrap_or_default();
@@ -188,7 +238,8 @@ async fn handshake(
     let (up, response) = match checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?))) {
         Ok(ok) => ok,
         Err(detail) => {
-            respond(&mut stream, 400, "Bad Request", &json!({"detail": detail})).await?;
+            Refusals::count(&cfg.refusals.bad_request);
+            respond(&mut stream, 400, "Bad Request", &[], &json!({"detail": detail})).await?;
             return Ok(None);
         }
     };
@@ -205,7 +256,8 @@ async fn handshake(
 enum Ended {
     /// The protocol closed it (`close` answered with `closed`): the handle has been told.
     Closed,
-    /// The client went away, stayed idle past `IDLE_TIMEOUT`, or sent a WebSocket close.
+    /// The client went away, stayed idle past `IDLE_TIMEOUT`, sent a WebSocket close, or did not answer our
+    /// `disconnect` with `close` within `DISCONNECT_GRACE`.
     Dropped,
 }
 
@@ -218,8 +270,14 @@ async fn read_session(
     ids: &Ids,
     handle: &mut Option<Box<dyn SessionHandle>>,
 ) -> Result<Ended, ConnectionError> {
+    let mut disconnected_at = None;
     loop {
-        let incoming = match tokio::time::timeout(IDLE_TIMEOUT, ws.next()).await {
+        let deadline = if session.state() == State::Disconnecting {
+            *disconnected_at.get_or_insert_with(Instant::now) + DISCONNECT_GRACE
+        } else {
+            Instant::now() + IDLE_TIMEOUT
+        };
+        let incoming = match tokio::time::timeout_at(deadline, ws.next()).await {
             Ok(Some(m)) => m?,
             Ok(None) | Err(_) => return Ok(Ended::Dropped),
         };
@@ -231,7 +289,11 @@ async fn read_session(
         };
         for out in outputs {
             match out {
-                Output::Send(text) => ws.send(Message::text(text)).await?,
+                // A client that stops reading must not hold the session past the deadline either.
+                Output::Send(text) => match tokio::time::timeout_at(deadline, ws.send(Message::text(text))).await {
+                    Ok(sent) => sent?,
+                    Err(_) => return Ok(Ended::Dropped),
+                },
                 Output::Opened(o) if !o.probe => *handle = Some(sink.opened(ids, &o)),
                 Output::Audio { offset_samples, frames } => {
                     if let Some(h) = handle.as_mut() {

@@ -2,6 +2,7 @@
 //! a heartbeat every few seconds through the heartbeat port, and the graceful stop (refuse new sessions, let
 //! open ones finish, deliver or spool what they produced, report `stopped`).
 
+use super::admission::Refusals;
 use super::config::{AUTH_FAILURE_DELAY, AudiohookConfig};
 use super::pipeline::{Pipeline, SessionStats};
 use super::server::{self, Config};
@@ -36,6 +37,7 @@ struct Status {
     sessions: Arc<SessionStats>,
     courier: Arc<Courier>,
     live: Option<Arc<LiveTranscription>>,
+    refusals: Arc<Refusals>,
 }
 
 impl Status {
@@ -68,6 +70,7 @@ impl Status {
             "recording_failures": n(&s.recording_failures),
             "last_error": last_error,
             "live_transcription": self.live.is_some(),
+            "refused": self.refusals.document(),
         });
         if let Value::Object(m) = &mut doc {
             m.extend(forwarding);
@@ -114,6 +117,7 @@ pub async fn run(
         sessions: pipeline.stats.clone(),
         courier,
         live,
+        refusals: Arc::default(),
     });
     let health_status = status.clone();
     let server_cfg = Arc::new(Config {
@@ -122,6 +126,9 @@ pub async fn run(
         session: Settings { supported_languages: cfg.supported_languages.clone() },
         auth_failure_delay: AUTH_FAILURE_DELAY,
         health: Arc::new(move || (health_status.state() == "running", health_status.document())),
+        health_token: cfg.supervisor_token.clone(),
+        limits: cfg.limits,
+        refusals: status.refusals.clone(),
     });
     status.set("running");
     status.beat(ports.heartbeats.as_ref()).await;

@@ -4,6 +4,7 @@
 pub mod audiohook;
 pub mod genesys;
 pub mod ingest;
+pub mod server;
 pub mod stt;
 
 /// Serves `app` on a fresh loopback port for the rest of the test; returns its `http://` base URL.
