@@ -66,6 +66,7 @@ impl Status {
             "sessions_opened": n(&s.sessions_opened),
             "active_sessions": n(&s.active_sessions),
             "audio_seconds": n(&s.audio_samples) / u64::from(super::media::RATE),
+            "audio_dropped_seconds": n(&s.audio_dropped_samples) / u64::from(super::media::RATE),
             "recordings_written": n(&s.recordings_written),
             "recording_failures": n(&s.recording_failures),
             "last_error": last_error,
