@@ -155,7 +155,10 @@ async fn a_silent_minute_raises_dead_air_medium_then_high_and_nothing_else() {
 #[tokio::test]
 async fn a_hold_is_not_dead_air() {
     let s = start().await;
-    let call = stream(&s, &silence(30), &[Hold { at_ms: 15_000, ms: 60_000 }]).await;
+    // 15 s of silence, a 12 s hold, 15 s of silence: counted as silence the run would be 42 s (dead air medium
+    // and high). The hold stays within what the listener lets a client claim as held beyond the time since
+    // `open` (15 s), since this client streams faster than real time.
+    let call = stream(&s, &silence(30), &[Hold { at_ms: 15_000, ms: 12_000 }]).await;
     let snapshot = ended(&s, &call).await;
     assert_eq!(snapshot["alerts"], serde_json::json!([]));
     let rows: Vec<&str> = oldest_first(&snapshot["events"]).iter().map(|e| e["type"].as_str().unwrap()).collect();
