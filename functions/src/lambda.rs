@@ -81,7 +81,8 @@ pub async fn sweep(realtime: &RealtimeService) -> Result<serde_json::Value, lamb
 }
 
 /// Runs the scheduled housekeeping function: the realtime pass, then the batch one (calls left queued
-/// without a job are queued again, direct uploads that never arrived fail).
+/// without a job are queued again, direct uploads that never arrived fail, calls a stopped worker left
+/// processing are queued again or, out of attempts, failed).
 pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
     let state = container_state().await?;
     let (realtime, batch) = (state.realtime.as_ref(), state.batch.as_ref());
@@ -91,6 +92,8 @@ pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
             let b = batch.sweep().await?;
             report["requeued"] = b.requeued.into();
             report["expired_uploads"] = b.expired_uploads.into();
+            report["stalled_requeued"] = b.stalled_requeued.into();
+            report["stalled_failed"] = b.stalled_failed.into();
             Ok::<_, lambda_http::Error>(report)
         },
     ))

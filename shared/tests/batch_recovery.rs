@@ -1,14 +1,16 @@
 //! Batch calls that cannot run now, on the real SQLite queue and folder: with the provider down
 //! (`ProviderDownForRetries`, a Transcriber that always answers "unavailable") a delivery backs off with
 //! the reason showing, and the last attempt fails the call with the reason and dead-letters the job; and
-//! housekeeping leaves no call without a job.
+//! housekeeping leaves no call without a job, nor `processing` after its worker was stopped.
 
 use async_trait::async_trait;
 use serde_json::Value;
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::AudioConfig;
 use shared::batch::worker::JobOutcome;
-use shared::batch::{BatchCall, BatchConfig, BatchPorts, BatchService, BatchSweep, CallOptions, Upload, UploadsQueued};
+use shared::batch::{
+    BatchCall, BatchConfig, BatchPorts, BatchService, BatchStatus, BatchSweep, CallOptions, Upload, UploadsQueued,
+};
 use shared::ports::{BatchStore, JobQueue, ReceivedJob};
 use shared::speech::{Segment, SttError, Transcriber};
 use std::sync::Arc;
@@ -119,10 +121,76 @@ async fn housekeeping_requeues_calls_left_without_a_job() {
     }
     assert_eq!(service.sweep().await.unwrap(), BatchSweep::default(), "fresh calls are left alone");
     *clock.lock().unwrap() += chrono::Duration::minutes(31);
-    assert_eq!(service.sweep().await.unwrap(), BatchSweep { requeued: 1, expired_uploads: 1 });
+    assert_eq!(service.sweep().await.unwrap(), BatchSweep { requeued: 1, expired_uploads: 1, ..BatchSweep::default() });
     let jobs = store.receive(10, Duration::from_secs(60)).await.unwrap();
     assert_eq!(jobs.iter().map(|j| j.body.as_str()).collect::<Vec<_>>(), [r#"{"call_id":"20260210101520000001"}"#]);
     let expired = service.get(&never_put.id).await.unwrap().value;
     assert_eq!(expired.error_message.as_deref(), Some("The upload never arrived; please upload the file again"));
     assert_eq!(service.sweep().await.unwrap(), BatchSweep::default(), "requeued calls wait for their job");
+}
+
+/// What a worker does when it takes a call up (or reports progress): `processing`, saved at `at`, with
+/// `attempts` started. A worker stopped right after (a Lambda killed at its time limit) leaves it so.
+async fn hold(store: &SqliteStore, id: &str, attempts: u32, at: chrono::DateTime<chrono::Utc>) {
+    let current = store.get_batch_call(id).await.unwrap().unwrap();
+    let mut call = current.value;
+    call.advance(BatchStatus::Processing, "transcription_start", 20, at);
+    call.attempts = attempts;
+    assert!(store.save_batch_call(&call, current.version).await.unwrap());
+}
+
+/// A call left `processing` by a stopped worker is queued again once its delivery can no longer be running
+/// or come back (six leases, the queue's visibility, plus the worker's backoff), and failed with a reason a
+/// person can act on once it is out of attempts; a call whose worker still reports progress is left alone,
+/// and a second pass changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn housekeeping_takes_up_calls_a_stopped_worker_left_processing() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (store, service) = embedded(&dir, &[("BATCH_MAX_ATTEMPTS", "2"), ("BATCH_JOB_TIMEOUT_SECONDS", "900")]);
+    let start = chrono::Utc::now();
+    let clock = Arc::new(std::sync::Mutex::new(start));
+    let c = clock.clone();
+    let service = service.with_clock(Arc::new(move || *c.lock().unwrap()));
+    let new = |id: &str| {
+        BatchCall::new(id.into(), "a.wav".into(), format!("uploads/{id}/a.wav"), CallOptions::default(), start)
+    };
+    let (stopped, live) = (new("20260210101520000001"), new("20260210101520000002"));
+    for c in [&stopped, &live] {
+        assert!(store.create_batch_call(c).await.unwrap());
+    }
+    hold(&store, &stopped.id, 1, start).await;
+    // Six 900 s leases plus the 30 s backoff after a first attempt, and a second more.
+    let first = start + chrono::Duration::seconds(6 * 900 + 30 + 1);
+    hold(&store, &live.id, 1, first - chrono::Duration::minutes(10)).await;
+    *clock.lock().unwrap() = first - chrono::Duration::seconds(2);
+    assert_eq!(service.sweep().await.unwrap(), BatchSweep::default(), "the delivery may still come back");
+
+    *clock.lock().unwrap() = first;
+    assert_eq!(service.sweep().await.unwrap(), BatchSweep { stalled_requeued: 1, ..BatchSweep::default() });
+    let requeued = service.get(&stopped.id).await.unwrap().value;
+    assert_eq!((requeued.status, requeued.stage.as_str(), requeued.attempts), (BatchStatus::Queued, "requeued", 1));
+    let left = service.get(&live.id).await.unwrap().value;
+    assert_eq!((left.status, left.updated_at), (BatchStatus::Processing, first - chrono::Duration::minutes(10)));
+    let jobs = store.receive(10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(jobs.iter().map(|j| j.body.as_str()).collect::<Vec<_>>(), [r#"{"call_id":"20260210101520000001"}"#]);
+    assert_eq!(service.sweep().await.unwrap(), BatchSweep::default(), "a second pass changes nothing");
+
+    // The last attempt is stopped too; the live call's worker keeps reporting progress.
+    hold(&store, &stopped.id, 2, first).await;
+    let last = first + chrono::Duration::seconds(6 * 900 + 60 + 1);
+    hold(&store, &live.id, 1, last - chrono::Duration::minutes(1)).await;
+    *clock.lock().unwrap() = last;
+    assert_eq!(service.sweep().await.unwrap(), BatchSweep { stalled_failed: 1, ..BatchSweep::default() });
+    let failed = service.get(&stopped.id).await.unwrap().value;
+    assert_eq!(failed.status, BatchStatus::Failed);
+    assert_eq!(
+        failed.error_message.as_deref(),
+        Some(
+            "processing stopped after 2 attempts (the worker was stopped before it finished; the recording may be \
+             too long for one run)"
+        )
+    );
+    assert_eq!(service.get(&live.id).await.unwrap().value.status, BatchStatus::Processing);
+    assert_eq!(service.sweep().await.unwrap(), BatchSweep::default(), "a second pass changes nothing");
+    assert!(store.receive(10, Duration::from_secs(60)).await.unwrap().is_empty(), "a failed call gets no job");
 }
