@@ -1,8 +1,8 @@
 //! What cfn-lint and `sam validate --lint` do not check in `template.yaml` (both run in `make test`): every
 //! reference resolves (they miss a bad `Ref` inside environment variables), the runtime and WebSocket
 //! protocol are real values, every Lambda binary is deployed once, every route the code serves is routed
-//! with the right authorizer, every sample event targets a route that exists, and the functions get the
-//! settings they require.
+//! with the right authorizer, every sample event targets a route that exists, the functions get the
+//! settings they require, and the job queue's timings fit the batch worker's.
 
 use serde_json::Value as Json;
 use serde_yaml::Value;
@@ -235,6 +235,37 @@ fn functions_get_the_settings_they_require() {
     for required in ["TABLE_NAME", "BUCKET_NAME", "REALTIME_INGEST_TOKEN", "WEBSOCKET_CALLBACK_URL", "JOB_QUEUE_URL"] {
         assert!(vars.contains(required), "{required} is not set for the functions");
     }
+}
+
+fn seconds(v: &Value, what: &str) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("{what} is not a whole number of seconds: {v:?}"))
+}
+
+/// AWS advises a queue visibility of at least six times the function timeout for a Lambda event source, so
+/// a delivery the Lambda service retries is not handed to a second worker; batch housekeeping assumes the
+/// same six leases (`shared::batch::worker::VISIBILITY_LEASES`) before taking up a call left processing,
+/// and a job's lease (`BATCH_JOB_TIMEOUT_SECONDS`, 900 unless set) must cover one run of the worker. Every
+/// delivery before the dead letter must also fit inside the queue's retention.
+#[test]
+fn the_job_queue_outlasts_the_batch_worker() {
+    let t = template();
+    let queue = &t["Resources"]["JobQueue"]["Properties"];
+    let worker = &functions(&t)["BatchWorkerFunction"]["Properties"];
+    let visibility = seconds(&queue["VisibilityTimeout"], "JobQueue VisibilityTimeout");
+    let timeout = seconds(&worker["Timeout"], "BatchWorkerFunction Timeout");
+    assert!(visibility >= 6 * timeout, "visibility {visibility} s is under six times the worker's {timeout} s");
+    for name in ["BatchWorkerFunction", "HousekeepingFunction"] {
+        let own = &functions(&t)[name]["Properties"]["Environment"]["Variables"]["BATCH_JOB_TIMEOUT_SECONDS"];
+        let lease = [own, &t["Globals"]["Function"]["Environment"]["Variables"]["BATCH_JOB_TIMEOUT_SECONDS"]]
+            .into_iter()
+            .find_map(Value::as_str)
+            .map_or(900, |v| v.parse().unwrap_or_else(|_| panic!("{name}: BATCH_JOB_TIMEOUT_SECONDS {v:?}")));
+        assert!(lease >= timeout, "{name}: a {lease} s lease is shorter than the worker's {timeout} s");
+    }
+    let receives = queue["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap();
+    assert_eq!(receives, 5, "maxReceiveCount is BATCH_MAX_ATTEMPTS's default (and the local queue's MAX_RECEIVES)");
+    let retention = seconds(&queue["MessageRetentionPeriod"], "JobQueue MessageRetentionPeriod");
+    assert!(receives * visibility < retention, "a job would expire before its last delivery");
 }
 
 /// The `[[bin]]` names of a Cargo manifest (enough TOML for that, without a TOML parser).
