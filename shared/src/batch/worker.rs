@@ -25,10 +25,11 @@ pub enum JobOutcome {
 /// The longest wait between attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(900);
 
-/// How many leases the job queue hides a delivered job for: the template's `VisibilityTimeout` is six times
-/// the worker function's `Timeout` (which must not exceed the lease), as AWS advises for Lambda event
-/// sources, so a delivery the Lambda service has to retry is not handed to a second worker meanwhile.
-/// Housekeeping waits this long before taking up a call a stopped worker left `processing`.
+/// How many leases SQS hides a delivered job for: the template's `VisibilityTimeout` is six times the
+/// worker function's `Timeout` (which must not exceed the lease), as AWS advises for Lambda event sources,
+/// so a delivery the Lambda service has to retry is not handed to a second worker meanwhile (a template
+/// test pins the ratio). The local queue hides a job for one lease, renewed while it runs. Housekeeping
+/// waits this many leases before taking up a call a stopped worker left `processing`.
 pub const VISIBILITY_LEASES: u32 = 6;
 
 /// Backoff before attempt `attempts + 1`: 30 s doubling, at most `MAX_BACKOFF`.
