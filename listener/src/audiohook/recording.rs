@@ -107,8 +107,15 @@ impl Recorder {
     /// Writes the rest and joins the parts into the call's recording; returns the key written.
     pub async fn finish(mut self) -> Result<String, StoreError> {
         self.write_part().await?;
-        self.storage.join(&self.call_id, &self.session_id, self.parts, self.format).await
+        let parts: Vec<u32> = (0..self.parts).collect();
+        self.storage.join(&self.call_id, &self.session_id, &parts, self.format).await
     }
+}
+
+/// Joins what sessions that never ended left behind, each into its call's recording (see
+/// `recording_join.rs`); returns the keys written. `timeout` limits each storage call.
+pub async fn join_leftovers(blobs: Arc<dyn BlobStore>, timeout: Duration) -> Result<Vec<String>, StoreError> {
+    Storage { blobs, timeout }.join_leftovers().await
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use shared::audio::wav;
 use shared::ports::{BlobStore, StoreError};
 use shared::realtime::live_audio::AudioFormat;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
@@ -29,6 +29,15 @@ pub fn session_recording_key(call_id: &str, session_id: &str) -> String {
 /// Where a session's parts are written until they are joined.
 pub(super) fn part_key(call_id: &str, session_id: &str, n: u32) -> String {
     format!("recordings/{call_id}/{session_id}/part-{n:06}.wav")
+}
+
+/// `(call, session, part number)` of a part's key, as `part_key` writes it; `None` for any other key.
+pub(super) fn parse_part_key(key: &str) -> Option<(&str, &str, u32)> {
+    let mut segments = key.strip_prefix("recordings/")?.split('/');
+    let (call, session, file) = (segments.next()?, segments.next()?, segments.next()?);
+    let digits = file.strip_prefix("part-")?.strip_suffix(".wav")?;
+    let whole = segments.next().is_none() && digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
+    whole.then(|| digits.parse().ok().map(|n| (call, session, n))).flatten()
 }
 
 /// One lock per call with a join under way.
@@ -59,22 +68,23 @@ impl Storage {
             .unwrap_or_else(|_| Err(StoreError::Backend(format!("recording storage: no answer in {limit:?}"))))
     }
 
-    /// Joins parts `0..parts` of a session, in order, into the call's recording (or the session's own file,
-    /// see the module doc); returns the key written. `format` is what a session with no parts recorded.
-    /// The parts are deleted only once the joined audio is stored.
+    /// Joins parts of a session, in the order given, into the call's recording (or the session's own file,
+    /// see the module doc); returns the key written. `format` is what the session recorded. A part already
+    /// gone was joined before (by the start of another listener, see `join_leftovers`) and is passed
+    /// over. The parts are deleted only once the joined audio is stored.
     pub async fn join(
         &self,
         call_id: &str,
         session_id: &str,
-        parts: u32,
+        parts: &[u32],
         format: AudioFormat,
     ) -> Result<String, StoreError> {
-        let (format, pcm) = self.read_parts(call_id, session_id, parts, format).await?;
+        let pcm = self.read_parts(call_id, session_id, parts, format).await?;
         let key = {
             let _joining = lock_call(call_id).await;
             self.append(call_id, session_id, &format, pcm).await?
         };
-        for n in 0..parts {
+        for &n in parts {
             self.call(self.blobs.delete(&part_key(call_id, session_id, n))).await?;
         }
         Ok(key)
@@ -84,22 +94,49 @@ impl Storage {
         &self,
         call_id: &str,
         session_id: &str,
-        parts: u32,
-        mut format: AudioFormat,
-    ) -> Result<(AudioFormat, Vec<u8>), StoreError> {
+        parts: &[u32],
+        format: AudioFormat,
+    ) -> Result<Vec<u8>, StoreError> {
         let mut pcm = Vec::new();
-        for n in 0..parts {
+        for &n in parts {
             let key = part_key(call_id, session_id, n);
-            let bytes = self.call(self.blobs.get(&key)).await?;
-            let bytes = bytes.ok_or_else(|| StoreError::Corrupt(format!("recording part {key} is missing")))?;
-            let (part_format, part) = wav::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
-            if n > 0 && part_format != format {
-                return Err(StoreError::Corrupt(format!("{key}: another format than the parts before it")));
+            let Some(bytes) = self.call(self.blobs.get(&key)).await? else {
+                tracing::warn!(key, "recording: a part is gone, joined already");
+                continue;
+            };
+            match wav::decode(&bytes) {
+                Ok((f, part)) if f == format => pcm.extend_from_slice(&part),
+                Ok(_) => return Err(StoreError::Corrupt(format!("{key}: another format than the session's"))),
+                Err(e) => return Err(StoreError::Corrupt(format!("{key}: {e}"))),
             }
-            format = part_format;
-            pcm.extend_from_slice(&part);
         }
-        Ok((format, pcm))
+        Ok(pcm)
+    }
+
+    /// Joins the parts that sessions left without ending (a crash, a kill): every
+    /// `recordings/<call>/<session>/part-NNNNNN.wav`, session by session, in part order, as if the session
+    /// had ended. The listener runs it as it starts, before it serves, so none of its own sessions is
+    /// live; a session live on another listener sharing the store has its parts so far joined early, and
+    /// the rest when it ends. Joined parts are deleted, so a second run finds nothing. Returns the keys
+    /// written, one per session.
+    pub async fn join_leftovers(&self) -> Result<Vec<String>, StoreError> {
+        let mut sessions: BTreeMap<(String, String), Vec<u32>> = BTreeMap::new();
+        for key in self.call(self.blobs.list("recordings/")).await? {
+            if let Some((call, session, n)) = parse_part_key(&key) {
+                sessions.entry((call.into(), session.into())).or_default().push(n);
+            }
+        }
+        let mut written = Vec::new();
+        for ((call, session), mut parts) in sessions {
+            parts.sort_unstable();
+            let first = self.call(self.blobs.get(&part_key(&call, &session, parts[0]))).await?;
+            let Some(Ok((format, _))) = first.as_deref().map(wav::decode) else {
+                tracing::error!(call, session, "recording: a part a crash left is unreadable, left as it is");
+                continue;
+            };
+            written.push(self.join(&call, &session, &parts, format).await?);
+        }
+        Ok(written)
     }
 
     /// Appends to the call's recording when it is absent or of the same format; else stores the audio as

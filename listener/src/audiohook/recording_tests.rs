@@ -182,3 +182,42 @@ async fn a_session_of_another_format_keeps_its_audio_beside_the_recording() {
     assert_eq!((format.channels, pcm.len(), pcm[0]), (1, 4000, 300), "the mono session is kept whole");
     assert!(!blobs.exists("recordings/call-6/s2/part-000000.wav").await.unwrap(), "its parts are joined");
 }
+
+#[tokio::test]
+async fn parts_a_crash_left_are_joined_in_order_once() {
+    let (_dir, blobs) = folder();
+    let mut ended = Recorder::new(blobs.clone(), "call-7", "s1", 2, 1, LIMIT);
+    ended.push(0, &samples(8000, 100)).await.unwrap();
+    ended.finish().await.unwrap();
+    // A session that never ends: 2 parts stored, then the process dies (the recorder is dropped).
+    let mut crashed = Recorder::new(blobs.clone(), "call-7", "s2", 2, 1, LIMIT);
+    crashed.push(0, &samples(8000, 200)).await.unwrap();
+    crashed.push(8000, &samples(8000, 300)).await.unwrap();
+    drop(crashed);
+    // And a call whose only session crashed.
+    let mut alone = Recorder::new(blobs.clone(), "call-8", "s1", 2, 1, LIMIT);
+    alone.push(0, &samples(8000, 400)).await.unwrap();
+    drop(alone);
+
+    let mut written = join_leftovers(blobs.clone(), LIMIT).await.unwrap();
+    written.sort();
+    assert_eq!(written, ["recordings/call-7.wav", "recordings/call-8.wav"]);
+    let (_, pcm) = pcm_at(blobs.as_ref(), "recordings/call-7.wav").await;
+    assert_eq!(pcm.len(), 24_000 * 2);
+    assert_eq!((pcm[0], pcm[16_000], pcm[32_000]), (100, 200, 300), "after what was joined, in part order");
+    assert_eq!(pcm_at(blobs.as_ref(), "recordings/call-8.wav").await.1.len(), 8000 * 2);
+    assert!(blobs.list("recordings/call-7/").await.unwrap().is_empty(), "joined parts are removed");
+
+    assert!(join_leftovers(blobs.clone(), LIMIT).await.unwrap().is_empty(), "a second run finds nothing");
+    assert_eq!(pcm_at(blobs.as_ref(), "recordings/call-7.wav").await.1.len(), 24_000 * 2, "nothing twice");
+}
+
+#[test]
+fn only_part_keys_are_leftovers() {
+    assert_eq!(join::parse_part_key("recordings/c/s/part-000012.wav"), Some(("c", "s", 12)));
+    for key in
+        ["recordings/c.wav", "recordings/c/s/part-12.wav", "recordings/c/s/part-000001.tmp42", "x/c/s/part-000001.wav"]
+    {
+        assert_eq!(join::parse_part_key(key), None, "{key}");
+    }
+}
