@@ -5,7 +5,8 @@
 //! join reads the recording, appends and writes it back, so joins of one call run one at a time in this
 //! process; otherwise the later write would drop the other session's audio. A session whose audio has
 //! another format than the recording (mono after stereo) is not appended: it is kept whole in its own file,
-//! `recordings/<call>.<session>.wav`, and the call's recording is left as it was.
+//! `recordings/<call>/<session>.wav` (beside where its parts were, so deleting a call finds it under the
+//! call's folder), and the call's recording is left as it was.
 
 use shared::audio::wav;
 use shared::ports::{BlobStore, StoreError};
@@ -23,7 +24,7 @@ pub fn recording_key(call_id: &str) -> String {
 
 /// The blob key of one session's audio when it could not join the call's recording (another format).
 pub fn session_recording_key(call_id: &str, session_id: &str) -> String {
-    format!("recordings/{call_id}.{session_id}.wav")
+    format!("recordings/{call_id}/{session_id}.wav")
 }
 
 /// Where a session's parts are written until they are joined.

@@ -175,7 +175,7 @@ async fn a_session_of_another_format_keeps_its_audio_beside_the_recording() {
     stereo.finish().await.unwrap();
     let mut mono = Recorder::new(blobs.clone(), "call-6", "s2", 1, 1, LIMIT);
     mono.push(0, &Frames { channels: 1, samples: vec![300; 4000] }).await.unwrap();
-    assert_eq!(mono.finish().await.unwrap(), "recordings/call-6.s2.wav");
+    assert_eq!(mono.finish().await.unwrap(), "recordings/call-6/s2.wav");
     let (format, pcm) = pcm_at(blobs.as_ref(), "recordings/call-6.wav").await;
     assert_eq!((format.channels, pcm.len(), pcm[0]), (2, 16_000, 100), "the stereo recording is untouched");
     let (format, pcm) = pcm_at(blobs.as_ref(), &session_recording_key("call-6", "s2")).await;
