@@ -141,6 +141,12 @@ async fn bulk_actions_export_reprocess_and_delete_everything_under_the_id() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // And listener recordings: the call's, a session's own (another format), a part not joined yet.
+    let recordings = s.data_dir.join("blobs/recordings");
+    for file in [format!("{b}.wav"), format!("{b}/s2.wav"), format!("{b}/s3/part-000000.wav")] {
+        std::fs::create_dir_all(recordings.join(&file).parent().unwrap()).unwrap();
+        std::fs::write(recordings.join(file), b"RIFF").unwrap();
+    }
     let resp = s.post_json("/api/calls/bulk", &json!({"action": "delete", "call_ids": [b]})).await;
     assert_eq!(resp.json::<Value>().await.unwrap()["count"], 1);
     assert_eq!(s.get(&format!("/api/calls/{b}")).await.0, StatusCode::NOT_FOUND);

@@ -106,3 +106,20 @@ async fn a_backlog_spooled_at_shutdown_is_delivered_after_a_restart() {
     running.stop().await;
     assert!(std::fs::read_dir(dir.path().join("spool")).unwrap().next().is_none());
 }
+
+#[tokio::test]
+async fn the_parts_a_crash_left_are_joined_as_the_service_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_fake, url) = support::ingest::start().await;
+    let before = shared::adapters::embedded::FolderBlobStore::new(dir.path().join("blobs"));
+    let format = shared::realtime::live_audio::AudioFormat { sample_rate: 8000, channels: 2, sample_width: 2 };
+    let part = "recordings/conv-crashed/sess-1/part-000000.wav";
+    before.put(part, shared::audio::wav::encode(&format, &[1, 0, 2, 0])).await.unwrap();
+    let running = start(dir.path(), &url, &[]).await;
+    let joined = dir.path().join("blobs/recordings/conv-crashed.wav");
+    support::wait_for("the crashed session's recording", || joined.exists()).await;
+    let wav = running.blobs.get("recordings/conv-crashed.wav").await.unwrap().unwrap();
+    assert_eq!(shared::audio::wav::decode(&wav).unwrap(), (format, vec![1, 0, 2, 0]));
+    assert!(!running.blobs.exists(part).await.unwrap(), "the part is joined once");
+    running.stop().await;
+}

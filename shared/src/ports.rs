@@ -142,6 +142,12 @@ pub trait BlobStore: Send + Sync {
         Ok(self.get(key).await?.is_some())
     }
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// The keys under `prefix` (a folder, ending in `/`), in no set order. Recovery needs it: the listener
+    /// finds the recording parts a crash left. This default, for test doubles that never hold such blobs,
+    /// lists nothing.
+    async fn list(&self, _prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
     /// A URL a client can `PUT` the object to directly for `expires` (S3 presigned); `None` where uploads
     /// go through the API instead (the local folder).
     async fn upload_url(&self, _key: &str, _expires: std::time::Duration) -> Result<Option<String>, StoreError> {

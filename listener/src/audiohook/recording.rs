@@ -1,13 +1,18 @@
 //! Recording a session to blob storage as it goes: the audio is written in WAV parts of a few seconds
 //! (`recordings/<call>/<session>/part-NNNNNN.wav`, each playable on its own, so a crash loses at most one
 //! part), and at the end joined into `recordings/<call>.wav`, after what earlier sessions of the same
-//! call recorded. Gaps on the session timeline (discarded audio) are kept as silence.
+//! call recorded (see `recording_join.rs`). Gaps on the session timeline (discarded audio) are kept as
+//! silence.
+
+#[path = "recording_join.rs"]
+mod join;
 
 use super::media::{Frames, RATE};
+use join::{Storage, part_key};
+pub use join::{recording_key, session_recording_key};
 use shared::audio::wav;
 use shared::ports::{BlobStore, StoreError};
 use shared::realtime::live_audio::AudioFormat;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +24,11 @@ const MAX_BUFFERED_PARTS: usize = 6;
 const RETRY_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Recorder {
-    blobs: Arc<dyn BlobStore>,
+    /// Each storage call is limited in time: a store that hangs must not stall the session's worker (its
+    /// queue would fill and audio be dropped) nor its end.
+    storage: Storage,
     call_id: String,
-    parts_prefix: String,
+    session_id: String,
     format: AudioFormat,
     part_frames: usize,
     /// Interleaved s16le PCM not yet written.
@@ -31,14 +38,6 @@ pub struct Recorder {
     parts: u32,
     /// When a part last failed to store.
     failed_at: Option<std::time::Instant>,
-    /// Each storage call's limit: a store that hangs must not stall the session's worker (its queue
-    /// would fill and audio be dropped) nor its end.
-    timeout: Duration,
-}
-
-/// The blob key of a call's whole recording.
-pub fn recording_key(call_id: &str) -> String {
-    format!("recordings/{call_id}.wav")
 }
 
 impl Recorder {
@@ -53,34 +52,21 @@ impl Recorder {
         timeout: Duration,
     ) -> Self {
         Self {
-            blobs,
+            storage: Storage { blobs, timeout },
             call_id: call_id.into(),
-            parts_prefix: format!("recordings/{call_id}/{session_id}"),
+            session_id: session_id.into(),
             format: AudioFormat { sample_rate: RATE, channels, sample_width: 2 },
             part_frames: (RATE * part_seconds.max(1)) as usize,
             buf: Vec::new(),
             position: 0,
             parts: 0,
             failed_at: None,
-            timeout,
         }
-    }
-
-    /// One storage call, failed after `timeout`.
-    async fn stored<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
-        let limit = self.timeout;
-        tokio::time::timeout(limit, call)
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Backend(format!("recording storage: no answer in {limit:?}"))))
     }
 
     /// A part failed to store a moment ago: keep buffering rather than wait on storage again.
     fn resting(&self) -> bool {
         self.failed_at.is_some_and(|t| t.elapsed() < RETRY_EVERY)
-    }
-
-    fn part_key(&self, n: u32) -> String {
-        format!("{}/part-{n:06}.wav", self.parts_prefix)
     }
 
     /// Takes samples at `offset` on the timeline; writes a part when one is full. On a storage error the
@@ -109,7 +95,8 @@ impl Recorder {
             return Ok(());
         }
         let part = wav::encode(&self.format, &self.buf);
-        let stored = self.stored(self.blobs.put(&self.part_key(self.parts), part)).await;
+        let key = part_key(&self.call_id, &self.session_id, self.parts);
+        let stored = self.storage.call(self.storage.blobs.put(&key, part)).await;
         self.failed_at = stored.is_err().then(std::time::Instant::now);
         stored?;
         self.parts += 1;
@@ -117,35 +104,18 @@ impl Recorder {
         Ok(())
     }
 
-    /// Writes the rest and joins the parts into the call's recording; returns its key. The parts are
-    /// deleted only once the joined file is stored.
+    /// Writes the rest and joins the parts into the call's recording; returns the key written.
     pub async fn finish(mut self) -> Result<String, StoreError> {
         self.write_part().await?;
-        let key = recording_key(&self.call_id);
-        let mut pcm = match self.stored(self.blobs.get(&key)).await? {
-            Some(bytes) => match wav::decode(&bytes) {
-                Ok((format, pcm)) if format == self.format => pcm,
-                _ => Vec::new(),
-            },
-            None => Vec::new(),
-        };
-        for n in 0..self.parts {
-            let bytes = self.stored(self.blobs.get(&self.part_key(n))).await?;
-            let bytes = bytes.ok_or_else(|| missing(&self.part_key(n)))?;
-            let (_, part) =
-                wav::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.part_key(n))))?;
-            pcm.extend_from_slice(&part);
-        }
-        self.stored(self.blobs.put(&key, wav::encode(&self.format, &pcm))).await?;
-        for n in 0..self.parts {
-            self.stored(self.blobs.delete(&self.part_key(n))).await?;
-        }
-        Ok(key)
+        let parts: Vec<u32> = (0..self.parts).collect();
+        self.storage.join(&self.call_id, &self.session_id, &parts, self.format).await
     }
 }
 
-fn missing(key: &str) -> StoreError {
-    StoreError::Corrupt(format!("recording part {key} is missing"))
+/// Joins what sessions that never ended left behind, each into its call's recording (see
+/// `recording_join.rs`); returns the keys written. `timeout` limits each storage call.
+pub async fn join_leftovers(blobs: Arc<dyn BlobStore>, timeout: Duration) -> Result<Vec<String>, StoreError> {
+    Storage { blobs, timeout }.join_leftovers().await
 }
 
 #[cfg(test)]

@@ -112,3 +112,112 @@ async fn a_hanging_store_costs_one_timeout_then_the_audio_waits_in_memory() {
     r.finish().await.unwrap();
     assert_eq!(recorded(&blobs, "call-4").len(), 32_000 * 2, "nothing was lost");
 }
+
+/// The embedded folder store in a temporary directory: the store the listener runs on locally.
+fn folder() -> (tempfile::TempDir, Arc<shared::adapters::embedded::FolderBlobStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = Arc::new(shared::adapters::embedded::FolderBlobStore::new(dir.path()));
+    (dir, blobs)
+}
+
+async fn pcm_at(blobs: &dyn BlobStore, key: &str) -> (AudioFormat, Vec<i16>) {
+    let bytes = blobs.get(key).await.unwrap().unwrap_or_else(|| panic!("{key} is stored"));
+    let (format, pcm) = wav::decode(&bytes).unwrap();
+    (format, pcm.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect())
+}
+
+/// The folder store, where reading a call's recording waits (up to a moment) until a second reader comes:
+/// two sessions ending together both read the recording before either writes it back, unless joins of
+/// one call wait for each other.
+struct ReadTogether {
+    folder: Arc<shared::adapters::embedded::FolderBlobStore>,
+    readers: tokio::sync::Barrier,
+}
+
+#[async_trait]
+impl BlobStore for ReadTogether {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.folder.put(key, bytes).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if !key.contains("/part-") {
+            let _ = tokio::time::timeout(Duration::from_millis(300), self.readers.wait()).await;
+        }
+        self.folder.get(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.folder.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn two_sessions_of_one_call_ending_together_keep_both() {
+    let (_dir, folder) = folder();
+    let blobs = Arc::new(ReadTogether { folder, readers: tokio::sync::Barrier::new(2) });
+    let mut first = Recorder::new(blobs.clone(), "call-5", "s1", 2, 1, LIMIT);
+    let mut second = Recorder::new(blobs.clone(), "call-5", "s2", 2, 1, LIMIT);
+    first.push(0, &samples(8000, 100)).await.unwrap();
+    second.push(0, &samples(4000, 200)).await.unwrap();
+    let (a, b) = tokio::join!(first.finish(), second.finish());
+    assert_eq!((a.unwrap(), b.unwrap()), ("recordings/call-5.wav".into(), "recordings/call-5.wav".into()));
+    let (_, pcm) = pcm_at(blobs.folder.as_ref(), "recordings/call-5.wav").await;
+    assert_eq!(pcm.len(), 12_000 * 2, "both sessions' audio");
+    let mut values: Vec<i16> = pcm.iter().step_by(2).copied().collect();
+    values.dedup();
+    assert!(values == [100, 200] || values == [200, 100], "each session whole, one after the other: {values:?}");
+}
+
+#[tokio::test]
+async fn a_session_of_another_format_keeps_its_audio_beside_the_recording() {
+    let (_dir, blobs) = folder();
+    let mut stereo = Recorder::new(blobs.clone(), "call-6", "s1", 2, 1, LIMIT);
+    stereo.push(0, &samples(8000, 100)).await.unwrap();
+    stereo.finish().await.unwrap();
+    let mut mono = Recorder::new(blobs.clone(), "call-6", "s2", 1, 1, LIMIT);
+    mono.push(0, &Frames { channels: 1, samples: vec![300; 4000] }).await.unwrap();
+    assert_eq!(mono.finish().await.unwrap(), "recordings/call-6/s2.wav");
+    let (format, pcm) = pcm_at(blobs.as_ref(), "recordings/call-6.wav").await;
+    assert_eq!((format.channels, pcm.len(), pcm[0]), (2, 16_000, 100), "the stereo recording is untouched");
+    let (format, pcm) = pcm_at(blobs.as_ref(), &session_recording_key("call-6", "s2")).await;
+    assert_eq!((format.channels, pcm.len(), pcm[0]), (1, 4000, 300), "the mono session is kept whole");
+    assert!(!blobs.exists("recordings/call-6/s2/part-000000.wav").await.unwrap(), "its parts are joined");
+}
+
+#[tokio::test]
+async fn parts_a_crash_left_are_joined_in_order_once() {
+    let (_dir, blobs) = folder();
+    let mut ended = Recorder::new(blobs.clone(), "call-7", "s1", 2, 1, LIMIT);
+    ended.push(0, &samples(8000, 100)).await.unwrap();
+    ended.finish().await.unwrap();
+    // A session that never ends: 2 parts stored, then the process dies (the recorder is dropped).
+    let mut crashed = Recorder::new(blobs.clone(), "call-7", "s2", 2, 1, LIMIT);
+    crashed.push(0, &samples(8000, 200)).await.unwrap();
+    crashed.push(8000, &samples(8000, 300)).await.unwrap();
+    drop(crashed);
+    // And a call whose only session crashed.
+    let mut alone = Recorder::new(blobs.clone(), "call-8", "s1", 2, 1, LIMIT);
+    alone.push(0, &samples(8000, 400)).await.unwrap();
+    drop(alone);
+
+    let mut written = join_leftovers(blobs.clone(), LIMIT).await.unwrap();
+    written.sort();
+    assert_eq!(written, ["recordings/call-7.wav", "recordings/call-8.wav"]);
+    let (_, pcm) = pcm_at(blobs.as_ref(), "recordings/call-7.wav").await;
+    assert_eq!(pcm.len(), 24_000 * 2);
+    assert_eq!((pcm[0], pcm[16_000], pcm[32_000]), (100, 200, 300), "after what was joined, in part order");
+    assert_eq!(pcm_at(blobs.as_ref(), "recordings/call-8.wav").await.1.len(), 8000 * 2);
+    assert!(blobs.list("recordings/call-7/").await.unwrap().is_empty(), "joined parts are removed");
+
+    assert!(join_leftovers(blobs.clone(), LIMIT).await.unwrap().is_empty(), "a second run finds nothing");
+    assert_eq!(pcm_at(blobs.as_ref(), "recordings/call-7.wav").await.1.len(), 24_000 * 2, "nothing twice");
+}
+
+#[test]
+fn only_part_keys_are_leftovers() {
+    assert_eq!(join::parse_part_key("recordings/c/s/part-000012.wav"), Some(("c", "s", 12)));
+    for key in
+        ["recordings/c.wav", "recordings/c/s/part-12.wav", "recordings/c/s/part-000001.tmp42", "x/c/s/part-000001.wav"]
+    {
+        assert_eq!(join::parse_part_key(key), None, "{key}");
+    }
+}

@@ -109,6 +109,9 @@ pub async fn run(
     // A dry run sends nothing anywhere, the speech-to-text provider included.
     let live = if dry_run { None } else { live_transcription(&cfg.live, ports.transcriber.clone(), stopping.clone()) };
     let blobs = (!dry_run).then(|| ports.blobs.clone());
+    if let Some(blobs) = &blobs {
+        join_leftover_recordings(blobs.clone(), cfg.pipeline.storage_timeout).await;
+    }
     let pipeline = Arc::new(Pipeline::new(courier.clone(), blobs, live.clone(), cfg.pipeline.clone()));
     let status = Arc::new(Status {
         state: Mutex::new("starting"),
@@ -153,6 +156,18 @@ pub async fn run(
     status.set("stopped");
     status.beat(ports.heartbeats.as_ref()).await;
     tracing::info!(spooled_bytes = status.courier.budget.used(), "audiohook: stopped");
+}
+
+/// Joins the recording parts a crash left, before any session of this process can write its own.
+async fn join_leftover_recordings(blobs: Arc<dyn BlobStore>, timeout: std::time::Duration) {
+    match super::recording::join_leftovers(blobs, timeout).await {
+        Ok(keys) => {
+            for key in keys {
+                tracing::info!(key, "audiohook: a recording left by a crash joined");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "audiohook: the recordings left by a crash could not be joined"),
+    }
 }
 
 /// The transcription pool when configured, on `shared` or an engine built from `cfg.stt`; a provider that

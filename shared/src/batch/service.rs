@@ -329,8 +329,8 @@ impl BatchService {
         Ok(n)
     }
 
-    /// Deletes calls with everything stored under their id: upload, outputs, recording, realtime rows and
-    /// live audio.
+    /// Deletes calls with everything stored under their id: upload, outputs, recording (with what is under
+    /// `recordings/<id>/`: a listener session's own file, parts not joined yet), realtime rows and live audio.
     pub async fn delete(&self, ids: &[String]) -> Result<usize, ServiceError> {
         let mut n = 0;
         for id in ids {
@@ -338,6 +338,7 @@ impl BatchService {
             let mut keys: Vec<String> = ARTIFACTS.iter().map(|a| output_key(id, a)).collect();
             keys.extend([value.upload_key.clone(), format!("recordings/{id}.wav")]);
             keys.extend(value.transcript_key.clone());
+            keys.extend(self.ports.blobs.list(&format!("recordings/{id}/")).await?);
             for key in keys.iter().filter(|k| !k.is_empty()) {
                 self.ports.blobs.delete(key).await?;
             }

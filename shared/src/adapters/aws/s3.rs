@@ -56,6 +56,16 @@ impl BlobStore for S3BlobStore {
         Ok(())
     }
 
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+        }
+        Ok(keys)
+    }
+
     async fn upload_url(&self, key: &str, expires: std::time::Duration) -> Result<Option<String>, StoreError> {
         let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires).map_err(backend)?;
         let req =

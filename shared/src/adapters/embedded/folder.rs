@@ -73,4 +73,27 @@ impl BlobStore for FolderBlobStore {
             _ => Ok(()),
         }
     }
+
+    /// Walks the folder of `prefix`; a write under way (its temporary file) may be listed too.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut folders = vec![self.path(prefix.trim_end_matches('/'))?];
+        while let Some(folder) = folders.pop() {
+            let mut entries = match tokio::fs::read_dir(&folder).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(e)),
+            };
+            while let Some(entry) = entries.next_entry().await.map_err(io_err)? {
+                let path = entry.path();
+                if entry.file_type().await.map_err(io_err)?.is_dir() {
+                    folders.push(path);
+                } else if let Ok(relative) = path.strip_prefix(&self.root) {
+                    let segments: Vec<_> = relative.iter().map(|s| s.to_string_lossy()).collect();
+                    keys.push(segments.join("/"));
+                }
+            }
+        }
+        Ok(keys)
+    }
 }
