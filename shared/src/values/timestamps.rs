@@ -21,10 +21,10 @@ pub fn parse_iso(text: &str) -> Option<Timestamp> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).or_else(|_| text.parse()).ok()
 }
 
-/// The earliest time a client may send: the Unix epoch.
-pub const EARLIEST_CLIENT_TIME: &str = "1970-01-01T00:00:00Z";
-/// The latest: the end of year 9999 (what four-digit ISO years and every store's text ordering hold).
-pub const LATEST_CLIENT_TIME: &str = "9999-12-31T23:59:59.999999Z";
+/// The times a client may send, as microseconds since the Unix epoch: from the epoch to the end of year
+/// 9999 (`9999-12-31T23:59:59.999999Z`, what four-digit ISO years and every store's text ordering hold).
+/// Compared as integers, so checking an event's time parses nothing.
+const CLIENT_MICROS: std::ops::RangeInclusive<i64> = 0..=253_402_300_799_999_999;
 
 /// Why a client timestamp was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -61,9 +61,7 @@ pub fn parse_client_timestamp(value: &Value) -> Option<Timestamp> {
 }
 
 fn in_client_range(at: Timestamp) -> Result<Timestamp, ClientTimeError> {
-    let earliest = parse_iso(EARLIEST_CLIENT_TIME).unwrap_or_default();
-    let latest = parse_iso(LATEST_CLIENT_TIME).unwrap_or_default();
-    (earliest..=latest).contains(&at).then_some(at).ok_or(ClientTimeError::OutOfRange)
+    CLIENT_MICROS.contains(&at.timestamp_micros()).then_some(at).ok_or(ClientTimeError::OutOfRange)
 }
 
 /// Epoch time in the unit its magnitude implies, as microseconds; non-finite or huge values land far
@@ -152,6 +150,15 @@ mod tests {
         }
         assert_eq!(read_client_timestamp(&json!(0)), Ok(Some(DateTime::UNIX_EPOCH)));
         assert!(read_client_timestamp(&json!("9999-12-31T23:59:59Z")).unwrap().is_some());
+        let last = parse_iso("9999-12-31T23:59:59.999999Z").unwrap();
+        assert_eq!(*CLIENT_MICROS.end(), last.timestamp_micros(), "the bound is the end of year 9999");
+        assert_eq!(read_client_timestamp(&json!(iso(&last))), Ok(Some(last)));
+        let after = last + chrono::Duration::microseconds(1);
+        assert_eq!(in_client_range(after), Err(ClientTimeError::OutOfRange));
+        assert_eq!(
+            in_client_range(DateTime::UNIX_EPOCH - chrono::Duration::microseconds(1)),
+            Err(ClientTimeError::OutOfRange)
+        );
         for bad in [json!("yesterday"), json!("10000-01-01T00:00:00Z"), json!({"a": 1}), json!([1]), json!(true)] {
             assert_eq!(read_client_timestamp(&bad), Err(ClientTimeError::Unreadable), "{bad}");
         }
