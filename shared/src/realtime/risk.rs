@@ -99,13 +99,7 @@ fn restarts(prev: &CallState, ev: &NormalizedEvent) -> bool {
 /// as a new call would (created now, no scores, cooldowns, participants or metadata); its earlier events
 /// and alerts stay in its history.
 fn upsert(prev: Option<&CallState>, ev: &NormalizedEvent, now: Timestamp) -> (CallState, bool) {
-    let prev = prev.filter(|p| {
-        let again = restarts(p, ev);
-        if again {
-            tracing::info!(call_id = %p.call_id, "an ended call starts again");
-        }
-        !again
-    });
+    let prev = prev.filter(|p| !restarts(p, ev));
     let mut s = prev.cloned().unwrap_or_else(|| new_call(ev, now));
     let was_terminal = prev.is_some_and(|p| is_terminal(&p.status));
     if let Some(p) = &ev.provider {
