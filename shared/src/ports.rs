@@ -131,6 +131,10 @@ pub trait CallStore: Send + Sync {
     async fn delete_call(&self, call_id: &str) -> Result<Option<PurgedCall>, StoreError>;
 }
 
+/// Which write of a blob was read (an S3 ETag; size, time and file identity for the folder), opaque to callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobVersion(pub String);
+
 /// Opaque bytes by key (`live/…`, `recordings/…`, `uploads/…`, `outputs/…`).
 #[async_trait]
 pub trait BlobStore: Send + Sync {
@@ -148,6 +152,12 @@ pub trait BlobStore: Send + Sync {
     async fn list(&self, _prefix: &str) -> Result<Vec<String>, StoreError> {
         Ok(Vec::new())
     }
+    /// A blob with its version, for a read-modify-write that must not overwrite another writer's work (a
+    /// call's recording, joined by whichever listener task ended a session). See [`BlobStore::put_if`].
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, StoreError>;
+    /// Writes `bytes` only if `key` is still as read: at `expected`, or absent when `expected` is `None`.
+    /// `Ok(false)` when another writer got there first (read again and retry).
+    async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&BlobVersion>) -> Result<bool, StoreError>;
     /// A URL a client can `PUT` the object to directly for `expires` (S3 presigned); `None` where uploads
     /// go through the API instead (the local folder).
     async fn upload_url(&self, _key: &str, _expires: std::time::Duration) -> Result<Option<String>, StoreError> {

@@ -3,7 +3,7 @@ use crate::audiohook::chunker::FlushRules;
 use crate::audiohook::media::Media;
 use crate::forward::DryRun;
 use async_trait::async_trait;
-use shared::ports::StoreError;
+use shared::ports::{BlobVersion, StoreError};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -16,6 +16,12 @@ impl BlobStore for HungBlobs {
         std::future::pending().await
     }
     async fn get(&self, _key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        std::future::pending().await
+    }
+    async fn get_versioned(&self, _key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, StoreError> {
+        std::future::pending().await
+    }
+    async fn put_if(&self, _key: &str, _bytes: Vec<u8>, _: Option<&BlobVersion>) -> Result<bool, StoreError> {
         std::future::pending().await
     }
     async fn delete(&self, _key: &str) -> Result<(), StoreError> {

@@ -1,9 +1,10 @@
 //! Joining a session's parts into the call's recording. Kept apart from the recorder because the same join
 //! serves a session that ends and the parts a crash left behind.
 //!
-//! A call may have several sessions (a transfer, a reconnect), ending at once or one after another. Each
-//! join reads the recording, appends and writes it back, so joins of one call run one at a time in this
-//! process; otherwise the later write would drop the other session's audio. A session whose audio has
+//! A call may have several sessions (a transfer, a reconnect), ending at once or one after another, on
+//! this listener or on another task sharing the store. Each join reads the recording, appends and writes it
+//! back only if nobody wrote it since it was read (a conditional write: S3's `If-Match`), else reads again;
+//! a plain write would drop the other session's audio. A session whose audio has
 //! another format than the recording (mono after stereo) is not appended: it is kept whole in its own file,
 //! `recordings/<call>/<session>.wav` (beside where its parts were, so deleting a call finds it under the
 //! call's folder), and the call's recording is left as it was.
@@ -11,11 +12,10 @@
 use shared::audio::wav;
 use shared::ports::{BlobStore, StoreError};
 use shared::realtime::live_audio::AudioFormat;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OwnedMutexGuard;
 
 /// The blob key of a call's whole recording.
 pub fn recording_key(call_id: &str) -> String {
@@ -41,18 +41,10 @@ pub(super) fn parse_part_key(key: &str) -> Option<(&str, &str, u32)> {
     whole.then(|| digits.parse().ok().map(|n| (call, session, n))).flatten()
 }
 
-/// One lock per call with a join under way.
-static JOINING: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
-
-/// Waits until no other join of `call_id` runs in this process. Locks nobody holds are dropped on the way.
-async fn lock_call(call_id: &str) -> OwnedMutexGuard<()> {
-    let lock = {
-        let mut locks = JOINING.lock().unwrap_or_else(|e| e.into_inner());
-        locks.retain(|_, l| Arc::strong_count(l) > 1);
-        locks.entry(call_id.to_string()).or_default().clone()
-    };
-    lock.lock_owned().await
-}
+/// Conditional writes of one join that may find the recording changed before it gives up. Each conflict
+/// means another session's join landed, so this bounds the sessions of one call ending at the same moment;
+/// a join that gives up keeps its parts, and the next start of a listener joins them.
+const JOIN_ATTEMPTS: u32 = 20;
 
 /// A blob store whose every call is limited in time.
 pub(super) struct Storage {
@@ -81,10 +73,7 @@ impl Storage {
         format: AudioFormat,
     ) -> Result<String, StoreError> {
         let pcm = self.read_parts(call_id, session_id, parts, format).await?;
-        let key = {
-            let _joining = lock_call(call_id).await;
-            self.append(call_id, session_id, &format, pcm).await?
-        };
+        let key = self.append(call_id, session_id, &format, pcm).await?;
         for &n in parts {
             self.call(self.blobs.delete(&part_key(call_id, session_id, n))).await?;
         }
@@ -150,22 +139,27 @@ impl Storage {
         pcm: Vec<u8>,
     ) -> Result<String, StoreError> {
         let key = recording_key(call_id);
-        let whole = match self.call(self.blobs.get(&key)).await? {
-            None => pcm,
-            Some(_) if pcm.is_empty() => return Ok(key),
-            Some(bytes) => match wav::decode(&bytes) {
-                Ok((existing, mut whole)) if existing == *format => {
-                    whole.extend_from_slice(&pcm);
-                    whole
-                }
-                _ => {
-                    let own = session_recording_key(call_id, session_id);
-                    self.call(self.blobs.put(&own, wav::encode(format, &pcm))).await?;
-                    return Ok(own);
-                }
-            },
-        };
-        self.call(self.blobs.put(&key, wav::encode(format, &whole))).await?;
-        Ok(key)
+        for _ in 0..JOIN_ATTEMPTS {
+            let (whole, read) = match self.call(self.blobs.get_versioned(&key)).await? {
+                None => (wav::encode(format, &pcm), None),
+                Some(_) if pcm.is_empty() => return Ok(key),
+                Some((bytes, version)) => match wav::decode(&bytes) {
+                    Ok((existing, mut whole)) if existing == *format => {
+                        whole.extend_from_slice(&pcm);
+                        (wav::encode(format, &whole), Some(version))
+                    }
+                    _ => {
+                        let own = session_recording_key(call_id, session_id);
+                        self.call(self.blobs.put(&own, wav::encode(format, &pcm))).await?;
+                        return Ok(own);
+                    }
+                },
+            };
+            if self.call(self.blobs.put_if(&key, whole, read.as_ref())).await? {
+                return Ok(key);
+            }
+            tracing::info!(key, "recording: joined by another session meanwhile, reading it again");
+        }
+        Err(StoreError::Backend(format!("{key}: changed by other joins {JOIN_ATTEMPTS} times in a row")))
     }
 }

@@ -1,8 +1,9 @@
 use super::*;
 use async_trait::async_trait;
+use shared::ports::BlobVersion;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// An in-memory blob store whose writes fail while `down` is set.
 #[derive(Default)]
@@ -11,22 +12,53 @@ struct FlakyBlobs {
     /// Writes never answer.
     hang: AtomicBool,
     blobs: Mutex<HashMap<String, Vec<u8>>>,
+    /// Writes so far, each blob's version the number of the write that left it.
+    writes: AtomicU64,
+    versions: Mutex<HashMap<String, u64>>,
 }
 
-#[async_trait]
-impl BlobStore for FlakyBlobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+impl FlakyBlobs {
+    async fn available(&self) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("storage down".into()));
         }
         if self.hang.load(Ordering::SeqCst) {
             std::future::pending::<()>().await;
         }
+        Ok(())
+    }
+
+    fn write(&self, key: &str, bytes: Vec<u8>) {
+        let version = self.writes.fetch_add(1, Ordering::SeqCst);
+        self.versions.lock().unwrap().insert(key.into(), version);
         self.blobs.lock().unwrap().insert(key.into(), bytes);
+    }
+
+    fn version(&self, key: &str) -> Option<BlobVersion> {
+        self.versions.lock().unwrap().get(key).map(|v| BlobVersion(v.to_string()))
+    }
+}
+
+#[async_trait]
+impl BlobStore for FlakyBlobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.available().await?;
+        self.write(key, bytes);
         Ok(())
     }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.blobs.lock().unwrap().get(key).cloned())
+    }
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, StoreError> {
+        Ok(self.get(key).await?.zip(self.version(key)))
+    }
+    async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&BlobVersion>) -> Result<bool, StoreError> {
+        self.available().await?;
+        let unchanged = self.version(key).as_ref() == expected;
+        if unchanged {
+            self.write(key, bytes);
+        }
+        Ok(unchanged)
     }
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.blobs.lock().unwrap().remove(key);
@@ -127,8 +159,8 @@ async fn pcm_at(blobs: &dyn BlobStore, key: &str) -> (AudioFormat, Vec<i16>) {
 }
 
 /// The folder store, where reading a call's recording waits (up to a moment) until a second reader comes:
-/// two sessions ending together both read the recording before either writes it back, unless joins of
-/// one call wait for each other.
+/// two sessions ending together (on two listener tasks) both read the recording before either writes it
+/// back, so the second write must find the recording changed and read it again.
 struct ReadTogether {
     folder: Arc<shared::adapters::embedded::FolderBlobStore>,
     readers: tokio::sync::Barrier,
@@ -140,10 +172,14 @@ impl BlobStore for ReadTogether {
         self.folder.put(key, bytes).await
     }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if !key.contains("/part-") {
-            let _ = tokio::time::timeout(Duration::from_millis(300), self.readers.wait()).await;
-        }
         self.folder.get(key).await
+    }
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, StoreError> {
+        let _ = tokio::time::timeout(Duration::from_millis(300), self.readers.wait()).await;
+        self.folder.get_versioned(key).await
+    }
+    async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&BlobVersion>) -> Result<bool, StoreError> {
+        self.folder.put_if(key, bytes, expected).await
     }
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.folder.delete(key).await

@@ -39,6 +39,28 @@ pub async fn blob_round_trip(blobs: Arc<dyn BlobStore>) {
     assert!(!blobs.exists(key).await.unwrap());
 }
 
+/// A read-modify-write through `get_versioned` and `put_if` loses no other writer's bytes: a write made
+/// after the read (by another process) makes the conditional write refuse, and nothing is written.
+pub async fn blob_conditional_writes(blobs: Arc<dyn BlobStore>) {
+    let key = "recordings/contract-conditional.wav";
+    assert_eq!(blobs.get_versioned(key).await.unwrap(), None);
+    assert!(blobs.put_if(key, b"first".to_vec(), None).await.unwrap(), "absent as read: written");
+    assert!(!blobs.put_if(key, b"lost".to_vec(), None).await.unwrap(), "no longer absent: refused");
+    let (bytes, first) = blobs.get_versioned(key).await.unwrap().unwrap();
+    assert_eq!(bytes, b"first");
+    blobs.put(key, b"another writer".to_vec()).await.unwrap();
+    assert!(!blobs.put_if(key, b"first, appended".to_vec(), Some(&first)).await.unwrap(), "changed: refused");
+    assert_eq!(blobs.get(key).await.unwrap().as_deref(), Some(&b"another writer"[..]), "the other write stays");
+    let (bytes, current) = blobs.get_versioned(key).await.unwrap().unwrap();
+    assert_eq!((bytes.as_slice(), current != first), (&b"another writer"[..], true));
+    assert!(blobs.put_if(key, b"another writer, appended".to_vec(), Some(&current)).await.unwrap());
+    assert_eq!(blobs.get(key).await.unwrap().as_deref(), Some(&b"another writer, appended"[..]));
+    assert!(!blobs.put_if(key, b"stale".to_vec(), Some(&current)).await.unwrap(), "a version is used once");
+    blobs.delete(key).await.unwrap();
+    assert!(!blobs.put_if(key, b"gone".to_vec(), Some(&current)).await.unwrap(), "deleted: refused");
+    assert_eq!(blobs.get(key).await.unwrap(), None);
+}
+
 pub async fn heartbeat_round_trip(hbs: Arc<dyn Heartbeats>) {
     assert!(hbs.get("contract_worker").await.unwrap().is_none());
     let first = Heartbeat {

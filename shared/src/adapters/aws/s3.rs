@@ -1,6 +1,6 @@
 //! Blob store on S3: one object per key.
 
-use crate::ports::{BlobStore, StoreError};
+use crate::ports::{BlobStore, BlobVersion, StoreError};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
@@ -39,6 +39,32 @@ impl BlobStore for S3BlobStore {
         match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => Ok(Some(out.body.collect().await.map_err(backend)?.into_bytes().to_vec())),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(backend(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, StoreError> {
+        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => {
+                let etag = out.e_tag().ok_or_else(|| backend(format!("{key}: no ETag")))?.to_string();
+                Ok(Some((out.body.collect().await.map_err(backend)?.into_bytes().to_vec(), BlobVersion(etag))))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(backend(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// S3's conditional writes: `If-Match` the ETag read, or `If-None-Match: *` for a key read as absent.
+    /// 412 says another write came first; 409 that one is under way; 404 that the object was deleted.
+    async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&BlobVersion>) -> Result<bool, StoreError> {
+        let put = self.client.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(bytes));
+        let put = match expected {
+            Some(BlobVersion(etag)) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 404 | 409 | 412)) => Ok(false),
             Err(e) => Err(backend(aws_sdk_s3::error::DisplayErrorContext(e))),
         }
     }

@@ -1,13 +1,16 @@
 //! Blob store on a local folder. Keys map to relative paths; every segment is validated so a key can
 //! never leave the root. Writes go through a temporary file and a rename, so readers never see half a blob.
+//! Conditional writes are checked under a lock of this store: the folder serves one process.
 
-use crate::ports::{BlobStore, StoreError};
+use crate::ports::{BlobStore, BlobVersion, StoreError};
 use async_trait::async_trait;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 pub struct FolderBlobStore {
     root: PathBuf,
+    /// Held from checking a conditional write's version to its rename.
+    conditional: tokio::sync::Mutex<()>,
 }
 
 fn io_err(e: std::io::Error) -> StoreError {
@@ -22,7 +25,7 @@ fn safe_segment(s: &str) -> bool {
 
 impl FolderBlobStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { root: root.into(), conditional: Default::default() }
     }
 
     pub fn root(&self) -> &Path {
@@ -35,11 +38,9 @@ impl FolderBlobStore {
         }
         Ok(self.root.join(key))
     }
-}
 
-#[async_trait]
-impl BlobStore for FolderBlobStore {
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+    /// Writes `bytes` beside `key`'s file under a temporary name; returns the final and temporary paths.
+    async fn write_beside(&self, key: &str, bytes: Vec<u8>) -> Result<(PathBuf, PathBuf), StoreError> {
         let path = self.path(key)?;
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
@@ -48,7 +49,49 @@ impl BlobStore for FolderBlobStore {
         getrandom::fill(&mut nonce).map_err(|e| StoreError::Backend(e.to_string()))?;
         let tmp = path.with_extension(format!("tmp{}", u64::from_le_bytes(nonce)));
         tokio::fs::write(&tmp, bytes).await.map_err(io_err)?;
+        Ok((path, tmp))
+    }
+}
+
+/// A file's version: every write renames a new file in, so its inode changes with each write, and size
+/// and modification time with nearly every one.
+async fn version(path: &Path) -> Result<Option<BlobVersion>, StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    match tokio::fs::metadata(path).await {
+        Ok(m) => Ok(Some(BlobVersion(format!("{}-{}-{}.{}", m.ino(), m.len(), m.mtime(), m.mtime_nsec())))),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(e)),
+    }
+}
+
+#[async_trait]
+impl BlobStore for FolderBlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let (path, tmp) = self.write_beside(key, bytes).await?;
         tokio::fs::rename(&tmp, &path).await.map_err(io_err)
+    }
+
+    /// Reads the version before and after the bytes and retries if a write landed in between.
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, BlobVersion)>, StoreError> {
+        let path = self.path(key)?;
+        loop {
+            let Some(before) = version(&path).await? else { return Ok(None) };
+            let Some(bytes) = self.get(key).await? else { continue };
+            if version(&path).await?.as_ref() == Some(&before) {
+                return Ok(Some((bytes, before)));
+            }
+        }
+    }
+
+    async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&BlobVersion>) -> Result<bool, StoreError> {
+        let (path, tmp) = self.write_beside(key, bytes).await?;
+        let _checking = self.conditional.lock().await;
+        if version(&path).await?.as_ref() != expected {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Ok(false);
+        }
+        tokio::fs::rename(&tmp, &path).await.map_err(io_err)?;
+        Ok(true)
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
