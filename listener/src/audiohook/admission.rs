@@ -11,9 +11,10 @@ use tokio::net::TcpStream;
 
 /// `GENESYS_AUDIOHOOK_MAX_SESSIONS` default: far above one task's share of calls, far below file limits.
 pub const DEFAULT_MAX_SESSIONS: usize = 2_000;
-/// At most this many connections may be still sending their request head or being checked: Genesys sends
-/// its upgrade at once, so a crowd of slow heads is someone holding sockets, not calls arriving.
-pub const MAX_HANDSHAKES: usize = 100;
+/// `GENESYS_AUDIOHOOK_MAX_HANDSHAKES` default: connections still sending their request head or being
+/// checked. Genesys sends its upgrade at once, so a crowd of slow heads is someone holding sockets, not
+/// calls arriving; raise it only for bursts of calls larger than this arriving within a second.
+pub const DEFAULT_MAX_HANDSHAKES: usize = 100;
 /// A busy client is told to come back after this many seconds (Genesys retries a failed connection).
 const RETRY_AFTER_SECONDS: u64 = 5;
 /// A refusal (answer, then reading what the client still sends so the close is clean) takes at most this.
@@ -28,16 +29,17 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// `sessions` connections (at least one), of which at most [`MAX_HANDSHAKES`] in their handshake.
-    pub fn new(sessions: usize) -> Self {
+    /// `sessions` connections (at least one), of which at most `handshakes` (at least one, at most
+    /// `sessions`) in their handshake.
+    pub fn new(sessions: usize, handshakes: usize) -> Self {
         let sessions = sessions.max(1);
-        Self { sessions, handshakes: sessions.min(MAX_HANDSHAKES) }
+        Self { sessions, handshakes: handshakes.clamp(1, sessions) }
     }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self::new(DEFAULT_MAX_SESSIONS)
+        Self::new(DEFAULT_MAX_SESSIONS, DEFAULT_MAX_HANDSHAKES)
     }
 }
 

@@ -1,7 +1,7 @@
 //! AudioHook settings from the environment: the seed's names and defaults, plus
 //! credentials, spool and recording settings; every one is in docs/settings.md.
 
-use super::admission::{DEFAULT_MAX_SESSIONS, Limits};
+use super::admission::{DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_SESSIONS, Limits};
 use super::chunker::FlushRules;
 use super::pipeline::PipelineSettings;
 use super::signature::Credentials;
@@ -60,7 +60,8 @@ pub struct AudiohookConfig {
     pub live: LiveConfig,
     /// `GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS` (15).
     pub heartbeat_every: Duration,
-    /// `GENESYS_AUDIOHOOK_MAX_SESSIONS` (2000) connections at once, of which at most 100 in their handshake.
+    /// `GENESYS_AUDIOHOOK_MAX_SESSIONS` (2000) connections at once, of which at most
+    /// `GENESYS_AUDIOHOOK_MAX_HANDSHAKES` (100) in their handshake.
     pub limits: Limits,
     /// `SUPERVISOR_TOKEN`: shows the whole status document on `/healthz`; unset, only `{"ok": …}` is served.
     pub supervisor_token: Option<Secret>,
@@ -161,12 +162,10 @@ impl AudiohookConfig {
             },
             live: LiveConfig::from_env(e)?,
             heartbeat_every: seconds(e, "GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", 15.0)?.max(Duration::from_secs(1)),
-            limits: Limits::new(env::parsed(
-                e,
-                "GENESYS_AUDIOHOOK_MAX_SESSIONS",
-                DEFAULT_MAX_SESSIONS,
-                "whole number",
-            )?),
+            limits: Limits::new(
+                env::parsed(e, "GENESYS_AUDIOHOOK_MAX_SESSIONS", DEFAULT_MAX_SESSIONS, "whole number")?,
+                env::parsed(e, "GENESYS_AUDIOHOOK_MAX_HANDSHAKES", DEFAULT_MAX_HANDSHAKES, "whole number")?,
+            ),
             supervisor_token: env::string(e, "SUPERVISOR_TOKEN").map(Secret::from),
         })
     }
@@ -197,7 +196,7 @@ mod tests {
             ("GENESYS_AUDIOHOOK_MAX_SESSIONS", "20"),
         ])
         .unwrap();
-        assert_eq!(c.limits, Limits { sessions: 20, handshakes: 20 });
+        assert_eq!(c.limits, Limits { sessions: 20, handshakes: 20 }, "no more handshakes than sessions");
         assert_eq!(format!("{:?}", c.credentials), "Credentials { api_keys: 2, .. }");
         assert_eq!((c.path.as_str(), c.forward.token.as_str()), ("/hook", "t"));
         assert_eq!(c.forward.urls.events, "https://api.example/api/realtime/events");
@@ -208,5 +207,12 @@ mod tests {
         }
         let err = AudiohookConfig::from_env(&[("GENESYS_AUDIOHOOK_API_KEY", "k")]).unwrap_err();
         assert_eq!(err, ConfigError::BadCredentials("GENESYS_AUDIOHOOK_API_KEY"));
+        let c = AudiohookConfig::from_env(&[
+            ("GENESYS_AUDIOHOOK_API_KEY", "k"),
+            ("GENESYS_AUDIOHOOK_CLIENT_SECRET", "c2VjcmV0"),
+            ("GENESYS_AUDIOHOOK_MAX_HANDSHAKES", "7"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits, Limits { sessions: 2000, handshakes: 7 });
     }
 }
