@@ -49,6 +49,7 @@ async fn job_queue() {
 async fn folder_blobs() {
     let dir = TempDir::new().unwrap();
     port_contract::blob_round_trip(Arc::new(FolderBlobStore::new(dir.path()))).await;
+    port_contract::blob_streams(Arc::new(FolderBlobStore::new(dir.path()))).await;
 }
 
 #[tokio::test]
