@@ -4,6 +4,7 @@
 //! housekeeping leaves no call without a job, nor `processing` after its worker was stopped.
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use serde_json::Value;
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::AudioConfig;
@@ -58,8 +59,9 @@ fn wav() -> Vec<u8> {
 async fn provider_outages_back_off_then_fail_the_call_with_the_reason() {
     let dir = tempfile::TempDir::new().unwrap();
     let (store, service) = embedded(&dir, &[("BATCH_MAX_ATTEMPTS", "3"), ("ENABLE_NOISE_SUPPRESSION", "false")]);
+    let staged = service.stage_audio(futures_util::stream::iter([Ok(wav().into())]).boxed()).await.unwrap();
     let call =
-        service.submit(Upload { filename: "a.wav".into(), audio: Some(wav()), ..Upload::default() }).await.unwrap();
+        service.submit(Upload { filename: "a.wav".into(), audio: Some(staged), ..Upload::default() }).await.unwrap();
 
     let mut outcomes = Vec::new();
     for _ in 0..3 {
