@@ -56,8 +56,8 @@ fn stalled(call: &BatchCall, now: Timestamp, lease: Duration, max_attempts: u32)
     )))
 }
 
-/// Why a call still `processing` when the one local process starts fails: its last attempt died with the
-/// process that ran it (the OOM killer, a crash, a restart), and the attempts before it ended too.
+/// Why a call out of attempts and still `processing` when the one local process starts fails: its last
+/// attempt died with the process that ran it (the OOM killer, a crash, a restart).
 fn died_with_the_process(attempts: u32) -> String {
     format!(
         "processing stopped after {attempts} attempts: the process running it was stopped before it finished \
