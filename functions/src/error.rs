@@ -33,6 +33,7 @@ impl From<ServiceError> for ApiError {
                 body: json!({"detail": "No realtime events were ingested from audio payload", "audio": audio, "warnings": warnings}),
             },
             ServiceError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m),
+            ServiceError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
             ServiceError::Contention => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             ServiceError::Store(err) => {
                 tracing::error!(error = %err, "storage failure");

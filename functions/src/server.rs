@@ -124,7 +124,7 @@ impl LocalServer {
         }
         let (credentials, credential_source) = resolve_credentials(cfg)?;
         let push = BroadcastPush::new(PUSH_BUFFER);
-        let backend = Backend::embedded(&cfg.data_dir, push.clone())?;
+        let backend = Backend::embedded(&cfg.data_dir, push.clone(), cfg.services.batch.lease)?;
         let services = startup::wire(backend, &cfg.services, credentials.clone())?;
         let app = services.state;
         let (realtime, batch, heartbeats) = (app.realtime.clone(), app.batch.clone(), app.heartbeats.clone());
@@ -197,6 +197,7 @@ impl LocalServer {
             let ports = Ports { blobs: self.realtime.blobs.clone(), heartbeats: self.heartbeats, transcriber };
             tokio::spawn(audiohook::run(cfg, socket, ingest, ports, Delivery::Forward, stopped(&shutdown)))
         });
+        take_up_what_a_stop_left(&self.batch).await;
         let housekeeping = tokio::spawn(housekeeping(self.realtime, self.batch.clone(), self.housekeeping_every));
         let worker = tokio::spawn(shared::batch::worker::run(self.batch, stopped(&shutdown)));
         let served = axum::serve(listener, self.router)
@@ -217,6 +218,27 @@ impl LocalServer {
         }
         housekeeping.abort();
         served
+    }
+}
+
+/// Before the batch worker starts: what the previous run was doing when it stopped is over. Its staged
+/// uploads are deleted and the calls it left `processing` are taken up (failed when out of attempts).
+async fn take_up_what_a_stop_left(batch: &BatchService) {
+    match batch.clear_staged_uploads().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(uploads = n, "deleted uploads an earlier run left unfinished"),
+        Err(e) => tracing::warn!(error = %e, "could not delete unfinished uploads"),
+    }
+    match batch.take_up_interrupted().await {
+        Ok(report) if report != Default::default() => {
+            tracing::info!(
+                requeued = report.stalled_requeued,
+                failed = report.stalled_failed,
+                "took up interrupted batch calls"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not take up interrupted batch calls; housekeeping will"),
     }
 }
 

@@ -36,14 +36,16 @@ pub struct Backend {
 impl Backend {
     /// The embedded backend under `data_dir`: one SQLite file, a blob folder and `push`, the in-process
     /// broadcast the local `/ws` also subscribes to. Jobs held by a worker of an earlier run of the process
-    /// died with it, so they are released to be delivered again.
+    /// died with it, so they are released to be delivered again after a pause (`worker::restart_pause`
+    /// with the batch `lease`): not at once, in case the job is what killed that run.
     pub fn embedded(
         data_dir: &std::path::Path,
         push: shared::adapters::embedded::BroadcastPush,
+        lease: std::time::Duration,
     ) -> Result<Self, shared::ports::StoreError> {
         use shared::adapters::embedded::{BLOB_FOLDER, DATABASE_FILE, FolderBlobStore, SqliteStore};
         let store = Arc::new(SqliteStore::open(&data_dir.join(DATABASE_FILE))?);
-        store.release_held_jobs()?;
+        store.release_held_jobs(|attempts| shared::batch::worker::restart_pause(attempts, lease))?;
         Ok(Self {
             calls: store.clone(),
             batch_calls: store.clone(),

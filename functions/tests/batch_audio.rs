@@ -5,8 +5,6 @@
 //! feature, also the offline default: real speech transcribed by the embedded engine with nothing configured.
 
 mod common;
-#[path = "../../shared/tests/process/mod.rs"]
-mod process;
 #[cfg(feature = "whisper")]
 #[path = "../../shared/tests/speech/mod.rs"]
 mod speech;
@@ -15,7 +13,7 @@ mod telephony;
 
 use axum::body::Bytes;
 use axum::routing::post;
-use common::TestServer;
+use common::{TestServer, process};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -201,38 +199,27 @@ async fn calls_that_cannot_be_processed_fail_with_a_reason() {
     s.stop().await;
 }
 
-/// Starts `call-analytics serve` on `dir`; returns the process and its base URL.
-fn serve(dir: &std::path::Path, stt: &str) -> (std::process::Child, String) {
-    let (child, mut lines) = process::spawn_lines(
-        std::process::Command::new(env!("CARGO_BIN_EXE_call-analytics"))
-            .arg("serve")
-            .env("HTTP_ADDR", "127.0.0.1:0")
-            .env("DATA_DIR", dir)
-            .env("SUPERVISOR_TOKEN", common::SUPERVISOR)
-            .env("REALTIME_INGEST_TOKEN", common::INGEST)
-            .env("GENESYS_AUDIOHOOK_ENABLED", "false")
-            .env("STT_PROVIDER", "openai")
-            .env("STT_BASE_URL", stt)
-            .env("ENABLE_NOISE_SUPPRESSION", "false"),
-    );
-    // Logs share stdout (a restart logs the jobs it releases before the banner).
-    let banner = lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("Call Analytics listening on")).unwrap();
-    std::thread::spawn(move || lines.for_each(drop)); // keep reading, so logging never hits a closed pipe
-    let base = banner.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    (child, base)
+/// `call-analytics serve` on `dir`, transcribing with the fake at `stt`, with 5 s job leases (so a job a
+/// killed run held waits at most 5 s at the next start) and at most `attempts` attempts a call.
+fn serve(dir: &std::path::Path, stt: &str, attempts: &str) -> (std::process::Child, String) {
+    common::serve_binary(
+        dir,
+        &[
+            ("STT_PROVIDER", "openai"),
+            ("STT_BASE_URL", stt),
+            ("ENABLE_NOISE_SUPPRESSION", "false"),
+            ("BATCH_JOB_TIMEOUT_SECONDS", "5"),
+            ("BATCH_MAX_ATTEMPTS", attempts),
+        ],
+    )
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Value {
     http.get(url).bearer_auth(common::SUPERVISOR).send().await.unwrap().json().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_cut_off_by_a_killed_worker_completes_after_a_restart() {
-    let hang = Arc::new(AtomicBool::new(true));
-    let (stt, seen) = fake_whisper_for_calls(hang.clone()).await;
-    let dir = tempfile::TempDir::new().unwrap();
-    let http = reqwest::Client::new();
-    let (mut first, base) = serve(dir.path(), &stt);
+/// Uploads a two-second stereo call to the process at `base`; its id.
+async fn upload_to(http: &reqwest::Client, base: &str) -> String {
     let form = Form::new().part("file", Part::bytes(stereo_call(2.0, 8000)).file_name("long call.wav"));
     let v: Value = http
         .post(format!("{base}/api/calls"))
@@ -244,15 +231,39 @@ async fn a_job_cut_off_by_a_killed_worker_completes_after_a_restart() {
         .json()
         .await
         .unwrap();
-    let id = v["id"].as_str().unwrap().to_string();
-    while seen.load(Ordering::SeqCst) == 0 {
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// Waits (at most 30 s) until the fake transcription server has had `n` requests.
+async fn until_seen(seen: &AtomicUsize, n: usize) {
+    for _ in 0..1500 {
+        if seen.load(Ordering::SeqCst) >= n {
+            return;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    first.kill().unwrap(); // SIGKILL mid-transcription: no shutdown code runs
-    first.wait().unwrap();
+    panic!("the transcription server had {} requests, not {n}", seen.load(Ordering::SeqCst));
+}
+
+/// SIGKILL, as the OOM killer sends it: no shutdown code runs.
+fn kill(mut server: std::process::Child) {
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_cut_off_by_a_killed_worker_completes_after_a_restart() {
+    let hang = Arc::new(AtomicBool::new(true));
+    let (stt, seen) = fake_whisper_for_calls(hang.clone()).await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let http = reqwest::Client::new();
+    let (first, base) = serve(dir.path(), &stt, "5");
+    let id = upload_to(&http, &base).await;
+    until_seen(&seen, 1).await;
+    kill(first); // mid-transcription
 
     hang.store(false, Ordering::SeqCst);
-    let (mut second, base) = serve(dir.path(), &stt);
+    let (mut second, base) = serve(dir.path(), &stt, "5");
     let status = loop {
         let v = get_json(&http, &format!("{base}/api/calls/{id}")).await;
         if v["status"] == "completed" || v["status"] == "failed" {
@@ -262,6 +273,44 @@ async fn a_job_cut_off_by_a_killed_worker_completes_after_a_restart() {
     };
     assert_eq!(status["status"], "completed", "{status}");
     let list = get_json(&http, &format!("{base}/api/calls")).await;
-    assert_eq!(list["calls"][0]["attempts"], 2, "the second run picked the job up at once: {list}");
+    assert_eq!(list["calls"][0]["attempts"], 2, "the second run picked the job up after its pause: {list}");
     assert!(process::terminate(&mut second).success());
+}
+
+/// A recording whose processing kills the process every time (the OOM killer, simulated by SIGKILL while
+/// the fake transcription server holds the call) does not crash-loop it: a restarted process serves and
+/// holds the job back for a pause before running it again, and once the call is out of attempts the next
+/// start fails it with the reason, and never runs it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_kills_the_process_every_time_fails_after_its_attempts() {
+    let (stt, seen) = fake_whisper_for_calls(Arc::new(AtomicBool::new(true))).await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let http = reqwest::Client::new();
+    let (first, base) = serve(dir.path(), &stt, "2");
+    let id = upload_to(&http, &base).await;
+    until_seen(&seen, 1).await;
+    kill(first);
+
+    let (second, base) = serve(dir.path(), &stt, "2");
+    let call = get_json(&http, &format!("{base}/api/calls/{id}")).await;
+    assert_eq!((call["status"].as_str(), call["stage"].as_str()), (Some("queued"), Some("interrupted")), "{call}");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(seen.load(Ordering::SeqCst), 1, "the restarted process did not run the job that killed it at once");
+    until_seen(&seen, 2).await; // after the pause (one 5 s lease)
+    kill(second);
+
+    let (mut third, base) = serve(dir.path(), &stt, "2");
+    let call = get_json(&http, &format!("{base}/api/calls/{id}")).await;
+    assert_eq!(call["status"], "failed", "{call}");
+    assert!(
+        call["error_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("processing stopped after 2 attempts: the process running it"),
+        "{call}"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert_eq!(seen.load(Ordering::SeqCst), 2, "a failed call is not run again");
+    assert_eq!(get_json(&http, &format!("{base}/api/calls/{id}")).await["status"], "failed");
+    assert!(process::terminate(&mut third).success());
 }

@@ -135,10 +135,44 @@ pub trait CallStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobVersion(pub String);
 
-/// Opaque bytes by key (`live/…`, `recordings/…`, `uploads/…`, `outputs/…`).
+/// Bytes arriving piece by piece (an upload as the client sends it), so a large file never has to be held
+/// whole. An `Err` ends the stream: the sender went away, or the caller cut it off at a limit.
+pub type ByteStream<'a> = futures_util::stream::BoxStream<'a, Result<bytes::Bytes, std::io::Error>>;
+
+/// Why `put_stream` stored nothing.
+#[derive(Debug, Error)]
+pub enum StreamPutError {
+    /// The stream ended with an error (its own, passed on so the caller can tell its reasons apart).
+    #[error("the stream broke off: {0}")]
+    Stream(std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Opaque bytes by key (`live/…`, `recordings/…`, `uploads/…`, `outputs/…`, `staging/…`).
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// Stores what `body` yields under `key` without holding it in memory, and returns its length. All or
+    /// nothing: until the stream has ended well nothing is under `key`, and a stream that breaks off (or a
+    /// caller that stops waiting) leaves nothing behind. This default, for test doubles, collects it.
+    async fn put_stream(&self, key: &str, mut body: ByteStream<'_>) -> Result<u64, StreamPutError> {
+        use futures_util::StreamExt;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk.map_err(StreamPutError::Stream)?);
+        }
+        let len = bytes.len() as u64;
+        self.put(key, bytes).await?;
+        Ok(len)
+    }
+    /// Moves the blob at `from` to `to`, replacing what `to` held: an upload streamed before its call had
+    /// an id is moved under the call. This default, for test doubles, copies and deletes.
+    async fn rename(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let bytes = self.get(from).await?.ok_or_else(|| StoreError::Backend(format!("no blob at {from:?}")))?;
+        self.put(to, bytes).await?;
+        self.delete(from).await
+    }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Whether `key` holds a blob. Adapters answer without reading it (the audio meta asks on every poll
     /// whether a call has a recording); this default, for test doubles, reads it.

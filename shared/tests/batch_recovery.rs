@@ -1,9 +1,11 @@
 //! Batch calls that cannot run now, on the real SQLite queue and folder: with the provider down
 //! (`ProviderDownForRetries`, a Transcriber that always answers "unavailable") a delivery backs off with
-//! the reason showing, and the last attempt fails the call with the reason and dead-letters the job; and
-//! housekeeping leaves no call without a job, nor `processing` after its worker was stopped.
+//! the reason showing, and the last attempt fails the call with the reason and dead-letters the job;
+//! housekeeping leaves no call without a job, nor `processing` after its worker was stopped; and the local
+//! process, as it starts, takes up what its previous run left processing and holds its jobs back a while.
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use serde_json::Value;
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::AudioConfig;
@@ -58,8 +60,9 @@ fn wav() -> Vec<u8> {
 async fn provider_outages_back_off_then_fail_the_call_with_the_reason() {
     let dir = tempfile::TempDir::new().unwrap();
     let (store, service) = embedded(&dir, &[("BATCH_MAX_ATTEMPTS", "3"), ("ENABLE_NOISE_SUPPRESSION", "false")]);
+    let staged = service.stage_audio(futures_util::stream::iter([Ok(wav().into())]).boxed()).await.unwrap();
     let call =
-        service.submit(Upload { filename: "a.wav".into(), audio: Some(wav()), ..Upload::default() }).await.unwrap();
+        service.submit(Upload { filename: "a.wav".into(), audio: Some(staged), ..Upload::default() }).await.unwrap();
 
     let mut outcomes = Vec::new();
     for _ in 0..3 {
@@ -193,4 +196,55 @@ async fn housekeeping_takes_up_calls_a_stopped_worker_left_processing() {
     assert_eq!(service.get(&live.id).await.unwrap().value.status, BatchStatus::Processing);
     assert_eq!(service.sweep().await.unwrap(), BatchSweep::default(), "a second pass changes nothing");
     assert!(store.receive(10, Duration::from_secs(60)).await.unwrap().is_empty(), "a failed call gets no job");
+}
+
+/// At the start of the local process, every call still `processing` was left by a worker that died with
+/// the previous run: out of attempts it fails with the reason, otherwise it shows queued (`interrupted`)
+/// with its attempts kept; other calls are left alone, and a second pass changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_takes_up_the_calls_the_previous_run_left_processing() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (store, service) = embedded(&dir, &[("BATCH_MAX_ATTEMPTS", "2")]);
+    let now = chrono::Utc::now();
+    let new = |id: &str| {
+        BatchCall::new(id.into(), "a.wav".into(), format!("uploads/{id}/a.wav"), CallOptions::default(), now)
+    };
+    let (once, last, waiting) = (new("20260210101520000001"), new("20260210101520000002"), new("20260210101520000003"));
+    for c in [&once, &last, &waiting] {
+        assert!(store.create_batch_call(c).await.unwrap());
+    }
+    hold(&store, &once.id, 1, now).await;
+    hold(&store, &last.id, 2, now).await;
+
+    assert_eq!(
+        service.take_up_interrupted().await.unwrap(),
+        BatchSweep { stalled_requeued: 1, stalled_failed: 1, ..BatchSweep::default() }
+    );
+    let again = service.get(&once.id).await.unwrap().value;
+    assert_eq!((again.status, again.stage.as_str(), again.attempts), (BatchStatus::Queued, "interrupted", 1));
+    let failed = service.get(&last.id).await.unwrap().value;
+    assert_eq!(failed.status, BatchStatus::Failed);
+    assert!(failed.error_message.unwrap().starts_with("processing stopped after 2 attempts: the process running it"));
+    assert_eq!(service.get(&waiting.id).await.unwrap().value.status, BatchStatus::Queued);
+    assert_eq!(service.take_up_interrupted().await.unwrap(), BatchSweep::default(), "a second pass changes nothing");
+}
+
+/// A job a dead run held (its lease still running) comes back at the next start after the pause the
+/// process chooses, not at once and not only when its lease ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_releases_held_jobs_after_a_pause() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (store, _) = embedded(&dir, &[]);
+    store.enqueue(r#"{"call_id":"1"}"#).await.unwrap();
+    assert_eq!(store.receive(1, Duration::from_secs(600)).await.unwrap().len(), 1);
+    let pauses = std::sync::Mutex::new(Vec::new());
+    let released = store.release_held_jobs(|attempts| {
+        pauses.lock().unwrap().push(attempts);
+        Duration::from_millis(300)
+    });
+    assert_eq!((released.unwrap(), pauses.into_inner().unwrap()), (1, vec![1]));
+    assert!(store.receive(1, Duration::from_secs(60)).await.unwrap().is_empty(), "not at once");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let again = store.receive(1, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(again.iter().map(|j| j.attempts).collect::<Vec<_>>(), [2]);
 }

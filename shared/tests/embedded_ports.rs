@@ -50,6 +50,7 @@ async fn folder_blobs() {
     let dir = TempDir::new().unwrap();
     port_contract::blob_round_trip(Arc::new(FolderBlobStore::new(dir.path()))).await;
     port_contract::blob_conditional_writes(Arc::new(FolderBlobStore::new(dir.path()))).await;
+    port_contract::blob_streams(Arc::new(FolderBlobStore::new(dir.path()))).await;
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 #[path = "speech/mod.rs"]
 mod speech;
 
+use futures_util::StreamExt;
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::audio::{AudioConfig, prepare};
 use shared::batch::{BatchConfig, BatchPorts, BatchService, Processed, Upload, UploadsQueued};
@@ -99,7 +100,8 @@ async fn processed(dir: &std::path::Path, push: &BroadcastPush, name: &str, call
         BatchConfig::from_env(&quiet).unwrap(),
         UploadsQueued::ByService,
     );
-    let upload = Upload { filename: name.into(), audio: Some(call), ..Upload::default() };
+    let staged = service.stage_audio(futures_util::stream::iter([Ok(call.into())]).boxed()).await.unwrap();
+    let upload = Upload { filename: name.into(), audio: Some(staged), ..Upload::default() };
     let id = service.submit(upload).await.unwrap().id;
     assert_eq!(service.process(&id).await.unwrap(), Processed::Completed);
     (service, id)

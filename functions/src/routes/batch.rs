@@ -10,11 +10,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::batch::downloads::{BulkResult, Download};
 use shared::batch::listing::Filter;
-use shared::batch::{Upload, list_row, settings};
+use shared::batch::{MAX_TRANSCRIPT_BYTES, Upload, list_row, settings};
 use std::collections::HashMap;
 
 /// Room for the multipart framing and form fields around the file.
@@ -48,15 +49,31 @@ impl HasStatus for axum::extract::multipart::MultipartError {
     }
 }
 
-async fn field_bytes(field: Field<'_>) -> Result<Vec<u8>, ApiError> {
-    Ok(field.bytes().await.map_err(multipart_error)?.to_vec())
+/// A form field's bytes, read only up to `max`: past it the request is refused with `too_long` (400) and
+/// the rest is not read.
+async fn field_bytes(mut field: Field<'_>, max: usize, too_long: &str) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > max {
+            return Err(bad(too_long));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// An uploaded transcript: small, parsed before anything is stored, so read whole up to its own bound.
+async fn transcript_bytes(field: Field<'_>) -> Result<Vec<u8>, ApiError> {
+    field_bytes(field, MAX_TRANSCRIPT_BYTES, "Transcript file is too large").await
 }
 
 fn is_json_file(name: &str, content_type: Option<&str>) -> bool {
     name.to_lowercase().ends_with(".json") || content_type.is_some_and(|t| t.starts_with("application/json"))
 }
 
-/// `POST /api/calls`: `file` (audio, or a transcript `.json`), optional `transcript`, and the seed's fields.
+/// `POST /api/calls`: `file` (audio, or a transcript `.json`), optional `transcript`, and the seed's fields,
+/// in any order. Audio is streamed to storage as it arrives (`BatchService::stage_audio`), never held; what
+/// was staged is deleted if the form is then refused or the client goes away.
 async fn upload(State(s): State<AppState>, form: Result<Multipart, MultipartRejection>) -> Result<Response, ApiError> {
     let mut form = form.map_err(multipart_error)?;
     let mut up = Upload::default();
@@ -66,20 +83,19 @@ async fn upload(State(s): State<AppState>, form: Result<Multipart, MultipartReje
         match name.as_str() {
             "file" => {
                 let filename = field.file_name().unwrap_or("upload").to_string();
-                let json = is_json_file(&filename, field.content_type());
-                let bytes = field_bytes(field).await?;
-                if bytes.is_empty() {
-                    return Err(bad("Missing file"));
+                if is_json_file(&filename, field.content_type()) {
+                    up.transcript = Some(transcript_bytes(field).await?).filter(|b| !b.is_empty());
+                    if up.transcript.is_none() {
+                        return Err(bad("Missing file"));
+                    }
+                } else {
+                    up.audio = Some(s.batch.stage_audio(field.map_err(std::io::Error::other).boxed()).await?);
                 }
                 up.filename = filename;
-                if json { up.transcript = Some(bytes) } else { up.audio = Some(bytes) }
             }
-            "transcript" => up.transcript = Some(field_bytes(field).await?).filter(|b| !b.is_empty()),
+            "transcript" => up.transcript = Some(transcript_bytes(field).await?).filter(|b| !b.is_empty()),
             _ => {
-                let bytes = field_bytes(field).await?;
-                if bytes.len() > MAX_FIELD_BYTES {
-                    return Err(bad(format!("Field {name} is too long")));
-                }
+                let bytes = field_bytes(field, MAX_FIELD_BYTES, &format!("Field {name} is too long")).await?;
                 fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
             }
         }
@@ -226,7 +242,9 @@ async fn glossary(
     let mut form = form.map_err(multipart_error)?;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         if field.name() == Some("file") {
-            let terms = s.batch.set_glossary(field_bytes(field).await?).await?;
+            let too_large = shared::analysis::glossary::GlossaryError::TooLarge.to_string();
+            let file = field_bytes(field, shared::analysis::glossary::MAX_FILE_BYTES, &too_large).await?;
+            let terms = s.batch.set_glossary(file).await?;
             return Ok(Json(json!({"ok": true, "terms": terms})));
         }
     }

@@ -1,6 +1,9 @@
 //! Test harness: the real local server on a loopback port over a real SQLite file in a temp dir.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+#[path = "../../../shared/tests/process/mod.rs"]
+pub mod process;
+
 use functions::server::LocalServer;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -170,4 +173,23 @@ pub async fn next_json(
             return serde_json::from_str(t.as_str()).unwrap();
         }
     }
+}
+
+/// Starts the real `call-analytics serve` process on `dir` with the test tokens, AudioHook off, and `extra`
+/// settings; returns the process and its base URL.
+pub fn serve_binary(dir: &Path, extra: &[(&str, &str)]) -> (std::process::Child, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_call-analytics"));
+    cmd.arg("serve")
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("DATA_DIR", dir)
+        .env("SUPERVISOR_TOKEN", SUPERVISOR)
+        .env("REALTIME_INGEST_TOKEN", INGEST)
+        .env("GENESYS_AUDIOHOOK_ENABLED", "false")
+        .envs(extra.iter().copied());
+    let (child, mut lines) = process::spawn_lines(&mut cmd);
+    // Logs share stdout (a restart logs the jobs it releases before the banner).
+    let banner = lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("Call Analytics listening on")).unwrap();
+    std::thread::spawn(move || lines.for_each(drop)); // keep reading, so logging never hits a closed pipe
+    let base = banner.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    (child, base)
 }

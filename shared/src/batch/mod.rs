@@ -10,14 +10,16 @@ mod process;
 pub mod record;
 mod service;
 pub mod settings;
+mod staging;
 mod sweep;
 pub mod worker;
 
 pub use process::{ProcessError, Processed};
 pub use record::{BatchCall, BatchStatus, CallOptions, Digest};
 pub use service::{
-    ARTIFACTS, BatchPorts, BatchService, GLOSSARY_KEY, UPLOAD_URL_LIFETIME, Upload, UploadsQueued, list_row,
-    output_key, parse_transcript,
+    ARTIFACTS, BatchPorts, BatchService, GLOSSARY_KEY, MAX_TRANSCRIPT_BYTES, UPLOAD_URL_LIFETIME, Upload,
+    UploadsQueued, list_row, output_key, parse_transcript,
 };
 pub use settings::BatchConfig;
+pub use staging::{STAGING_PREFIX, StagedAudio};
 pub use sweep::BatchSweep;

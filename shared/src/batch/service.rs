@@ -6,6 +6,7 @@ use super::job::call_job;
 use super::listing::{self, Filter};
 use super::record::{BatchCall, CallOptions, new_id, safe_filename};
 use super::settings::BatchConfig;
+use super::staging::StagedAudio;
 use crate::analysis::glossary;
 use crate::ports::{BatchStore, BlobStore, CallStore, JobQueue, Push, PushMessage, StoreError, Versioned};
 use crate::realtime::{Clock, ServiceError};
@@ -35,10 +36,12 @@ pub const UPLOAD_URL_LIFETIME: std::time::Duration = std::time::Duration::from_s
 pub const MAX_TRANSCRIPT_BYTES: usize = 20 * 1024 * 1024;
 
 /// An upload: audio, a transcript, or both (the transcript is then used instead of transcription).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Upload {
     pub filename: String,
-    pub audio: Option<Vec<u8>>,
+    /// Already in storage (`stage_audio`): an upload is never held in memory.
+    pub audio: Option<StagedAudio>,
+    /// Held in memory to be checked before anything is stored: at most `MAX_TRANSCRIPT_BYTES`.
     pub transcript: Option<Vec<u8>>,
     pub options: CallOptions,
 }
@@ -114,8 +117,9 @@ impl BatchService {
         (self.clock)()
     }
 
-    /// Stores the files, records the call as queued and queues its job. Bad transcripts are refused here,
-    /// before anything is stored.
+    /// Records the call as queued, moves its staged audio under it, stores its transcript and queues its
+    /// job. Bad transcripts are refused here, before anything is stored; on any failure the staged audio is
+    /// deleted and no call stays recorded.
     pub async fn submit(&self, upload: Upload) -> Result<BatchCall, ServiceError> {
         if upload.audio.is_none() && upload.transcript.is_none() {
             return Err(bad("Missing file"));
@@ -185,7 +189,7 @@ impl BatchService {
     async fn store_upload(
         &self,
         call: &BatchCall,
-        audio: Option<Vec<u8>>,
+        audio: Option<StagedAudio>,
         transcript: Option<Vec<u8>>,
     ) -> Result<(), StoreError> {
         // The transcript first: with S3 notifications, the audio's arrival starts the job.
@@ -193,7 +197,7 @@ impl BatchService {
             self.ports.blobs.put(key, t).await?;
         }
         if let Some(a) = audio {
-            self.ports.blobs.put(&call.upload_key, a).await?;
+            a.place(&call.upload_key).await?;
         }
         if self.uploads == UploadsQueued::ByService {
             self.ports.queue.enqueue(&call_job(&call.id)).await?;

@@ -56,7 +56,48 @@ fn stalled(call: &BatchCall, now: Timestamp, lease: Duration, max_attempts: u32)
     )))
 }
 
+/// Why a call out of attempts and still `processing` when the one local process starts fails: its last
+/// attempt died with the process that ran it (the OOM killer, a crash, a restart).
+fn died_with_the_process(attempts: u32) -> String {
+    format!(
+        "processing stopped after {attempts} attempts: the process running it was stopped before it finished \
+         (killed, for example out of memory, or restarted); the recording may be too large or too long to process \
+         here"
+    )
+}
+
 impl BatchService {
+    /// At the start of the one local process, which alone works its queue: a call still `processing` was
+    /// left by a worker that died with the previous run. Out of attempts it fails now with the reason, so
+    /// a recording that kills the process every time ends `failed` after `BATCH_MAX_ATTEMPTS` runs, not
+    /// `processing` until the dead letter and housekeeping's long wait; otherwise it shows `queued`
+    /// (`interrupted`, attempts kept) until its job, which the queue holds back for a pause, comes back.
+    pub async fn take_up_interrupted(&self) -> Result<BatchSweep, ServiceError> {
+        let now = self.now();
+        let mut report = BatchSweep::default();
+        for call in self.all().await?.into_iter().filter(|c| c.status == BatchStatus::Processing) {
+            if call.attempts >= self.config.max_attempts {
+                let reason = died_with_the_process(call.attempts);
+                if let Some(failed) = self.save_if_unchanged(&call, |c| c.fail(&reason, now)).await? {
+                    self.announce(&failed, json!({})).await;
+                    tracing::warn!(call_id = %call.id, reason, "interrupted batch call failed");
+                    report.stalled_failed += 1;
+                }
+                continue;
+            }
+            let interrupted = |c: &mut BatchCall| {
+                c.advance(BatchStatus::Queued, "interrupted", 0, now);
+                c.error_message = Some("The last attempt stopped before it finished (the process was stopped)".into());
+            };
+            if let Some(queued) = self.save_if_unchanged(&call, interrupted).await? {
+                self.announce(&queued, json!({})).await;
+                tracing::warn!(call_id = %call.id, attempts = call.attempts, "batch call interrupted by a stop; it runs again");
+                report.stalled_requeued += 1;
+            }
+        }
+        Ok(report)
+    }
+
     /// One pass over the calls the dashboard considers (`BATCH_LIST_LIMIT` newest).
     pub async fn sweep(&self) -> Result<BatchSweep, ServiceError> {
         let now = self.now();

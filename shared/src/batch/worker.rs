@@ -37,6 +37,14 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::from_secs(30u64 << attempts.saturating_sub(1).min(5)).min(MAX_BACKOFF)
 }
 
+/// How long a job that a dead run of the local process held waits at the next start, after `attempts`
+/// deliveries: the worker's backoff, so a job that killed the process (out of memory) does not kill the
+/// next run as it starts and other jobs go first, but no longer than a lease, when the queue would have
+/// delivered it again anyway.
+pub fn restart_pause(attempts: u32, lease: Duration) -> Duration {
+    backoff(attempts).min(lease)
+}
+
 /// How often the local worker looks for jobs when the queue was empty.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 

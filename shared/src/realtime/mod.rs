@@ -40,6 +40,9 @@ pub enum ServiceError {
     AudioEventsRejected { audio: Value, warnings: Vec<String> },
     #[error("{0}")]
     NotFound(&'static str),
+    /// An upload past its limit: 413.
+    #[error("Upload too large")]
+    TooLarge,
     /// Lost too many races for the same call: 503, safe to retry (idempotency keys make it exact).
     #[error("Too many concurrent updates to this call; retry")]
     Contention,

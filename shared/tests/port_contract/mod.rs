@@ -1,11 +1,13 @@
-//! The port contract: what every adapter of `CallStore`, `BlobStore`, `Heartbeats`, `Tickets` and
-//! `JobQueue` must do. Each function takes a fresh adapter and uses unique ids, so the same suite runs on the
+//! The port contract: what every adapter of `CallStore`, `BlobStore` (streamed writes in `blob_stream`),
+//! `Heartbeats`, `Tickets` and `JobQueue` must do. Each function takes a fresh adapter and uses unique ids, so the same suite runs on the
 //! embedded adapters and on the AWS ones against local emulators (moto, DynamoDB Local).
 #![allow(dead_code, unused_imports)] // each test binary runs the part of the suite its adapters implement
 
+mod blob_stream;
 mod call_store;
 mod job_queue;
 
+pub use blob_stream::*;
 pub use call_store::*;
 pub use job_queue::*;
 

@@ -1,11 +1,14 @@
 //! Blob store on a local folder. Keys map to relative paths; every segment is validated so a key can
-//! never leave the root. Writes go through a temporary file and a rename, so readers never see half a blob.
-//! Conditional writes are checked under a lock of this store: the folder serves one process.
+//! never leave the root. Writes go through a temporary file beside the blob and a rename, so readers never
+//! see half a blob, and a write that fails or is abandoned removes its temporary file. Conditional writes
+//! are checked under a lock of this store: the folder serves one process.
 
-use crate::ports::{BlobStore, BlobVersion, StoreError};
+use crate::ports::{BlobStore, BlobVersion, ByteStream, StoreError, StreamPutError};
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
 
 pub struct FolderBlobStore {
     root: PathBuf,
@@ -23,6 +26,39 @@ fn safe_segment(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '@' | '+'))
 }
 
+/// A write's temporary file, removed when dropped unless it was renamed into place: a write that fails, or
+/// whose future is dropped (a client that disconnects mid-upload), leaves nothing behind.
+struct TempFile {
+    path: PathBuf,
+    placed: bool,
+}
+
+impl TempFile {
+    /// A fresh name beside `path`, with its folder created.
+    async fn beside(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
+        }
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Self { path: path.with_extension(format!("tmp{}", u64::from_le_bytes(nonce))), placed: false })
+    }
+
+    async fn rename_to(mut self, path: &Path) -> Result<(), StoreError> {
+        tokio::fs::rename(&self.path, path).await.map_err(io_err)?;
+        self.placed = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 impl FolderBlobStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into(), conditional: Default::default() }
@@ -37,19 +73,6 @@ impl FolderBlobStore {
             return Err(StoreError::Backend(format!("invalid blob key {key:?}")));
         }
         Ok(self.root.join(key))
-    }
-
-    /// Writes `bytes` beside `key`'s file under a temporary name; returns the final and temporary paths.
-    async fn write_beside(&self, key: &str, bytes: Vec<u8>) -> Result<(PathBuf, PathBuf), StoreError> {
-        let path = self.path(key)?;
-        if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
-        }
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let tmp = path.with_extension(format!("tmp{}", u64::from_le_bytes(nonce)));
-        tokio::fs::write(&tmp, bytes).await.map_err(io_err)?;
-        Ok((path, tmp))
     }
 }
 
@@ -67,8 +90,10 @@ async fn version(path: &Path) -> Result<Option<BlobVersion>, StoreError> {
 #[async_trait]
 impl BlobStore for FolderBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        let (path, tmp) = self.write_beside(key, bytes).await?;
-        tokio::fs::rename(&tmp, &path).await.map_err(io_err)
+        let path = self.path(key)?;
+        let tmp = TempFile::beside(&path).await?;
+        tokio::fs::write(&tmp.path, bytes).await.map_err(io_err)?;
+        tmp.rename_to(&path).await
     }
 
     /// Reads the version before and after the bytes and retries if a write landed in between.
@@ -84,14 +109,41 @@ impl BlobStore for FolderBlobStore {
     }
 
     async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&BlobVersion>) -> Result<bool, StoreError> {
-        let (path, tmp) = self.write_beside(key, bytes).await?;
+        let path = self.path(key)?;
+        let tmp = TempFile::beside(&path).await?;
+        tokio::fs::write(&tmp.path, bytes).await.map_err(io_err)?;
         let _checking = self.conditional.lock().await;
         if version(&path).await?.as_ref() != expected {
-            let _ = tokio::fs::remove_file(&tmp).await;
             return Ok(false);
         }
-        tokio::fs::rename(&tmp, &path).await.map_err(io_err)?;
+        tmp.rename_to(&path).await?;
         Ok(true)
+    }
+
+    /// Writes the stream to a temporary file chunk by chunk, syncs it to disk (a streamed upload is the only
+    /// copy of the file, and its call is recorded once this returns) and renames it into place.
+    async fn put_stream(&self, key: &str, mut body: ByteStream<'_>) -> Result<u64, StreamPutError> {
+        let path = self.path(key)?;
+        let tmp = TempFile::beside(&path).await?;
+        let mut file = tokio::fs::File::create(&tmp.path).await.map_err(io_err)?;
+        let mut len = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(StreamPutError::Stream)?;
+            file.write_all(&chunk).await.map_err(io_err)?;
+            len += chunk.len() as u64;
+        }
+        file.sync_all().await.map_err(io_err)?;
+        drop(file);
+        tmp.rename_to(&path).await?;
+        Ok(len)
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let (from, to) = (self.path(from)?, self.path(to)?);
+        if let Some(dir) = to.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
+        }
+        tokio::fs::rename(from, to).await.map_err(io_err)
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

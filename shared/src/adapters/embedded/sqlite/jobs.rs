@@ -28,17 +28,29 @@ fn parse_receipt(receipt: &str) -> Result<(i64, u32), StoreError> {
 }
 
 impl SqliteStore {
-    /// Makes every job that is waiting out a lease or a backoff deliverable now. For the one process that
-    /// works this queue, at start: whatever its previous run held died with it.
-    pub fn release_held_jobs(&self) -> Result<usize, StoreError> {
-        let conn = self.conn.lock().map_err(|_| StoreError::Backend("sqlite connection lock poisoned".into()))?;
-        let n = conn
-            .execute("UPDATE job SET visible_at = ?1 WHERE dead = 0 AND visible_at > ?1", params![now_ms()])
-            .map_err(db_err)?;
-        if n > 0 {
-            tracing::info!(jobs = n, "released batch jobs held by an earlier run");
+    /// Makes every job that is waiting out a lease or a backoff deliverable after `pause(attempts)` from
+    /// now at the latest. For the one process that works this queue, at start: whatever its previous run
+    /// held died with it, and the caller decides how long such a job waits.
+    pub fn release_held_jobs(&self, pause: impl Fn(u32) -> Duration) -> Result<usize, StoreError> {
+        let mut conn = self.conn.lock().map_err(|_| StoreError::Backend("sqlite connection lock poisoned".into()))?;
+        let tx = conn.transaction().map_err(db_err)?;
+        let now = now_ms();
+        let held: Vec<(i64, u32)> = {
+            let mut stmt =
+                tx.prepare("SELECT id, attempts FROM job WHERE dead = 0 AND visible_at > ?1").map_err(db_err)?;
+            let rows = stmt.query_map(params![now], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+            rows.collect::<Result<_, _>>().map_err(db_err)?
+        };
+        for (id, attempts) in &held {
+            let at = now.saturating_add(ms(pause(*attempts)));
+            tx.execute("UPDATE job SET visible_at = min(visible_at, ?2) WHERE id = ?1", params![id, at])
+                .map_err(db_err)?;
         }
-        Ok(n)
+        tx.commit().map_err(db_err)?;
+        if !held.is_empty() {
+            tracing::info!(jobs = held.len(), "released batch jobs held by an earlier run");
+        }
+        Ok(held.len())
     }
 }
 
