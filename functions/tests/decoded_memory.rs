@@ -38,8 +38,20 @@ async fn fake_stt() -> String {
     base
 }
 
+/// The server process, killed if the test fails before stopping it.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `call-analytics serve` on `dir`; returns the process and its base URL.
-fn serve(dir: &std::path::Path, stt: &str) -> (Child, String) {
+fn serve(dir: &std::path::Path, stt: &str) -> (Server, String) {
     let (child, mut lines) = process::spawn_lines(
         Command::new(env!("CARGO_BIN_EXE_call-analytics"))
             .arg("serve")
@@ -56,12 +68,12 @@ fn serve(dir: &std::path::Path, stt: &str) -> (Child, String) {
     let banner = lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("Call Analytics listening on")).unwrap();
     std::thread::spawn(move || lines.for_each(drop)); // keep reading, so logging never hits a closed pipe
     let base = banner.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    (child, base)
+    (Server(child), base)
 }
 
 /// The process's peak resident set size so far, in bytes (`VmHWM`, reported by Linux in kB).
-fn peak_rss(child: &Child) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+fn peak_rss(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())).unwrap();
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1000
 }
@@ -117,8 +129,8 @@ async fn a_flac_bomb_costs_its_target_rate_not_its_source_rate_and_one_over_the_
 
     let peak = peak_rss(&server);
     assert!(peak < PEAK_RSS_BYTES, "the server peaked at {} MB refusing the 600 s call", peak / 1_000_000);
-    assert!(server.try_wait().unwrap().is_none(), "the server exited");
+    assert!(server.0.try_wait().unwrap().is_none(), "the server exited");
     let list = get(&http, &format!("{base}/api/calls")).await;
     assert_eq!(list["total"], 2, "{list}");
-    assert!(process::terminate(&mut server).success());
+    assert!(process::terminate(&mut server.0).success());
 }

@@ -1,7 +1,8 @@
 //! Turning an upload into 16-bit samples at the target rate with `symphonia`: WAV (integer and float PCM,
 //! μ-law, A-law), MP3, M4A/AAC, OGG/Vorbis and FLAC, probed from the content with the filename's extension
-//! only as a hint. WAV goes through it too rather than `hound`: symphonia converts whole packets at once and measured about
-//! ten times faster than hound's sample-by-sample reader (`benches/audio_decode.rs`), with one set of errors.
+//! only as a hint. WAV goes through it too rather than `hound`: symphonia converts whole packets at once and
+//! measured about ten times faster than hound's sample-by-sample reader (`benches/audio_decode.rs`), with
+//! one set of errors.
 //! But symphonia sees a WAV's audio behind the canonical header `wav::layout` writes, not the file's own:
 //! it refuses layouts telephony systems write (a 16-byte G.711 `fmt `, streaming sizes) and would buffer
 //! whatever size a LIST chunk claims.

@@ -61,8 +61,7 @@ fn quietest(samples: &[i16], window: usize) -> Option<usize> {
 
 /// Mono 16-bit PCM WAV of `samples` at `rate`.
 fn wav(samples: &[i16], rate: u32) -> Vec<u8> {
-    let pcm: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
-    crate::audio::wav::encode(&AudioFormat { sample_rate: rate, channels: 1, sample_width: 2 }, &pcm)
+    crate::audio::wav::encode_samples(&AudioFormat { sample_rate: rate, channels: 1, sample_width: 2 }, samples)
 }
 
 #[cfg(test)]
