@@ -14,7 +14,7 @@
 //! size is bounded too (`AUDIO_MAX_DECODED_BYTES`), from the header and again as samples arrive, since a few
 //! kilobytes of FLAC can declare hours.
 
-use super::resample::Stream;
+use super::resample::{self, Stream};
 use super::sample::to_i16;
 use super::{AudioConfig, AudioError};
 use crate::audio::wav::layout::{self, LayoutError};
@@ -316,8 +316,7 @@ const SILENCE_FRAMES: usize = 4096;
 impl Kept {
     /// Frames at the kept rate for `frames` at `rate`, as the resampler makes them.
     fn frames_for(&self, frames: u64, rate: u32) -> usize {
-        let kept = (frames as f64 * f64::from(self.rate) / f64::from(rate)).ceil();
-        usize::try_from(kept as u64).unwrap_or(usize::MAX)
+        usize::try_from(resample::output_frames(frames, rate, self.rate)).unwrap_or(usize::MAX)
     }
 
     fn push(&mut self, channel: usize, samples: &[f32]) -> Result<(), AudioError> {

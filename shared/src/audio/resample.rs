@@ -26,13 +26,23 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioEr
     Ok(out)
 }
 
+/// How many frames `frames` at `from` Hz become at `to` Hz: what a [`Stream`] gives out in all.
+pub fn output_frames(frames: u64, from: u32, to: u32) -> u64 {
+    (ratio(from, to) * frames as f64).ceil() as u64
+}
+
+fn ratio(from: u32, to: u32) -> f64 {
+    f64::from(to) / f64::from(from)
+}
+
 /// One channel converted as it arrives. The output is exactly what resampling the whole clip at once gives
 /// (`rubato`'s `process_all`): the filter's start-up delay is dropped, and [`Stream::finish`] flushes the tail
 /// so the output lasts as long as the input. Holds one chunk of input and one of output.
 pub struct Stream {
     /// `None` when the rates are equal: samples pass through untouched.
     resampler: Option<Async<f32>>,
-    ratio: f64,
+    from: u32,
+    to: u32,
     /// Input waiting for a whole chunk.
     pending: Vec<f32>,
     /// One chunk's output.
@@ -45,21 +55,21 @@ pub struct Stream {
 
 impl Stream {
     pub fn new(from: u32, to: u32) -> Result<Self, AudioError> {
-        let ratio = f64::from(to) / f64::from(from);
         let (resampler, delay, chunk_out) = if from == to {
             (None, 0, Vec::new())
         } else {
             let params = SincInterpolationParameters::new(SINC_LEN, WindowFunction::BlackmanHarris2)
                 .oversampling_factor(256)
                 .interpolation(SincInterpolationType::Linear);
-            let r = Async::<f32>::new_sinc(ratio, 1.0, &params, CHUNK_FRAMES, 1, FixedAsync::Input)
+            let r = Async::<f32>::new_sinc(ratio(from, to), 1.0, &params, CHUNK_FRAMES, 1, FixedAsync::Input)
                 .map_err(|e| failed(&e))?;
             let (delay, out) = (r.output_delay(), vec![0.0; r.output_frames_max()]);
             (Some(r), delay, out)
         };
         Ok(Self {
             resampler,
-            ratio,
+            from,
+            to,
             pending: Vec::with_capacity(CHUNK_FRAMES),
             chunk_out,
             delay,
@@ -101,7 +111,7 @@ impl Stream {
         if self.resampler.is_none() {
             return Ok(());
         }
-        let expected = (self.ratio * self.consumed as f64).ceil() as u64;
+        let expected = output_frames(self.consumed, self.from, self.to);
         // The last partial chunk, then silence until the delayed output has all come out.
         let mut last = std::mem::take(&mut self.pending);
         let mut partial = Some(last.len()).filter(|n| *n > 0);
