@@ -7,15 +7,15 @@
 /// codecs leave a trace of difference between identical channels, real two-party calls differ by far more.
 const IDENTICAL_DIFFERENCE_RATIO: f64 = 1e-4;
 
-/// One speaker's audio, before resampling.
+/// One speaker's audio, 16-bit at the target rate.
 #[derive(Debug, PartialEq)]
 pub struct SpeakerAudio {
     pub speaker: Option<String>,
-    pub samples: Vec<f32>,
+    pub samples: Vec<i16>,
 }
 
 /// Maps decoded channels (at most two, see `decode::KEPT_CHANNELS`) to speakers.
-pub fn speakers(mut planes: Vec<Vec<f32>>, roles: &[String; 2]) -> Vec<SpeakerAudio> {
+pub fn speakers(mut planes: Vec<Vec<i16>>, roles: &[String; 2]) -> Vec<SpeakerAudio> {
     if planes.len() == 2 && !identical(&planes[0], &planes[1]) {
         return planes
             .into_iter()
@@ -28,7 +28,7 @@ pub fn speakers(mut planes: Vec<Vec<f32>>, roles: &[String; 2]) -> Vec<SpeakerAu
 }
 
 /// One pass of sums, no allocation: cheap next to decoding.
-fn identical(a: &[f32], b: &[f32]) -> bool {
+fn identical(a: &[i16], b: &[i16]) -> bool {
     let (mut difference, mut level) = (0.0f64, 0.0f64);
     for (x, y) in a.iter().zip(b) {
         let (x, y) = (f64::from(*x), f64::from(*y));
@@ -46,8 +46,8 @@ mod tests {
         ["customer".to_string(), "agent".to_string()]
     }
 
-    fn wave(seed: f32) -> Vec<f32> {
-        (0..1000).map(|i| (i as f32 * seed).sin() * 0.5).collect()
+    fn wave(seed: f32) -> Vec<i16> {
+        (0..1000).map(|i| ((i as f32 * seed).sin() * 16_000.0) as i16).collect()
     }
 
     #[test]
@@ -63,15 +63,15 @@ mod tests {
     #[test]
     fn mono_and_identical_channels_are_one_track_for_diarization() {
         assert_eq!(speakers(vec![wave(0.1)], &roles()), vec![SpeakerAudio { speaker: None, samples: wave(0.1) }]);
-        let near: Vec<f32> = wave(0.1).iter().map(|v| v + 0.0005).collect();
+        let near: Vec<i16> = wave(0.1).iter().map(|v| v + 16).collect();
         let tracks = speakers(vec![wave(0.1), near], &roles());
         assert_eq!(tracks, vec![SpeakerAudio { speaker: None, samples: wave(0.1) }]);
-        assert_eq!(speakers(vec![vec![0.0; 10], vec![0.0; 10]], &roles()).len(), 1, "silence on both");
+        assert_eq!(speakers(vec![vec![0; 10], vec![0; 10]], &roles()).len(), 1, "silence on both");
     }
 
     #[test]
     fn one_silent_side_is_still_two_speakers() {
-        let tracks = speakers(vec![wave(0.1), vec![0.0; 1000]], &roles());
+        let tracks = speakers(vec![wave(0.1), vec![0; 1000]], &roles());
         assert_eq!(tracks.len(), 2);
     }
 }

@@ -3,12 +3,21 @@
 
 use crate::settings::env::{self, EnvError, EnvSource};
 
+/// The lowest `AUDIO_MAX_DECODED_BYTES`: half a minute of a stereo call at 16 kHz, so a typo cannot refuse
+/// every recording.
+const MIN_DECODED_BYTES: usize = 1_000_000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioConfig {
     /// `AUDIO_MAX_BYTES` (500000000, at least 1024): the largest upload decoded.
     pub max_bytes: usize,
     /// `AUDIO_MAX_SECONDS` (14400 = 4 h, 1 s to 24 h): decoding stops with an error past this.
     pub max_seconds: f64,
+    /// `AUDIO_MAX_DECODED_BYTES` (1000000000, at least 1000000): the most a recording may take once decoded
+    /// (16-bit at the target rate, both channels), checked from the header and again as samples arrive. The
+    /// default lets the 4 h limit through at 16 kHz in stereo (921.6 MB); a higher target rate meets it sooner.
+    /// A call's memory is about this plus the upload (see `audio`), and each batch worker may hold one.
+    pub max_decoded_bytes: usize,
     /// `AUDIO_TARGET_SAMPLE_RATE` (16000, 8000 to 48000): the rate of every piece sent to the STT provider.
     pub target_rate: u32,
     /// `AUDIO_CHANNEL_ROLES` (`customer,agent`): the speaker of channel 0 and of channel 1 of a stereo call.
@@ -24,6 +33,7 @@ impl Default for AudioConfig {
         Self {
             max_bytes: 500_000_000,
             max_seconds: 4.0 * 3600.0,
+            max_decoded_bytes: 1_000_000_000,
             target_rate: 16_000,
             channel_roles: ["customer".to_string(), "agent".to_string()],
             noise_suppression: true,
@@ -44,6 +54,8 @@ impl AudioConfig {
         Ok(Self {
             max_bytes: env::parsed(e, "AUDIO_MAX_BYTES", d.max_bytes, "whole number")?.max(1024),
             max_seconds: env::float(e, "AUDIO_MAX_SECONDS", d.max_seconds)?.clamp(1.0, 24.0 * 3600.0),
+            max_decoded_bytes: env::parsed(e, "AUDIO_MAX_DECODED_BYTES", d.max_decoded_bytes, "whole number")?
+                .max(MIN_DECODED_BYTES),
             target_rate: env::parsed(e, "AUDIO_TARGET_SAMPLE_RATE", d.target_rate, "whole number")?
                 .clamp(8_000, 48_000),
             channel_roles,
@@ -67,6 +79,7 @@ mod tests {
         let c = AudioConfig::from_env(&[
             ("AUDIO_CHANNEL_ROLES", " Agent , Customer "),
             ("AUDIO_MAX_SECONDS", "999999"),
+            ("AUDIO_MAX_DECODED_BYTES", "5"),
             ("AUDIO_TARGET_SAMPLE_RATE", "100"),
             ("ENABLE_NOISE_SUPPRESSION", "false"),
             ("STT_CHUNK_SECONDS", "1"),
@@ -74,6 +87,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.channel_roles, ["agent".to_string(), "customer".to_string()]);
         assert_eq!(c.max_seconds, 24.0 * 3600.0);
+        assert_eq!(c.max_decoded_bytes, 1_000_000);
         assert_eq!(c.target_rate, 8_000);
         assert!(!c.noise_suppression);
         assert_eq!(c.chunk_seconds, 30.0);
@@ -86,5 +100,6 @@ mod tests {
         assert!(AudioConfig::from_env(&[("AUDIO_CHANNEL_ROLES", "a,b,c")]).is_err());
         assert!(AudioConfig::from_env(&[("ENABLE_NOISE_SUPPRESSION", "maybe")]).is_err());
         assert!(AudioConfig::from_env(&[("AUDIO_MAX_BYTES", "-5")]).is_err());
+        assert!(AudioConfig::from_env(&[("AUDIO_MAX_DECODED_BYTES", "1GB")]).is_err());
     }
 }

@@ -1,15 +1,22 @@
-//! Turning an upload into planar `f32` samples with `symphonia`: WAV (integer and float PCM, μ-law, A-law),
-//! MP3, M4A/AAC, OGG/Vorbis and FLAC, probed from the content with the filename's extension only as a hint.
-//! WAV goes through it too rather than `hound`: symphonia converts whole packets at once and measured about
-//! ten times faster than hound's sample-by-sample reader (`benches/audio_decode.rs`), with one set of errors.
+//! Turning an upload into 16-bit samples at the target rate with `symphonia`: WAV (integer and float PCM,
+//! μ-law, A-law), MP3, M4A/AAC, OGG/Vorbis and FLAC, probed from the content with the filename's extension
+//! only as a hint. WAV goes through it too rather than `hound`: symphonia converts whole packets at once and
+//! measured about ten times faster than hound's sample-by-sample reader (`benches/audio_decode.rs`), with
+//! one set of errors.
 //! But symphonia sees a WAV's audio behind the canonical header `wav::layout` writes, not the file's own:
 //! it refuses layouts telephony systems write (a 16-byte G.711 `fmt `, streaming sizes) and would buffer
 //! whatever size a LIST chunk claims.
 //! Length is checked against the limit from the header (for a WAV, from the audio it holds: a header may
 //! claim anything) and again as samples arrive, so an over-long file is refused without being held in
 //! memory, and a file shorter than its header says is reported.
+//! Each packet's channels are resampled to the target rate as they come (`resample::Stream`) and kept as
+//! 16-bit, so what is held is `2 bytes × target rate × seconds` a channel whatever the upload's own rate; that
+//! size is bounded too (`AUDIO_MAX_DECODED_BYTES`), from the header and again as samples arrive, since a few
+//! kilobytes of FLAC can declare hours.
 
-use super::AudioError;
+use super::resample::{self, Stream};
+use super::sample::to_i16;
+use super::{AudioConfig, AudioError};
 use crate::audio::wav::layout::{self, LayoutError};
 use std::io::{Cursor, ErrorKind, Read};
 use symphonia::core::codecs::audio::AudioDecoderOptions;
@@ -43,11 +50,15 @@ pub enum Mode {
 
 #[derive(Debug)]
 pub struct Decoded {
+    /// The recording's own rate: `frames` count at it.
     pub rate: u32,
     pub source_channels: u16,
     pub frames: u64,
-    /// The first two channels (further ones are dropped), each `frames` long; empty in [`Mode::Duration`].
-    pub planes: Vec<Vec<f32>>,
+    /// The rate `planes` are at: the target rate asked for.
+    pub planes_rate: u32,
+    /// The first two channels (further ones are dropped) at `planes_rate`, each lasting `frames` at `rate`;
+    /// empty in [`Mode::Duration`].
+    pub planes: Vec<Vec<i16>>,
 }
 
 impl Decoded {
@@ -56,21 +67,22 @@ impl Decoded {
     }
 }
 
-/// Decodes `bytes`, refusing anything longer than `max_seconds`.
-pub fn decode(bytes: &[u8], filename: Option<&str>, max_seconds: f64, mode: Mode) -> Result<Decoded, AudioError> {
+/// Decodes `bytes` to `cfg.target_rate`, refusing anything longer than `cfg.max_seconds` or, when keeping the
+/// samples, larger than `cfg.max_decoded_bytes` once decoded.
+pub fn decode(bytes: &[u8], filename: Option<&str>, cfg: &AudioConfig, mode: Mode) -> Result<Decoded, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
     // symphonia's demuxers and decoders have panicked on crafted input in the past; a bad upload must fail
     // the call, not the worker.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_with_symphonia(bytes, filename, max_seconds, mode)))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_with_symphonia(bytes, filename, cfg, mode)))
         .unwrap_or_else(|_| Err(AudioError::Corrupt("the decoder gave up on malformed data".into())))
 }
 
 fn decode_with_symphonia(
     bytes: &[u8],
     filename: Option<&str>,
-    max_seconds: f64,
+    cfg: &AudioConfig,
     mode: Mode,
 ) -> Result<Decoded, AudioError> {
     let mut hint = Hint::new();
@@ -97,7 +109,7 @@ fn decode_with_symphonia(
     let declared = wav_claim.or(length);
     let rate = params.sample_rate.ok_or_else(|| AudioError::Corrupt("no sample rate".into()))?;
     let channels = params.channels.as_ref().map_or(1, |c| u16::try_from(c.count()).unwrap_or(u16::MAX));
-    let mut out = Collector::new(rate, channels, max_seconds, mode)?;
+    let mut out = Collector::new(rate, channels, cfg, mode)?;
     if let Some(length) = length {
         out.check_declared(length, bytes.len())?;
         if mode == Mode::Duration {
@@ -107,7 +119,7 @@ fn decode_with_symphonia(
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| AudioError::UnsupportedCodec(e.to_string()))?;
-    let mut planes: Vec<Vec<f32>> = Vec::new();
+    let mut block: Vec<Vec<f32>> = Vec::new();
     let mut bad_in_a_row = 0;
     while let Some(packet) = next_packet(format.as_mut(), &out, declared)? {
         if packet.track_id != track_id {
@@ -119,8 +131,8 @@ fn decode_with_symphonia(
                 if buf.spec().rate() != rate {
                     return Err(AudioError::Corrupt("the sample rate changes partway through".into()));
                 }
-                buf.copy_to_vecs_planar::<f32>(&mut planes);
-                out.push_planes(&planes, buf.frames())?;
+                buf.copy_to_vecs_planar::<f32>(&mut block);
+                out.push_planes(&block, buf.frames())?;
             }
             Err(SymphoniaError::DecodeError(_) | SymphoniaError::IoError(_))
                 if bad_in_a_row < MAX_BAD_PACKETS_IN_A_ROW =>
@@ -164,71 +176,99 @@ fn next_packet(
     }
 }
 
-/// Gathers samples while enforcing the length limit.
+/// Gathers samples at the target rate while enforcing the length and decoded-size limits.
 struct Collector {
     rate: u32,
     source_channels: u16,
     max_frames: u64,
     frames: u64,
-    keep: bool,
-    planes: Vec<Vec<f32>>,
+    /// `None` in [`Mode::Duration`]: nothing is resampled or kept.
+    kept: Option<Kept>,
+}
+
+/// What [`Mode::Samples`] keeps: a stream and a plane a channel, at `rate`.
+struct Kept {
+    rate: u32,
+    max_bytes: usize,
+    streams: Vec<Stream>,
+    planes: Vec<Vec<i16>>,
+    /// One packet's output of one channel, before it is stored as 16-bit.
+    converted: Vec<f32>,
+    /// Silence for a channel a packet lacks.
+    silence: Vec<f32>,
 }
 
 impl Collector {
-    fn new(rate: u32, source_channels: u16, max_seconds: f64, mode: Mode) -> Result<Self, AudioError> {
+    fn new(rate: u32, source_channels: u16, cfg: &AudioConfig, mode: Mode) -> Result<Self, AudioError> {
         if !SAMPLE_RATES.contains(&rate) {
             return Err(AudioError::UnsupportedSampleRate(rate));
         }
         if source_channels == 0 {
             return Err(AudioError::Corrupt("the header declares no channels".into()));
         }
-        let kept = usize::from(source_channels).min(KEPT_CHANNELS);
-        let max_frames = (max_seconds * f64::from(rate)) as u64;
-        Ok(Self {
-            rate,
-            source_channels,
-            max_frames,
-            frames: 0,
-            keep: mode == Mode::Samples,
-            planes: vec![Vec::new(); kept],
-        })
+        let kept = match mode {
+            Mode::Duration => None,
+            Mode::Samples => {
+                let channels = usize::from(source_channels).min(KEPT_CHANNELS);
+                Some(Kept {
+                    rate: cfg.target_rate,
+                    max_bytes: cfg.max_decoded_bytes,
+                    streams: (0..channels).map(|_| Stream::new(rate, cfg.target_rate)).collect::<Result<_, _>>()?,
+                    planes: vec![Vec::new(); channels],
+                    converted: Vec::new(),
+                    silence: Vec::new(),
+                })
+            }
+        };
+        let max_frames = (cfg.max_seconds * f64::from(rate)) as u64;
+        Ok(Self { rate, source_channels, max_frames, frames: 0, kept })
     }
 
-    /// Refuses an over-long file from its header, before any decoding, and reserves memory for the rest: no
-    /// more frames than the file has bytes, so a small file whose header claims hours costs nothing.
+    /// Refuses an over-long or over-large file from its header, before any decoding, and reserves memory for
+    /// the rest: no more frames than the file has bytes, so a small file whose header claims hours costs
+    /// nothing.
     fn check_declared(&mut self, declared: u64, file_bytes: usize) -> Result<(), AudioError> {
         if declared > self.max_frames {
             return Err(self.too_long());
         }
-        if self.keep {
-            let frames = usize::try_from(declared).unwrap_or(usize::MAX).min(file_bytes);
-            self.planes.iter_mut().for_each(|p| p.reserve_exact(frames));
+        if let Some(kept) = self.kept.as_mut() {
+            let frames = kept.frames_for(declared, self.rate);
+            if frames.saturating_mul(kept.planes.len()).saturating_mul(BYTES_PER_SAMPLE) > kept.max_bytes {
+                return Err(AudioError::DecodedTooLarge { max_bytes: kept.max_bytes });
+            }
+            let frames = frames.min(file_bytes);
+            kept.planes.iter_mut().for_each(|p| p.reserve_exact(frames));
         }
         Ok(())
     }
 
     fn declared(self, frames: u64) -> Decoded {
-        Decoded { rate: self.rate, source_channels: self.source_channels, frames, planes: Vec::new() }
+        Decoded {
+            rate: self.rate,
+            source_channels: self.source_channels,
+            frames,
+            planes_rate: self.rate,
+            planes: Vec::new(),
+        }
     }
 
     fn push_planes(&mut self, block: &[Vec<f32>], frames: usize) -> Result<(), AudioError> {
         self.count(frames as u64)?;
-        if self.keep {
-            self.source_channels = self.source_channels.max(u16::try_from(block.len()).unwrap_or(u16::MAX));
-            if self.planes.len() < block.len().min(KEPT_CHANNELS) {
-                // The header under-declared the channels: give the new channel the silence it missed.
-                let before = self.frames as usize - frames;
-                self.planes.resize(block.len().min(KEPT_CHANNELS), vec![0.0; before]);
-            }
-            for (i, plane) in self.planes.iter_mut().enumerate() {
-                // A channel missing from this block (the layout shrank) stays aligned with silence.
-                match block.get(i) {
-                    Some(samples) => plane.extend_from_slice(&samples[..frames.min(samples.len())]),
-                    None => plane.resize(plane.len() + frames, 0.0),
-                }
+        let Some(kept) = self.kept.as_mut() else { return Ok(()) };
+        self.source_channels = self.source_channels.max(u16::try_from(block.len()).unwrap_or(u16::MAX));
+        while kept.planes.len() < block.len().min(KEPT_CHANNELS) {
+            // The header under-declared the channels: give the new channel the silence it missed.
+            let before = self.frames - frames as u64;
+            kept.add_channel(self.rate, before)?;
+        }
+        for i in 0..kept.planes.len() {
+            // A channel missing from this block (the layout shrank) stays aligned with silence.
+            match block.get(i) {
+                Some(samples) => kept.push(i, &samples[..frames.min(samples.len())])?,
+                None => kept.push_silence(i, frames as u64)?,
             }
         }
-        Ok(())
+        kept.check_size()
     }
 
     fn count(&mut self, frames: u64) -> Result<(), AudioError> {
@@ -259,6 +299,67 @@ impl Collector {
         if let err @ AudioError::Truncated { .. } = self.truncated(declared) {
             return Err(err);
         }
-        Ok(Decoded { rate: self.rate, source_channels: self.source_channels, frames: self.frames, planes: self.planes })
+        let (rate, source_channels, frames) = (self.rate, self.source_channels, self.frames);
+        let (planes_rate, planes) = match self.kept {
+            Some(kept) => (kept.rate, kept.finish()?),
+            None => (rate, Vec::new()),
+        };
+        Ok(Decoded { rate, source_channels, frames, planes_rate, planes })
     }
+}
+
+/// Bytes a kept sample takes (16-bit).
+const BYTES_PER_SAMPLE: usize = 2;
+/// Silence is fed to a stream this many frames at a time.
+const SILENCE_FRAMES: usize = 4096;
+
+impl Kept {
+    /// Frames at the kept rate for `frames` at `rate`, as the resampler makes them.
+    fn frames_for(&self, frames: u64, rate: u32) -> usize {
+        usize::try_from(resample::output_frames(frames, rate, self.rate)).unwrap_or(usize::MAX)
+    }
+
+    fn push(&mut self, channel: usize, samples: &[f32]) -> Result<(), AudioError> {
+        self.streams[channel].push(samples, &mut self.converted)?;
+        self.planes[channel].extend(self.converted.drain(..).map(to_i16));
+        Ok(())
+    }
+
+    fn push_silence(&mut self, channel: usize, mut frames: u64) -> Result<(), AudioError> {
+        self.silence.resize(SILENCE_FRAMES, 0.0);
+        while frames > 0 {
+            let n = frames.min(SILENCE_FRAMES as u64);
+            self.streams[channel].push(&self.silence[..n as usize], &mut self.converted)?;
+            self.planes[channel].extend(self.converted.drain(..).map(to_i16));
+            frames -= n;
+        }
+        self.check_size()
+    }
+
+    /// A channel the header did not declare, lined up after `before` frames of silence.
+    fn add_channel(&mut self, rate: u32, before: u64) -> Result<(), AudioError> {
+        self.streams.push(Stream::new(rate, self.rate)?);
+        self.planes.push(Vec::new());
+        self.push_silence(self.planes.len() - 1, before)
+    }
+
+    fn check_size(&self) -> Result<(), AudioError> {
+        within(&self.planes, self.max_bytes)
+    }
+
+    /// The planes with each stream's tail flushed in.
+    fn finish(mut self) -> Result<Vec<Vec<i16>>, AudioError> {
+        for (stream, plane) in self.streams.into_iter().zip(&mut self.planes) {
+            stream.finish(&mut self.converted)?;
+            plane.extend(self.converted.drain(..).map(to_i16));
+        }
+        within(&self.planes, self.max_bytes)?;
+        Ok(self.planes)
+    }
+}
+
+/// Refuses `planes` when they hold more than `max_bytes`: a limit the recording exactly fills passes.
+fn within(planes: &[Vec<i16>], max_bytes: usize) -> Result<(), AudioError> {
+    let bytes = planes.iter().map(Vec::len).sum::<usize>().saturating_mul(BYTES_PER_SAMPLE);
+    if bytes > max_bytes { Err(AudioError::DecodedTooLarge { max_bytes }) } else { Ok(()) }
 }

@@ -10,6 +10,9 @@ pub enum AudioError {
     TooLarge { bytes: usize, max_bytes: usize },
     #[error("The recording is longer than the {} limit", span(*max_seconds))]
     TooLong { max_seconds: f64 },
+    #[error("The recording decodes to more than the {} limit; please upload a shorter recording or split it into parts",
+        megabytes(*max_bytes))]
+    DecodedTooLarge { max_bytes: usize },
     #[error("The file is empty or its audio has zero length")]
     Empty,
     #[error("The file is not a recording in a supported format (WAV, MP3, M4A/AAC, OGG/Vorbis or FLAC)")]
@@ -59,6 +62,8 @@ mod tests {
             AudioError::TooLong { max_seconds: 14_400.0 }.to_string(),
             "The recording is longer than the 4 h limit"
         );
+        let d = AudioError::DecodedTooLarge { max_bytes: 15_000_000 };
+        assert!(d.to_string().starts_with("The recording decodes to more than the 15.0 MB limit;"), "{d}");
         let t = AudioError::Truncated { decoded_seconds: 65.2, expected_seconds: 9_000.0 };
         assert!(t.to_string().contains("(1 min 5 s of the 2 h 30 min"), "{t}");
         assert_eq!(span(600.0), "10 min");

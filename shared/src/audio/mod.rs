@@ -3,9 +3,15 @@
 //! suppression and cutting into pieces are pure and synchronous (CPU-bound: the worker runs [`prepare`] in
 //! `spawn_blocking`); each step lives in the module named after it.
 //!
-//! Memory: the decoded recording is held as `f32` (4 bytes a sample, at most two channels), so the peak is
-//! about `8 × source rate × seconds` bytes for a stereo call: 1.8 GB for the 4 h default limit at 16 kHz,
-//! 5.5 GB at 48 kHz. `AUDIO_MAX_SECONDS` is the knob that bounds it.
+//! Memory does not depend on the upload's own rate: each packet is resampled to the target rate as it is
+//! decoded and kept as 16-bit (`decode`, `sample`), noise suppression goes through 48 kHz a block at a time
+//! (`noise`), and pieces are cut from the end of a track, handing its memory back as they are made
+//! (`pieces`). A call's peak is about the upload plus `2 bytes × target rate × seconds × channels` (at most
+//! two) plus one piece: for the 4 h default at 16 kHz in stereo, the upload + 921.6 MB + 19.2 MB, whether it
+//! was recorded at 8 or 384 kHz (decoding at the source rate held 1.8 GB at 16 kHz, 5.5 GB at 48 kHz, 44 GB at
+//! 384 kHz). `AUDIO_MAX_DECODED_BYTES` (1 GB) caps the middle term from the header and as samples arrive,
+//! whatever the seconds and rate allow. Nothing is shared between calls: a process running several batch
+//! workers (`WORKER_CONCURRENCY`, 2 by default) needs at worst that many times the per-call peak.
 
 mod channels;
 mod config;
@@ -15,6 +21,7 @@ pub mod g711;
 mod noise;
 mod pieces;
 mod resample;
+mod sample;
 pub mod silence;
 pub mod wav;
 
@@ -22,6 +29,7 @@ pub use config::AudioConfig;
 pub use decode::Decoded;
 pub use error::AudioError;
 pub use resample::resample;
+pub use sample::to_f32;
 
 use decode::Mode;
 
@@ -58,34 +66,30 @@ pub fn prepare(bytes: &[u8], filename: Option<&str>, cfg: &AudioConfig) -> Resul
     let (source_rate, source_channels) = (decoded.rate, decoded.source_channels);
     let tracks = channels::speakers(decoded.planes, &cfg.channel_roles)
         .into_iter()
-        .map(|audio| {
-            let samples = to_target_rate(&audio.samples, source_rate, cfg)?;
-            drop(audio.samples);
-            let pieces = pieces::ranges(&samples, cfg.target_rate, cfg.chunk_seconds)
-                .into_iter()
-                .map(|range| Piece {
-                    offset_seconds: range.start as f64 / f64::from(cfg.target_rate),
-                    wav: pieces::wav(&samples[range], cfg.target_rate),
-                })
-                .collect();
+        .map(|mut audio| {
+            if cfg.noise_suppression {
+                noise::suppress_track(&mut audio.samples, cfg.target_rate)?;
+            }
+            let pieces = pieces::cut(audio.samples, cfg.target_rate, cfg.chunk_seconds);
             Ok(Track { speaker: audio.speaker, pieces })
         })
         .collect::<Result<_, AudioError>>()?;
     Ok(PreparedAudio { duration_seconds, source_rate, source_channels, tracks })
 }
 
-/// The recording as planar `f32` at its own rate (at most two channels, see [`Decoded::planes`]), within
-/// `cfg`'s size and length limits: the first step of [`prepare`].
+/// The recording as 16-bit planes at `cfg.target_rate` (at most two channels, see [`Decoded::planes`]),
+/// within `cfg`'s size, length and decoded-size limits: the first step of [`prepare`].
 pub fn decode(bytes: &[u8], filename: Option<&str>, cfg: &AudioConfig) -> Result<Decoded, AudioError> {
     check_size(bytes, cfg)?;
-    decode::decode(bytes, filename, cfg.max_seconds, Mode::Samples)
+    decode::decode(bytes, filename, cfg, Mode::Samples)
 }
 
 /// The recording's length in seconds: from its header when it declares one (WAV, FLAC, MP3 with a Xing/Info
-/// header, M4A), otherwise by decoding without keeping the samples. Subject to the same limits as [`prepare`].
+/// header, M4A), otherwise by decoding without keeping the samples. Subject to the same size and length
+/// limits as [`prepare`]; keeping nothing, it is not subject to the decoded-size one.
 pub fn probe_duration(bytes: &[u8], filename: Option<&str>, cfg: &AudioConfig) -> Result<f64, AudioError> {
     check_size(bytes, cfg)?;
-    Ok(decode::decode(bytes, filename, cfg.max_seconds, Mode::Duration)?.seconds())
+    Ok(decode::decode(bytes, filename, cfg, Mode::Duration)?.seconds())
 }
 
 fn check_size(bytes: &[u8], cfg: &AudioConfig) -> Result<(), AudioError> {
@@ -93,15 +97,6 @@ fn check_size(bytes: &[u8], cfg: &AudioConfig) -> Result<(), AudioError> {
         return Err(AudioError::TooLarge { bytes: bytes.len(), max_bytes: cfg.max_bytes });
     }
     Ok(())
-}
-
-/// Straight to the target rate, or through RNNoise's 48 kHz when noise suppression is on.
-fn to_target_rate(samples: &[f32], rate: u32, cfg: &AudioConfig) -> Result<Vec<f32>, AudioError> {
-    if !cfg.noise_suppression {
-        return resample::resample(samples, rate, cfg.target_rate);
-    }
-    let clean = noise::suppress(&resample::resample(samples, rate, noise::RATE)?);
-    resample::resample(&clean, noise::RATE, cfg.target_rate)
 }
 
 #[cfg(test)]

@@ -97,6 +97,11 @@ fn limits_give_their_errors() {
     assert_eq!(prepare(&wav, None, &short), Err(AudioError::TooLong { max_seconds: 2.0 }));
     assert_eq!(probe_duration(&wav, None, &short), Err(AudioError::TooLong { max_seconds: 2.0 }));
     assert_eq!(probe_duration(&wav, None, &cfg()), Ok(3.0));
+    // 3 s at 16 kHz, two channels of two bytes: a decoded limit it exactly fills passes, a byte less does not.
+    let exactly = 3 * 16_000 * 2 * 2;
+    assert!(prepare(&wav, None, &AudioConfig { max_decoded_bytes: exactly, ..cfg() }).is_ok());
+    let under = AudioConfig { max_decoded_bytes: exactly - 1, ..cfg() };
+    assert_eq!(prepare(&wav, None, &under), Err(AudioError::DecodedTooLarge { max_bytes: exactly - 1 }));
     assert_eq!(prepare(&[], None, &cfg()), Err(AudioError::Empty));
     assert_eq!(prepare(&stereo_wav(8_000, 0.0, 16, SampleFormat::Int), None, &cfg()), Err(AudioError::Empty));
     assert_eq!(

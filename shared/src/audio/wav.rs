@@ -20,6 +20,21 @@ pub enum WavError {
 /// they are: recordings and live audio are written often, so no per-sample work).
 pub fn encode(format: &AudioFormat, pcm: &[u8]) -> Vec<u8> {
     let data = pcm.len() / format.frame_bytes().max(1) * format.frame_bytes();
+    let mut out = pcm16_header(format, data);
+    out.extend_from_slice(&pcm[..data]);
+    out
+}
+
+/// Like [`encode`], from samples (interleaved when `format` has several channels): the file is written in one
+/// allocation, with no byte copy of the audio beside it (a batch piece is up to an hour of it).
+pub fn encode_samples(format: &AudioFormat, samples: &[i16]) -> Vec<u8> {
+    let mut out = pcm16_header(format, samples.len() * 2);
+    samples.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
+    out
+}
+
+/// The canonical header of `data` bytes of 16-bit PCM in `format`, with room for the data behind it.
+fn pcm16_header(format: &AudioFormat, data: usize) -> Vec<u8> {
     let pcm16 = Format {
         encoding: Encoding::Pcm,
         channels: format.channels,
@@ -28,7 +43,7 @@ pub fn encode(format: &AudioFormat, pcm: &[u8]) -> Vec<u8> {
         block_align: format.channels * 2,
     };
     let mut out = layout::header(&pcm16.chunk_body(), u32::try_from(data).unwrap_or(u32::MAX));
-    out.extend_from_slice(&pcm[..data]);
+    out.reserve_exact(data);
     out
 }
 

@@ -94,11 +94,11 @@ impl Transcriber for Whisper {
 /// One WAV (a piece or an utterance; channels averaged) as `f32` at 16 kHz, read by the project's decoder.
 fn samples_16k(wav: &[u8]) -> Result<Vec<f32>, SttError> {
     let refused = |e: AudioError| SttError::Refused(e.to_string());
-    let decoded = audio::decode(wav, Some("audio.wav"), &AudioConfig::default()).map_err(refused)?;
-    let (planes, frames) = (&decoded.planes, decoded.frames as usize);
+    let cfg = AudioConfig { target_rate: WHISPER_RATE, ..AudioConfig::default() };
+    let planes = audio::decode(wav, Some("audio.wav"), &cfg).map_err(refused)?.planes;
     let share = 1.0 / planes.len().max(1) as f32;
-    let mono: Vec<f32> = (0..frames).map(|i| planes.iter().map(|p| p[i]).sum::<f32>() * share).collect();
-    audio::resample(&mono, decoded.rate, WHISPER_RATE).map_err(refused)
+    let frames = planes.iter().map(Vec::len).min().unwrap_or(0);
+    Ok((0..frames).map(|i| planes.iter().map(|p| audio::to_f32(p[i])).sum::<f32>() * share).collect())
 }
 
 /// Runs whisper.cpp over `samples` (16 kHz mono) with their long silences taken out (segment times are the
