@@ -7,13 +7,11 @@
 mod common;
 #[path = "../../shared/tests/flac/mod.rs"]
 mod flac;
-#[path = "../../shared/tests/process/mod.rs"]
-mod process;
 
 use axum::routing::post;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// What the server may reach at its peak. It idles near 26 MB (a debug build); the 300 s call costs 9.6 MB
@@ -50,32 +48,23 @@ impl Drop for Server {
     }
 }
 
-/// Starts `call-analytics serve` on `dir`; returns the process and its base URL.
+/// Starts `call-analytics serve` on `dir` with `stt` as its transcription server; returns the process and its
+/// base URL.
 fn serve(dir: &std::path::Path, stt: &str) -> (Server, String) {
-    let (child, mut lines) = process::spawn_lines(
-        Command::new(env!("CARGO_BIN_EXE_call-analytics"))
-            .arg("serve")
-            .env("HTTP_ADDR", "127.0.0.1:0")
-            .env("DATA_DIR", dir)
-            .env("SUPERVISOR_TOKEN", common::SUPERVISOR)
-            .env("REALTIME_INGEST_TOKEN", common::INGEST)
-            .env("GENESYS_AUDIOHOOK_ENABLED", "false")
-            .env("STT_PROVIDER", "openai")
-            .env("STT_BASE_URL", stt)
-            .env("ENABLE_NOISE_SUPPRESSION", "false")
-            .env("AUDIO_MAX_DECODED_BYTES", MAX_DECODED_BYTES),
+    let (child, base) = common::serve_binary(
+        dir,
+        &[
+            ("STT_PROVIDER", "openai"),
+            ("STT_BASE_URL", stt),
+            ("ENABLE_NOISE_SUPPRESSION", "false"),
+            ("AUDIO_MAX_DECODED_BYTES", MAX_DECODED_BYTES),
+        ],
     );
-    let banner = lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("Call Analytics listening on")).unwrap();
-    std::thread::spawn(move || lines.for_each(drop)); // keep reading, so logging never hits a closed pipe
-    let base = banner.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
     (Server(child), base)
 }
 
-/// The process's peak resident set size so far, in bytes (`VmHWM`, reported by Linux in kB).
 fn peak_rss(server: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1000
+    common::process::peak_rss(server.0.id())
 }
 
 async fn upload(http: &reqwest::Client, base: &str, name: &str, bytes: Vec<u8>) -> String {
@@ -132,5 +121,5 @@ async fn a_flac_bomb_costs_its_target_rate_not_its_source_rate_and_one_over_the_
     assert!(server.0.try_wait().unwrap().is_none(), "the server exited");
     let list = get(&http, &format!("{base}/api/calls")).await;
     assert_eq!(list["total"], 2, "{list}");
-    assert!(process::terminate(&mut server.0).success());
+    assert!(common::process::terminate(&mut server.0).success());
 }

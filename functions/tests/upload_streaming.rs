@@ -92,13 +92,6 @@ async fn upload(base: &str, len: u64, language: &str, hang_up_after: Option<u64>
     Some((status, serde_json::from_str(body).unwrap_or(Value::String(body.to_string()))))
 }
 
-/// The server's peak resident memory so far, in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
-}
-
 /// Every file under `dir`.
 fn files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
@@ -128,10 +121,10 @@ async fn a_large_upload_is_streamed_to_storage_not_held_in_memory() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let before = peak_rss(server.id());
+    let before = process::peak_rss(server.id());
     let len = 200 * MIB;
     let (status, call) = upload(&base, len, "hi-IN", None).await.unwrap();
-    let grown = peak_rss(server.id()).saturating_sub(before);
+    let grown = process::peak_rss(server.id()).saturating_sub(before);
     assert_eq!(status, 201, "{call}");
     eprintln!("peak memory grew by {} KiB for a {} MiB upload", grown / 1024, len / MIB);
     assert!(grown < 50 * MIB, "peak memory grew by {} MiB for a {} MiB upload", grown / MIB, len / MIB);

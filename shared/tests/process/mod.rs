@@ -23,3 +23,11 @@ pub fn spawn_lines(cmd: &mut Command) -> (Child, std::io::Lines<std::io::BufRead
     let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     (child, lines)
 }
+
+/// The process's peak resident set size so far, in bytes (`VmHWM`, which Linux reports in KiB).
+#[allow(dead_code)] // included by every test binary that runs processes; the memory tests use it
+pub fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
