@@ -8,6 +8,7 @@ run: web models
 test: lint web
 	cargo test --workspace --all-features
 	cargo build -p functions --bin call-analytics --all-features
+	scripts/schemathesis.sh
 	npm test --prefix web
 	cargo bench -p functions --bench ingest_load --profile dev -- --smoke
 	cargo bench -p listener --bench audiohook_load --profile dev -- --smoke

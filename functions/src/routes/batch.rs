@@ -20,8 +20,9 @@ use std::collections::HashMap;
 
 /// Room for the multipart framing and form fields around the file.
 const FORM_OVERHEAD: usize = 1024 * 1024;
-/// Longest text field of the upload form.
-const MAX_FIELD_BYTES: usize = 16 * 1024;
+/// Longest text field of the upload form: room for the longest field the form takes (`glossary_terms`, 8000
+/// characters) at four bytes a character.
+const MAX_FIELD_BYTES: usize = 32 * 1024;
 
 fn bad(detail: impl Into<Value>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, detail)
@@ -120,7 +121,7 @@ async fn upload_url(
     body: Result<Json<DirectUpload>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(b) = body.map_err(|e| bad(format!("Invalid upload request: {}", e.body_text())))?;
-    if b.filename.trim().is_empty() || b.filename.len() > 512 {
+    if b.filename.trim().is_empty() || b.filename.chars().count() > 512 {
         return Err(bad("filename is required (at most 512 characters)"));
     }
     let options = settings::call_options(&b.fields, &s.batch.config).map_err(|e| bad(e.to_string()))?;
@@ -234,21 +235,22 @@ async fn bulk(
     })
 }
 
-/// `POST /api/glossary`: multipart `file`, validated, replaces the glossary.
+/// `POST /api/glossary`: multipart `file`, validated, replaces the glossary. The whole form is read first, so
+/// a form malformed after its `file` part is refused like one malformed before it.
 async fn glossary(
     State(s): State<AppState>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let mut form = form.map_err(multipart_error)?;
+    let mut file = None;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        if field.name() == Some("file") {
+        if field.name() == Some("file") && file.is_none() {
             let too_large = shared::analysis::glossary::GlossaryError::TooLarge.to_string();
-            let file = field_bytes(field, shared::analysis::glossary::MAX_FILE_BYTES, &too_large).await?;
-            let terms = s.batch.set_glossary(file).await?;
-            return Ok(Json(json!({"ok": true, "terms": terms})));
+            file = Some(field_bytes(field, shared::analysis::glossary::MAX_FILE_BYTES, &too_large).await?);
         }
     }
-    Err(bad("Missing file"))
+    let terms = s.batch.set_glossary(file.ok_or_else(|| bad("Missing file"))?).await?;
+    Ok(Json(json!({"ok": true, "terms": terms})))
 }
 
 /// Uploads (the body limit is the audio limit plus the form around it).

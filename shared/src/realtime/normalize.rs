@@ -118,17 +118,22 @@ pub fn serialised_len(value: &impl serde::Serialize, max: usize) -> Option<usize
 }
 
 /// A string field: strings and numbers are accepted (numbers as text), null is absent, other types are errors.
+/// `max` bounds the characters as sent, before trimming, as the OpenAPI document's `maxLength` does.
 pub fn text_of(v: Option<&Value>, field: &'static str, max: usize) -> Result<String, PayloadError> {
+    let number;
     let s = match v {
         None | Some(Value::Null) => return Ok(String::new()),
-        Some(Value::String(s)) => s.trim().to_string(),
-        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.as_str(),
+        Some(Value::Number(n)) => {
+            number = n.to_string();
+            number.as_str()
+        }
         Some(_) => return Err(PayloadError::NotString(field)),
     };
     if s.chars().count() > max {
         return Err(PayloadError::TooLong { field, max });
     }
-    Ok(s)
+    Ok(s.trim().to_string())
 }
 
 /// A float field as the seed read it (`float(x)`, numeric strings allowed, unparsable text is absent),
@@ -193,7 +198,7 @@ fn bounded_metadata(obj: &Map<String, Value>) -> Result<Map<String, Value>, Payl
 
 /// Optional `event_id`, validated.
 pub fn event_id_of(obj: &Map<String, Value>) -> Result<Option<String>, PayloadError> {
-    let id = text_of(obj.get("event_id"), "event_id", usize::MAX)?;
+    let id = text_of(obj.get("event_id"), "event_id", ids::MAX_EVENT_ID_LEN)?;
     if id.is_empty() {
         return Ok(None);
     }

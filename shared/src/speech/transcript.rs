@@ -59,8 +59,26 @@ fn number(v: Option<&Value>) -> Result<f64, &'static str> {
     }
 }
 
-fn first<'a>(o: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
-    keys.iter().find_map(|k| o.get(*k).filter(|v| !v.is_null()))
+/// The first non-null of `keys` (aliases of one field), after checking every one present: an alias that is
+/// not read must still be well-formed, so a file is refused or taken whatever order its keys come in (and the
+/// OpenAPI document can say what each key takes).
+fn checked_first<'a>(
+    o: &'a Map<String, Value>,
+    keys: &[&str],
+    check: impl Fn(&Value) -> Result<(), &'static str>,
+) -> Result<Option<&'a Value>, &'static str> {
+    let present: Vec<&Value> = keys.iter().filter_map(|k| o.get(*k).filter(|v| !v.is_null())).collect();
+    present.iter().try_for_each(|v| check(v))?;
+    Ok(present.first().copied())
+}
+
+fn text_value(v: &Value) -> Result<(), &'static str> {
+    let text = v.as_str().ok_or("text must be a string")?;
+    if text.chars().count() > MAX_ENTRY_CHARS { Err("text is too long") } else { Ok(()) }
+}
+
+fn speaker_value(v: &Value) -> Result<(), &'static str> {
+    if v.is_string() || v.is_number() { Ok(()) } else { Err("speaker must be a string or number") }
 }
 
 /// Reads a transcript in the seed's shapes: `{"entries": [...]}`, `{"diarized_transcript": {"entries":
@@ -85,19 +103,21 @@ pub fn import(value: &Value) -> Result<Vec<Entry>, TranscriptError> {
         .map(|(i, item)| {
             let err = |why| TranscriptError::Entry(i, why);
             let o = item.as_object().ok_or(err("must be an object"))?;
-            let text =
-                first(o, &["transcript", "text"]).map_or(Ok(""), |v| v.as_str().ok_or(err("text must be a string")))?;
-            if text.chars().count() > MAX_ENTRY_CHARS {
-                return Err(err("text is too long"));
-            }
-            let speaker = match first(o, &["speaker_id", "speaker"]) {
-                None => "speaker".to_string(),
+            let text = checked_first(o, &["transcript", "text"], text_value).map_err(err)?;
+            let text = text.and_then(Value::as_str).unwrap_or("");
+            let speaker = match checked_first(o, &["speaker_id", "speaker"], speaker_value).map_err(err)? {
                 Some(Value::String(s)) => s.trim().chars().take(64).collect(),
                 Some(Value::Number(n)) => n.to_string(),
-                Some(_) => return Err(err("speaker must be a string or number")),
+                _ => "speaker".to_string(),
             };
-            let start = number(first(o, &["start_time_seconds", "start_time", "start"])).map_err(err)?.max(0.0);
-            let end = number(first(o, &["end_time_seconds", "end_time", "end"])).map_err(err)?.max(start);
+            let start_keys = ["start_time_seconds", "start_time", "start"];
+            let start = number(checked_first(o, &start_keys, |v| number(Some(v)).map(drop)).map_err(err)?)
+                .map_err(err)?
+                .max(0.0);
+            let end_keys = ["end_time_seconds", "end_time", "end"];
+            let end = number(checked_first(o, &end_keys, |v| number(Some(v)).map(drop)).map_err(err)?)
+                .map_err(err)?
+                .max(start);
             let confidence = match o.get("confidence") {
                 None | Some(Value::Null) => None,
                 Some(c) => {

@@ -35,9 +35,10 @@ pub fn validate_chunk_id(value: &str) -> Result<(), IdError> {
     validate("chunk_id", value, MAX_CHUNK_ID_LEN)
 }
 
-/// Event ids are only stored as opaque keys, so any printable text of bounded length is fine.
+/// Event ids are only stored as opaque keys, so any printable text of bounded length (in characters, as the
+/// OpenAPI document's `maxLength` counts) is fine.
 pub fn validate_event_id(value: &str) -> Result<(), IdError> {
-    if value.is_empty() || value.len() > MAX_EVENT_ID_LEN || value.chars().any(char::is_control) {
+    if value.is_empty() || value.chars().count() > MAX_EVENT_ID_LEN || value.chars().any(char::is_control) {
         return Err(IdError::Invalid { field: "event_id", max: MAX_EVENT_ID_LEN });
     }
     Ok(())
