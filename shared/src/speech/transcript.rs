@@ -92,7 +92,8 @@ pub fn import(value: &Value) -> Result<Vec<Entry>, TranscriptError> {
             }
             let speaker = match first(o, &["speaker_id", "speaker"]) {
                 None => "speaker".to_string(),
-                Some(Value::String(s)) => s.trim().chars().take(64).collect(),
+                // Trimmed after the cut too, so the cut speaker reads back the same from `transcript.json`.
+                Some(Value::String(s)) => s.trim().chars().take(64).collect::<String>().trim_end().to_string(),
                 Some(Value::Number(n)) => n.to_string(),
                 Some(_) => return Err(err("speaker must be a string or number")),
             };
