@@ -87,7 +87,8 @@ fn wav_chunks_carry_their_format() {
 fn derived_events() {
     let meta = json!({"available": true});
     let none = Map::new();
-    let bare = derive_events(&obj(json!({"call_id": "c", "provider": "p", "chunk_id": "k1"})), Some("k1"), &meta, &none);
+    let bare =
+        derive_events(&obj(json!({"call_id": "c", "provider": "p", "chunk_id": "k1"})), Some("k1"), &meta, &none);
     assert_eq!(bare.len(), 1);
     assert_eq!(bare[0]["event_type"], "audio_chunk");
     assert_eq!(bare[0]["event_id"], "chunk:k1:0");
