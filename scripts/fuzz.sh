@@ -19,7 +19,7 @@ for crate in shared listener functions; do
 done
 echo
 awk '
-  $1 == "fuzz" { order[++n] = $2; runs[$2] = $3; fails[$2] = $4; secs[$2] = $5 }
+  $1 == "fuzz" && $3 ~ /^[0-9]+$/ { order[++n] = $2; runs[$2] = $3; fails[$2] = $4; secs[$2] = $5 }
   $1 == "http" { http[$2] = $3 " / " $5 }
   END {
     printf "%-36s %12s %9s %9s  %s\n", "target", "executions", "failures", "seconds", "taken / refused"
