@@ -53,7 +53,7 @@ bench:
 	cargo bench -p shared --features whisper --bench whisper_rtf
 
 # The long fuzz run: every parser a client reaches, FUZZ_SECONDS (60) per target, then a table of executions
-# and failures (log in target/fuzz.log). `make test` runs the same targets briefly (FUZZ_CASES, 64 each).
+# and failures (log in target/fuzz.log). `make test` runs the same targets briefly (FUZZ_CASES, 256 each).
 fuzz:
 	scripts/fuzz.sh
 

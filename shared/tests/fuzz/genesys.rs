@@ -1,12 +1,18 @@
 //! Genesys notifications (the connector's socket messages and the `genesys-events` Lambda's EventBridge
-//! details): `map_message`, then each event through the event normaliser as the ingest runs it.
+//! details): `map_message`, then each event through the event normaliser, and delivered as the connector
+//! and the Lambda deliver them (`ServiceIngest` into the realtime service over SQLite and a folder).
 
 use crate::grammar::EVENT_KEYS;
 use crate::harness::*;
 use proptest::prelude::*;
 use serde_json::Value;
+use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::genesys::mapping::{MAX_EVENTS_PER_NOTIFICATION, map_message};
+use shared::realtime::RealtimeService;
+use shared::realtime::config::RealtimeConfig;
+use shared::realtime::ingest::{DeliveryError, Ingest, Kind, Outgoing, ServiceIngest};
 use shared::realtime::normalize::normalize_event;
+use std::sync::Arc;
 
 const GENESYS_KEYS: &[&str] = &[
     "topicName",
@@ -98,5 +104,26 @@ fn genesys_message_bytes() {
             Ok(m) => check_mapping(&m),
             Err(_) => Ok(()),
         }
+    });
+}
+
+/// Mapped events delivered into the realtime service: each is applied or refused as the client's mistake
+/// (`Rejected`, logged and skipped), never `Unavailable`, which would make the connector retry it forever and
+/// EventBridge redeliver it.
+#[test]
+fn genesys_notification_delivered() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("calls.db")).unwrap());
+    let blobs = Arc::new(FolderBlobStore::new(dir.path().join("blobs")));
+    let service = RealtimeService::new(store, blobs, Arc::new(BroadcastPush::new(64)), RealtimeConfig::default());
+    let ingest = ServiceIngest(Arc::new(service));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let now = chrono::DateTime::from_timestamp(1_796_032_800, 0).unwrap();
+    fuzz("genesys_notification_delivered", message(), |m| {
+        for body in map_message(&m, now) {
+            let delivered = rt.block_on(ingest.deliver(&Outgoing { kind: Kind::Event, body }));
+            check(!matches!(delivered, Err(DeliveryError::Unavailable(_))), || format!("{delivered:?}"))?;
+        }
+        Ok(())
     });
 }

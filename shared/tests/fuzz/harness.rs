@@ -79,7 +79,7 @@ fn peak_growth(base: isize) -> usize {
 pub const DEFAULT_MEMORY_BUDGET: usize = 64 << 20;
 
 /// Cases per target in one round when `FUZZ_CASES` is unset: the whole short run stays well under a minute.
-pub const DEFAULT_CASES: u32 = 64;
+pub const DEFAULT_CASES: u32 = 256;
 
 fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
     let text = std::env::var(name).ok()?;
