@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the whole platform locally; `make test` runs the full suite (CI).
 SHELL := /bin/bash
-.PHONY: run test lint bench fmt tools web models aws-build aws-coldstart aws-web
+.PHONY: run test lint bench fuzz fmt tools web models aws-build aws-coldstart aws-web
 
 run: web models
 	cargo run -p functions --bin call-analytics -- serve
@@ -52,6 +52,11 @@ bench:
 	cargo bench -p shared --bench audio_decode
 	cargo bench -p shared --bench analysis
 	cargo bench -p shared --features whisper --bench whisper_rtf
+
+# The long fuzz run: every parser a client reaches, FUZZ_SECONDS (60) per target, then a table of executions
+# and failures (log in target/fuzz.log). `make test` runs the same targets briefly (FUZZ_CASES, 256 each).
+fuzz:
+	scripts/fuzz.sh
 
 fmt:
 	cargo fmt --all

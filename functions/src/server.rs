@@ -146,6 +146,12 @@ impl LocalServer {
         })
     }
 
+    /// Every route as served, for driving requests through it in-process (`tower::ServiceExt::oneshot`)
+    /// without a socket: what the fuzz targets send to the handlers.
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
     /// Reads the settings from `e`, builds the server and binds its sockets (see [`Bound`]).
     pub async fn bind(e: &dyn EnvSource) -> Result<Bound, ServeError> {
         let config = ServeConfig::from_env(e)?;

@@ -160,7 +160,7 @@ async fn audio_ingest_errors() {
         (json!({"call_id": "c", "audio_b64": b64(&[1])}), "Audio payload has no PCM frames"),
         (
             json!({"call_id": "c", "audio_b64": four, "metadata": {"blob": "x".repeat(40_000)}}),
-            "metadata is larger than 32768 bytes",
+            "metadata is larger than 31744 bytes",
         ),
     ];
     for (body, text) in cases {

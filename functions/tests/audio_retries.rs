@@ -73,3 +73,20 @@ async fn corrected_retry_of_a_rejected_chunk_ingests_its_events() {
     assert_eq!(v["duplicate"], true);
     s.stop().await;
 }
+
+/// Found by fuzzing (`audio_chunk_from_the_grammar`): a numeric `sequence_id` made the chunk's id for the
+/// window ("7") but gave its events no idempotency key, so a retried chunk stored no audio twice yet applied
+/// its transcript again. Its events are now keyed by the id the chunk was accepted with.
+#[tokio::test]
+async fn a_retried_chunk_with_a_numeric_sequence_id_applies_its_events_once() {
+    let s = TestServer::start().await;
+    let body = json!({"call_id": "numeric-seq", "audio_b64": b64(&pcm(800)), "sample_rate": 8000,
+        "sequence_id": 7, "text": "I want a refund", "speaker": "customer"});
+    let (status, first) = s.post_audio(&body).await;
+    assert_eq!((status, &first["ingested_events"]), (StatusCode::OK, &json!(1)), "{first}");
+    let (status, again) = s.post_audio(&body).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!((&again["duplicate"], &again["ingested_events"]), (&json!(true), &json!(0)), "{again}");
+    assert_eq!(event_count(&s, "numeric-seq").await, Some(json!(1)));
+    s.stop().await;
+}

@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// Largest request head accepted (Genesys' upgrade carries a few hundred bytes of signature).
-const MAX_HEAD_BYTES: usize = 16 * 1024;
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
 /// A client that has not sent its whole head by then is dropped.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,26 +61,33 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
             return Err(HeadError::Closed);
         }
         buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&buf) {
-            Ok(httparse::Status::Complete(len)) => {
-                return Ok(Head {
-                    method: req.method.unwrap_or_default().to_string(),
-                    target: req.path.unwrap_or_default().to_string(),
-                    headers: req
-                        .headers
-                        .iter()
-                        .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
-                        .collect(),
-                    rest: buf[len..].to_vec(),
-                });
-            }
-            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD_BYTES => {}
-            Ok(httparse::Status::Partial) => return Err(HeadError::TooLarge),
-            Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
-            Err(_) => return Err(HeadError::Malformed),
+        if let Some(head) = parse_head(&buf)? {
+            return Ok(head);
         }
+    }
+}
+
+/// The head at the start of `buf` once it is all there (`Ok(None)`: not yet, read more), with the bytes after
+/// it. Apart from the socket so the bytes a client may send are tested without one.
+pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HeadError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        // The bound is on the head itself, so it holds however the client's bytes were split into reads.
+        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD_BYTES => Err(HeadError::TooLarge),
+        Ok(httparse::Status::Complete(len)) => Ok(Some(Head {
+            method: req.method.unwrap_or_default().to_string(),
+            target: req.path.unwrap_or_default().to_string(),
+            headers: req
+                .headers
+                .iter()
+                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                .collect(),
+            rest: buf[len..].to_vec(),
+        })),
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD_BYTES => Ok(None),
+        Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => Err(HeadError::TooLarge),
+        Err(_) => Err(HeadError::Malformed),
     }
 }
 
@@ -120,4 +127,43 @@ pub fn accept(head: &Head) -> Result<String, &'static str> {
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
         derive_accept_key(key.as_bytes())
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A complete head of `len` bytes (one long header fills it).
+    fn head_of(len: usize) -> Vec<u8> {
+        let start = "GET /audiohook/ws HTTP/1.1\r\nHost: h\r\nX-Fill: ";
+        let fill = len - start.len() - 4;
+        format!("{start}{}\r\n\r\n", "a".repeat(fill)).into_bytes()
+    }
+
+    /// Found by fuzzing (`audiohook_head_over_a_socket`): whether a head past [`MAX_HEAD_BYTES`] was taken
+    /// depended on how the client's bytes happened to arrive (whole in the last read: taken; split after the
+    /// bound: refused). The bound now holds for the head itself, however it arrives.
+    #[tokio::test]
+    async fn a_head_past_the_bound_is_refused_however_it_arrives() {
+        let socket = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let head = head_of(MAX_HEAD_BYTES + 600);
+        let client = tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            s.set_nodelay(true).unwrap();
+            // Just under the bound first, so the server has asked for more before the head completes.
+            let (first, last) = head.split_at(MAX_HEAD_BYTES - 100);
+            s.write_all(first).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            s.write_all(last).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        });
+        let (mut server, _) = socket.accept().await.unwrap();
+        let read = read_head(&mut server).await;
+        assert!(matches!(read, Err(HeadError::TooLarge)), "{read:?}");
+        client.await.unwrap();
+        assert!(matches!(parse_head(&head_of(MAX_HEAD_BYTES + 1)), Err(HeadError::TooLarge)));
+        assert!(parse_head(&head_of(MAX_HEAD_BYTES)).unwrap().is_some());
+    }
 }

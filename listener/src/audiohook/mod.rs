@@ -4,7 +4,7 @@
 pub mod admission;
 pub mod chunker;
 pub mod config;
-mod handshake;
+pub mod handshake;
 pub mod media;
 pub mod pipeline;
 pub mod recording;

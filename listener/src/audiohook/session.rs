@@ -159,9 +159,10 @@ impl Session {
                 return self.disconnect("error", info);
             }
         }
-        self.last_client_seq = msg["seq"].as_u64().unwrap_or(self.last_client_seq);
-        let params = msg["parameters"].as_object().cloned().unwrap_or_default();
-        let kind = msg["type"].as_str().unwrap_or_default();
+        // `get`, not indexing: a `close` after our `disconnect` gets here whatever its envelope lacks.
+        self.last_client_seq = msg.get("seq").and_then(Value::as_u64).unwrap_or(self.last_client_seq);
+        let params = msg.get("parameters").and_then(Value::as_object).cloned().unwrap_or_default();
+        let kind = msg.get("type").and_then(Value::as_str).unwrap_or_default();
         match (kind, self.state) {
             ("close", _) => {
                 self.state = State::Closed;

@@ -238,3 +238,24 @@ fn durations() {
         assert_eq!(parse_duration(bad), None, "{bad}");
     }
 }
+
+/// Found by fuzzing (`audiohook_session_scripts`, minimal input: `open` without usable media, one audio
+/// frame, then a `close` without `parameters`): after our `disconnect`, a `close` is answered even when its
+/// envelope is off, and reading the missing `parameters` (or `seq`, or `type`) panicked, which took the
+/// connection down without `closed`. The close is now answered whatever it lacks.
+#[test]
+fn a_close_missing_envelope_fields_after_disconnect_is_answered() {
+    for missing in ["parameters", "seq", "version", "id", "serverseq"] {
+        let (mut s, mut c) = (Session::new(SESSION, ORG, Settings::default()), Client::new());
+        exchange(&mut s, &mut c, "open", open_params(CONVERSATION));
+        let sent = c.read(&s.disconnect("error", "test"));
+        assert_eq!(sent[0]["type"], "disconnect");
+        let mut close: Map<String, Value> = serde_json::from_str(&c.msg("close", json!({}))).unwrap();
+        close.remove(missing);
+        let out = s.on_text(&Value::Object(close).to_string());
+        let sent = c.read(&out);
+        assert_eq!(sent.len(), 1, "without {missing}: {out:?}");
+        assert_eq!(sent[0]["type"], "closed");
+        assert!(matches!(out.last(), Some(Output::Closed { .. })));
+    }
+}

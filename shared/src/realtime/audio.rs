@@ -39,7 +39,7 @@ impl RealtimeService {
         let mut alerts: Vec<Alert> = Vec::new();
         let mut last = None;
         let (mut applied, mut already) = (0, 0);
-        for obj in derive_events(body, &meta, &metrics) {
+        for obj in derive_events(body, chunk.chunk_id.as_deref(), &meta, &metrics) {
             let outcome = match normalize_event(&obj, self.config.max_text_chars) {
                 Ok(ev) => self.ingest_normalized(&ev).await,
                 Err(e) => Err(ServiceError::BadRequest(e.to_string())),

@@ -22,6 +22,13 @@ pub const MAX_SEGMENTS: usize = 50;
 /// it is a client's mistake (a byte rate, a rate in kHz), and a large one would make every duration and
 /// window figure wrong.
 pub const SAMPLE_RATES: [u32; 9] = [8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000];
+/// What [`derive_events`] adds to the metadata of every event beyond the client's: the window state after the
+/// append (`audio`, bounded by the id lengths and `LiveAudioBuffer::meta`'s few numbers) and the dead air
+/// measured from the audio (in `metrics`). The tests pin the largest there is under it.
+pub const DERIVED_METADATA_BYTES: usize = 1_024;
+/// The most metadata a chunk may carry, with its `metrics` (and with any one segment's metadata): what an
+/// event may carry, less what each event derived from the chunk gains, so an accepted chunk's events fit.
+pub const MAX_CHUNK_METADATA_BYTES: usize = MAX_METADATA_BYTES - DERIVED_METADATA_BYTES;
 /// The most channels a chunk may have: stereo carries one party a channel (AudioHook's external and
 /// internal); the live window, silence and playback are meant for a call, not a multitrack recording.
 pub const MAX_CHANNELS: u16 = 2;
@@ -175,8 +182,8 @@ pub fn parse_chunk(
 const COPIED_SHORT_FIELDS: [&str; 5] = ["provider", "speaker", "status", "agent_id", "customer_id"];
 
 /// Refuses a chunk whose derived events would be refused for their size, naming the field: a short field
-/// over [`MAX_SHORT_FIELD`] characters, the chunk's `metadata` (with `metrics`) over [`MAX_METADATA_BYTES`],
-/// or a segment whose `metadata` joined with the chunk's would be. Checked before anything is copied: one
+/// over [`MAX_SHORT_FIELD`] characters, the chunk's `metadata` (with `metrics`) over
+/// [`MAX_CHUNK_METADATA_BYTES`], or a segment whose `metadata` joined with the chunk's would be. Checked before anything is copied: one
 /// chunk becomes up to [`MAX_SEGMENTS`] events, and each event's own check came after the copies (3.9 MB of
 /// metadata over 50 segments once took the process from 15 MB to 205 MB).
 fn check_copied_fields(obj: &Map<String, Value>) -> Result<(), AudioPayloadError> {
@@ -187,12 +194,13 @@ fn check_copied_fields(obj: &Map<String, Value>) -> Result<(), AudioPayloadError
         Some(o @ Value::Object(_)) => serialised_len(o, max),
         _ => Some(0),
     };
-    let chunk = object_len(obj.get("metadata"), MAX_METADATA_BYTES)
-        .and_then(|m| object_len(obj.get("metrics"), MAX_METADATA_BYTES - m).map(|n| m + n))
-        .ok_or(PayloadError::TooBig { field: "metadata", max: MAX_METADATA_BYTES })?;
+    let max = MAX_CHUNK_METADATA_BYTES;
+    let chunk = object_len(obj.get("metadata"), max)
+        .and_then(|m| object_len(obj.get("metrics"), max - m).map(|n| m + n))
+        .ok_or(PayloadError::TooBig { field: "metadata", max })?;
     for (list, index, seg) in segments(obj) {
-        if object_len(seg.get("metadata"), MAX_METADATA_BYTES - chunk).is_none() {
-            return Err(AudioPayloadError::SegmentMetadataTooBig { list, index, max: MAX_METADATA_BYTES });
+        if object_len(seg.get("metadata"), max - chunk).is_none() {
+            return Err(AudioPayloadError::SegmentMetadataTooBig { list, index, max });
         }
     }
     Ok(())
@@ -225,9 +233,12 @@ fn carry(to: &mut Map<String, Value>, from: &Map<String, Value>, keys: &[&str]) 
 /// segments, else its text, else one bare `audio_chunk` event. `audio_meta` is the window state after the
 /// append; `extra_metrics` (e.g. dead air measured from the audio) is merged into `metadata.metrics`.
 /// Unlike the seed, a missing status stays empty, so late audio never revives an ended call. What it copies
-/// was bounded by [`parse_chunk`] first.
+/// was bounded by [`parse_chunk`] first. `chunk_id` is the id [`parse_chunk`] accepted (trimmed, and numbers as
+/// text): an event without its own `event_id` is keyed `chunk:<id>:<n>` by it, as the window keys the audio,
+/// so a retried chunk applies none of its events twice.
 pub fn derive_events(
     obj: &Map<String, Value>,
+    chunk_id: Option<&str>,
     audio_meta: &Value,
     extra_metrics: &Map<String, Value>,
 ) -> Vec<Map<String, Value>> {
@@ -253,7 +264,6 @@ pub fn derive_events(
             }
         }
     }
-    let chunk_key = first(obj, &["chunk_id", "sequence_id"]).and_then(Value::as_str);
     let mut out: Vec<Map<String, Value>> = Vec::new();
     for (_, _, seg) in segments(obj) {
         let mut e = base.clone();
@@ -290,7 +300,7 @@ pub fn derive_events(
         e.insert("metadata".into(), Value::Object(metadata));
         out.push(e);
     }
-    if let Some(chunk) = chunk_key {
+    if let Some(chunk) = chunk_id {
         for (i, e) in out.iter_mut().enumerate() {
             e.entry("event_id").or_insert_with(|| json!(format!("chunk:{chunk}:{i}")));
         }

@@ -87,7 +87,8 @@ fn wav_chunks_carry_their_format() {
 fn derived_events() {
     let meta = json!({"available": true});
     let none = Map::new();
-    let bare = derive_events(&obj(json!({"call_id": "c", "provider": "p", "chunk_id": "k1"})), &meta, &none);
+    let bare =
+        derive_events(&obj(json!({"call_id": "c", "provider": "p", "chunk_id": "k1"})), Some("k1"), &meta, &none);
     assert_eq!(bare.len(), 1);
     assert_eq!(bare[0]["event_type"], "audio_chunk");
     assert_eq!(bare[0]["event_id"], "chunk:k1:0");
@@ -97,7 +98,7 @@ fn derived_events() {
     let segs = json!({"call_id": "c", "speaker": "customer", "status": "active", "metadata": {"m": 1},
         "segments": [{"text": "hello", "sentiment": -0.2, "metadata": {"s": 2}}, {"nope": 1}, "x",
                      {"transcript": "bye", "speaker": "agent", "status": "ended", "event_id": "own"}]});
-    let evs = derive_events(&obj(segs), &meta, &none);
+    let evs = derive_events(&obj(segs), None, &meta, &none);
     assert_eq!(evs.len(), 2);
     assert_eq!((evs[0]["speaker"].as_str(), evs[1]["speaker"].as_str()), (Some("customer"), Some("agent")));
     assert_eq!((evs[0]["status"].as_str(), evs[1]["status"].as_str()), (Some("active"), Some("ended")));
@@ -108,12 +109,12 @@ fn derived_events() {
 
     let many: Vec<Value> = (0..80).map(|i| json!({"text": format!("t{i}")})).collect();
     assert_eq!(
-        derive_events(&obj(json!({"call_id": "c", "transcript_segments": many})), &meta, &none).len(),
+        derive_events(&obj(json!({"call_id": "c", "transcript_segments": many})), None, &meta, &none).len(),
         MAX_SEGMENTS
     );
 
     let metrics = obj(json!({"dead_air_seconds": 20.0}));
-    let text = derive_events(&obj(json!({"call_id": "c", "text": "hi", "metrics": {"x": 1}})), &meta, &metrics);
+    let text = derive_events(&obj(json!({"call_id": "c", "text": "hi", "metrics": {"x": 1}})), None, &meta, &metrics);
     assert_eq!(text[0]["text"], "hi");
     assert_eq!(text[0]["metadata"]["metrics"], json!({"x": 1, "dead_air_seconds": 20.0}));
 }
@@ -122,22 +123,22 @@ fn derived_events() {
 fn what_every_event_copies_is_measured_before_it_is_copied() {
     let four = STANDARD.encode([0u8; 4]);
     let err = |v: Value| parse(v).unwrap_err().to_string();
-    let half = "x".repeat(MAX_METADATA_BYTES / 2);
-    let chunk = json!({"call_id": "c", "audio_b64": four, "metadata": {"blob": "x".repeat(MAX_METADATA_BYTES)}});
-    assert_eq!(err(chunk), "metadata is larger than 32768 bytes");
+    let half = "x".repeat(MAX_CHUNK_METADATA_BYTES / 2);
+    let chunk = json!({"call_id": "c", "audio_b64": four, "metadata": {"blob": "x".repeat(MAX_CHUNK_METADATA_BYTES)}});
+    assert_eq!(err(chunk), "metadata is larger than 31744 bytes");
     let with_metrics = json!({"call_id": "c", "audio_b64": four, "metadata": {"a": half}, "metrics": {"b": half}});
-    assert_eq!(err(with_metrics), "metadata is larger than 32768 bytes", "metrics join the chunk's metadata");
+    assert_eq!(err(with_metrics), "metadata is larger than 31744 bytes", "metrics join the chunk's metadata");
     let segs = |list: &str| {
         json!({"call_id": "c", "audio_b64": four, "metadata": {"a": half},
             list: [{"text": "fine", "metadata": {"s": 1}}, {"text": "big", "metadata": {"b": half}}]})
     };
     assert_eq!(
         err(segs("transcript_segments")),
-        "transcript_segments[1].metadata and the chunk's metadata together are larger than 32768 bytes"
+        "transcript_segments[1].metadata and the chunk's metadata together are larger than 31744 bytes"
     );
     assert_eq!(
         err(segs("segments")),
-        "segments[1].metadata and the chunk's metadata together are larger than 32768 bytes"
+        "segments[1].metadata and the chunk's metadata together are larger than 31744 bytes"
     );
     // A segment that becomes no event (no text) copies nothing, so its metadata is not judged.
     let ignored = json!({"call_id": "c", "audio_b64": four, "segments": [{"metadata": {"b": "x".repeat(40_000)}}]});
@@ -197,5 +198,68 @@ fn a_wav_header_claiming_4_gib_reserves_nothing() {
         let c = parse(json!({"call_id": "c", "audio_b64": STANDARD.encode(&wav), "encoding": "wav"})).unwrap();
         assert_eq!((c.format.sample_rate, c.pcm.len()), (8000, 3200), "format tag {tag}");
         assert!(c.pcm.capacity() <= 3200, "format tag {tag}: {} bytes reserved", c.pcm.capacity());
+    }
+}
+
+/// The window state after a chunk as large as its fields allow: a 128-character call id and chunk id, the
+/// widest numbers, silence measured, and the dead-air metrics the service adds.
+fn largest_additions() -> (Value, Map<String, Value>) {
+    use crate::realtime::live_audio::LiveAudioBuffer;
+    let (call, chunk) = ("c".repeat(ids::MAX_CALL_ID_LEN), "k".repeat(ids::MAX_CHUNK_ID_LEN));
+    let mut buffer = LiveAudioBuffer::new(&call);
+    let format = AudioFormat { sample_rate: 11_025, channels: 2, sample_width: 2 };
+    let at = chrono::DateTime::from_timestamp(253_402_300_799, 999_999_000).unwrap();
+    let planned = buffer.plan(Some(&chunk), format, 1_234_567, at).unwrap();
+    buffer.commit(planned, u32::MAX, at);
+    let metrics = obj(json!({"dead_air_seconds": -1.2345678901234567e-300, "dead_air_source": "live_audio"}));
+    (buffer.meta(u32::MAX), metrics)
+}
+
+/// Found by fuzzing (`audio_chunk_from_the_grammar`, minimal input `{"call_id": "A", "audio_b64": "AAA=",
+/// "metadata": {"blob": "ccc…"}}`): a chunk whose metadata was just under the bound was accepted and stored,
+/// then its every event refused (400 "No realtime events were ingested"), because the window state and the
+/// dead air measured from the audio join the metadata after the check. An accepted chunk's events fit.
+#[test]
+fn an_accepted_chunk_leaves_room_for_what_its_events_gain() {
+    let four = STANDARD.encode([0u8; 4]);
+    let (meta, metrics) = largest_additions();
+    let wrapper = r#"{"blob":""}"#.len();
+    let gained = json!({"audio": meta, "metrics": metrics}).to_string().len();
+    assert!(gained < DERIVED_METADATA_BYTES, "the largest additions are {gained} bytes");
+    for size in MAX_METADATA_BYTES - 2_000..=MAX_METADATA_BYTES - wrapper {
+        let blob = "m".repeat(size);
+        for chunk in [
+            json!({"call_id": "c", "audio_b64": four, "metadata": {"blob": blob}}),
+            json!({"call_id": "c", "audio_b64": four, "metrics": {"blob": blob}}),
+            json!({"call_id": "c", "audio_b64": four, "segments": [{"text": "hi", "metadata": {"blob": blob}}]}),
+        ] {
+            let chunk = obj(chunk);
+            let Ok(parsed) = parse_chunk(&chunk, 16_000, 1, 2_000_000) else { continue };
+            for event in derive_events(&chunk, parsed.chunk_id.as_deref(), &meta, &metrics) {
+                let normalized = crate::realtime::normalize::normalize_event(&event, 100);
+                assert!(normalized.is_ok(), "{size}-byte blob accepted, its event refused: {normalized:?}");
+            }
+        }
+    }
+}
+
+/// Found by fuzzing (`audio_chunk_from_the_grammar`, minimal input a `chunk_id` of 120 `k` padded with 37
+/// spaces each side): the window keyed the chunk by its trimmed id while its events were keyed by the raw
+/// one, too long once padded, so every event was refused after the audio was stored; and a numeric
+/// `sequence_id`, a chunk id for the window, gave its events no idempotency key at all, so a retried chunk's
+/// events applied twice. The events' keys now come from the id the chunk was accepted with.
+#[test]
+fn derived_event_ids_use_the_chunk_id_as_accepted() {
+    let four = STANDARD.encode([0u8; 4]);
+    let padded = format!("{0}{1}{0}", " ".repeat(37), "k".repeat(120));
+    for (raw, id) in [(json!(padded), "k".repeat(120)), (json!(" k1 "), "k1".into()), (json!(7), "7".into())] {
+        for key in ["chunk_id", "sequence_id"] {
+            let body = obj(json!({"call_id": "c", "audio_b64": four, key: raw}));
+            let chunk = parse_chunk(&body, 16_000, 1, 2_000_000).unwrap();
+            assert_eq!(chunk.chunk_id.as_deref(), Some(id.as_str()));
+            let events = derive_events(&body, chunk.chunk_id.as_deref(), &json!({}), &Map::new());
+            assert_eq!(events[0]["event_id"], json!(format!("chunk:{id}:0")), "{key}: {raw}");
+            crate::realtime::normalize::normalize_event(&events[0], 100).unwrap();
+        }
     }
 }

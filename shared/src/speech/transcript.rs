@@ -106,7 +106,8 @@ pub fn import(value: &Value) -> Result<Vec<Entry>, TranscriptError> {
             let text = checked_first(o, &["transcript", "text"], text_value).map_err(err)?;
             let text = text.and_then(Value::as_str).unwrap_or("");
             let speaker = match checked_first(o, &["speaker_id", "speaker"], speaker_value).map_err(err)? {
-                Some(Value::String(s)) => s.trim().chars().take(64).collect(),
+                // Trimmed after the cut too, so the cut speaker reads back the same from `transcript.json`.
+                Some(Value::String(s)) => s.trim().chars().take(64).collect::<String>().trim_end().to_string(),
                 Some(Value::Number(n)) => n.to_string(),
                 _ => "speaker".to_string(),
             };
