@@ -244,15 +244,16 @@ fn an_accepted_chunk_leaves_room_for_what_its_events_gain() {
 }
 
 /// Found by fuzzing (`audio_chunk_from_the_grammar`, minimal input a `chunk_id` of 120 `k` padded with 37
-/// spaces each side): the window keyed the chunk by its trimmed id while its events were keyed by the raw
-/// one, too long once padded, so every event was refused after the audio was stored; and a numeric
+/// spaces each side, now refused as longer than 128 characters as sent): the window keyed the chunk by its
+/// trimmed id while its events were keyed by the raw one, which spaces make no event id, so every event was
+/// refused after the audio was stored; and a numeric
 /// `sequence_id`, a chunk id for the window, gave its events no idempotency key at all, so a retried chunk's
 /// events applied twice. The events' keys now come from the id the chunk was accepted with.
 #[test]
 fn derived_event_ids_use_the_chunk_id_as_accepted() {
     let four = STANDARD.encode([0u8; 4]);
-    let padded = format!("{0}{1}{0}", " ".repeat(37), "k".repeat(120));
-    for (raw, id) in [(json!(padded), "k".repeat(120)), (json!(" k1 "), "k1".into()), (json!(7), "7".into())] {
+    let padded = format!("{0}{1}{0}", " ".repeat(14), "k".repeat(100));
+    for (raw, id) in [(json!(padded), "k".repeat(100)), (json!(" k1 "), "k1".into()), (json!(7), "7".into())] {
         for key in ["chunk_id", "sequence_id"] {
             let body = obj(json!({"call_id": "c", "audio_b64": four, key: raw}));
             let chunk = parse_chunk(&body, 16_000, 1, 2_000_000).unwrap();
