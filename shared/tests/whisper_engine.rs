@@ -219,11 +219,29 @@ async fn turns_stay_whole(layout: &[(&'static str, f64, &str)]) {
         }
     }
     for (turn, heard) in turns.iter().zip(&heard) {
-        let mut said = turn.words.iter();
-        let known = heard.iter().filter(|w| turn.words.contains(w));
-        assert!(known.clone().count() * 2 >= turn.words.len(), "turn at {}: {heard:?}", turn.start);
-        assert!(known.clone().all(|w| said.any(|s| s == w)), "out of order at {}: {heard:?}", turn.start);
+        let known: Vec<&String> = heard.iter().filter(|w| turn.words.contains(w)).collect();
+        assert!(known.len() * 2 >= turn.words.len(), "turn at {}: {heard:?}", turn.start);
+        // In the order said, but for a misheard phrase that happens to give a word the turn has elsewhere
+        // ("ill disposed" heard as "able to suppose" puts a late "to"): at least 90% of the known words heard
+        // are a subsequence of what was said. Words of two turns mixed, or a turn heard backwards, fall far
+        // below that.
+        let in_order = longest_common_subsequence(&known, &turn.words);
+        assert!(in_order * 10 >= known.len() * 9, "out of order at {}: {heard:?}", turn.start);
     }
+}
+
+/// The length of the longest sequence of words found, in order, in both `a` and `b`.
+fn longest_common_subsequence(a: &[&String], b: &[String]) -> usize {
+    let mut row = vec![0; b.len() + 1];
+    for x in a {
+        let mut diagonal = 0;
+        for (j, y) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if *x == y { diagonal + 1 } else { above.max(row[j]) };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// One turn of the two-party call: who, when (seconds; the earliest an entry of it may start), the words
