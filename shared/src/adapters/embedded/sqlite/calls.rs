@@ -112,11 +112,22 @@ fn load_versioned<T: serde::de::DeserializeOwned>(
     row.map(|(body, version)| Ok(Versioned { value: json(&body)?, version: version as u64 })).transpose()
 }
 
+/// Alerts newest first, of one call or of all.
+fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM supervisor_alert
+         WHERE (?1 IS NULL OR call_id = ?1) AND (?2 = 0 OR acknowledged_at IS NULL)
+         ORDER BY created_at DESC, id DESC LIMIT ?3"
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+    collect(&mut stmt, params![q.call_id, q.open_only, q.limit as i64], rows::alert)
+}
+
 #[async_trait]
 impl CallStore for SqliteStore {
     async fn load_call(&self, call_id: &str, key: Option<&str>) -> Result<LoadedCall, StoreError> {
         let (call_id, key) = (call_id.to_string(), key.map(str::to_string));
-        self.read(move |c| {
+        self.read_now(move |c| {
             let state = load_versioned(c, "realtime_call", &call_id)?;
             let duplicate = match &key {
                 None => false,
@@ -137,7 +148,7 @@ impl CallStore for SqliteStore {
 
     async fn recent_events(&self, call_id: &str, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
         let call_id = call_id.to_string();
-        self.read(move |c| {
+        self.read_now(move |c| {
             let sql = format!(
                 "SELECT {EVENT_COLUMNS} FROM realtime_event WHERE call_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2"
             );
@@ -151,21 +162,12 @@ impl CallStore for SqliteStore {
 
     async fn recent_alerts(&self, call_id: &str, limit: usize) -> Result<Vec<Alert>, StoreError> {
         let q = AlertQuery { call_id: Some(call_id.to_string()), open_only: false, limit };
-        self.list_alerts(&q).await
+        self.read_now(move |c| alerts(c, &q)).await
     }
 
     async fn list_alerts(&self, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
         let q = q.clone();
-        self.read(move |c| {
-            let sql = format!(
-                "SELECT {ALERT_COLUMNS} FROM supervisor_alert
-                 WHERE (?1 IS NULL OR call_id = ?1) AND (?2 = 0 OR acknowledged_at IS NULL)
-                 ORDER BY created_at DESC, id DESC LIMIT ?3"
-            );
-            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
-            collect(&mut stmt, params![q.call_id, q.open_only, q.limit as i64], rows::alert)
-        })
-        .await
+        self.read(move |c| alerts(c, &q)).await
     }
 
     async fn acknowledge_alert(&self, alert_id: i64, at: Timestamp) -> Result<Option<(Alert, bool)>, StoreError> {
@@ -210,7 +212,7 @@ impl CallStore for SqliteStore {
 
     async fn load_live_audio(&self, call_id: &str) -> Result<Option<Versioned<LiveAudioBuffer>>, StoreError> {
         let call_id = call_id.to_string();
-        self.read(move |c| load_versioned(c, "live_audio", &call_id)).await
+        self.read_now(move |c| load_versioned(c, "live_audio", &call_id)).await
     }
 
     async fn save_live_audio(&self, buffer: &LiveAudioBuffer, expected: Option<u64>) -> Result<bool, StoreError> {

@@ -137,6 +137,15 @@ impl SqliteStore {
         self.writer.write(f).await
     }
 
+    /// Runs a point read at once on a free read connection (`Readers::read_now`).
+    async fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.readers.read_now(f).await
+    }
+
     /// Runs `f` on a read connection on the blocking pool.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where

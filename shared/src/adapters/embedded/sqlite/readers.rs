@@ -5,7 +5,7 @@ use super::db_err;
 use crate::ports::StoreError;
 use rusqlite::Connection;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 
 /// Read connections: a few more than the cores, so a read that waits on the disk does not stall the others.
 const READERS: usize = 4;
@@ -27,6 +27,25 @@ impl Readers {
             })
             .collect::<Result<_, StoreError>>()?;
         Ok(Self { conns, next: AtomicUsize::new(0) })
+    }
+
+    /// Runs a point read (one call's rows, by key, bounded) on the caller's thread when a connection is free:
+    /// such a read takes microseconds, less than handing it to the blocking pool and waking the caller again,
+    /// which under ingest load was most of what a read cost. With every connection busy, as `read`.
+    pub async fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.conns.len() {
+            match self.conns[(start + i) % self.conns.len()].try_lock() {
+                Ok(guard) => return f(&guard),
+                Err(TryLockError::Poisoned(p)) => return f(&p.into_inner()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        self.read(f).await
     }
 
     /// Runs `f` with the next read connection on the blocking pool.
