@@ -25,6 +25,8 @@ macro_rules! call_store_contract {
 }
 
 call_store_cases!(call_store_contract);
+// With the cases every adapter runs; not in `call_store_cases!` since moto loses concurrent transactions.
+call_store_contract!(concurrent_commits);
 
 #[tokio::test]
 async fn heartbeats() {

@@ -14,7 +14,7 @@ pub use job_queue::*;
 /// Invokes `$m!` with every call-store contract case, so each adapter's test runs the same list.
 macro_rules! call_store_cases {
     ($m:ident) => {
-        $m! { conditional_writes, idempotency, concurrent_commits, events_and_alerts, alert_listing_and_ack, call_listing, live_audio_state, idle_and_purge }
+        $m! { conditional_writes, idempotency, events_and_alerts, alert_listing_and_ack, call_listing, live_audio_state, idle_and_purge }
     };
 }
 
