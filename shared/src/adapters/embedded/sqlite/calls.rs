@@ -143,10 +143,19 @@ impl CallStore for SqliteStore {
     }
 
     async fn commit_event(&self, commit: EventCommit) -> Result<CommitOutcome, StoreError> {
-        self.write(move |c| apply_commit(c, commit)).await
+        let (recent, call_id) = (self.recent.clone(), commit.state.call_id.clone());
+        let keep = move |c: &Connection, outcome: &CommitOutcome| {
+            if let CommitOutcome::Applied { event, alerts } = outcome {
+                recent.committed(c, &call_id, event.as_ref(), alerts);
+            }
+        };
+        self.writer.write_then(move |c| apply_commit(c, commit), keep).await
     }
 
     async fn recent_events(&self, call_id: &str, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        if let Some(events) = self.recent.events(call_id, limit) {
+            return Ok(events);
+        }
         let call_id = call_id.to_string();
         self.read_now(move |c| {
             let sql = format!(
@@ -161,6 +170,9 @@ impl CallStore for SqliteStore {
     }
 
     async fn recent_alerts(&self, call_id: &str, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        if let Some(alerts) = self.recent.alerts(call_id, limit) {
+            return Ok(alerts);
+        }
         let q = AlertQuery { call_id: Some(call_id.to_string()), open_only: false, limit };
         self.read_now(move |c| alerts(c, &q)).await
     }
@@ -171,19 +183,29 @@ impl CallStore for SqliteStore {
     }
 
     async fn acknowledge_alert(&self, alert_id: i64, at: Timestamp) -> Result<Option<(Alert, bool)>, StoreError> {
-        self.write(move |c| {
-            let changed = execute(
-                c,
-                "UPDATE supervisor_alert SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
-                params![alert_id, iso(&at)],
-            )?;
-            let mut stmt = c
-                .prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM supervisor_alert WHERE id = ?1"))
-                .map_err(db_err)?;
-            let alert = collect(&mut stmt, [alert_id], rows::alert)?.pop();
-            Ok(alert.map(|a| (a, changed == 1)))
-        })
-        .await
+        let recent = self.recent.clone();
+        let keep = move |_: &Connection, acked: &Option<(Alert, bool)>| {
+            if let Some((alert, true)) = acked {
+                recent.acknowledged(alert);
+            }
+        };
+        self.writer
+            .write_then(
+                move |c| {
+                    let changed = execute(
+                        c,
+                        "UPDATE supervisor_alert SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
+                        params![alert_id, iso(&at)],
+                    )?;
+                    let mut stmt = c
+                        .prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM supervisor_alert WHERE id = ?1"))
+                        .map_err(db_err)?;
+                    let alert = collect(&mut stmt, [alert_id], rows::alert)?.pop();
+                    Ok(alert.map(|a| (a, changed == 1)))
+                },
+                keep,
+            )
+            .await
     }
 
     async fn list_calls(&self, q: &CallQuery) -> Result<CallPage, StoreError> {
@@ -240,11 +262,17 @@ impl CallStore for SqliteStore {
     }
 
     async fn purge_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError> {
-        self.write(move |c| super::retention::purge_calls(c, before, limit)).await
+        let recent = self.recent.clone();
+        let forget =
+            move |_: &Connection, purged: &Vec<PurgedCall>| purged.iter().for_each(|p| recent.forget(&p.call_id));
+        self.writer.write_then(move |c| super::retention::purge_calls(c, before, limit), forget).await
     }
 
     async fn delete_call(&self, call_id: &str) -> Result<Option<PurgedCall>, StoreError> {
         let call_id = call_id.to_string();
-        self.write(move |c| super::retention::delete_call(c, &call_id)).await
+        let recent = self.recent.clone();
+        let forget =
+            move |_: &Connection, purged: &Option<PurgedCall>| purged.iter().for_each(|p| recent.forget(&p.call_id));
+        self.writer.write_then(move |c| super::retention::delete_call(c, &call_id), forget).await
     }
 }

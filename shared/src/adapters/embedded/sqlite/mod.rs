@@ -1,7 +1,8 @@
 //! The embedded store: one SQLite file (WAL) holding calls, events, alerts, idempotency keys, live-audio
 //! window state, worker heartbeats, WebSocket tickets, batch calls and the batch job queue. Calls are versioned rows, so the same optimistic-concurrency
 //! contract holds here as on DynamoDB. Writes go through one writer thread that commits them in groups
-//! (`writer.rs`); reads run on a few read-only connections (`readers.rs`).
+//! (`writer.rs`), which also keeps each call's newest events and alerts (`recent.rs`); reads run on a few
+//! read-only connections (`readers.rs`).
 
 mod batch;
 mod calls;
@@ -10,6 +11,7 @@ mod jobs;
 
 pub use jobs::MAX_RECEIVES;
 mod readers;
+mod recent;
 mod retention;
 mod rows;
 mod tickets;
@@ -17,6 +19,7 @@ mod writer;
 
 use crate::ports::StoreError;
 use readers::Readers;
+use recent::Recent;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -96,6 +99,7 @@ CREATE TABLE IF NOT EXISTS ws_ticket (
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
+    recent: Arc<Recent>,
     path: PathBuf,
 }
 
@@ -125,7 +129,12 @@ impl SqliteStore {
         let conn = connect(path)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         let readers = Readers::open(|| connect(path))?;
-        Ok(Self { writer: Writer::start(conn)?, readers: Arc::new(readers), path: path.to_path_buf() })
+        Ok(Self {
+            writer: Writer::start(conn)?,
+            readers: Arc::new(readers),
+            recent: Arc::default(),
+            path: path.to_path_buf(),
+        })
     }
 
     /// Runs `f` in the writer's next transaction; returns once that is committed.

@@ -24,20 +24,22 @@ trait Pending: Send {
     /// ended: the transaction can no longer be trusted and the whole batch is rolled back.
     fn apply(&mut self, conn: &mut Connection) -> rusqlite::Result<()>;
     /// Tells the caller: its own result if the transaction committed (or if it failed on its own), else
-    /// why the transaction failed.
-    fn finish(self: Box<Self>, failure: Option<&str>);
+    /// why the transaction failed. A committed result first goes through the write's `after`.
+    fn finish(self: Box<Self>, failure: Option<&str>, conn: &Connection);
 }
 
-struct Write<T, F> {
+struct Write<T, F, A> {
     work: Option<F>,
+    after: A,
     result: Option<Result<T, StoreError>>,
     done: oneshot::Sender<Result<T, StoreError>>,
 }
 
-impl<T, F> Pending for Write<T, F>
+impl<T, F, A> Pending for Write<T, F, A>
 where
     T: Send,
     F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send,
+    A: FnOnce(&Connection, &T) + Send,
 {
     fn apply(&mut self, conn: &mut Connection) -> rusqlite::Result<()> {
         let Some(work) = self.work.take() else { return Ok(()) };
@@ -49,10 +51,13 @@ where
         Ok(())
     }
 
-    fn finish(self: Box<Self>, failure: Option<&str>) {
+    fn finish(self: Box<Self>, failure: Option<&str>, conn: &Connection) {
         let outcome = match (self.result, failure) {
             (Some(Err(own)), _) => Err(own),
-            (Some(Ok(value)), None) => Ok(value),
+            (Some(Ok(value)), None) => {
+                (self.after)(conn, &value);
+                Ok(value)
+            }
             (_, Some(why)) => Err(StoreError::Backend(format!("sqlite transaction failed: {why}"))),
             (None, None) => Err(StoreError::Backend("sqlite write was not run".into())),
         };
@@ -89,8 +94,20 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_then(work, |_, _| {}).await
+    }
+
+    /// As `write`, and once the transaction is committed, before the caller hears of it, runs `after` on the
+    /// writer's connection with the result: for what must follow the commit and precede any answer (the
+    /// rows `recent.rs` keeps).
+    pub async fn write_then<T, F, A>(&self, work: F, after: A) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        A: FnOnce(&Connection, &T) + Send + 'static,
+    {
         let (done, outcome) = oneshot::channel();
-        let write = Write { work: Some(work), result: None, done };
+        let write = Write { work: Some(work), after, result: None, done };
         self.queue.send(Box::new(write)).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
     }
@@ -120,7 +137,7 @@ fn commit(conn: &mut Connection, mut batch: Vec<Box<dyn Pending>>) {
         e.to_string()
     });
     for write in batch {
-        write.finish(failure.as_deref());
+        write.finish(failure.as_deref(), conn);
     }
 }
 
