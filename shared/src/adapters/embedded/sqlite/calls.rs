@@ -112,8 +112,19 @@ fn load_versioned<T: serde::de::DeserializeOwned>(
     row.map(|(body, version)| Ok(Versioned { value: json(&body)?, version: version as u64 })).transpose()
 }
 
+/// A call's newest `limit` events by `occurred_at`, oldest first.
+pub(super) fn newest_events(c: &Connection, call_id: &str, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM realtime_event WHERE call_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2"
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+    let mut events = collect(&mut stmt, params![call_id, limit as i64], rows::event)?;
+    events.reverse();
+    Ok(events)
+}
+
 /// Alerts newest first, of one call or of all.
-fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
+pub(super) fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
     let sql = format!(
         "SELECT {ALERT_COLUMNS} FROM supervisor_alert
          WHERE (?1 IS NULL OR call_id = ?1) AND (?2 = 0 OR acknowledged_at IS NULL)
@@ -157,16 +168,7 @@ impl CallStore for SqliteStore {
             return Ok(events);
         }
         let call_id = call_id.to_string();
-        self.read_now(move |c| {
-            let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM realtime_event WHERE call_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2"
-            );
-            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
-            let mut events = collect(&mut stmt, params![call_id, limit as i64], rows::event)?;
-            events.reverse();
-            Ok(events)
-        })
-        .await
+        self.read_now(move |c| newest_events(c, &call_id, limit)).await
     }
 
     async fn recent_alerts(&self, call_id: &str, limit: usize) -> Result<Vec<Alert>, StoreError> {

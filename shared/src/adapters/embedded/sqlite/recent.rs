@@ -7,11 +7,10 @@
 //! acknowledgements, purges), so what is kept is always what the file holds. That holds while this process
 //! is the one writing calls to the file, as it is: other processes of an installation write heartbeats only.
 
-use super::db_err;
-use super::rows::{self, ALERT_COLUMNS, EVENT_COLUMNS, collect};
-use crate::ports::StoreError;
+use super::calls::{alerts, newest_events};
+use crate::ports::{AlertQuery, StoreError};
 use crate::realtime::domain::{Alert, EventRecord};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -105,16 +104,6 @@ impl Recent {
 }
 
 fn read(conn: &Connection, call_id: &str) -> Result<Kept, StoreError> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM realtime_event WHERE call_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-    let mut events = collect(&mut stmt, params![call_id, KEPT as i64], rows::event)?;
-    events.reverse();
-    let sql = format!(
-        "SELECT {ALERT_COLUMNS} FROM supervisor_alert WHERE call_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-    let alerts = collect(&mut stmt, params![call_id, KEPT as i64], rows::alert)?;
-    Ok(Kept { events, alerts })
+    let q = AlertQuery { call_id: Some(call_id.to_string()), open_only: false, limit: KEPT };
+    Ok(Kept { events: newest_events(conn, call_id, KEPT)?, alerts: alerts(conn, &q)? })
 }
