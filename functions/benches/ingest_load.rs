@@ -1,6 +1,11 @@
 //! Ingest load benchmark: starts the local server in-process over a temp data dir and drives it over
-//! loopback with N concurrent clients. Prints requests/s and p50/p99 latency for each scenario, and every
-//! figure as a ratio to the baseline (`GET /healthz`, no auth and no storage) measured in the same run.
+//! loopback with concurrent clients. Prints requests/s and p50/p99 latency for each scenario, and every
+//! figure as a ratio to the baseline (`GET /healthz`, no auth and no storage) measured in the same run with
+//! as many clients: the machine's ceiling, so the ratio holds across machines and whatever else they run.
+//!
+//! The event scenario is issue 18's: 50 calls round-robin, a fresh `event_id` per request, each call
+//! cycling five transcript lines (agent and customer, sentiment -0.7 to 0.4, one in five says "cancel
+//! account" and raises alerts), at 8 and at 32 clients.
 //!
 //! `cargo bench -p functions --bench ingest_load [-- --clients N --requests N | --smoke]`
 
@@ -17,17 +22,23 @@ const INGEST: &str = "bench-ingest-token";
 const SUPERVISOR: &str = "bench-supervisor-token";
 
 struct Args {
-    clients: usize,
+    /// Client counts the event scenario runs at (each with its own `/healthz` baseline); the other
+    /// scenarios run at the largest.
+    clients: Vec<usize>,
     requests: usize,
 }
 
 fn args() -> Args {
-    let mut a = Args { clients: 16, requests: 2000 };
+    let mut a = Args { clients: vec![8, 32], requests: 10_000 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--smoke" => a = Args { clients: 2, requests: 40 },
-            "--clients" => a.clients = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.clients).max(1),
+            "--smoke" => a = Args { clients: vec![2], requests: 40 },
+            "--clients" => {
+                if let Some(n) = it.next().and_then(|v| v.parse::<usize>().ok()) {
+                    a.clients = vec![n.max(1)];
+                }
+            }
             "--requests" => a.requests = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.requests).max(1),
             _ => {} // cargo passes --bench and friends
         }
@@ -39,7 +50,8 @@ fn args() -> Args {
 type Plan = Arc<dyn Fn(usize) -> (&'static str, Option<Value>) + Send + Sync>;
 
 struct Figures {
-    name: &'static str,
+    name: String,
+    clients: usize,
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -51,7 +63,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-async fn run(name: &'static str, base: &str, clients: usize, requests: usize, plan: Plan) -> Figures {
+async fn run(name: &str, base: &str, clients: usize, requests: usize, plan: Plan) -> Figures {
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().unwrap();
     let next = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicUsize::new(0));
@@ -92,7 +104,8 @@ async fn run(name: &'static str, base: &str, clients: usize, requests: usize, pl
     let wall = started.elapsed().as_secs_f64();
     all.sort();
     Figures {
-        name,
+        name: format!("{name}, {clients} clients"),
+        clients,
         per_second: all.len() as f64 / wall,
         p50_ms: percentile(&all, 0.50),
         p99_ms: percentile(&all, 0.99),
@@ -100,19 +113,21 @@ async fn run(name: &'static str, base: &str, clients: usize, requests: usize, pl
     }
 }
 
-const LINES: [(&str, f64); 6] = [
-    ("thanks for calling, how can I help", 0.3),
-    ("my invoice is wrong again", -0.4),
-    ("I have been waiting for forty minutes", -0.6),
-    ("let me check that for you", 0.1),
-    ("I want to speak to your manager", -0.8),
-    ("okay that works", 0.4),
+/// What each call says, in turn: (speaker, text, sentiment). The fourth line raises the escalation-keyword
+/// alert (and, with the negative sentiment before it, more).
+const LINES: [(&str, &str, f64); 5] = [
+    ("agent", "thanks for calling, how can I help you today", 0.4),
+    ("customer", "my invoice is wrong again this month", -0.4),
+    ("agent", "let me check that for you", 0.1),
+    ("customer", "this is the third time, I want to cancel account now", -0.7),
+    ("agent", "I understand, I can correct the invoice right away", 0.2),
 ];
 
-fn event_plan(calls: usize, prefix: &'static str) -> Plan {
+/// Request `n` goes to call `n % calls` and is that call's `n / calls`-th line, with a fresh `event_id`.
+fn event_plan(calls: usize, prefix: String) -> Plan {
     Arc::new(move |n| {
-        let (text, sentiment) = LINES[n % LINES.len()];
-        let body = json!({"call_id": format!("{prefix}-{}", n % calls), "provider": "bench", "speaker": "customer",
+        let (speaker, text, sentiment) = LINES[(n / calls) % LINES.len()];
+        let body = json!({"call_id": format!("{prefix}-{}", n % calls), "provider": "bench", "speaker": speaker,
             "text": text, "sentiment": sentiment, "event_id": format!("{prefix}-e{n}")});
         ("/api/realtime/events", Some(body))
     })
@@ -129,14 +144,16 @@ fn audio_plan(calls: usize) -> Plan {
     })
 }
 
-fn print(base: &Figures, rows: &[&Figures]) {
+/// Prints every row against the baseline run with the same number of clients.
+fn print(baselines: &[Figures], rows: &[&Figures]) {
     println!(
-        "{:<22} {:>9} {:>9} {:>9} {:>14} {:>13}",
+        "{:<34} {:>9} {:>9} {:>9} {:>14} {:>13}",
         "scenario", "req/s", "p50 ms", "p99 ms", "x base req/s", "x base p50"
     );
     for f in rows {
+        let base = baselines.iter().find(|b| b.clients == f.clients).unwrap_or(&baselines[0]);
         println!(
-            "{:<22} {:>9.0} {:>9.2} {:>9.2} {:>14.2} {:>13.2}{}",
+            "{:<34} {:>9.0} {:>9.2} {:>9.2} {:>14.2} {:>13.2}{}",
             f.name,
             f.per_second,
             f.p50_ms,
@@ -170,25 +187,29 @@ async fn main() -> ExitCode {
     }));
 
     println!(
-        "ingest_load: {} clients, {} requests per scenario, optimized={}",
+        "ingest_load: {:?} clients, {} requests per scenario, optimized={}",
         a.clients,
         a.requests,
         !cfg!(debug_assertions)
     );
-    let healthz: Plan = Arc::new(|_| ("/healthz", None));
-    let baseline = run("healthz (baseline)", &base, a.clients, a.requests, healthz).await;
-    let rows = vec![
-        run("events, 50 calls", &base, a.clients, a.requests, event_plan(50, "ev")).await,
-        run("audio 100ms, 20 calls", &base, a.clients, a.requests, audio_plan(20)).await,
-        run("events, 1 call", &base, a.clients, a.requests, event_plan(1, "one")).await,
-    ];
-    let audio = &rows[1];
-    print(&baseline, &std::iter::once(&baseline).chain(&rows).collect::<Vec<_>>());
+    let most = a.clients.iter().copied().max().unwrap_or(1);
+    let mut baselines = Vec::new();
+    let mut rows = Vec::new();
+    for &clients in &a.clients {
+        let healthz: Plan = Arc::new(|_| ("/healthz", None));
+        baselines.push(run("healthz (baseline)", &base, clients, a.requests, healthz).await);
+        let plan = event_plan(50, format!("ev{clients}"));
+        rows.push(run("events, 50 calls", &base, clients, a.requests, plan).await);
+    }
+    let audio = run("audio 100ms, 20 calls", &base, most, a.requests, audio_plan(20)).await;
     println!("audio ingested: {:.1} s of 16 kHz audio per wall-clock second", audio.per_second * 0.1);
+    rows.push(audio);
+    rows.push(run("events, 1 call", &base, most, a.requests, event_plan(1, "one".into())).await);
+    print(&baselines, &baselines.iter().chain(&rows).collect::<Vec<_>>());
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();
-    let failures: usize = std::iter::once(&baseline).chain(&rows).map(|f| f.failures).sum();
+    let failures: usize = baselines.iter().chain(&rows).map(|f| f.failures).sum();
     if failures > 0 {
         eprintln!("ingest_load: {failures} requests failed");
         return ExitCode::FAILURE;

@@ -62,16 +62,21 @@ async fn times_outside_1970_to_9999_are_refused_naming_the_field_and_nothing_is_
 
 #[tokio::test]
 async fn a_row_stored_past_9999_by_an_older_release_leaves_its_call_readable() {
-    let s = TestServer::start().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let s = TestServer::start_in(dir.path(), &[]).await;
     assert_eq!(s.post_event(&json!({"call_id": "old", "text": "first"})).await.0, StatusCode::OK);
-    // What the previous release wrote for `"timestamp": 1764590000000` (read as seconds).
-    db(&s)
+    s.stop().await;
+    // What the previous release wrote for `"timestamp": 1764590000000` (read as seconds), found by this one
+    // when it starts (a running server is the only writer of its calls).
+    rusqlite::Connection::open(dir.path().join("call_analytics.db"))
+        .unwrap()
         .execute(
             "INSERT INTO realtime_event (call_id, occurred_at, event_type, speaker, text, metadata)
              VALUES ('old', '+57887-08-19T08:53:20.000000Z', 'transcript', 'agent', 'from the future', '{}')",
             [],
         )
         .unwrap();
+    let s = TestServer::start_in(dir.path(), &[]).await;
     let (status, v) = s.post_event(&json!({"call_id": "old", "text": "after"})).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let (status, snap) = s.get("/api/realtime/calls/old/snapshot").await;
@@ -85,9 +90,10 @@ async fn a_row_stored_past_9999_by_an_older_release_leaves_its_call_readable() {
 async fn an_ingest_answers_its_commit_even_when_the_snapshot_read_fails() {
     let s = TestServer::start().await;
     assert_eq!(s.post_event(&json!({"call_id": "c", "text": "hello"})).await.0, StatusCode::OK);
-    // Reading alerts now fails (the table is gone); writing an event without alerts still works.
+    // Reading alerts now fails (the table is gone); writing an event without alerts still works. A call the
+    // server has not written yet, so its snapshot is read from the file rather than kept from earlier writes.
     db(&s).execute_batch("ALTER TABLE supervisor_alert RENAME TO supervisor_alert_away").unwrap();
-    let body = json!({"call_id": "c", "text": "committed", "event_id": "e-1"});
+    let body = json!({"call_id": "c2", "text": "committed", "event_id": "e-1"});
     let (status, v) = s.post_event(&body).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["ok"], true);

@@ -25,6 +25,8 @@ macro_rules! call_store_contract {
 }
 
 call_store_cases!(call_store_contract);
+// With the cases every adapter runs; not in `call_store_cases!` since moto loses concurrent transactions.
+call_store_contract!(concurrent_commits);
 
 #[tokio::test]
 async fn heartbeats() {
@@ -77,4 +79,85 @@ async fn data_survives_reopening_the_file() {
     assert_eq!(state.value, port_contract::state("ea-1", 9));
     assert_eq!(reopened.recent_events("ea-1", 10).await.unwrap().len(), 4);
     assert_eq!(reopened.recent_alerts("ea-1", 10).await.unwrap().len(), 6);
+}
+
+/// What the store answers for a call's recent events and alerts (kept in memory as it writes them) is what
+/// the file holds, as a second store on the same file reads it: through events arriving out of order, more
+/// events and alerts than are kept, acknowledgements and deletion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recent_rows_answered_from_memory_are_what_the_file_holds() {
+    use shared::ports::{CommitOutcome, EventCommit};
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("recent.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let same = |label: String| {
+        let (store, path) = (&store, &path);
+        async move {
+            let file = SqliteStore::open(path).unwrap();
+            for call in ["rr-1", "rr-2"] {
+                for limit in [1, 30, 40, 64, 100] {
+                    assert_eq!(
+                        store.recent_events(call, limit).await.unwrap(),
+                        file.recent_events(call, limit).await.unwrap(),
+                        "{label}: {call} events, {limit}"
+                    );
+                    assert_eq!(
+                        store.recent_alerts(call, limit).await.unwrap(),
+                        file.recent_alerts(call, limit).await.unwrap(),
+                        "{label}: {call} alerts, {limit}"
+                    );
+                }
+            }
+        }
+    };
+    let mut versions = std::collections::HashMap::new();
+    let mut alert_ids = Vec::new();
+    for n in 0..90u32 {
+        let call = if n % 3 == 0 { "rr-2" } else { "rr-1" };
+        let mut state = port_contract::state(call, n);
+        state.event_count = u64::from(n);
+        let expected: Option<u64> = versions.get(call).copied();
+        // Times jump back and forth, some repeat, so order is by time then id, not arrival.
+        let occurred = (n * 7919) % 50;
+        let mut event = serde_json::from_value::<shared::realtime::domain::NewEvent>(serde_json::json!({
+            "occurred_at": format!("2026-02-10T10:00:{occurred:02}Z"), "event_type": "transcript",
+            "speaker": "agent", "text": format!("n{n}"), "sentiment": null, "confidence": null, "metadata": {}
+        }))
+        .unwrap();
+        event.metadata.insert("n".into(), n.into());
+        let alerts = (n % 2 == 0)
+            .then(|| {
+                serde_json::from_value(serde_json::json!({
+                    "alert_type": "dead_air", "severity": "high", "message": format!("a{n}"),
+                    "created_at": format!("2026-02-10T10:01:{:02}Z", (n * 31) % 60), "metadata": {}
+                }))
+                .unwrap()
+            })
+            .into_iter()
+            .collect();
+        let commit = EventCommit {
+            state,
+            expected_version: expected,
+            previous_updated_at: None,
+            event: (n % 5 != 4).then_some(event),
+            alerts,
+            idempotency_key: Some(format!("k{n}")),
+        };
+        let CommitOutcome::Applied { alerts, .. } = store.commit_event(commit).await.unwrap() else {
+            panic!("{n} not applied")
+        };
+        alert_ids.extend(alerts.iter().map(|a| a.id));
+        versions.insert(call, expected.map_or(1, |v| v + 1));
+        if n % 29 == 0 {
+            same(format!("after {n}")).await;
+        }
+    }
+    same("after all".into()).await;
+    for id in alert_ids.iter().step_by(3) {
+        store.acknowledge_alert(*id, port_contract::state("x", 99).updated_at).await.unwrap();
+    }
+    same("after acknowledgements".into()).await;
+    store.delete_call("rr-2").await.unwrap();
+    same("after a deletion".into()).await;
+    assert!(store.recent_events("rr-2", 40).await.unwrap().is_empty());
 }

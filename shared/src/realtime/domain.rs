@@ -1,6 +1,7 @@
 //! Realtime domain types: the call's state, its events and alerts, and their wire shapes (docs/api.md).
 
 use crate::values::timestamps::{Timestamp, iso};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -111,20 +112,21 @@ pub struct EventRecord {
     pub event: NewEvent,
 }
 
+/// The keys in the order a JSON object (a `serde_json::Map`, sorted) has always written them, so an answer
+/// serialised straight from the record is the same bytes as one built through a `Value`.
 impl Serialize for EventRecord {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = &self.event;
-        serde_json::json!({
-            "id": self.id,
-            "type": e.event_type,
-            "speaker": e.speaker.as_deref().unwrap_or(""),
-            "text": e.text,
-            "sentiment": e.sentiment,
-            "confidence": e.confidence,
-            "occurred_at": iso(&e.occurred_at),
-            "metadata": e.metadata,
-        })
-        .serialize(s)
+        let mut m = s.serialize_map(Some(8))?;
+        m.serialize_entry("confidence", &e.confidence)?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("metadata", &e.metadata)?;
+        m.serialize_entry("occurred_at", &iso(&e.occurred_at))?;
+        m.serialize_entry("sentiment", &e.sentiment)?;
+        m.serialize_entry("speaker", e.speaker.as_deref().unwrap_or(""))?;
+        m.serialize_entry("text", &e.text)?;
+        m.serialize_entry("type", &e.event_type)?;
+        m.end()
     }
 }
 
@@ -155,21 +157,21 @@ pub struct Alert {
     pub acknowledged_at: Option<Timestamp>,
 }
 
+/// Keys in sorted order, as for `EventRecord`.
 impl Serialize for Alert {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let a = &self.alert;
-        serde_json::json!({
-            "id": self.id,
-            "call_id": self.call_id,
-            "type": a.alert_type.as_str(),
-            "severity": a.severity.as_str(),
-            "message": a.message,
-            "acknowledged": self.acknowledged_at.is_some(),
-            "acknowledged_at": self.acknowledged_at.as_ref().map(iso),
-            "created_at": iso(&a.created_at),
-            "metadata": a.metadata,
-        })
-        .serialize(s)
+        let mut m = s.serialize_map(Some(9))?;
+        m.serialize_entry("acknowledged", &self.acknowledged_at.is_some())?;
+        m.serialize_entry("acknowledged_at", &self.acknowledged_at.as_ref().map(iso))?;
+        m.serialize_entry("call_id", &self.call_id)?;
+        m.serialize_entry("created_at", &iso(&a.created_at))?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("message", &a.message)?;
+        m.serialize_entry("metadata", &a.metadata)?;
+        m.serialize_entry("severity", a.severity.as_str())?;
+        m.serialize_entry("type", a.alert_type.as_str())?;
+        m.end()
     }
 }
 
@@ -182,6 +184,49 @@ pub fn round_to(value: f64, decimals: i32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wire shapes, byte for byte as the seed (through a sorted `Value`) wrote them, whether serialised
+    /// straight to text or into a `Value` first.
+    #[test]
+    fn events_and_alerts_serialise_to_the_same_bytes_either_way() {
+        let at = crate::values::timestamps::parse_iso("2026-02-10T10:00:05Z").unwrap();
+        let metadata: Map<String, Value> = serde_json::from_str(r#"{"z":1,"a":{"y":2,"b":3}}"#).unwrap();
+        let event = EventRecord {
+            id: 7,
+            event: NewEvent {
+                occurred_at: at,
+                event_type: "transcript".into(),
+                speaker: None,
+                text: "héllo \"x\"".into(),
+                sentiment: Some(-0.25),
+                confidence: None,
+                metadata: metadata.clone(),
+            },
+        };
+        let alert = Alert {
+            id: 9,
+            call_id: "c1".into(),
+            alert: NewAlert {
+                alert_type: AlertType::EscalationKeyword,
+                severity: Severity::High,
+                message: "m".into(),
+                created_at: at,
+                metadata,
+            },
+            acknowledged_at: Some(at),
+        };
+        let meta = r#"{"a":{"b":3,"y":2},"z":1}"#;
+        let event_text = format!(
+            r#"{{"confidence":null,"id":7,"metadata":{meta},"occurred_at":"2026-02-10T10:00:05.000000Z","sentiment":-0.25,"speaker":"","text":"héllo \"x\"","type":"transcript"}}"#
+        );
+        let alert_text = format!(
+            r#"{{"acknowledged":true,"acknowledged_at":"2026-02-10T10:00:05.000000Z","call_id":"c1","created_at":"2026-02-10T10:00:05.000000Z","id":9,"message":"m","metadata":{meta},"severity":"high","type":"escalation_keyword"}}"#
+        );
+        assert_eq!(serde_json::to_string(&event).unwrap(), event_text);
+        assert_eq!(serde_json::to_value(&event).unwrap().to_string(), event_text);
+        assert_eq!(serde_json::to_string(&alert).unwrap(), alert_text);
+        assert_eq!(serde_json::to_value(&alert).unwrap().to_string(), alert_text);
+    }
 
     #[test]
     fn a_call_state_stored_before_severities_and_dead_air_were_kept_still_loads() {

@@ -126,6 +126,56 @@ pub async fn idempotency(store: Arc<dyn CallStore>) {
     ));
 }
 
+/// Commits arriving together each stand alone, whatever the store does to serve them together (the embedded
+/// store commits them in one transaction): of racing commits on one version exactly one applies, a lost race
+/// consumes no key and stores no event, a repeated key applies once, and the commits of other calls all apply.
+pub async fn concurrent_commits(store: Arc<dyn CallStore>) {
+    store.commit_event(commit(state("cc-race", 1), None, None)).await.unwrap();
+    let v = current(&store, "cc-race").await;
+    let racing = (0..6u32).map(|i| {
+        let mut c = commit(state("cc-race", 2 + i), Some(v), Some(&format!("race-{i}")));
+        c.event = Some(event(2 + i, &format!("race {i}")));
+        c.alerts = vec![alert(AlertType::DeadAir, 2 + i)];
+        store.commit_event(c)
+    });
+    let repeated = (0..4u32).map(|i| {
+        let mut c = commit(state("cc-key", 1 + i), None, Some("same"));
+        c.event = Some(event(1 + i, "same key"));
+        store.commit_event(c)
+    });
+    let others = (0..10u32).map(|i| {
+        let mut c = commit(state(&format!("cc-other-{i}"), 1), None, Some("k"));
+        c.event = Some(event(1, "other"));
+        store.commit_event(c)
+    });
+    let (racing, repeated, others) = tokio::join!(
+        futures_util::future::join_all(racing),
+        futures_util::future::join_all(repeated),
+        futures_util::future::join_all(others)
+    );
+    let applied =
+        |outcomes: &[CommitOutcome]| outcomes.iter().filter(|o| matches!(o, CommitOutcome::Applied { .. })).count();
+    let racing: Vec<CommitOutcome> = racing.into_iter().map(Result::unwrap).collect();
+    assert_eq!(applied(&racing), 1, "{racing:?}");
+    assert!(racing.iter().all(|o| matches!(o, CommitOutcome::Applied { .. } | CommitOutcome::Conflict)));
+    let winner = racing.iter().position(|o| matches!(o, CommitOutcome::Applied { .. })).unwrap();
+    for i in 0..6 {
+        let used = store.load_call("cc-race", Some(&format!("race-{i}"))).await.unwrap().duplicate;
+        assert_eq!(used, i == winner, "only the applied commit's key is used");
+    }
+    let texts: Vec<String> =
+        store.recent_events("cc-race", 10).await.unwrap().into_iter().map(|e| e.event.text).collect();
+    assert_eq!(texts, [format!("race {winner}")]);
+    assert_eq!(store.recent_alerts("cc-race", 10).await.unwrap().len(), 1);
+    let repeated: Vec<CommitOutcome> = repeated.into_iter().map(Result::unwrap).collect();
+    assert_eq!(applied(&repeated), 1, "{repeated:?}");
+    assert_eq!(store.recent_events("cc-key", 10).await.unwrap().len(), 1);
+    for (i, outcome) in others.into_iter().enumerate() {
+        assert!(matches!(outcome.unwrap(), CommitOutcome::Applied { event: Some(_), .. }));
+        assert_eq!(store.recent_events(&format!("cc-other-{i}"), 10).await.unwrap().len(), 1);
+    }
+}
+
 pub async fn events_and_alerts(store: Arc<dyn CallStore>) {
     let mut c = commit(state("ea-1", 1), None, None);
     c.event = Some(event(50, "late"));

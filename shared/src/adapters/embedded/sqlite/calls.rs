@@ -12,38 +12,46 @@ use crate::values::timestamps::{Timestamp, iso};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// Writes the state row: insert when `expected` is `None`, else update only at that version.
-fn write_state(tx: &Transaction, state: &CallState, expected: Option<u64>) -> Result<bool, StoreError> {
+fn write_state(tx: &Connection, state: &CallState, expected: Option<u64>) -> Result<bool, StoreError> {
     let body = to_json(state)?;
     let at = iso(&state.updated_at);
     let changed = match expected {
-        None => tx.execute(
-            "INSERT INTO realtime_call (call_id, version, status, updated_at, state) VALUES (?1, 1, ?2, ?3, ?4)
-             ON CONFLICT (call_id) DO NOTHING",
-            params![state.call_id, state.status, at, body],
-        ),
-        Some(v) => tx.execute(
-            "UPDATE realtime_call SET version = version + 1, status = ?2, updated_at = ?3, state = ?4
-             WHERE call_id = ?1 AND version = ?5",
-            params![state.call_id, state.status, at, body, v as i64],
-        ),
+        None => tx
+            .prepare_cached(
+                "INSERT INTO realtime_call (call_id, version, status, updated_at, state) VALUES (?1, 1, ?2, ?3, ?4)
+                 ON CONFLICT (call_id) DO NOTHING",
+            )
+            .and_then(|mut s| s.execute(params![state.call_id, state.status, at, body])),
+        Some(v) => tx
+            .prepare_cached(
+                "UPDATE realtime_call SET version = version + 1, status = ?2, updated_at = ?3, state = ?4
+                 WHERE call_id = ?1 AND version = ?5",
+            )
+            .and_then(|mut s| s.execute(params![state.call_id, state.status, at, body, v as i64])),
     }
     .map_err(db_err)?;
     Ok(changed == 1)
 }
 
+/// Runs a statement from the connection's cache of prepared statements.
+fn execute(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+    c.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(db_err)
+}
+
+/// One event's commit, all or nothing: in its own savepoint, so a duplicate or a conflict leaves no trace
+/// in the transaction the writer shares with other commits.
 fn apply_commit(c: &mut Connection, commit: EventCommit) -> Result<CommitOutcome, StoreError> {
-    let tx = c.transaction().map_err(db_err)?;
+    let tx = c.savepoint().map_err(db_err)?;
     let call_id = commit.state.call_id.clone();
     if let Some(key) = &commit.idempotency_key {
-        let fresh = tx
-            .execute(
-                "INSERT INTO idempotency_key (call_id, key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                params![call_id, key, iso(&commit.state.updated_at)],
-            )
-            .map_err(db_err)?;
+        let fresh = execute(
+            &tx,
+            "INSERT INTO idempotency_key (call_id, key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![call_id, key, iso(&commit.state.updated_at)],
+        )?;
         if fresh == 0 {
             return Ok(CommitOutcome::Duplicate);
         }
@@ -54,12 +62,12 @@ fn apply_commit(c: &mut Connection, commit: EventCommit) -> Result<CommitOutcome
     let event = match commit.event {
         None => None,
         Some(e) => {
-            tx.execute(
+            execute(
+                &tx,
                 "INSERT INTO realtime_event (call_id, occurred_at, event_type, speaker, text, sentiment, confidence, metadata)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![call_id, iso(&e.occurred_at), e.event_type, e.speaker, e.text, e.sentiment, e.confidence, to_json(&e.metadata)?],
-            )
-            .map_err(db_err)?;
+            )?;
             Some(EventRecord { id: tx.last_insert_rowid(), event: e })
         }
     };
@@ -68,12 +76,12 @@ fn apply_commit(c: &mut Connection, commit: EventCommit) -> Result<CommitOutcome
         if let Some(e) = &event {
             a.link_event(e.id);
         }
-        tx.execute(
+        execute(
+            &tx,
             "INSERT INTO supervisor_alert (call_id, created_at, alert_type, severity, message, acknowledged_at, metadata)
              VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
             params![call_id, iso(&a.created_at), a.alert_type.as_str(), a.severity.as_str(), a.message, to_json(&a.metadata)?],
-        )
-        .map_err(db_err)?;
+        )?;
         alerts.push(Alert { id: tx.last_insert_rowid(), call_id: call_id.clone(), alert: a, acknowledged_at: None });
     }
     tx.commit().map_err(db_err)?;
@@ -97,26 +105,46 @@ fn load_versioned<T: serde::de::DeserializeOwned>(
     call_id: &str,
 ) -> Result<Option<Versioned<T>>, StoreError> {
     let sql = format!("SELECT state, version FROM {table} WHERE call_id = ?1");
-    let row: Option<(String, i64)> =
-        c.query_row(&sql, [call_id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(db_err)?;
+    let row: Option<(String, i64)> = c
+        .prepare_cached(&sql)
+        .and_then(|mut s| s.query_row([call_id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(db_err)?;
     row.map(|(body, version)| Ok(Versioned { value: json(&body)?, version: version as u64 })).transpose()
+}
+
+/// A call's newest `limit` events by `occurred_at`, oldest first.
+pub(super) fn newest_events(c: &Connection, call_id: &str, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM realtime_event WHERE call_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2"
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+    let mut events = collect(&mut stmt, params![call_id, limit as i64], rows::event)?;
+    events.reverse();
+    Ok(events)
+}
+
+/// Alerts newest first, of one call or of all.
+pub(super) fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} FROM supervisor_alert
+         WHERE (?1 IS NULL OR call_id = ?1) AND (?2 = 0 OR acknowledged_at IS NULL)
+         ORDER BY created_at DESC, id DESC LIMIT ?3"
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+    collect(&mut stmt, params![q.call_id, q.open_only, q.limit as i64], rows::alert)
 }
 
 #[async_trait]
 impl CallStore for SqliteStore {
     async fn load_call(&self, call_id: &str, key: Option<&str>) -> Result<LoadedCall, StoreError> {
         let (call_id, key) = (call_id.to_string(), key.map(str::to_string));
-        self.run(move |c| {
+        self.read_now(move |c| {
             let state = load_versioned(c, "realtime_call", &call_id)?;
             let duplicate = match &key {
                 None => false,
                 Some(k) => c
-                    .query_row(
-                        "SELECT 1 FROM idempotency_key WHERE call_id = ?1 AND key = ?2",
-                        params![call_id, k],
-                        |_| Ok(()),
-                    )
-                    .optional()
+                    .prepare_cached("SELECT 1 FROM idempotency_key WHERE call_id = ?1 AND key = ?2")
+                    .and_then(|mut s| s.query_row(params![call_id, k], |_| Ok(())).optional())
                     .map_err(db_err)?
                     .is_some(),
             };
@@ -126,62 +154,65 @@ impl CallStore for SqliteStore {
     }
 
     async fn commit_event(&self, commit: EventCommit) -> Result<CommitOutcome, StoreError> {
-        self.run(move |c| apply_commit(c, commit)).await
+        let (recent, call_id) = (self.recent.clone(), commit.state.call_id.clone());
+        let keep = move |c: &Connection, outcome: &CommitOutcome| {
+            if let CommitOutcome::Applied { event, alerts } = outcome {
+                recent.committed(c, &call_id, event.as_ref(), alerts);
+            }
+        };
+        self.writer.write_then(move |c| apply_commit(c, commit), keep).await
     }
 
     async fn recent_events(&self, call_id: &str, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        if let Some(events) = self.recent.events(call_id, limit) {
+            return Ok(events);
+        }
         let call_id = call_id.to_string();
-        self.run(move |c| {
-            let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM realtime_event WHERE call_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2"
-            );
-            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
-            let mut events = collect(&mut stmt, params![call_id, limit as i64], rows::event)?;
-            events.reverse();
-            Ok(events)
-        })
-        .await
+        self.read_now(move |c| newest_events(c, &call_id, limit)).await
     }
 
     async fn recent_alerts(&self, call_id: &str, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        if let Some(alerts) = self.recent.alerts(call_id, limit) {
+            return Ok(alerts);
+        }
         let q = AlertQuery { call_id: Some(call_id.to_string()), open_only: false, limit };
-        self.list_alerts(&q).await
+        self.read_now(move |c| alerts(c, &q)).await
     }
 
     async fn list_alerts(&self, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
         let q = q.clone();
-        self.run(move |c| {
-            let sql = format!(
-                "SELECT {ALERT_COLUMNS} FROM supervisor_alert
-                 WHERE (?1 IS NULL OR call_id = ?1) AND (?2 = 0 OR acknowledged_at IS NULL)
-                 ORDER BY created_at DESC, id DESC LIMIT ?3"
-            );
-            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
-            collect(&mut stmt, params![q.call_id, q.open_only, q.limit as i64], rows::alert)
-        })
-        .await
+        self.read(move |c| alerts(c, &q)).await
     }
 
     async fn acknowledge_alert(&self, alert_id: i64, at: Timestamp) -> Result<Option<(Alert, bool)>, StoreError> {
-        self.run(move |c| {
-            let changed = c
-                .execute(
-                    "UPDATE supervisor_alert SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
-                    params![alert_id, iso(&at)],
-                )
-                .map_err(db_err)?;
-            let mut stmt = c
-                .prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM supervisor_alert WHERE id = ?1"))
-                .map_err(db_err)?;
-            let alert = collect(&mut stmt, [alert_id], rows::alert)?.pop();
-            Ok(alert.map(|a| (a, changed == 1)))
-        })
-        .await
+        let recent = self.recent.clone();
+        let keep = move |_: &Connection, acked: &Option<(Alert, bool)>| {
+            if let Some((alert, true)) = acked {
+                recent.acknowledged(alert);
+            }
+        };
+        self.writer
+            .write_then(
+                move |c| {
+                    let changed = execute(
+                        c,
+                        "UPDATE supervisor_alert SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
+                        params![alert_id, iso(&at)],
+                    )?;
+                    let mut stmt = c
+                        .prepare_cached(&format!("SELECT {ALERT_COLUMNS} FROM supervisor_alert WHERE id = ?1"))
+                        .map_err(db_err)?;
+                    let alert = collect(&mut stmt, [alert_id], rows::alert)?.pop();
+                    Ok(alert.map(|a| (a, changed == 1)))
+                },
+                keep,
+            )
+            .await
     }
 
     async fn list_calls(&self, q: &CallQuery) -> Result<CallPage, StoreError> {
         let q = q.clone();
-        self.run(move |c| {
+        self.read(move |c| {
             let (after_at, after_id) = q.cursor.as_deref().and_then(decode_cursor).unzip();
             let mut stmt = c
                 .prepare_cached(
@@ -205,38 +236,45 @@ impl CallStore for SqliteStore {
 
     async fn load_live_audio(&self, call_id: &str) -> Result<Option<Versioned<LiveAudioBuffer>>, StoreError> {
         let call_id = call_id.to_string();
-        self.run(move |c| load_versioned(c, "live_audio", &call_id)).await
+        self.read_now(move |c| load_versioned(c, "live_audio", &call_id)).await
     }
 
     async fn save_live_audio(&self, buffer: &LiveAudioBuffer, expected: Option<u64>) -> Result<bool, StoreError> {
         let (call_id, body) = (buffer.call_id.clone(), to_json(buffer)?);
-        self.run(move |c| {
+        self.write(move |c| {
             let changed = match expected {
-                None => c.execute(
+                None => execute(
+                    c,
                     "INSERT INTO live_audio (call_id, version, state) VALUES (?1, 1, ?2) ON CONFLICT (call_id) DO NOTHING",
                     params![call_id, body],
                 ),
-                Some(v) => c.execute(
+                Some(v) => execute(
+                    c,
                     "UPDATE live_audio SET version = version + 1, state = ?2 WHERE call_id = ?1 AND version = ?3",
                     params![call_id, body, v as i64],
                 ),
-            }
-            .map_err(db_err)?;
+            }?;
             Ok(changed == 1)
         })
         .await
     }
 
     async fn idle_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError> {
-        self.run(move |c| super::retention::idle_calls(c, before, limit)).await
+        self.read(move |c| super::retention::idle_calls(c, before, limit)).await
     }
 
     async fn purge_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError> {
-        self.run(move |c| super::retention::purge_calls(c, before, limit)).await
+        let recent = self.recent.clone();
+        let forget =
+            move |_: &Connection, purged: &Vec<PurgedCall>| purged.iter().for_each(|p| recent.forget(&p.call_id));
+        self.writer.write_then(move |c| super::retention::purge_calls(c, before, limit), forget).await
     }
 
     async fn delete_call(&self, call_id: &str) -> Result<Option<PurgedCall>, StoreError> {
         let call_id = call_id.to_string();
-        self.run(move |c| super::retention::delete_call(c, &call_id)).await
+        let recent = self.recent.clone();
+        let forget =
+            move |_: &Connection, purged: &Option<PurgedCall>| purged.iter().for_each(|p| recent.forget(&p.call_id));
+        self.writer.write_then(move |c| super::retention::delete_call(c, &call_id), forget).await
     }
 }

@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, params};
 impl Heartbeats for SqliteStore {
     async fn put(&self, hb: &Heartbeat) -> Result<(), StoreError> {
         let (component, at, status) = (hb.component.clone(), iso(&hb.updated_at), to_json(&hb.status)?);
-        self.run(move |c| {
+        self.write(move |c| {
             c.execute(
                 "INSERT INTO heartbeat (component, updated_at, status) VALUES (?1, ?2, ?3)
                  ON CONFLICT (component) DO UPDATE SET updated_at = ?2, status = ?3",
@@ -25,7 +25,7 @@ impl Heartbeats for SqliteStore {
 
     async fn get(&self, component: &str) -> Result<Option<Heartbeat>, StoreError> {
         let component = component.to_string();
-        self.run(move |c| {
+        self.read(move |c| {
             let row: Option<(String, String)> = c
                 .query_row("SELECT updated_at, status FROM heartbeat WHERE component = ?1", [&component], |r| {
                     Ok((r.get(0)?, r.get(1)?))

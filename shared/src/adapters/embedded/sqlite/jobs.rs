@@ -32,7 +32,8 @@ impl SqliteStore {
     /// now at the latest. For the one process that works this queue, at start: whatever its previous run
     /// held died with it, and the caller decides how long such a job waits.
     pub fn release_held_jobs(&self, pause: impl Fn(u32) -> Duration) -> Result<usize, StoreError> {
-        let mut conn = self.conn.lock().map_err(|_| StoreError::Backend("sqlite connection lock poisoned".into()))?;
+        // At start, before any other write: on a connection of its own, as it runs outside any runtime.
+        let mut conn = super::connect(&self.path)?;
         let tx = conn.transaction().map_err(db_err)?;
         let now = now_ms();
         let held: Vec<(i64, u32)> = {
@@ -58,7 +59,7 @@ impl SqliteStore {
 impl JobQueue for SqliteStore {
     async fn enqueue(&self, body: &str) -> Result<(), StoreError> {
         let body = body.to_string();
-        self.run(move |c| {
+        self.write(move |c| {
             let now = now_ms();
             c.execute("INSERT INTO job (body, visible_at, created_at) VALUES (?1, ?2, ?2)", params![body, now])
                 .map_err(db_err)?;
@@ -68,8 +69,8 @@ impl JobQueue for SqliteStore {
     }
 
     async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<ReceivedJob>, StoreError> {
-        self.run(move |c| {
-            let tx = c.transaction().map_err(db_err)?;
+        self.write(move |c| {
+            let tx = c.savepoint().map_err(db_err)?;
             let now = now_ms();
             tx.execute(
                 "UPDATE job SET dead = 1 WHERE dead = 0 AND visible_at <= ?1 AND attempts >= ?2",
@@ -105,7 +106,7 @@ impl JobQueue for SqliteStore {
 
     async fn complete(&self, receipt: &str) -> Result<(), StoreError> {
         let (id, attempt) = parse_receipt(receipt)?;
-        self.run(move |c| {
+        self.write(move |c| {
             c.execute("DELETE FROM job WHERE id = ?1 AND attempts = ?2", params![id, attempt]).map_err(db_err)?;
             Ok(())
         })
@@ -114,7 +115,7 @@ impl JobQueue for SqliteStore {
 
     async fn retry_later(&self, receipt: &str, delay: Duration) -> Result<(), StoreError> {
         let (id, attempt) = parse_receipt(receipt)?;
-        self.run(move |c| {
+        self.write(move |c| {
             let at = now_ms().saturating_add(ms(delay));
             c.execute("UPDATE job SET visible_at = ?3 WHERE id = ?1 AND attempts = ?2", params![id, attempt, at])
                 .map_err(db_err)?;

@@ -1,6 +1,8 @@
 //! The embedded store: one SQLite file (WAL) holding calls, events, alerts, idempotency keys, live-audio
 //! window state, worker heartbeats, WebSocket tickets, batch calls and the batch job queue. Calls are versioned rows, so the same optimistic-concurrency
-//! contract holds here as on DynamoDB.
+//! contract holds here as on DynamoDB. Writes go through one writer thread that commits them in groups
+//! (`writer.rs`), which also keeps each call's newest events and alerts (`recent.rs`); reads run on a few
+//! read-only connections (`readers.rs`).
 
 mod batch;
 mod calls;
@@ -8,14 +10,20 @@ mod heartbeats;
 mod jobs;
 
 pub use jobs::MAX_RECEIVES;
+mod readers;
+mod recent;
 mod retention;
 mod rows;
 mod tickets;
+mod writer;
 
 use crate::ports::StoreError;
+use readers::Readers;
+use recent::Recent;
 use rusqlite::Connection;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use writer::Writer;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS realtime_call (
@@ -86,14 +94,30 @@ CREATE TABLE IF NOT EXISTS ws_ticket (
 );
 "#;
 
-/// A shared SQLite connection; statements run on the blocking pool.
+/// The SQLite file: one writer thread, a few read connections.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: Writer,
+    readers: Arc<Readers>,
+    recent: Arc<Recent>,
+    path: PathBuf,
 }
 
 pub(super) fn db_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+/// Statements each connection keeps prepared: more than the store has, so none is ever prepared twice.
+const STATEMENT_CACHE: usize = 64;
+
+/// Opens one connection to the file, set up as every connection of the store is.
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(db_err)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 impl SqliteStore {
@@ -102,26 +126,41 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
         }
-        let conn = Connection::open(path).map_err(db_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db_err)?;
+        let conn = connect(path)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let readers = Readers::open(|| connect(path))?;
+        Ok(Self {
+            writer: Writer::start(conn)?,
+            readers: Arc::new(readers),
+            recent: Arc::default(),
+            path: path.to_path_buf(),
+        })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
-    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` in the writer's next transaction; returns once that is committed.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Backend("sqlite connection lock poisoned".into()))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("sqlite task failed: {e}")))?
+        self.writer.write(f).await
+    }
+
+    /// Runs a point read at once on a free read connection (`Readers::read_now`).
+    async fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.readers.read_now(f).await
+    }
+
+    /// Runs `f` on a read connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.readers.read(f).await
     }
 }

@@ -21,7 +21,7 @@ pub fn idle_calls(c: &Connection, before: Timestamp, limit: usize) -> Result<Vec
 }
 
 pub fn purge_calls(c: &mut Connection, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError> {
-    let tx = c.transaction().map_err(db_err)?;
+    let tx = c.savepoint().map_err(db_err)?;
     let ids: Vec<String> = {
         let mut stmt = tx
             .prepare_cached("SELECT call_id FROM realtime_call WHERE updated_at < ?1 ORDER BY updated_at LIMIT ?2")
@@ -38,7 +38,7 @@ pub fn purge_calls(c: &mut Connection, before: Timestamp, limit: usize) -> Resul
 
 /// Deletes one call's rows (a bulk delete); `None` when there were none.
 pub fn delete_call(c: &mut Connection, call_id: &str) -> Result<Option<PurgedCall>, StoreError> {
-    let tx = c.transaction().map_err(db_err)?;
+    let tx = c.savepoint().map_err(db_err)?;
     let exists: bool = tx
         .query_row(
             "SELECT EXISTS (SELECT 1 FROM realtime_call WHERE call_id = ?1) OR EXISTS (SELECT 1 FROM live_audio WHERE call_id = ?1)",
@@ -54,7 +54,7 @@ pub fn delete_call(c: &mut Connection, call_id: &str) -> Result<Option<PurgedCal
     Ok(Some(purged))
 }
 
-fn purge_one(tx: &rusqlite::Transaction, call_id: String) -> Result<PurgedCall, StoreError> {
+fn purge_one(tx: &Connection, call_id: String) -> Result<PurgedCall, StoreError> {
     let audio: Option<String> = tx
         .query_row("SELECT state FROM live_audio WHERE call_id = ?1", [&call_id], |r| r.get(0))
         .optional()

@@ -10,7 +10,7 @@ use rusqlite::params;
 impl Tickets for SqliteStore {
     async fn put_ticket(&self, digest: &str, expires_at: Timestamp) -> Result<(), StoreError> {
         let (digest, expires) = (digest.to_string(), expires_at.timestamp());
-        self.run(move |c| {
+        self.write(move |c| {
             c.execute("INSERT INTO ws_ticket (digest, expires_at) VALUES (?1, ?2)", params![digest, expires])
                 .map_err(db_err)?;
             Ok(())
@@ -20,7 +20,7 @@ impl Tickets for SqliteStore {
 
     async fn redeem_ticket(&self, digest: &str, now: Timestamp) -> Result<bool, StoreError> {
         let (digest, now) = (digest.to_string(), now.timestamp());
-        self.run(move |c| {
+        self.write(move |c| {
             let n = c
                 .execute("DELETE FROM ws_ticket WHERE digest = ?1 AND expires_at > ?2", params![digest, now])
                 .map_err(db_err)?;
