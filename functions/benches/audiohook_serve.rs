@@ -4,7 +4,8 @@
 //! so its CPU and memory are its own and not the load generator's (which runs in this process).
 //!
 //! For each run it prints: sessions clean/failed, the server's CPU share (CPU seconds / wall seconds from the
-//! first connection until every call has ended in the store), its peak RSS (`VmHWM`), event rows, store bytes
+//! first connection until every call has ended in the store) and CPU milliseconds per second of audio (the
+//! work itself, which a starved server spreads over a longer drain), its peak RSS (`VmHWM`), event rows, store bytes
 //! (the SQLite file) and other bytes written under the data dir (recordings, blobs) per second of audio,
 //! `opened` p99 and ping round trip p99. A one-session run first is the baseline the p99 ratios are against.
 //!
@@ -135,6 +136,8 @@ struct Figures {
     clean: usize,
     failed: usize,
     cpu_cores: f64,
+    /// Server CPU milliseconds per second of audio: the work, whether or not the machine had room for it.
+    cpu_ms_per_s: f64,
     peak_rss_mib: f64,
     idle_rss_mib: f64,
     event_rows_per_s: f64,
@@ -169,7 +172,8 @@ async fn run(a: &Args, sessions: usize) -> Figures {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let drained = ended() >= clean as u64;
-    let cpu_cores = (server.cpu_seconds() - cpu0) / t0.elapsed().as_secs_f64();
+    let cpu_seconds = server.cpu_seconds() - cpu0;
+    let cpu_cores = cpu_seconds / t0.elapsed().as_secs_f64();
     let peak_rss_mib = process::peak_rss(server.child.id()) as f64 / (1 << 20) as f64;
     let event_rows = count(&db, "SELECT count(*) FROM realtime_event");
     server.stop();
@@ -187,6 +191,7 @@ async fn run(a: &Args, sessions: usize) -> Figures {
         clean,
         failed: sessions - clean,
         cpu_cores,
+        cpu_ms_per_s: cpu_seconds * 1000.0 / audio_seconds,
         peak_rss_mib,
         idle_rss_mib,
         event_rows_per_s: event_rows as f64 / audio_seconds,
@@ -208,11 +213,12 @@ async fn main() -> ExitCode {
         a.rate
     );
     println!(
-        "{:>8} {:>6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>11} {:>11} {:>9} {:>11} {:>9}",
+        "{:>8} {:>6} {:>6} {:>9} {:>12} {:>9} {:>9} {:>11} {:>11} {:>11} {:>11} {:>9} {:>11} {:>9}",
         "sessions",
         "clean",
         "failed",
         "cpu_core",
+        "cpu_ms/aud_s",
         "peak_MiB",
         "idle_MiB",
         "rows/aud_s",
@@ -230,11 +236,12 @@ async fn main() -> ExitCode {
         let (opened0, ping0) = *base.get_or_insert((f.opened_p99_ms, f.ping_p99_ms));
         ok &= f.failed == 0 && f.drained;
         println!(
-            "{:>8} {:>6} {:>6} {:>9.3} {:>9.1} {:>9.1} {:>11.2} {:>11.0} {:>12.0} {:>9.2}ms {:>8.2}x {:>9.2}ms {:>8.2}x{}",
+            "{:>8} {:>6} {:>6} {:>9.3} {:>12.2} {:>9.1} {:>9.1} {:>11.2} {:>11.0} {:>12.0} {:>9.2}ms {:>8.2}x {:>9.2}ms {:>8.2}x{}",
             n,
             f.clean,
             f.failed,
             f.cpu_cores,
+            f.cpu_ms_per_s,
             f.peak_rss_mib,
             f.idle_rss_mib,
             f.event_rows_per_s,
@@ -248,7 +255,7 @@ async fn main() -> ExitCode {
         );
     }
     println!(
-        "cpu_core = server CPU seconds / wall seconds until every call ended in the store; rows, db and blob bytes per second of audio received"
+        "cpu_core = server CPU seconds / wall seconds until every call ended in the store (what the machine gave it); cpu_ms/aud_s, rows, db and blob bytes per second of audio received"
     );
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
