@@ -11,6 +11,7 @@ test: lint web
 	scripts/schemathesis.sh
 	npm test --prefix web
 	cargo bench -p functions --bench ingest_load --profile dev -- --smoke
+	cargo bench -p functions --bench audiohook_serve --profile dev -- --smoke
 	cargo bench -p listener --bench audiohook_load --profile dev -- --smoke
 	cargo bench -p shared --bench audio_decode --profile dev -- --smoke
 	cargo bench -p shared --bench analysis --profile dev -- --smoke
@@ -48,6 +49,7 @@ aws-coldstart: tools
 
 bench:
 	cargo bench -p functions --bench ingest_load
+	cargo bench -p functions --bench audiohook_serve
 	cargo bench -p listener --bench audiohook_load
 	cargo bench -p shared --bench audio_decode
 	cargo bench -p shared --bench analysis

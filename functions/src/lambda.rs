@@ -108,12 +108,12 @@ pub async fn genesys_events(
     realtime: &Arc<RealtimeService>,
     event: &serde_json::Value,
 ) -> Result<serde_json::Value, lambda_http::Error> {
-    use shared::realtime::ingest::{DeliveryError, Ingest, Kind, Outgoing, ServiceIngest};
+    use shared::realtime::ingest::{DeliveryError, Ingest, Outgoing, ServiceIngest};
     let detail = event.get("detail").unwrap_or(&serde_json::Value::Null);
     let ingest = ServiceIngest(realtime.clone());
     let (mut ingested, mut rejected) = (0, 0);
     for body in shared::genesys::mapping::map_message(detail, chrono::Utc::now()) {
-        match ingest.deliver(&Outgoing { kind: Kind::Event, body }).await {
+        match ingest.deliver(&Outgoing::event(body)).await {
             Ok(()) => ingested += 1,
             Err(DeliveryError::Rejected(why)) => {
                 rejected += 1;

@@ -145,6 +145,8 @@ pub struct SessionResult {
     pub frames_sent: u64,
     /// Longest delay of a frame behind its real-time schedule (when pacing): how well this client kept up.
     pub max_lag: Duration,
+    /// From sending each `ping` to reading its `pong`: how long the server takes to answer mid-call.
+    pub ping_rtts: Vec<Duration>,
     pub outcome: Result<(), String>,
 }
 
@@ -164,6 +166,7 @@ struct Conversation {
     session_id: String,
     seq: u64,
     server_seq: u64,
+    ping_rtts: Vec<Duration>,
 }
 
 impl Conversation {
@@ -206,13 +209,21 @@ impl Conversation {
             let until = Instant::now() + Duration::from_millis(hold.ms).div_f64(speed);
             while let Some(left) = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
                 tokio::time::sleep(left.min(PING_EVERY)).await;
-                self.send("ping", position_ms, json!({})).await?;
-                self.expect("pong").await?;
+                self.ping(position_ms).await?;
             }
         }
         let seconds = |ms: u64| format!("PT{:.3}S", ms as f64 / 1000.0);
         let resumed = json!({"start": seconds(position_ms), "discarded": seconds(hold.ms)});
         self.send("resumed", position_ms + hold.ms, resumed).await
+    }
+
+    /// Pings and waits for the `pong`, keeping the round trip.
+    async fn ping(&mut self, position_ms: u64) -> Result<(), String> {
+        let sent = Instant::now();
+        self.send("ping", position_ms, json!({})).await?;
+        self.expect("pong").await?;
+        self.ping_rtts.push(sent.elapsed());
+        Ok(())
     }
 
     /// Reads until a message of `kind`; a `disconnect` instead is an error carrying its reason.
@@ -275,11 +286,12 @@ pub async fn session(opts: &Options, audio: &Audio) -> SessionResult {
         opened_after: None,
         frames_sent: 0,
         max_lag: Duration::ZERO,
+        ping_rtts: Vec::new(),
         outcome: Ok(()),
     };
     result.outcome = async {
         let ws = connect(opts, &session_id).await?;
-        let mut c = Conversation { ws, session_id: session_id.clone(), seq: 0, server_seq: 0 };
+        let mut c = Conversation { ws, session_id: session_id.clone(), seq: 0, server_seq: 0, ping_rtts: Vec::new() };
         let labels: &[&str] = if audio.channels.len() == 2 { &["external", "internal"] } else { &["external"] };
         let offer = json!({"type": "audio", "format": "PCMU", "channels": labels, "rate": 8000});
         let participant = if opts.probe { NULL_UUID.to_string() } else { uuid() };
@@ -315,8 +327,7 @@ pub async fn session(opts: &Options, audio: &Audio) -> SessionResult {
                 position_ms = start as u64 / 8 + held_ms;
                 if last_ping.elapsed() >= PING_EVERY {
                     last_ping = Instant::now();
-                    c.send("ping", position_ms, json!({})).await?;
-                    c.expect("pong").await?;
+                    c.ping(position_ms).await?;
                 }
                 if opts.speed > 0.0 {
                     let due = Duration::from_millis(position_ms).div_f64(opts.speed);
@@ -324,6 +335,7 @@ pub async fn session(opts: &Options, audio: &Audio) -> SessionResult {
                 }
             }
         }
+        result.ping_rtts = std::mem::take(&mut c.ping_rtts);
         c.send("close", position_ms, json!({"reason": "end"})).await?;
         c.expect("closed").await?;
         let _ = c.ws.close(None).await;
@@ -351,6 +363,7 @@ pub async fn sessions(opts: Arc<Options>, audio: Arc<Audio>, count: usize, stagg
             opened_after: None,
             frames_sent: 0,
             max_lag: Duration::ZERO,
+            ping_rtts: Vec::new(),
             outcome: Err(format!("session task failed: {e}")),
         }));
     }

@@ -7,7 +7,7 @@ use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::genesys::mapping::map_message;
 use shared::realtime::RealtimeService;
 use shared::realtime::config::RealtimeConfig;
-use shared::realtime::ingest::{Ingest, Kind, Outgoing, ServiceIngest};
+use shared::realtime::ingest::{Ingest, Outgoing, ServiceIngest};
 use std::sync::Arc;
 
 fn fixture(name: &str) -> Value {
@@ -36,7 +36,7 @@ async fn a_call_from_notifications_replayed_twice() {
     for _round in 0..2 {
         for name in ["call_start", "heartbeat", "participant_update", "transcription", "call_end"] {
             for body in map_message(&fixture(name), now) {
-                ingest.deliver(&Outgoing { kind: Kind::Event, body }).await.unwrap();
+                ingest.deliver(&Outgoing::event(body)).await.unwrap();
             }
         }
     }
@@ -61,7 +61,7 @@ async fn dead_air_from_notifications_raises_medium_then_high_and_counts_once() {
         let n = json!({"topicName": format!("v2.conversations.{call}.analytics"),
             "eventBody": {"deadAirSeconds": seconds, "eventTime": 1_796_032_800 + i}});
         for body in map_message(&n, chrono::Utc::now()) {
-            ingest.deliver(&Outgoing { kind: Kind::Event, body }).await.unwrap();
+            ingest.deliver(&Outgoing::event(body)).await.unwrap();
         }
     }
     let snapshot = realtime.snapshot(call).await.unwrap();

@@ -13,9 +13,7 @@ use super::session::Opened;
 use super::transcription::LiveTranscription;
 use super::transcripts::SessionInfo;
 use super::upgrade::Ids;
-use crate::forward::{Courier, Kind, Outgoing, object};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use crate::forward::{Courier, Outgoing, object};
 use serde_json::{Map, Value, json};
 use shared::ports::BlobStore;
 use shared::values::timestamps::{Timestamp, iso};
@@ -232,7 +230,7 @@ impl Worker {
                         self.recording_failed(e.to_string());
                     }
                     for chunk in self.chunker.push(offset, &frames, now_ms()) {
-                        let _ = out.send(self.audio_payload(&chunk));
+                        let _ = out.send(self.audio_payload(chunk));
                     }
                     if let Some(l) = live.as_mut() {
                         l.push(offset, &frames);
@@ -240,7 +238,7 @@ impl Worker {
                 }
                 Some(Msg::Paused) => {
                     for chunk in self.chunker.interrupt("paused") {
-                        let _ = out.send(self.audio_payload(&chunk));
+                        let _ = out.send(self.audio_payload(chunk));
                     }
                 }
                 Some(Msg::End(reason)) => break reason,
@@ -248,7 +246,7 @@ impl Worker {
             }
         };
         for chunk in self.chunker.finish(&reason) {
-            let _ = out.send(self.audio_payload(&chunk));
+            let _ = out.send(self.audio_payload(chunk));
         }
         if let Some(l) = live {
             l.finish().await;
@@ -274,7 +272,7 @@ impl Worker {
         *self.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
     }
 
-    fn audio_payload(&self, chunk: &Chunk) -> Outgoing {
+    fn audio_payload(&self, chunk: Chunk) -> Outgoing {
         let silence: Map<String, Value> = self
             .roles
             .iter()
@@ -288,7 +286,6 @@ impl Worker {
             "audio_encoding": "pcm_s16le",
             "sample_rate": super::media::RATE,
             "channels": self.labels.len().max(1),
-            "audio_b64": STANDARD.encode(&chunk.pcm),
             "status": "active",
             "timestamp": iso(&chrono::Utc::now()),
             "metadata": {
@@ -301,7 +298,7 @@ impl Worker {
                 "metrics": {"dead_air_seconds": chunk.dead_air_ms() as f64 / 1000.0, "silence_seconds_by_role": silence},
             },
         });
-        Outgoing { kind: Kind::Audio, body: object(body) }
+        Outgoing::audio(object(body), chunk.pcm)
     }
 
     fn end_event(&self, reason: &str) -> Outgoing {
@@ -316,7 +313,7 @@ impl Worker {
             "timestamp": iso(&chrono::Utc::now()),
             "metadata": {"reason": reason, "session_id": self.session_id},
         });
-        Outgoing { kind: Kind::Event, body: object(body) }
+        Outgoing::event(object(body))
     }
 }
 

@@ -3,7 +3,7 @@
 //! released in utterance order although the workers finish in any order. Pure: the pool reports outcomes.
 
 use super::pipeline::PROVIDER;
-use crate::forward::{Kind, Outgoing, object};
+use crate::forward::{Outgoing, object};
 use serde_json::json;
 use shared::speech::Segment;
 use shared::values::timestamps::{Timestamp, iso};
@@ -123,7 +123,7 @@ impl Ledger {
         if let Some(c) = s.confidence {
             body["confidence"] = json!(c);
         }
-        Outgoing { kind: Kind::Event, body: object(body) }
+        Outgoing::event(object(body))
     }
 
     /// No text, sentiment or dead-air keys: the realtime engine stores it without raising alerts or risk.
@@ -145,7 +145,7 @@ impl Ledger {
                 "to_seconds": millis(gap.to),
             },
         });
-        Outgoing { kind: Kind::Event, body: object(body) }
+        Outgoing::event(object(body))
     }
 }
 

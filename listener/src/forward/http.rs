@@ -48,7 +48,7 @@ impl Ingest for HttpIngest {
             .client
             .post(url)
             .header("X-Cloud-Token", &self.token)
-            .json(&item.body)
+            .json(&*item.wire_body())
             .send()
             .await
             .map_err(|e| DeliveryError::Unavailable(shared::outbound::error_chain(&e.without_url())))?;

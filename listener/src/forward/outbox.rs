@@ -107,8 +107,11 @@ pub struct Outbox {
     pub skipped: u64,
 }
 
+/// What a payload holds in memory, near enough: its audio (as bytes, or base64 from a spool line) and room
+/// for the rest of the body.
 fn size_of(item: &Outgoing) -> usize {
-    item.body.get("audio_b64").and_then(serde_json::Value::as_str).map_or(0, str::len) + 512
+    let b64 = item.body.get("audio_b64").and_then(serde_json::Value::as_str).map_or(0, str::len);
+    b64 + item.audio.as_ref().map_or(0, Vec::len) + 512
 }
 
 impl Outbox {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 fn item(n: u64) -> Outgoing {
     let body = json!({"call_id": "c1", "chunk_id": format!("k{n}"), "audio_b64": "A".repeat(1000)});
-    Outgoing { kind: Kind::Audio, body: body.as_object().unwrap().clone() }
+    Outgoing { kind: Kind::Audio, body: body.as_object().unwrap().clone(), audio: None }
 }
 
 fn drain(o: &mut Outbox) -> Vec<String> {
@@ -127,4 +127,26 @@ fn persist_puts_memory_before_the_spooled_rest_and_keeps_the_budget_exact() {
     assert_eq!(budget.used(), 4 * line_len());
     assert_eq!(drain(&mut o), names(1..5));
     assert_eq!(budget.used(), 0);
+}
+
+#[test]
+fn audio_bytes_spool_as_base64_and_a_previous_release_spool_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = Arc::new(SpoolBudget::new(dir.path().to_path_buf(), 1 << 20));
+    let path = dir.path().join("s1.jsonl");
+    // What the previous release wrote: the audio as `audio_b64` in the body.
+    let earlier = r#"{"kind":"audio","body":{"audio_b64":"AAECAw==","call_id":"c1","chunk_id":"k0"}}"#;
+    std::fs::write(&path, format!("{earlier}\n")).unwrap();
+    let mut o = Outbox::resume(&path, budget.clone()).unwrap();
+    let body = json!({"call_id": "c1", "chunk_id": "k1"}).as_object().unwrap().clone();
+    o.push(Outgoing::audio(body, vec![4, 5, 6])).unwrap(); // behind the spooled line, so on disk too
+    let written = std::fs::read_to_string(&path).unwrap();
+    let second = r#"{"kind":"audio","body":{"audio_b64":"BAUG","call_id":"c1","chunk_id":"k1"}}"#;
+    assert_eq!(written, format!("{earlier}\n{second}\n"), "the same line format as before");
+    let mut seen = Vec::new();
+    while let Some(i) = o.front().unwrap() {
+        seen.push((i.body["chunk_id"].clone(), i.wire_body()["audio_b64"].clone()));
+        o.pop_front();
+    }
+    assert_eq!(seen, [(json!("k0"), json!("AAECAw==")), (json!("k1"), json!("BAUG"))]);
 }

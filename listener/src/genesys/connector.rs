@@ -7,7 +7,7 @@ use super::api::{Api, ApiSettings};
 use super::channel::{ChannelRunner, ChannelSettings, ChannelStats};
 use super::discovery;
 use super::topics::{TopicSettings, shard};
-use crate::forward::{Courier, Delivery, Ingest, Kind, Outgoing, recover};
+use crate::forward::{Courier, Delivery, Ingest, Outgoing, recover};
 use serde_json::{Value, json};
 use shared::genesys::mapping::map_message;
 use shared::ports::Heartbeats;
@@ -190,7 +190,7 @@ fn spawn_mapper(
     tokio::spawn(async move {
         while let Some(m) = messages.recv().await {
             for body in map_message(&m, chrono::Utc::now()) {
-                let _ = events.send(Outgoing { kind: Kind::Event, body });
+                let _ = events.send(Outgoing::event(body));
             }
         }
     })

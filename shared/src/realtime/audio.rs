@@ -20,9 +20,19 @@ impl RealtimeService {
     /// (`duplicate: true`) but still ingests the chunk's events, each idempotent under `chunk:<id>:<n>`, so a
     /// retry completes whatever an interrupted or rejected attempt left undone and never applies anything twice.
     pub async fn ingest_audio(&self, body: &Map<String, Value>) -> Result<Value, ServiceError> {
+        self.ingest_chunk(body, None).await
+    }
+
+    /// Like [`Self::ingest_audio`], with the PCM handed over as bytes instead of `audio_b64` in the body: the
+    /// in-process ingest, which has no reason to encode audio only to decode it again.
+    pub async fn ingest_audio_pcm(&self, body: &Map<String, Value>, pcm: &[u8]) -> Result<Value, ServiceError> {
+        self.ingest_chunk(body, Some(pcm)).await
+    }
+
+    async fn ingest_chunk(&self, body: &Map<String, Value>, pcm: Option<&[u8]>) -> Result<Value, ServiceError> {
         let c = &self.config;
         let mut chunk =
-            parse_chunk(body, c.audio_default_sample_rate, c.audio_default_channels, c.audio_max_chunk_bytes)
+            parse_chunk(body, pcm, c.audio_default_sample_rate, c.audio_default_channels, c.audio_max_chunk_bytes)
                 .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let fb = chunk.format.frame_bytes();
         chunk.pcm.truncate(chunk.pcm.len() / fb * fb);

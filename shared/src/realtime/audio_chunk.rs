@@ -119,23 +119,33 @@ fn check_format(format: AudioFormat) -> Result<AudioFormat, AudioPayloadError> {
     }
 }
 
-/// Decodes and validates the audio part of a chunk payload.
+/// Decodes and validates the audio part of a chunk payload: the audio is `audio` when handed over as bytes
+/// (in-process), else the body's base64.
 pub fn parse_chunk(
     obj: &Map<String, Value>,
+    audio: Option<&[u8]>,
     default_rate: u32,
     default_channels: u16,
     max_bytes: usize,
 ) -> Result<AudioChunk, AudioPayloadError> {
     let call_id = call_id_of(obj)?;
     check_copied_fields(obj)?;
-    let b64 = first(obj, &["audio_b64", "chunk_b64", "audio_chunk_b64", "audio_chunk"])
-        .and_then(Value::as_str)
-        .ok_or(AudioPayloadError::MissingAudio)?;
-    // Bound the work before decoding: base64 is 4/3 of the bytes it carries.
-    if b64.len() / 4 * 3 > max_bytes.saturating_mul(2).max(64 * 1024) {
-        return Err(AudioPayloadError::TooLarge);
-    }
-    let raw = decode_base64(b64)?;
+    // Bound the work before decoding or copying (a WAV may carry a header on top of `max_bytes` of PCM).
+    let bound = max_bytes.saturating_mul(2).max(64 * 1024);
+    let raw = match audio {
+        Some(bytes) if bytes.len() > bound => return Err(AudioPayloadError::TooLarge),
+        Some(bytes) => bytes.to_vec(),
+        None => {
+            let b64 = first(obj, &["audio_b64", "chunk_b64", "audio_chunk_b64", "audio_chunk"])
+                .and_then(Value::as_str)
+                .ok_or(AudioPayloadError::MissingAudio)?;
+            // Base64 is 4/3 of the bytes it carries.
+            if b64.len() / 4 * 3 > bound {
+                return Err(AudioPayloadError::TooLarge);
+            }
+            decode_base64(b64)?
+        }
+    };
     if raw.is_empty() {
         return Err(AudioPayloadError::EmptyAudio);
     }

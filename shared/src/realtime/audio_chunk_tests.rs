@@ -7,7 +7,7 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 fn parse(v: Value) -> Result<AudioChunk, AudioPayloadError> {
-    parse_chunk(&obj(v), 16_000, 1, 2_000_000)
+    parse_chunk(&obj(v), None, 16_000, 1, 2_000_000)
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn defaults_aliases_and_limits() {
     assert_eq!((c.pcm.len(), c.chunk_id.as_deref()), (8, Some("7")));
     let big = STANDARD.encode(vec![0u8; 10_000]);
     assert_eq!(
-        parse_chunk(&obj(json!({"call_id": "c", "audio_b64": big})), 16_000, 1, 8192).unwrap_err(),
+        parse_chunk(&obj(json!({"call_id": "c", "audio_b64": big})), None, 16_000, 1, 8192).unwrap_err(),
         AudioPayloadError::TooLarge
     );
     // Whitespace and line breaks inside base64 are discarded, as Python did.

@@ -6,8 +6,11 @@
 
 use super::{RealtimeService, ServiceError};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -29,11 +32,53 @@ pub enum Kind {
     Event,
 }
 
-/// One payload, exactly as the ingest endpoint takes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One payload for an ingest endpoint. A chunk's audio travels as bytes beside its body: in-process nothing
+/// encodes it, and only what leaves the process (the HTTP ingest, a spool line) carries it in the body as
+/// `audio_b64`, the endpoint's format, via [`Outgoing::wire_body`]. Serialised (the spool) it is
+/// `{"kind", "body"}` with the audio in the body, as every release wrote it, so any spool line reads back
+/// (then with the audio in the body, which [`ServiceIngest`] and the endpoint decode alike).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Outgoing {
     pub kind: Kind,
     pub body: Map<String, Value>,
+    /// Interleaved s16le PCM of an audio chunk not yet put in the body.
+    #[serde(skip)]
+    pub audio: Option<Vec<u8>>,
+}
+
+impl Outgoing {
+    /// An event (`POST /api/realtime/events`).
+    pub fn event(body: Map<String, Value>) -> Self {
+        Self { kind: Kind::Event, body, audio: None }
+    }
+
+    /// An audio chunk: its metadata in `body`, its PCM as bytes.
+    pub fn audio(body: Map<String, Value>, pcm: Vec<u8>) -> Self {
+        Self { kind: Kind::Audio, body, audio: Some(pcm) }
+    }
+
+    /// The body exactly as the endpoint takes it: with the audio as `audio_b64`.
+    pub fn wire_body(&self) -> Cow<'_, Map<String, Value>> {
+        match &self.audio {
+            None => Cow::Borrowed(&self.body),
+            Some(pcm) => {
+                let mut body = self.body.clone();
+                body.insert("audio_b64".into(), STANDARD.encode(pcm).into());
+                Cow::Owned(body)
+            }
+        }
+    }
+}
+
+impl Serialize for Outgoing {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            kind: Kind,
+            body: &'a Map<String, Value>,
+        }
+        Line { kind: self.kind, body: &self.wire_body() }.serialize(s)
+    }
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -57,9 +102,10 @@ pub struct ServiceIngest(pub Arc<RealtimeService>);
 #[async_trait]
 impl Ingest for ServiceIngest {
     async fn deliver(&self, item: &Outgoing) -> Result<(), DeliveryError> {
-        let result = match item.kind {
-            Kind::Audio => self.0.ingest_audio(&item.body).await,
-            Kind::Event => self.0.ingest_event(&item.body).await,
+        let result = match (item.kind, &item.audio) {
+            (Kind::Audio, Some(pcm)) => self.0.ingest_audio_pcm(&item.body, pcm).await,
+            (Kind::Audio, None) => self.0.ingest_audio(&item.body).await,
+            (Kind::Event, _) => self.0.ingest_event(&item.body).await,
         };
         match result {
             Ok(_) => Ok(()),
