@@ -234,7 +234,7 @@ fn an_accepted_chunk_leaves_room_for_what_its_events_gain() {
             json!({"call_id": "c", "audio_b64": four, "segments": [{"text": "hi", "metadata": {"blob": blob}}]}),
         ] {
             let chunk = obj(chunk);
-            let Ok(parsed) = parse_chunk(&chunk, 16_000, 1, 2_000_000) else { continue };
+            let Ok(parsed) = parse_chunk(&chunk, None, 16_000, 1, 2_000_000) else { continue };
             for event in derive_events(&chunk, parsed.chunk_id.as_deref(), &meta, &metrics) {
                 let normalized = crate::realtime::normalize::normalize_event(&event, 100);
                 assert!(normalized.is_ok(), "{size}-byte blob accepted, its event refused: {normalized:?}");
@@ -256,7 +256,7 @@ fn derived_event_ids_use_the_chunk_id_as_accepted() {
     for (raw, id) in [(json!(padded), "k".repeat(100)), (json!(" k1 "), "k1".into()), (json!(7), "7".into())] {
         for key in ["chunk_id", "sequence_id"] {
             let body = obj(json!({"call_id": "c", "audio_b64": four, key: raw}));
-            let chunk = parse_chunk(&body, 16_000, 1, 2_000_000).unwrap();
+            let chunk = parse_chunk(&body, None, 16_000, 1, 2_000_000).unwrap();
             assert_eq!(chunk.chunk_id.as_deref(), Some(id.as_str()));
             let events = derive_events(&body, chunk.chunk_id.as_deref(), &json!({}), &Map::new());
             assert_eq!(events[0]["event_id"], json!(format!("chunk:{id}:0")), "{key}: {raw}");

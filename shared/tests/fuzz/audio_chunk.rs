@@ -32,7 +32,7 @@ fn window_meta(chunk: &shared::realtime::audio_chunk::AudioChunk) -> Value {
 /// A chunk `parse_chunk` accepts is within its bounds, and the events it carries are not refused for what
 /// `parse_chunk` promises to have bounded already: the copied short fields, the metadata, the derived ids.
 fn check_chunk(obj: &Map<String, Value>) -> Result<(), TestCaseError> {
-    let chunk = match parse_chunk(obj, DEFAULT_RATE, 1, MAX_BYTES) {
+    let chunk = match parse_chunk(obj, None, DEFAULT_RATE, 1, MAX_BYTES) {
         Ok(chunk) => chunk,
         Err(_) => return Ok(()),
     };
@@ -86,7 +86,7 @@ fn base64_audio() {
     fuzz("base64_audio", input, |(text, damage, damaged)| {
         let text = if damaged { String::from_utf8_lossy(&damage.apply(text.into_bytes())).into_owned() } else { text };
         let obj = json!({"call_id": "c", "audio_b64": text, "audio_encoding": "pcm16"});
-        let parsed = parse_chunk(obj.as_object().unwrap(), DEFAULT_RATE, 1, MAX_BYTES);
+        let parsed = parse_chunk(obj.as_object().unwrap(), None, DEFAULT_RATE, 1, MAX_BYTES);
         let kept: String = text.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')).collect();
         match STANDARD.decode(&kept) {
             Ok(expected) if expected.len() >= 2 => {

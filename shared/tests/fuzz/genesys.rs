@@ -10,7 +10,7 @@ use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::genesys::mapping::{MAX_EVENTS_PER_NOTIFICATION, map_message};
 use shared::realtime::RealtimeService;
 use shared::realtime::config::RealtimeConfig;
-use shared::realtime::ingest::{DeliveryError, Ingest, Kind, Outgoing, ServiceIngest};
+use shared::realtime::ingest::{DeliveryError, Ingest, Outgoing, ServiceIngest};
 use shared::realtime::normalize::normalize_event;
 use std::sync::Arc;
 
@@ -121,7 +121,7 @@ fn genesys_notification_delivered() {
     let now = chrono::DateTime::from_timestamp(1_796_032_800, 0).unwrap();
     fuzz("genesys_notification_delivered", message(), |m| {
         for body in map_message(&m, now) {
-            let delivered = rt.block_on(ingest.deliver(&Outgoing { kind: Kind::Event, body }));
+            let delivered = rt.block_on(ingest.deliver(&Outgoing::event(body)));
             check(!matches!(delivered, Err(DeliveryError::Unavailable(_))), || format!("{delivered:?}"))?;
         }
         Ok(())
