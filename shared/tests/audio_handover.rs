@@ -2,24 +2,13 @@
 //! format (`audio_b64` in the body, as a spool written by an earlier release holds it), over the real
 //! realtime service on a real SQLite file and blob folder.
 
+#[path = "embedded_realtime/mod.rs"]
+mod embedded_realtime;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
-use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
-use shared::realtime::RealtimeService;
-use shared::realtime::config::RealtimeConfig;
 use shared::realtime::ingest::{Ingest, Outgoing, ServiceIngest};
-use std::sync::Arc;
-
-fn service(dir: &std::path::Path) -> Arc<RealtimeService> {
-    let store = Arc::new(SqliteStore::open(&dir.join("call_analytics.db")).unwrap());
-    Arc::new(RealtimeService::new(
-        store,
-        Arc::new(FolderBlobStore::new(dir.join("blobs"))),
-        Arc::new(BroadcastPush::new(16)),
-        RealtimeConfig::default(),
-    ))
-}
 
 /// A chunk's metadata as the AudioHook pipeline sends it, without its audio.
 fn chunk_body(call: &str, n: u64) -> Map<String, Value> {
@@ -38,7 +27,7 @@ fn pcm(n: u64) -> Vec<u8> {
 #[tokio::test]
 async fn bytes_in_process_and_a_previous_release_spool_line_store_the_same_audio() {
     let dir = tempfile::tempdir().unwrap();
-    let realtime = service(dir.path());
+    let realtime = embedded_realtime::service(dir.path());
     let ingest = ServiceIngest(realtime.clone());
     for n in 0..3 {
         ingest.deliver(&Outgoing::audio(chunk_body("bytes", n), pcm(n))).await.unwrap();

@@ -2,13 +2,12 @@
 //! realtime service over a real SQLite file: a call's life, a live transcript raising the escalation
 //! alert, every notification delivered twice applied once, and dead air from the event body.
 
+#[path = "embedded_realtime/mod.rs"]
+mod embedded_realtime;
+
 use serde_json::{Value, json};
-use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
 use shared::genesys::mapping::map_message;
-use shared::realtime::RealtimeService;
-use shared::realtime::config::RealtimeConfig;
 use shared::realtime::ingest::{Ingest, Outgoing, ServiceIngest};
-use std::sync::Arc;
 
 fn fixture(name: &str) -> Value {
     let path =
@@ -16,21 +15,10 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The realtime service over a SQLite file and blob folder in `dir`.
-fn service(dir: &std::path::Path) -> Arc<RealtimeService> {
-    let store = Arc::new(SqliteStore::open(&dir.join("call_analytics.db")).unwrap());
-    Arc::new(RealtimeService::new(
-        store,
-        Arc::new(FolderBlobStore::new(dir.join("blobs"))),
-        Arc::new(BroadcastPush::new(16)),
-        RealtimeConfig::default(),
-    ))
-}
-
 #[tokio::test]
 async fn a_call_from_notifications_replayed_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let realtime = service(dir.path());
+    let realtime = embedded_realtime::service(dir.path());
     let ingest = ServiceIngest(realtime.clone());
     let now = chrono::Utc::now();
     for _round in 0..2 {
@@ -54,7 +42,7 @@ async fn a_call_from_notifications_replayed_twice() {
 #[tokio::test]
 async fn dead_air_from_notifications_raises_medium_then_high_and_counts_once() {
     let dir = tempfile::tempdir().unwrap();
-    let realtime = service(dir.path());
+    let realtime = embedded_realtime::service(dir.path());
     let ingest = ServiceIngest(realtime.clone());
     let call = "3c1d5e7f-9a2b-4c6d-8e0f-1a3b5c7d9e2f";
     for (i, seconds) in [12, 22, 22, 30, 41, 41].into_iter().enumerate() {
