@@ -268,6 +268,44 @@ fn the_job_queue_outlasts_the_batch_worker() {
     assert!(receives * visibility < retention, "a job would expire before its last delivery");
 }
 
+/// Reserved concurrency comes out of the account's unreserved pool, which may not fall below 100: in a new
+/// account (a quota of 10) any reservation fails the stack's creation. Housekeeping needs none: its sweep
+/// changes each call with a conditional write, so two runs at once do each change once.
+#[test]
+fn no_function_reserves_concurrency() {
+    for (name, f) in functions(&template()) {
+        assert!(f["Properties"]["ReservedConcurrentExecutions"].is_null(), "{name} reserves concurrency");
+    }
+}
+
+/// A browser reads only the response headers CORS exposes: exports name their file in
+/// `Content-Disposition`, so without it every export is saved as "export".
+#[test]
+fn cors_exposes_the_export_filename() {
+    let t = template();
+    let cors = &t["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
+    let exposed: Vec<String> =
+        cors["ExposeHeaders"].as_sequence().into_iter().flatten().map(|h| str_of(h).to_lowercase()).collect();
+    assert!(exposed.iter().any(|h| h == "content-disposition"), "exposed: {exposed:?}");
+}
+
+/// The bucket's expiry rules each name a prefix of call data: a rule without one would also delete
+/// `config/glossary.csv`, the glossary a supervisor uploaded, which is settings, not call data.
+#[test]
+fn bucket_expiry_keeps_the_glossary() {
+    let t = template();
+    let rules = t["Resources"]["Bucket"]["Properties"]["LifecycleConfiguration"]["Rules"].as_sequence().unwrap();
+    let mut expiring = Vec::new();
+    for rule in rules.iter().filter(|r| !r["ExpirationInDays"].is_null()) {
+        let prefix = rule["Prefix"].as_str().unwrap_or_else(|| panic!("{:?} expires every object", rule["Id"]));
+        assert!(!"config/glossary.csv".starts_with(prefix), "{prefix} expires the glossary");
+        expiring.push(prefix);
+    }
+    for data in ["live/", "staging/", "uploads/", "outputs/", "recordings/"] {
+        assert!(expiring.contains(&data), "{data} never expires: {expiring:?}");
+    }
+}
+
 /// The `[[bin]]` names of a Cargo manifest (enough TOML for that, without a TOML parser).
 mod toml_bins {
     use std::path::Path;
