@@ -44,6 +44,13 @@ impl TempFile {
         Ok(Self { path: path.with_extension(format!("tmp{}", u64::from_le_bytes(nonce))), placed: false })
     }
 
+    /// `bytes` written to a fresh temporary file beside `path`, not yet in place.
+    async fn written(path: &Path, bytes: Vec<u8>) -> Result<Self, StoreError> {
+        let tmp = Self::beside(path).await?;
+        tokio::fs::write(&tmp.path, bytes).await.map_err(io_err)?;
+        Ok(tmp)
+    }
+
     async fn rename_to(mut self, path: &Path) -> Result<(), StoreError> {
         tokio::fs::rename(&self.path, path).await.map_err(io_err)?;
         self.placed = true;
@@ -91,9 +98,7 @@ async fn version(path: &Path) -> Result<Option<BlobVersion>, StoreError> {
 impl BlobStore for FolderBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
         let path = self.path(key)?;
-        let tmp = TempFile::beside(&path).await?;
-        tokio::fs::write(&tmp.path, bytes).await.map_err(io_err)?;
-        tmp.rename_to(&path).await
+        TempFile::written(&path, bytes).await?.rename_to(&path).await
     }
 
     /// Reads the version before and after the bytes and retries if a write landed in between.
@@ -110,8 +115,7 @@ impl BlobStore for FolderBlobStore {
 
     async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&BlobVersion>) -> Result<bool, StoreError> {
         let path = self.path(key)?;
-        let tmp = TempFile::beside(&path).await?;
-        tokio::fs::write(&tmp.path, bytes).await.map_err(io_err)?;
+        let tmp = TempFile::written(&path, bytes).await?;
         let _checking = self.conditional.lock().await;
         if version(&path).await?.as_ref() != expected {
             return Ok(false);
