@@ -39,9 +39,16 @@ export function whenUnauthorized(f) {
   onUnauthorized = f;
 }
 
+/** How to get a fresh credential when the API refuses this one (Cognito's refresh); resolves to success. */
+let renew = async () => false;
+export function whenExpired(f) {
+  renew = f;
+}
+
 async function request(path, opts = {}) {
-  const headers = { ...(opts.headers ?? {}), Authorization: `Bearer ${token() ?? ""}` };
-  const resp = await fetch(`${config.api_base}${path}`, { ...opts, headers });
+  const send = () => fetch(`${config.api_base}${path}`, { ...opts, headers: { ...(opts.headers ?? {}), Authorization: `Bearer ${token() ?? ""}` } });
+  let resp = await send();
+  if (resp.status === 401 && (await renew().catch(() => false))) resp = await send();
   if (resp.status === 401) {
     onUnauthorized();
     throw new ApiError(401, "Sign in again");
@@ -83,11 +90,28 @@ export const api = {
   },
 };
 
-/** The push: subscribes to every call, hands each message to `onMessage`, reconnects with backoff. */
+/**
+ * The push: subscribes to every call, hands each message to `onMessage`, reconnects with backoff. It pings
+ * every `config.websocket_ping_seconds` (240): API Gateway closes a WebSocket idle for 10 minutes, and a quiet
+ * night on the board would otherwise end in a silent disconnect. A socket that has said nothing for two
+ * intervals (not even the pong) is taken as dead and replaced, since a lost connection may never report close.
+ */
 export function connectPush(onMessage, onState) {
   let closed = false;
   let delay = 1000;
   let socket;
+  let heard = 0;
+  const interval = Math.max(1, Number(config.websocket_ping_seconds) || 240) * 1000;
+  const pinger = setInterval(() => {
+    if (socket?.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - heard > 2 * interval) {
+      socket.onclose = null;
+      socket.close();
+      retry();
+      return;
+    }
+    socket.send(JSON.stringify({ action: "ping" }));
+  }, interval);
   async function open() {
     try {
       const { ticket } = await api.post("/api/realtime/ws-ticket");
@@ -98,10 +122,12 @@ export function connectPush(onMessage, onState) {
     }
     socket.onopen = () => {
       delay = 1000;
+      heard = Date.now();
       socket.send(JSON.stringify({ action: "subscribe" }));
       onState("live");
     };
     socket.onmessage = (e) => {
+      heard = Date.now();
       try {
         onMessage(JSON.parse(e.data));
       } catch {
@@ -119,6 +145,7 @@ export function connectPush(onMessage, onState) {
   open();
   return () => {
     closed = true;
+    clearInterval(pinger);
     socket?.close();
   };
 }

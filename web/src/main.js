@@ -1,7 +1,7 @@
 // The app shell: sign-in, one push connection shared by the views, and a small history router
 // (`/` live board, `/calls` dashboard, `/calls/{id}` call detail).
-import { adoptHashToken, connectPush, setToken, token, whenUnauthorized } from "./api.js";
-import { finishSignIn } from "./cognito.js";
+import { adoptHashToken, connectPush, setToken, token, whenExpired, whenUnauthorized } from "./api.js";
+import { endSession, finishSignIn, renewSession, resumeSession } from "./cognito.js";
 import { loadConfig } from "./config.js";
 import { clear } from "./dom.js";
 import { renderSignIn } from "./views/signin.js";
@@ -72,15 +72,18 @@ document.addEventListener("click", (e) => {
 });
 window.addEventListener("popstate", route);
 document.getElementById("sign-out").addEventListener("click", () => {
+  endSession();
   setToken(null);
   disconnect?.();
   disconnect = null;
   route();
 });
 whenUnauthorized(() => {
+  endSession();
   setToken(null);
   route();
 });
+whenExpired(renewSession);
 
 await loadConfig();
 adoptHashToken();
@@ -90,4 +93,5 @@ try {
 } catch (e) {
   signInProblem = e.message;
 }
+resumeSession();
 route();

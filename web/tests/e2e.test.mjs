@@ -239,10 +239,10 @@ test("an upload completes, its detail plays audio and seeks from the transcript,
 
 /**
  * A fake Cognito hosted UI (`FakeCognitoHostedUi`): /oauth2/authorize sends the browser straight back with a
- * code, /oauth2/token gives the access token for that code only when the PKCE verifier hashes to the
- * challenge it was issued for.
+ * code, /oauth2/token answers `signedIn` for that code only when the PKCE verifier hashes to the challenge it
+ * was issued for, and `renewed` for the refresh token `signedIn` gave (each refresh is recorded in `seen`).
  */
-async function fakeCognitoHostedUi(accessToken) {
+async function fakeCognitoHostedUi(signedIn, renewed = null) {
   const challenges = new Map();
   const seen = [];
   const server = createServer(async (req, res) => {
@@ -261,9 +261,15 @@ async function fakeCognitoHostedUi(accessToken) {
       for await (const chunk of req) body += chunk;
       const form = new URLSearchParams(body);
       const hashed = createHash("sha256").update(form.get("code_verifier") ?? "").digest("base64url");
-      const ok = form.get("grant_type") === "authorization_code" && challenges.get(form.get("code")) === hashed;
-      res.writeHead(ok ? 200 : 400, { "Content-Type": "application/json" });
-      res.end(JSON.stringify(ok ? { access_token: accessToken, token_type: "Bearer", expires_in: 3600 } : { error: "invalid_grant" }));
+      let answer = null;
+      if (form.get("grant_type") === "authorization_code" && challenges.get(form.get("code")) === hashed) answer = signedIn;
+      if (form.get("grant_type") === "refresh_token" && form.get("client_id") === "ui-client" && renewed
+        && form.get("refresh_token") === signedIn.refresh_token) {
+        seen[seen.length - 1] = "/oauth2/token refresh";
+        answer = renewed;
+      }
+      res.writeHead(answer ? 200 : 400, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(answer ? { token_type: "Bearer", ...answer } : { error: "invalid_grant" }));
     } else {
       res.writeHead(404).end();
     }
@@ -272,23 +278,19 @@ async function fakeCognitoHostedUi(accessToken) {
   return { server, url: `http://127.0.0.1:${server.address().port}`, seen };
 }
 
-test("with an AWS config the UI signs in through the Cognito hosted UI with PKCE and uses the configured API", async () => {
-  const cognito = await fakeCognitoHostedUi(SUPERVISOR);
+/** Serves the built UI with an AWS-style `config.json` (as scripts/deploy-web.sh writes it) and a fresh server. */
+async function withAwsConfig(cognito, extra, run) {
   const web = mkdtempSync(join(tmpdir(), "ca-web-"));
   cpSync(join(ROOT, "web/dist"), web, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), "ca-e2e-cognito-"));
   const { child, url } = await startServer(web, dir);
-  // As scripts/deploy-web.sh writes it: absolute API and WebSocket addresses, and the hosted UI.
-  const config = { api_base: url, websocket_url: `${url.replace("http", "ws")}/ws`, cognito: { domain: cognito.url, client_id: "ui-client" } };
+  const config = { api_base: url, websocket_url: `${url.replace("http", "ws")}/ws`, cognito: { domain: cognito.url, client_id: "ui-client" }, ...extra };
   writeFileSync(join(web, "config.json"), JSON.stringify(config));
   const page = await browser.newPage({ viewport: WIDTHS.desktop });
   try {
     await page.goto(url);
     await page.getByRole("button", { name: "Sign in with your account" }).click();
-    await page.getByRole("heading", { name: "Live board" }).waitFor();
-    await page.getByText("● Live").waitFor();
-    assert.deepEqual(cognito.seen, ["/oauth2/authorize", "/oauth2/token"]);
-    assert.equal(new URL(page.url()).search, "", "the code leaves the address bar");
+    await run(page);
   } finally {
     await page.close();
     child.kill("SIGTERM");
@@ -296,4 +298,37 @@ test("with an AWS config the UI signs in through the Cognito hosted UI with PKCE
     rmSync(web, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test("with an AWS config the UI signs in through the Cognito hosted UI with PKCE and uses the configured API", async () => {
+  const cognito = await fakeCognitoHostedUi({ access_token: SUPERVISOR, refresh_token: "refresh-1", expires_in: 3600 });
+  await withAwsConfig(cognito, {}, async (page) => {
+    await page.getByRole("heading", { name: "Live board" }).waitFor();
+    await page.getByText("● Live").waitFor();
+    assert.deepEqual(cognito.seen, ["/oauth2/authorize", "/oauth2/token"]);
+    assert.equal(new URL(page.url()).search, "", "the code leaves the address bar");
+  });
+});
+
+test("a Cognito session is renewed when the API refuses its token and before it expires, and the push pings", async () => {
+  // The first access token is already refused (as after an hour on a wall board); the renewed ones last 2 s.
+  const cognito = await fakeCognitoHostedUi(
+    { access_token: "an-expired-access-token", refresh_token: "refresh-1", expires_in: 3600 },
+    { access_token: SUPERVISOR, expires_in: 2 },
+  );
+  const frames = { sent: [], received: [] };
+  await withAwsConfig(cognito, { websocket_ping_seconds: 1 }, async (page) => {
+    page.on("websocket", (ws) => {
+      ws.on("framesent", (f) => frames.sent.push(String(f.payload)));
+      ws.on("framereceived", (f) => frames.received.push(String(f.payload)));
+    });
+    await page.getByRole("heading", { name: "Live board" }).waitFor();
+    await page.getByText("● Live").waitFor();
+    await page.waitForTimeout(4000);
+    const refreshes = cognito.seen.filter((s) => s === "/oauth2/token refresh").length;
+    assert.ok(refreshes >= 3, `one refresh after the refusal and one every 1.6 s after: ${JSON.stringify(cognito.seen)}`);
+    assert.equal(await page.getByRole("button", { name: "Sign in with your account" }).count(), 0, "still signed in");
+    assert.ok(frames.sent.filter((f) => JSON.parse(f).action === "ping").length >= 2, `pings sent: ${frames.sent}`);
+    assert.ok(frames.received.some((f) => JSON.parse(f).type === "pong"), "the server answers them");
+  });
 });
