@@ -248,6 +248,7 @@ async fn worker_health_from_heartbeats() {
     for (state, healthy) in [("running", true), ("stopping", false)] {
         let hb = Heartbeat {
             component: "genesys_audiohook".into(),
+            instance: "task-1".into(),
             updated_at: chrono::Utc::now(),
             status: json!({"state": state, "open_sessions": 2}),
         };

@@ -12,7 +12,8 @@ const PUT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Writes `status` for `component`; a failure or a timeout is logged, never fatal.
 pub async fn beat(heartbeats: &dyn Heartbeats, component: &str, status: Value) {
-    let hb = Heartbeat { component: component.into(), updated_at: chrono::Utc::now(), status };
+    let instance = shared::process::instance::instance_id().into();
+    let hb = Heartbeat { component: component.into(), instance, updated_at: chrono::Utc::now(), status };
     match tokio::time::timeout(PUT_TIMEOUT, heartbeats.put(&hb)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(component, error = %e, "heartbeat not written"),

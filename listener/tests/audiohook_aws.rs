@@ -65,7 +65,7 @@ async fn recording_and_heartbeat_on_s3_and_dynamodb() {
     assert_eq!((format.sample_rate, format.channels, pcm.len()), (8000, 2, 20_000 * 4));
     let part = format!("recordings/{}/{}/part-000000.wav", result.conversation_id, result.session_id);
     assert_eq!(blobs.get(&part).await.unwrap(), None, "parts are removed once joined");
-    let hb = store.get("genesys_audiohook").await.unwrap().expect("a heartbeat");
+    let hb = store.list("genesys_audiohook").await.unwrap().into_iter().next().expect("a heartbeat");
     assert_eq!((hb.status["state"].as_str(), hb.status["recordings_written"].as_u64()), (Some("stopped"), Some(1)));
     assert_eq!(hb.status["forwarded_chunks"].as_u64(), Some(ingest.0.load(Ordering::SeqCst) as u64 - 1));
 }

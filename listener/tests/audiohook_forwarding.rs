@@ -78,7 +78,7 @@ async fn an_ingest_outage_loses_nothing_and_duplicates_nothing() {
     assert!(hb["forward_failures"].as_u64().unwrap() >= 3);
     assert!(!hb.to_string().contains("ingest-token") && !hb.to_string().contains(&url));
     running.stop().await;
-    assert_eq!(store.get("genesys_audiohook").await.unwrap().unwrap().status["state"], "stopped");
+    assert_eq!(store.list("genesys_audiohook").await.unwrap().into_iter().next().unwrap().status["state"], "stopped");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

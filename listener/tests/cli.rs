@@ -135,6 +135,33 @@ fn everything_audiohook_writes_under_data_dir_is_private() {
     assert!(open.is_empty(), "readable by others after stopping: {open:#?}");
 }
 
+/// Two listener tasks on one store (as `ListenerDesiredCount: 2` on AWS): each keeps its own heartbeat, so
+/// when one is killed the component's health names it and is not healthy, instead of showing the live one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_task_shows_in_health_beside_a_live_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = |n: &str| {
+        let spool = dir.path().join(format!("spool-{n}")).display().to_string();
+        let env = [("GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", "1"), ("GENESYS_AUDIOHOOK_SPOOL_DIR", spool.as_str())];
+        tokio::task::block_in_place(|| serve(dir.path(), free_port(), &[], &env))
+    };
+    let (mut doomed, live) = (task("a"), task("b"));
+    let store = SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.list(GENESYS_AUDIOHOOK).await.unwrap().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "both tasks beat");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let beats = store.list(GENESYS_AUDIOHOOK).await.unwrap();
+    let doc = shared::process::health::evaluate(GENESYS_AUDIOHOOK, &beats, chrono::Utc::now(), 2);
+    assert_eq!((doc["healthy"].as_bool(), doc["reason"].as_str()), (Some(false), Some("instance_unhealthy")), "{doc}");
+    assert_eq!((doc["instances_healthy"].as_u64(), doc["instances_failing"].as_u64()), (Some(1), Some(1)), "{doc}");
+    tokio::task::block_in_place(|| stop(live));
+}
+
 #[test]
 fn simulate_rejects_a_wav_it_cannot_stream() {
     let dir = tempfile::tempdir().unwrap();
@@ -319,7 +346,13 @@ async fn all_runs_audiohook_and_the_connector_until_sigterm() {
     tokio::task::block_in_place(|| stop(child));
     let store = SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
     for component in [GENESYS_AUDIOHOOK, GENESYS_CONNECTOR] {
-        let hb = store.get(component).await.unwrap().unwrap_or_else(|| panic!("no {component} heartbeat"));
+        let hb = store
+            .list(component)
+            .await
+            .unwrap()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {component} heartbeat"));
         assert_eq!(hb.status["state"], "stopped", "{component}: {}", hb.status);
     }
 }
@@ -346,5 +379,5 @@ async fn all_fails_as_a_whole_when_a_service_cannot_start() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("listener all: audiohook: cannot listen on 127.0.0.1:"), "{stderr}");
     let store = SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
-    assert!(store.get(GENESYS_CONNECTOR).await.unwrap().is_none(), "the connector never started");
+    assert!(store.list(GENESYS_CONNECTOR).await.unwrap().is_empty(), "the connector never started");
 }

@@ -63,7 +63,13 @@ async fn discovered_topics_two_channels_events_spooled_then_delivered_once() {
 
     let mut hb = None;
     for _ in 0..40 {
-        hb = store.get("genesys_connector").await.unwrap().filter(|h| h.status["forwarded_events"] == 2);
+        hb = store
+            .list("genesys_connector")
+            .await
+            .unwrap()
+            .into_iter()
+            .next()
+            .filter(|h| h.status["forwarded_events"] == 2);
         if hb.is_some() {
             break;
         }
@@ -77,7 +83,7 @@ async fn discovered_topics_two_channels_events_spooled_then_delivered_once() {
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
-    assert_eq!(store.get("genesys_connector").await.unwrap().unwrap().status["state"], "stopped");
+    assert_eq!(store.list("genesys_connector").await.unwrap().into_iter().next().unwrap().status["state"], "stopped");
     assert_eq!(ingest.accepted.lock().unwrap().len(), 2, "each event once");
 }
 

@@ -218,16 +218,25 @@ pub trait Push: Send + Sync {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Heartbeat {
     pub component: String,
+    /// Which process wrote it (see `process::instance`): with several listener tasks, each keeps its own
+    /// heartbeat, so a dead task cannot hide behind a live one.
+    pub instance: String,
     pub updated_at: Timestamp,
     /// The worker's status document (state, counters, last error; never secrets).
     pub status: Value,
 }
 
-/// Worker health records (the seed's status files).
+/// Most instances of one component `Heartbeats::list` returns (the newest); far above any deployment's tasks.
+pub const MAX_HEARTBEAT_INSTANCES: usize = 100;
+
+/// Worker health records (the seed's status files), one per component and instance.
 #[async_trait]
 pub trait Heartbeats: Send + Sync {
+    /// Replaces this instance's heartbeat. Stores forget an instance a day after its last beat (DynamoDB's
+    /// expiry; the SQLite adapter deletes them as others beat), so restarts do not pile up.
     async fn put(&self, heartbeat: &Heartbeat) -> Result<(), StoreError>;
-    async fn get(&self, component: &str) -> Result<Option<Heartbeat>, StoreError>;
+    /// The component's heartbeats, newest first, at most [`MAX_HEARTBEAT_INSTANCES`].
+    async fn list(&self, component: &str) -> Result<Vec<Heartbeat>, StoreError>;
 }
 
 /// One-time WebSocket tickets (see `tickets`), keyed by digest.

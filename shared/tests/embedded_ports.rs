@@ -4,7 +4,8 @@
 mod port_contract;
 
 use shared::adapters::embedded::{FolderBlobStore, SqliteStore};
-use shared::ports::{BlobStore, CallStore};
+use shared::ports::{BlobStore, CallStore, Heartbeat, Heartbeats};
+use shared::values::timestamps::parse_iso;
 use std::sync::Arc;
 use tempfile::TempDir;
 
@@ -32,6 +33,24 @@ call_store_contract!(concurrent_commits);
 async fn heartbeats() {
     let (_dir, store) = sqlite();
     port_contract::heartbeat_round_trip(store).await;
+}
+
+/// Each restart is a new instance: the file forgets one a day after its last beat (DynamoDB expires the item).
+#[tokio::test]
+async fn heartbeats_of_instances_gone_for_a_day_are_deleted() {
+    let (_dir, store) = sqlite();
+    let beat = |instance: &str, at: &str| Heartbeat {
+        component: "worker".into(),
+        instance: instance.into(),
+        updated_at: parse_iso(at).unwrap(),
+        status: serde_json::json!({"state": "running"}),
+    };
+    store.put(&beat("before-restart", "2026-02-10T10:00:00Z")).await.unwrap();
+    store.put(&beat("after-restart", "2026-02-11T09:59:59Z")).await.unwrap();
+    assert_eq!(store.list("worker").await.unwrap().len(), 2, "not yet a day");
+    store.put(&beat("after-restart", "2026-02-11T10:00:01Z")).await.unwrap();
+    let left: Vec<String> = store.list("worker").await.unwrap().into_iter().map(|h| h.instance).collect();
+    assert_eq!(left, ["after-restart"]);
 }
 
 #[tokio::test]

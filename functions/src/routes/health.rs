@@ -16,8 +16,8 @@ async fn report(
     configured: u64,
 ) -> (StatusCode, Json<Value>) {
     let stale = health::stale_after(q.get("stale_after").map(String::as_str), configured);
-    match s.heartbeats.get(component).await {
-        Ok(hb) => (StatusCode::OK, Json(health::evaluate(component, hb.as_ref(), chrono::Utc::now(), stale))),
+    match s.heartbeats.list(component).await {
+        Ok(beats) => (StatusCode::OK, Json(health::evaluate(component, &beats, chrono::Utc::now(), stale))),
         Err(e) => {
             tracing::error!(component, error = %e, "heartbeat unreadable");
             let body = json!({"healthy": false, "state": "unknown", "reason": "heartbeat_unreadable", "stale_after_seconds": stale});

@@ -83,7 +83,9 @@ impl Running {
     /// The AudioHook heartbeat once `ready` holds for it (beats come every second); panics after 6 s.
     pub async fn heartbeat(&self, ready: impl Fn(&Value) -> bool) -> Value {
         for _ in 0..60 {
-            if let Some(hb) = self.store.get("genesys_audiohook").await.unwrap().filter(|h| ready(&h.status)) {
+            if let Some(hb) =
+                self.store.list("genesys_audiohook").await.unwrap().into_iter().next().filter(|h| ready(&h.status))
+            {
                 return hb.status;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

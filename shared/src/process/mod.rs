@@ -2,6 +2,7 @@
 //! kept private.
 
 pub mod health;
+pub mod instance;
 pub mod logging;
 pub mod private_files;
 pub mod shutdown;

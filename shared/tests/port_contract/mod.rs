@@ -63,18 +63,26 @@ pub async fn blob_conditional_writes(blobs: Arc<dyn BlobStore>) {
     assert_eq!(blobs.get(key).await.unwrap(), None);
 }
 
+/// Two tasks of one component keep a heartbeat each (a dead one must not hide behind a live one), a beat
+/// replaces only its own instance's.
 pub async fn heartbeat_round_trip(hbs: Arc<dyn Heartbeats>) {
-    assert!(hbs.get("contract_worker").await.unwrap().is_none());
+    assert!(hbs.list("contract_worker").await.unwrap().is_empty());
     let first = Heartbeat {
         component: "contract_worker".into(),
+        instance: "task-a".into(),
         updated_at: parse_iso("2026-02-10T10:00:00.250000Z").unwrap(),
         status: serde_json::json!({"state": "running", "open_sessions": 3, "last_error": null}),
     };
     hbs.put(&first).await.unwrap();
-    assert_eq!(hbs.get("contract_worker").await.unwrap(), Some(first.clone()));
-    let second = Heartbeat { status: serde_json::json!({"state": "stopping"}), ..first };
+    assert_eq!(hbs.list("contract_worker").await.unwrap(), vec![first.clone()]);
+    let at = |s: &str| parse_iso(s).unwrap();
+    let other = Heartbeat { instance: "task-b".into(), updated_at: at("2026-02-10T10:00:05Z"), ..first.clone() };
+    hbs.put(&other).await.unwrap();
+    let second =
+        Heartbeat { status: serde_json::json!({"state": "stopping"}), updated_at: at("2026-02-10T10:00:10Z"), ..first };
     hbs.put(&second).await.unwrap();
-    assert_eq!(hbs.get("contract_worker").await.unwrap(), Some(second));
+    assert_eq!(hbs.list("contract_worker").await.unwrap(), vec![second.clone(), other.clone()], "newest first");
+    assert!(hbs.list("other_worker").await.unwrap().is_empty());
 }
 
 pub async fn ticket_redeemed_once(tickets: Arc<dyn Tickets>) {

@@ -11,7 +11,7 @@
 //! | call list (by last activity) | `cls#<day>#<shard>` | `<updated_at>#<call>` |
 //! | alert list (by creation) | `als#<day>` | `<created_at>#<id>` |
 //! | day registry of a list | `cls` / `als` | `<day>` |
-//! | heartbeat | `hb#<component>` | `hb` |
+//! | heartbeat (per instance) | `hb#<component>` | `hb#<instance>` |
 //! | WebSocket connection | `ws#<connection>` | `conn` |
 //! | subscription | `sub#<call or *>` | `<connection>` |
 //! | WebSocket ticket (digest) | `ticket#<sha256>` | `ticket` |

@@ -1,21 +1,32 @@
-//! Worker heartbeats in the SQLite file (the seed's status JSON files, without the shared-disk coupling).
+//! Worker heartbeats in the SQLite file (the seed's status JSON files, without the shared-disk coupling): one
+//! row per component and instance. A beat deletes the component's rows silent for a day, so restarts (a new
+//! instance each) do not pile up.
 
 use super::rows::{json, to_json, ts};
 use super::{SqliteStore, db_err};
-use crate::ports::{Heartbeat, Heartbeats, StoreError};
+use crate::ports::{Heartbeat, Heartbeats, MAX_HEARTBEAT_INSTANCES, StoreError};
 use crate::values::timestamps::iso;
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
+
+/// Rows silent this long are deleted.
+const KEEP: chrono::Duration = chrono::Duration::days(1);
 
 #[async_trait]
 impl Heartbeats for SqliteStore {
     async fn put(&self, hb: &Heartbeat) -> Result<(), StoreError> {
-        let (component, at, status) = (hb.component.clone(), iso(&hb.updated_at), to_json(&hb.status)?);
+        let (component, instance) = (hb.component.clone(), hb.instance.clone());
+        let (at, forget_before, status) = (iso(&hb.updated_at), iso(&(hb.updated_at - KEEP)), to_json(&hb.status)?);
         self.write(move |c| {
             c.execute(
-                "INSERT INTO heartbeat (component, updated_at, status) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (component) DO UPDATE SET updated_at = ?2, status = ?3",
-                params![component, at, status],
+                "INSERT INTO worker_heartbeat (component, instance, updated_at, status) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (component, instance) DO UPDATE SET updated_at = ?3, status = ?4",
+                params![component, instance, at, status],
+            )
+            .map_err(db_err)?;
+            c.execute(
+                "DELETE FROM worker_heartbeat WHERE component = ?1 AND updated_at < ?2",
+                params![component, forget_before],
             )
             .map_err(db_err)?;
             Ok(())
@@ -23,17 +34,29 @@ impl Heartbeats for SqliteStore {
         .await
     }
 
-    async fn get(&self, component: &str) -> Result<Option<Heartbeat>, StoreError> {
+    async fn list(&self, component: &str) -> Result<Vec<Heartbeat>, StoreError> {
         let component = component.to_string();
         self.read(move |c| {
-            let row: Option<(String, String)> = c
-                .query_row("SELECT updated_at, status FROM heartbeat WHERE component = ?1", [&component], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT instance, updated_at, status FROM worker_heartbeat WHERE component = ?1
+                     ORDER BY updated_at DESC LIMIT ?2",
+                )
                 .map_err(db_err)?;
-            row.map(|(at, status)| Ok(Heartbeat { component, updated_at: ts(&at)?, status: json(&status)? }))
-                .transpose()
+            let rows = stmt
+                .query_map(params![component, MAX_HEARTBEAT_INSTANCES as i64], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })
+                .map_err(db_err)?;
+            let mut beats = Vec::new();
+            for row in rows {
+                let (instance, at, status) = row.map_err(db_err)?;
+                let beat = ts(&at).and_then(|updated_at| {
+                    Ok(Heartbeat { component: component.clone(), instance, updated_at, status: json(&status)? })
+                });
+                beats.extend(StoreError::skip_corrupt(beat, "heartbeat")?);
+            }
+            Ok(beats)
         })
         .await
     }

@@ -69,10 +69,14 @@ CREATE TABLE IF NOT EXISTS live_audio (
     version INTEGER NOT NULL,
     state TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS heartbeat (
-    component TEXT PRIMARY KEY,
+-- Earlier versions kept one heartbeat per component; heartbeats are transient, so that table just goes.
+DROP TABLE IF EXISTS heartbeat;
+CREATE TABLE IF NOT EXISTS worker_heartbeat (
+    component TEXT NOT NULL,
+    instance TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    status TEXT NOT NULL
+    status TEXT NOT NULL,
+    PRIMARY KEY (component, instance)
 );
 CREATE TABLE IF NOT EXISTS job (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
