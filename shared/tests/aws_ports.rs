@@ -144,3 +144,35 @@ async fn uploads_queue_a_job_through_the_bucket_notification() {
     let keys: Vec<String> = keys.iter().map(|k| k.replace("%2F", "/")).collect();
     assert_eq!(keys, ["uploads/call-9/agent+call.wav"]);
 }
+
+/// A batch record expires with its upload (the bucket's rule expires `uploads/` and `outputs/` after the
+/// same retention), on creation and on every save; with retention off it never expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_records_expire_with_their_uploads() {
+    use shared::batch::{BatchCall, CallOptions};
+    use shared::ports::BatchStore;
+    let moto = Moto::start();
+    let sdk = sdk(&moto.endpoint).await;
+    let uploaded = shared::values::timestamps::parse_iso("2026-03-01T12:00:00Z").unwrap();
+    let expires_at = |table: String| {
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        async move {
+            let key = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.into());
+            let item = client.get_item().table_name(table).key("pk", key("batch")).key("sk", key("b1")).send().await;
+            item.unwrap().item.unwrap().get("expires_at").map(|v| v.as_n().unwrap().parse::<i64>().unwrap())
+        }
+    };
+    for retention_days in [30, 0] {
+        let mut settings = fixture(&sdk, &moto.endpoint, &format!("batch-expiry-{retention_days}")).await;
+        settings.retention_days = retention_days;
+        let store = DynamoStore::new(&sdk, &settings);
+        let mut call =
+            BatchCall::new("b1".into(), "a.wav".into(), "uploads/b1/a.wav".into(), CallOptions::default(), uploaded);
+        assert!(store.create_batch_call(&call).await.unwrap());
+        let wanted = (retention_days > 0).then(|| uploaded.timestamp() + 30 * 86_400);
+        assert_eq!(expires_at(settings.table.clone()).await, wanted, "created, retention {retention_days}");
+        call.updated_at = uploaded + chrono::Duration::days(3);
+        assert!(store.save_batch_call(&call, 1).await.unwrap());
+        assert_eq!(expires_at(settings.table.clone()).await, wanted, "saved later: still the upload's expiry");
+    }
+}
