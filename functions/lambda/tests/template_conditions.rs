@@ -109,11 +109,14 @@ fn refused(given: &[(&str, &str)]) -> Vec<String> {
     Deployment::new(&t, &all).refusals()
 }
 
+/// Parameter values of one deployment.
+type Given<'a> = &'a [(&'a str, &'a str)];
+
 #[test]
 fn rules_refuse_a_provider_without_the_key_it_needs() {
     let key = ("SttApiKey", "sk-1");
     let listener = ("ListenerImage", "123.dkr.ecr.us-east-1.amazonaws.com/listener:1");
-    let accepted: &[&[(&str, &str)]] = &[
+    let accepted: &[Given] = &[
         &[],
         &[("SttProvider", "sarvam"), key],
         &[("SttProvider", "openai"), key],
@@ -127,7 +130,8 @@ fn rules_refuse_a_provider_without_the_key_it_needs() {
     for given in accepted {
         assert_eq!(refused(given), Vec::<String>::new(), "{given:?}");
     }
-    let refusing: &[(&[(&str, &str)], &str, &str)] = &[
+    // Values, then the parameter the refusal names and the choice it names.
+    let refusing: &[(Given, &str, &str)] = &[
         (&[("SttProvider", "sarvam")], "SttApiKey", "SttProvider sarvam"),
         (&[("SttProvider", "openai")], "SttApiKey", "SttProvider openai"),
         (&[("SttProvider", "openai"), ("SttBaseUrl", "")], "SttApiKey", "SttProvider openai"),
