@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 
 const WEB_UI: [&str; 4] = ["WebBucket", "WebOriginAccessControl", "WebDistribution", "WebBucketPolicy"];
 
-/// Every combination of values for the parameters the Conditions read: their allowed values, or empty
-/// and set for free text.
+/// Every combination of values for the parameters the Conditions read: their allowed values, or for free
+/// text empty, set, and every value a condition compares it with.
 fn every_deployment(t: &Value) -> Vec<Vec<(String, String)>> {
     let mut refs = Vec::new();
     references(&t["Conditions"], "", None, &mut refs);
@@ -21,9 +21,9 @@ fn every_deployment(t: &Value) -> Vec<Vec<(String, String)>> {
         refs.into_iter().map(|(name, _)| name).filter(|n| !t["Parameters"][n.as_str()].is_null()).collect();
     let mut combos = vec![Vec::new()];
     for p in params {
-        let values: Vec<String> = match t["Parameters"][p.as_str()]["AllowedValues"].as_sequence() {
+        let values: BTreeSet<String> = match t["Parameters"][p.as_str()]["AllowedValues"].as_sequence() {
             Some(allowed) => allowed.iter().map(|v| str_of(v).to_string()).collect(),
-            None => vec![String::new(), "set".into()],
+            None => [String::new(), "set".into()].into_iter().chain(compared_with(&t["Conditions"], &p)).collect(),
         };
         combos = combos
             .iter()
@@ -33,11 +33,29 @@ fn every_deployment(t: &Value) -> Vec<Vec<(String, String)>> {
     combos
 }
 
+/// The literals an `!Equals` in `v` compares parameter `p` with.
+fn compared_with(v: &Value, p: &str) -> Vec<String> {
+    match v {
+        Value::Tagged(t) if t.tag == "!Equals" => {
+            let pair = t.value.as_sequence().unwrap();
+            let is_p = |x: &Value| matches!(x, Value::Tagged(r) if r.tag == "!Ref" && r.value.as_str() == Some(p));
+            match (&pair[0], &pair[1]) {
+                (a, Value::String(lit)) | (Value::String(lit), a) if is_p(a) => vec![lit.clone()],
+                _ => Vec::new(),
+            }
+        }
+        Value::Tagged(t) => compared_with(&t.value, p),
+        Value::Mapping(m) => m.values().flat_map(|x| compared_with(x, p)).collect(),
+        Value::Sequence(s) => s.iter().flat_map(|x| compared_with(x, p)).collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[test]
 fn no_deployment_references_a_resource_it_leaves_out() {
     let t = template();
     let combos = every_deployment(&t);
-    assert!(combos.len() >= 2usize.pow(7), "only {} combinations", combos.len());
+    assert!(combos.len() >= 3 * 5 * 2usize.pow(6), "only {} combinations", combos.len());
     for combo in combos {
         let given: Vec<(&str, &str)> = combo.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let d = Deployment::new(&t, &given);
@@ -93,6 +111,8 @@ fn the_api_deploys_without_the_web_ui_by_default() {
         serde_yaml::from_str::<Value>("[!Sub '${CorsAllowOrigin}/']").unwrap()
     );
     assert_eq!(named.chosen(cors), serde_yaml::from_str::<Value>("[!Ref CorsAllowOrigin]").unwrap());
+    let any = Deployment::new(&t, &[("CorsAllowOrigin", "*")]);
+    assert_eq!(any.chosen(&client["CallbackURLs"]), off.chosen(&client["CallbackURLs"]), "* is no place to return to");
     let web = on.chosen(&client["CallbackURLs"]);
     assert_eq!(web, serde_yaml::from_str::<Value>("[!Sub 'https://${WebDistribution.DomainName}/']").unwrap());
 }
