@@ -26,13 +26,18 @@ def configured():
     return dict(item.split("=", 1) for item in shlex.split(text))
 
 
+def quoted(value):
+    """A value in double quotes, as `sam deploy --guided` writes them and --parameter-overrides reads them."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def main(args):
     overrides = configured()
     if args == ["architecture"]:
         print(overrides.get("Architecture", ""))
     elif len(args) == 2 and args[0] == "overrides":
         overrides["Architecture"] = args[1]
-        print(" ".join(f"{k}={shlex.quote(v)}" for k, v in overrides.items()))
+        print(" ".join(f"{k}={quoted(v)}" for k, v in overrides.items()))
     else:
         sys.exit("usage: samconfig.py architecture | overrides ARCH")
 

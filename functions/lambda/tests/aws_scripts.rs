@@ -195,11 +195,12 @@ fn aws_deploy_refuses_a_build_for_the_other_architecture() {
     );
     assert!(sandbox.calls().iter().all(|c| !c.starts_with("sam deploy")), "{:#?}", sandbox.calls());
 
-    sandbox.samconfig("Architecture=\"x86_64\" SttProvider=\"none\" CorsAllowOrigin=\"https://ui.example.com\"");
+    // As `sam deploy --guided` saves them: double quotes, which keep a value's spaces.
+    sandbox.samconfig(r#"Architecture="x86_64" SttProvider="none" GenesysTopics="v2.a, v2.b""#);
     let out = sandbox.run("aws-deploy.sh", &["--guided"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let deploy = sandbox.calls().into_iter().find(|c| c.starts_with("sam deploy")).unwrap();
-    let expected = "sam deploy --parameter-overrides Architecture=x86_64 SttProvider=none CorsAllowOrigin=https://ui.example.com --guided";
+    let expected = r#"sam deploy --parameter-overrides Architecture="x86_64" SttProvider="none" GenesysTopics="v2.a, v2.b" --guided"#;
     assert_eq!(deploy, expected);
 }
 
