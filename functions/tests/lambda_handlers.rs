@@ -33,6 +33,14 @@ async fn invoke(state: &AppState, group: fn(&AppState) -> Router<AppState>, even
 /// A moto server with a fresh table and bucket named `name`, the functions' state on it (configured from
 /// the environment the template sets) and the fake management API's record of pushes.
 async fn functions_on_moto(name: &str) -> (moto::Moto, AppState, DynamoStore, moto::Posts) {
+    functions_on_moto_with(name, &[]).await
+}
+
+/// As [`functions_on_moto`], with `extra` variables in the functions' environment.
+async fn functions_on_moto_with(
+    name: &str,
+    extra: &[(&str, &str)],
+) -> (moto::Moto, AppState, DynamoStore, moto::Posts) {
     let moto = moto::Moto::start();
     let sdk = moto::sdk(&moto.endpoint).await;
     let settings = moto::fixture(&sdk, &moto.endpoint, name).await;
@@ -47,6 +55,7 @@ async fn functions_on_moto(name: &str) -> (moto::Moto, AppState, DynamoStore, mo
         ("JOB_QUEUE_URL", queue.as_str()),
     ]
     .iter()
+    .chain(extra)
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let state = app_state(&LambdaConfig::from_env(&env).unwrap(), &sdk).unwrap();
@@ -105,6 +114,27 @@ async fn each_function_handles_its_sample_event() {
     let mut forged = fixture("ingest-event");
     forged["headers"]["x-cloud-token"] = Value::from("wrong");
     assert_eq!(invoke(&state, ingest::events_router, &forged).await.0, 401);
+}
+
+/// A speech-to-text provider missing its key (`SttProvider=sarvam`, no `SttApiKey`) is the batch worker's
+/// problem alone: the other functions do not read the provider's settings, so ingest still starts and
+/// serves; the worker refuses at its cold start, naming the missing variable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_batch_worker_needs_the_speech_provider_key() {
+    let sarvam = [("STT_PROVIDER", "sarvam")];
+    let (_moto, state, _store, _posts) = functions_on_moto_with("providers", &sarvam).await;
+    let (status, v) = invoke(&state, ingest::events_router, &fixture("ingest-event")).await;
+    assert_eq!(status, 200, "{v}");
+    let env = [
+        ("TABLE_NAME", "t"),
+        ("BUCKET_NAME", "b"),
+        ("REALTIME_INGEST_TOKEN", "k"),
+        ("WEBSOCKET_CALLBACK_URL", "https://example.invalid/prod"),
+        ("JOB_QUEUE_URL", "https://example.invalid/q"),
+        ("STT_PROVIDER", "sarvam"),
+    ];
+    let refused = LambdaConfig::batch_worker_from_env(&env).unwrap_err();
+    assert_eq!(refused.name, "SARVAM_API_KEY");
 }
 
 /// The WebSocket function fed its sample events: a ticket from the HTTP function opens one connection, the

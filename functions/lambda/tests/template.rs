@@ -4,69 +4,12 @@
 //! with the right authorizer, every sample event targets a route that exists, the functions get the
 //! settings they require, and the job queue's timings fit the batch worker's.
 
+mod common;
+
+use common::{functions, names, references, root, str_of, template};
 use serde_json::Value as Json;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn template() -> Value {
-    serde_yaml::from_str(&std::fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap()
-}
-
-fn names(section: &Value) -> BTreeSet<String> {
-    section.as_mapping().map_or_else(BTreeSet::new, |m| m.keys().filter_map(|k| k.as_str().map(String::from)).collect())
-}
-
-fn str_of(v: &Value) -> &str {
-    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v:?}"))
-}
-
-/// Every name a `!Ref`, `!GetAtt`, `!Condition` or `${...}` inside `!Sub` points at, with where it is.
-fn references(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
-    match v {
-        Value::Tagged(t) => {
-            let tag = t.tag.to_string();
-            match (tag.as_str(), &t.value) {
-                ("!Ref" | "!Condition", Value::String(name)) => out.push((name.clone(), at.into())),
-                ("!GetAtt", Value::String(path)) => out.push((path.split('.').next().unwrap().into(), at.into())),
-                ("!Sub", Value::String(text)) => sub_references(text, at, out),
-                _ => {}
-            }
-            references(&t.value, at, out);
-        }
-        Value::Mapping(m) => {
-            for (k, v) in m {
-                let key = k.as_str().unwrap_or("?");
-                // The long forms, as single-key mappings.
-                match (m.len(), key, v) {
-                    (1, "Ref" | "Condition", Value::String(name)) => out.push((name.clone(), at.into())),
-                    (1, "Fn::GetAtt", Value::String(p)) => out.push((p.split('.').next().unwrap().into(), at.into())),
-                    (1, "Fn::Sub", Value::String(text)) => sub_references(text, at, out),
-                    _ => {}
-                }
-                references(v, &format!("{at}/{key}"), out);
-            }
-        }
-        Value::Sequence(s) => s.iter().enumerate().for_each(|(i, x)| references(x, &format!("{at}/{i}"), out)),
-        _ => {}
-    }
-}
-
-fn sub_references(text: &str, at: &str, out: &mut Vec<(String, String)>) {
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        let end = rest[start..].find('}').map(|e| start + e).expect("unclosed ${ in !Sub");
-        let name = &rest[start + 2..end];
-        if !name.starts_with('!') {
-            out.push((name.split('.').next().unwrap().into(), at.into()));
-        }
-        rest = &rest[end + 1..];
-    }
-}
 
 #[test]
 fn every_reference_resolves() {
@@ -74,7 +17,7 @@ fn every_reference_resolves() {
     let defined: BTreeSet<String> = names(&t["Parameters"]).into_iter().chain(names(&t["Resources"])).collect();
     let conditions = names(&t["Conditions"]);
     let mut refs = Vec::new();
-    references(&t, "", &mut refs);
+    references(&t, "", None, &mut refs);
     assert!(refs.len() > 50, "the walk found only {} references", refs.len());
     for (name, at) in refs {
         let known = defined.contains(&name) || conditions.contains(&name) || name.starts_with("AWS::");
@@ -99,17 +42,6 @@ fn runtime_and_protocols_are_real_values() {
     let arch: BTreeSet<&str> =
         t["Parameters"]["Architecture"]["AllowedValues"].as_sequence().unwrap().iter().map(str_of).collect();
     assert_eq!(arch, BTreeSet::from(["x86_64", "arm64"]));
-}
-
-/// Function name → its resource, for every `AWS::Serverless::Function`.
-fn functions(t: &Value) -> BTreeMap<String, Value> {
-    t["Resources"]
-        .as_mapping()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
-        .map(|(k, r)| (str_of(k).to_string(), r.clone()))
-        .collect()
 }
 
 #[test]
