@@ -48,7 +48,8 @@ impl LambdaConfig {
 
 /// The handlers' state on the AWS backend; supervisors are authenticated by API Gateway's JWT authorizer.
 pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> Result<AppState, lambda_http::Error> {
-    let credentials = Credentials { ingest_token: cfg.ingest_token.expose().to_string(), supervisor: SupervisorAuth::ApiGatewayJwt };
+    let credentials =
+        Credentials { ingest_token: cfg.ingest_token.expose().to_string(), supervisor: SupervisorAuth::ApiGatewayJwt };
     Ok(startup::wire(Backend::aws(sdk, &cfg.backend), &cfg.services, credentials)?.state)
 }
 
