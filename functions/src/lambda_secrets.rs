@@ -36,21 +36,36 @@ impl EnvSource for WithSecrets<'_> {
     }
 }
 
-/// Reads the secret of every setting in [`SECRET_SETTINGS`] that `base` names by ARN (each once).
+/// Reads the secret of every setting in [`SECRET_SETTINGS`] that `base` names by ARN, each secret once
+/// (`STT_API_KEY` and `SARVAM_API_KEY` name the same one).
 pub async fn resolve<'a>(
     base: &'a dyn EnvSource,
     client: &aws_sdk_secretsmanager::Client,
 ) -> Result<WithSecrets<'a>, SecretError> {
     let mut secrets = HashMap::new();
+    let mut by_arn: HashMap<String, Secret> = HashMap::new();
     for name in SECRET_SETTINGS {
         let Some(arn) = env::string(base, &format!("{name}_SECRET_ARN")) else { continue };
-        let out = client.get_secret_value().secret_id(&arn).send().await.map_err(|e| SecretError::Read {
-            name: name.into(),
-            arn: arn.clone(),
-            reason: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-        })?;
-        let value = out.secret_string.ok_or_else(|| SecretError::NotText { name: name.into(), arn: arn.clone() })?;
-        secrets.insert(name, Secret::from(value));
+        let secret = match by_arn.get(&arn) {
+            Some(secret) => secret.clone(),
+            None => {
+                let secret = read(client, name, &arn).await?;
+                by_arn.insert(arn, secret.clone());
+                secret
+            }
+        };
+        secrets.insert(name, secret);
     }
     Ok(WithSecrets { base, secrets })
+}
+
+/// The text value of secret `arn`, read for setting `name`.
+async fn read(client: &aws_sdk_secretsmanager::Client, name: &str, arn: &str) -> Result<Secret, SecretError> {
+    let out = client.get_secret_value().secret_id(arn).send().await.map_err(|e| SecretError::Read {
+        name: name.into(),
+        arn: arn.into(),
+        reason: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+    })?;
+    let value = out.secret_string.ok_or_else(|| SecretError::NotText { name: name.into(), arn: arn.into() })?;
+    Ok(Secret::from(value))
 }

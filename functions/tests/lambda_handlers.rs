@@ -158,6 +158,8 @@ async fn the_settings_loader_reads_the_token_and_keys_from_secrets_manager() {
         ("WEBSOCKET_CALLBACK_URL", "https://example.invalid/prod"),
         ("JOB_QUEUE_URL", "https://example.invalid/q"),
         ("STT_PROVIDER", "sarvam"),
+        // As the template gives the batch worker both: one secret for either provider.
+        ("STT_API_KEY_SECRET_ARN", key.as_str()),
         ("SARVAM_API_KEY_SECRET_ARN", key.as_str()),
     ];
     let cfg = LambdaConfig::batch_worker_from_env(&resolve(&env, &sm).await.unwrap()).unwrap();
