@@ -10,6 +10,7 @@ use axum::extract::Request;
 use lambda_http::request::RequestContext;
 use shared::realtime::RealtimeService;
 use shared::settings::env::{self, EnvError, EnvSource, ProcessEnv};
+use shared::settings::secret::Secret;
 use shared::speech::SttConfig;
 use std::sync::Arc;
 
@@ -18,8 +19,8 @@ use std::sync::Arc;
 pub struct LambdaConfig {
     pub backend: AwsBackendSettings,
     pub services: ServiceSettings,
-    /// `REALTIME_INGEST_TOKEN` (required on AWS).
-    pub ingest_token: String,
+    /// `REALTIME_INGEST_TOKEN` (required on AWS; the template passes `REALTIME_INGEST_TOKEN_SECRET_ARN`).
+    pub ingest_token: Secret,
 }
 
 impl LambdaConfig {
@@ -40,14 +41,15 @@ impl LambdaConfig {
         Ok(Self {
             backend: AwsBackendSettings::from_env(e)?,
             services: ServiceSettings::from_env(e, stt)?,
-            ingest_token: env::required(e, "REALTIME_INGEST_TOKEN")?,
+            ingest_token: env::required(e, "REALTIME_INGEST_TOKEN")?.into(),
         })
     }
 }
 
 /// The handlers' state on the AWS backend; supervisors are authenticated by API Gateway's JWT authorizer.
 pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> Result<AppState, lambda_http::Error> {
-    let credentials = Credentials { ingest_token: cfg.ingest_token.clone(), supervisor: SupervisorAuth::ApiGatewayJwt };
+    let credentials =
+        Credentials { ingest_token: cfg.ingest_token.expose().to_string(), supervisor: SupervisorAuth::ApiGatewayJwt };
     Ok(startup::wire(Backend::aws(sdk, &cfg.backend), &cfg.services, credentials)?.state)
 }
 
@@ -74,12 +76,14 @@ pub async fn init() -> Result<aws_config::SdkConfig, lambda_http::Error> {
 }
 
 /// The state of this container, built once at its cold start and used by every invocation it serves, with
-/// the settings `config` reads ([`LambdaConfig::from_env`] unless the function transcribes).
+/// the settings `config` reads ([`LambdaConfig::from_env`] unless the function transcribes), keys and
+/// tokens read from Secrets Manager where the environment names them by ARN.
 async fn container_state(
     config: fn(&dyn EnvSource) -> Result<LambdaConfig, EnvError>,
 ) -> Result<AppState, lambda_http::Error> {
     let sdk = init().await?;
-    app_state(&config(&ProcessEnv)?, &sdk)
+    let env = crate::lambda_secrets::resolve(&ProcessEnv, &aws_sdk_secretsmanager::Client::new(&sdk)).await?;
+    app_state(&config(&env)?, &sdk)
 }
 
 /// Runs one endpoint group as a Lambda function: `lambda_http::run` over the container's state.

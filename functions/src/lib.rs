@@ -9,6 +9,8 @@ pub mod auth;
 pub mod error;
 #[cfg(feature = "aws")]
 pub mod lambda;
+#[cfg(feature = "aws")]
+pub mod lambda_secrets;
 #[cfg(feature = "local")]
 pub mod local_audiohook;
 #[cfg(feature = "local")]

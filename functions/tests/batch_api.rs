@@ -166,6 +166,30 @@ async fn bulk_actions_export_reprocess_and_delete_everything_under_the_id() {
     s.stop().await;
 }
 
+/// A bulk action runs inside its request, which the HTTP API on AWS abandons after 30 s: one names at most
+/// 50 calls (the documented bound), and a request naming more is refused before any call is touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_action_names_at_most_fifty_calls() {
+    let s = TestServer::start().await;
+    let a = upload(&s, "a.json", &[]).await;
+    s.settled(&a).await;
+    let ids =
+        |n: usize| -> Vec<String> { std::iter::once(a.clone()).chain((1..n).map(|i| format!("other-{i}"))).collect() };
+
+    let resp = s.post_json("/api/calls/bulk", &json!({"action": "export_csv", "call_ids": ids(50)})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.text().await.unwrap().lines().count(), 2, "the header and the one stored call");
+    for action in ["export_csv", "delete"] {
+        let resp = s.post_json("/api/calls/bulk", &json!({"action": action, "call_ids": ids(51)})).await;
+        let status = resp.status();
+        let body: Option<Value> = serde_json::from_str(&resp.text().await.unwrap()).ok();
+        let refused = Some(json!({"detail": "At most 50 calls per bulk action"}));
+        assert_eq!((status, body), (StatusCode::BAD_REQUEST, refused), "{action} of 51 calls");
+    }
+    assert_eq!(s.get(&format!("/api/calls/{a}")).await.1["status"], "completed", "the refused delete deleted nothing");
+    s.stop().await;
+}
+
 fn walk(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {

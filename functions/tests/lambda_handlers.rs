@@ -137,6 +137,50 @@ async fn only_the_batch_worker_needs_the_speech_provider_key() {
     assert_eq!(refused.name, "SARVAM_API_KEY");
 }
 
+/// On AWS the ingest token and the providers' keys are not in the functions' environment: it names their
+/// Secrets Manager secrets (`<NAME>_SECRET_ARN`) and the container reads them at its cold start, ahead of
+/// any plain variable. A secret that cannot be read fails the start, naming the setting and the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_loader_reads_the_token_and_keys_from_secrets_manager() {
+    use functions::lambda_secrets::resolve;
+    let moto = moto::Moto::start();
+    let sdk = moto::sdk(&moto.endpoint).await;
+    moto::fixture(&sdk, &moto.endpoint, "secrets").await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let create = |name: &str, value: &str| sm.create_secret().name(name).secret_string(value).send();
+    let token = create("ingest-token", "replace-me").await.unwrap().arn.unwrap();
+    let key = create("stt-key", "sk-from-the-secret").await.unwrap().arn.unwrap();
+    let env = [
+        ("TABLE_NAME", "secrets"),
+        ("BUCKET_NAME", "secrets"),
+        ("REALTIME_INGEST_TOKEN", "a-stale-plain-value"),
+        ("REALTIME_INGEST_TOKEN_SECRET_ARN", token.as_str()),
+        ("WEBSOCKET_CALLBACK_URL", "https://example.invalid/prod"),
+        ("JOB_QUEUE_URL", "https://example.invalid/q"),
+        ("STT_PROVIDER", "sarvam"),
+        // As the template gives the batch worker both: one secret for either provider.
+        ("STT_API_KEY_SECRET_ARN", key.as_str()),
+        ("SARVAM_API_KEY_SECRET_ARN", key.as_str()),
+    ];
+    let cfg = LambdaConfig::batch_worker_from_env(&resolve(&env, &sm).await.unwrap()).unwrap();
+    match &cfg.services.stt {
+        shared::speech::SttConfig::Sarvam(s) => assert_eq!(s.api_key.expose(), "sk-from-the-secret"),
+        other => panic!("{other:?}"),
+    }
+    let logged = format!("{cfg:?}");
+    assert!(!logged.contains("sk-from-the-secret") && !logged.contains("replace-me"), "{logged}");
+    // The sample event's token is the secret's: accepted; the stale plain value is not the token.
+    let state = app_state(&cfg, &sdk).unwrap();
+    assert_eq!(invoke(&state, ingest::events_router, &fixture("ingest-event")).await.0, 200);
+    let mut stale = fixture("ingest-event");
+    stale["headers"]["x-cloud-token"] = Value::from("a-stale-plain-value");
+    assert_eq!(invoke(&state, ingest::events_router, &stale).await.0, 401);
+
+    let gone = token.replace("ingest-token", "deleted-token");
+    let refused = resolve(&[("REALTIME_INGEST_TOKEN_SECRET_ARN", gone.as_str())], &sm).await.err().unwrap().to_string();
+    assert!(refused.starts_with("REALTIME_INGEST_TOKEN: ") && refused.contains(&gone), "{refused}");
+}
+
 /// The WebSocket function fed its sample events: a ticket from the HTTP function opens one connection, the
 /// connection subscribes, an ingest pushes to it, and `$disconnect` stops that.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

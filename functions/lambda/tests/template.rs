@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{functions, names, references, root, str_of, template};
+use common::{functions, names, references, root, seconds, str_of, template};
 use serde_json::Value as Json;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -164,13 +164,12 @@ fn every_sample_event_targets_a_route_that_exists() {
 fn functions_get_the_settings_they_require() {
     let t = template();
     let vars = names(&t["Globals"]["Function"]["Environment"]["Variables"]);
-    for required in ["TABLE_NAME", "BUCKET_NAME", "REALTIME_INGEST_TOKEN", "WEBSOCKET_CALLBACK_URL", "JOB_QUEUE_URL"] {
+    // The ingest token by its secret's ARN: read at each cold start (`functions::lambda_secrets`).
+    let required =
+        ["TABLE_NAME", "BUCKET_NAME", "REALTIME_INGEST_TOKEN_SECRET_ARN", "WEBSOCKET_CALLBACK_URL", "JOB_QUEUE_URL"];
+    for required in required {
         assert!(vars.contains(required), "{required} is not set for the functions");
     }
-}
-
-fn seconds(v: &Value, what: &str) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("{what} is not a whole number of seconds: {v:?}"))
 }
 
 /// AWS advises a queue visibility of at least six times the function timeout for a Lambda event source, so

@@ -181,8 +181,12 @@ fn provider_settings_reach_only_the_batch_worker_and_the_listener() {
         let expected = if name == "BatchWorkerFunction" { 8 } else { 0 };
         assert_eq!(own.len(), expected, "{name}: {own:?}");
     }
-    let listener = &t["Resources"]["ListenerTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"];
-    let live: Vec<&str> =
-        listener.as_sequence().unwrap().iter().map(|e| str_of(&e["Name"])).filter(|n| provider(n)).collect();
-    assert_eq!(live, ["STT_PROVIDER", "STT_BASE_URL", "STT_API_KEY", "SARVAM_API_KEY"]);
+    // The listener's keys come from ECS as Secrets (see template_operations.rs), its settings as variables.
+    let listener = &t["Resources"]["ListenerTaskDefinition"]["Properties"]["ContainerDefinitions"][0];
+    let named = |list: &str| -> Vec<String> {
+        let entries = Deployment::new(&t, &[("SttApiKey", "sk-1")]).chosen(&listener[list]);
+        entries.as_sequence().unwrap().iter().map(|e| str_of(&e["Name"]).to_string()).filter(|n| provider(n)).collect()
+    };
+    assert_eq!(named("Environment"), ["STT_PROVIDER", "STT_BASE_URL"]);
+    assert_eq!(named("Secrets"), ["STT_API_KEY", "SARVAM_API_KEY"]);
 }

@@ -73,6 +73,11 @@ impl<'t> Deployment<'t> {
         }
     }
 
+    /// A parameter's value as CloudFormation passes it (`!Ref` to a parameter), or a literal.
+    pub fn value(&self, v: &Value) -> Value {
+        self.operand(v)
+    }
+
     /// A condition function's result (`!Equals`, `!Not`, `!And`, `!Or`, `!Condition`, `!Contains`).
     fn holds(&self, v: &Value) -> bool {
         let Value::Tagged(t) = v else { panic!("not a condition: {v:?}") };

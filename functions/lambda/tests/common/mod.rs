@@ -24,6 +24,13 @@ pub fn str_of(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("expected a string, got {v:?}"))
 }
 
+/// A whole number of seconds, as a template number or (in attribute lists) a numeric string.
+pub fn seconds(v: &Value, what: &str) -> u64 {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("{what} is not a whole number of seconds: {v:?}"))
+}
+
 /// Function name → its resource, for every `AWS::Serverless::Function`.
 pub fn functions(t: &Value) -> BTreeMap<String, Value> {
     t["Resources"]
