@@ -80,6 +80,38 @@ fn bad_settings_are_named() {
     assert!(err.contains("REALTIME_HIGH_RISK_THRESHOLD"), "{err}");
 }
 
+/// Settings also come from a `.env` file in the working directory (as the Django system's did), under the
+/// environment: a bad value there is named like any other, the environment's value wins over it, and a
+/// setting of that system nothing reads any more is named in the log with what replaced it.
+#[test]
+fn settings_come_from_a_dotenv_file_under_the_environment() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let dotenv = "# from the old system\nexport REALTIME_HIGH_RISK_THRESHOLD=lots\nCHUNK_MINUTES=30\n";
+    std::fs::write(dir.path().join(".env"), dotenv).unwrap();
+    // A public address without credentials is refused too, so a server that ignored the file still exits.
+    let out = bin().args(["serve"]).current_dir(dir.path()).env("HTTP_ADDR", "0.0.0.0:0").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("REALTIME_HIGH_RISK_THRESHOLD=\"lots\""), "{err}");
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("no longer read") && log.contains("CHUNK_MINUTES") && log.contains("STT_CHUNK_SECONDS"),
+        "{log}"
+    );
+
+    let (mut child, mut lines) = process::spawn_lines(
+        bin()
+            .args(["serve"])
+            .current_dir(dir.path())
+            .env("REALTIME_HIGH_RISK_THRESHOLD", "80")
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("DATA_DIR", dir.path().join("data")),
+    );
+    let listening = lines.by_ref().map(Result::unwrap).any(|l| l.starts_with("Call Analytics listening on"));
+    std::thread::spawn(move || lines.for_each(drop));
+    assert!(listening, "the environment wins");
+    assert!(process::terminate(&mut child).success());
+}
+
 /// The address in the banner's `Call Analytics listening on http://ADDR (data in …)`.
 fn listening_on(banner: &str) -> std::net::SocketAddr {
     let addr = banner.split("http://").nth(1).and_then(|rest| rest.split_whitespace().next());

@@ -142,6 +142,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    shared::settings::retired::warn_in_use(&ProcessEnv);
     match cli.command {
         Command::Audiohook { dry_run, listen, .. } => exit("audiohook", commands::audiohook(dry_run, listen).await),
         Command::Simulate {

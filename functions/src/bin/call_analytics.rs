@@ -125,6 +125,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    shared::settings::retired::warn_in_use(&ProcessEnv);
     let result = match command {
         Command::Serve => serve().await,
         Command::Models { command: ModelsCommand::Install { name, from } } => {

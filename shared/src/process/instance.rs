@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 pub fn instance_id() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
-        std::env::var("INSTANCE_ID").ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| {
+        use crate::settings::env::{ProcessEnv, string};
+        string(&ProcessEnv, "INSTANCE_ID").unwrap_or_else(|| {
             let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .ok()
                 .or_else(|| std::env::var("HOSTNAME").ok())

@@ -16,12 +16,12 @@ pub trait EnvSource {
     fn var(&self, name: &str) -> Option<String>;
 }
 
-/// The real process environment.
+/// The real process environment, then the `.env` file (see `settings::dotenv`): the environment wins.
 pub struct ProcessEnv;
 
 impl EnvSource for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
+        std::env::var(name).ok().or_else(|| super::dotenv::load().get(name).cloned())
     }
 }
 
