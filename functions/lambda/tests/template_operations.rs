@@ -167,7 +167,10 @@ fn a_listener_task_drains_its_calls_within_minutes() {
     assert!(stop <= 120, "Fargate stops a container after 120 s at most, not {stop}");
     assert!(delay >= stop, "sessions get {delay} s, less than the {stop} s the stop gives them anyway");
     assert!(delay >= 900, "calls in progress longer than {delay} s are cut at every deployment");
-    assert!(delay + stop <= 1_320, "a task with calls open takes {delay} + {stop} s to replace: deployments wait that long");
+    assert!(
+        delay + stop <= 1_320,
+        "a task with calls open takes {delay} + {stop} s to replace: deployments wait that long"
+    );
 }
 
 /// The connector holds the org's one notification channel: it runs as its own service with one essential
