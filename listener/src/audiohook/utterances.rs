@@ -77,6 +77,9 @@ pub struct Utterance {
     pub start_sample: u64,
     /// Mono 16-bit samples, pre-roll and hangover included.
     pub samples: Vec<i16>,
+    /// Where speech was heard, on the session timeline: from the first speech frame to the end of the last
+    /// (pre-roll and hangover left out). A Transcription Connector reports this as the utterance's place.
+    pub voiced: std::ops::Range<u64>,
 }
 
 impl Utterance {
@@ -206,7 +209,9 @@ impl Voice {
             && t.confirmed
             && t.voiced() >= lim.min_samples.max(1)
         {
-            out.push(Utterance { channel, start_sample: t.start, samples: t.samples });
+            let from = t.start.saturating_add(t.first_voiced.unwrap_or(0) as u64);
+            let voiced = from..t.start.saturating_add(t.last_voiced as u64).max(from);
+            out.push(Utterance { channel, start_sample: t.start, samples: t.samples, voiced });
         }
     }
 
@@ -238,11 +243,18 @@ impl UtteranceCutter {
     /// Adds interleaved audio at `offset` on the session timeline; returns the utterances it completed.
     pub fn push(&mut self, offset: u64, frames: &Frames) -> Vec<Utterance> {
         let mut out = Vec::new();
-        if offset != self.next {
-            // Paused or discarded audio: nobody is heard across the jump.
-            out = self.finish();
-        }
         let width = self.voices.len();
+        match offset.checked_sub(self.next) {
+            Some(0) => {}
+            // A short hole (audio the client discarded) is heard as the silence it was: it ends speech only
+            // as a pause that long would, and the utterance's times still span it.
+            Some(hole) if hole < u64::from(self.limits.hangover_frames) * FRAME as u64 && frames.channels == width => {
+                let silence = Frames { channels: width, samples: vec![0; hole as usize * width] };
+                out = self.push(self.next, &silence);
+            }
+            // Paused or discarded for longer: nobody is heard across the jump.
+            _ => out = self.finish(),
+        }
         if frames.channels != width {
             return out;
         }

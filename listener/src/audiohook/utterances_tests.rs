@@ -40,6 +40,8 @@ fn tone_bursts_between_silence_become_utterances_with_pre_roll_and_hangover() {
     assert_eq!(spans(&got), [(0, 6400, 1600 + 8000 + 4800), (0, 22_400, 1600 + 4000 + 4800)]);
     assert_eq!(got[0].samples[..], audio[6400..20_800]);
     assert_eq!((got[1].start_seconds(), got[1].end_seconds()), (2.8, 4.1));
+    // Where speech was heard, without pre-roll and hangover: 1.0–2.0 s and 3.0–3.5 s.
+    assert_eq!((got[0].voiced.clone(), got[1].voiced.clone()), (8000..16_000, 24_000..28_000));
     // How the audio is framed on the socket changes nothing.
     assert_eq!(cut(&CutterSettings::default(), &[audio], 37), got);
 }
@@ -87,6 +89,12 @@ fn a_timeline_jump_ends_speech_and_offsets_follow_the_timeline() {
     let got = cutter.push(92_000, &mono(script(&[(0.5, Some(4000)), (1.0, None)])));
     assert_eq!(spans(&got), [(0, 2400, 1600 + 8000), (0, 92_000, 4000 + 4800)]);
     assert!(cutter.finish().is_empty());
+    // A hole shorter than the hangover (0.4 s discarded mid-word) is silence inside the utterance.
+    let mut cutter = UtteranceCutter::new(&CutterSettings::default(), 1);
+    assert!(cutter.push(0, &mono(script(&[(0.5, None), (1.0, Some(4000))]))).is_empty());
+    let got = cutter.push(15_200, &mono(script(&[(0.5, Some(4000)), (1.0, None)])));
+    assert_eq!(spans(&got), [(0, 2400, 1600 + 8000 + 3200 + 4000 + 4800)]);
+    assert_eq!(got[0].voiced, 4000..19_200, "from the first word to the last, hole included");
     // Audio in a shape the session did not select is ignored, not a panic.
     assert!(cutter.push(104_000, &Frames { channels: 2, samples: vec![1; 10] }).is_empty());
 }
