@@ -57,6 +57,10 @@ pub struct AudiohookConfig {
     /// `GENESYS_AUDIOHOOK_TRANSCRIPTION_PATH` (/audiohook/transcription): the Transcription Connector's
     /// path, served while live transcription is on; normalised as `path`.
     pub transcription_path: String,
+    /// `GENESYS_AUDIOHOOK_TRANSCRIPTION_HANGOVER_MS` (300): the pause that ends an utterance on the
+    /// Transcription Connector's path. Shorter than live transcription's 600 ms: Genesys shows agents phrase
+    /// by phrase, and its reference connector (and compliance suite) cut at pauses of about 0.3–0.4 s.
+    pub transcription_hangover_ms: u64,
     pub credentials: Credentials,
     /// `GENESYS_AUDIOHOOK_SUPPORTED_LANGUAGES` (en-US): offered when `open` asks.
     pub supported_languages: Vec<String>,
@@ -144,6 +148,12 @@ impl AudiohookConfig {
             port: env::parsed(e, "GENESYS_AUDIOHOOK_PORT", 9011, "port number")?,
             path,
             transcription_path,
+            transcription_hangover_ms: env::parsed(
+                e,
+                "GENESYS_AUDIOHOOK_TRANSCRIPTION_HANGOVER_MS",
+                300,
+                "whole number",
+            )?,
             credentials: credentials(e)?,
             supported_languages: env::string(e, "GENESYS_AUDIOHOOK_SUPPORTED_LANGUAGES")
                 .unwrap_or_else(|| "en-US".into())
@@ -197,7 +207,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((c.host.as_str(), c.port, c.path.as_str()), ("0.0.0.0", 9011, "/audiohook/ws"));
-        assert_eq!(c.transcription_path, "/audiohook/transcription");
+        assert_eq!((c.transcription_path.as_str(), c.transcription_hangover_ms), ("/audiohook/transcription", 300));
         assert_eq!(c.forward.urls.audio, "http://127.0.0.1:8009/api/realtime/audio/chunk");
         assert_eq!(c.forward.spool_dir, PathBuf::from("data/spool/audiohook"));
         assert_eq!(c.pipeline.rules, FlushRules::default());

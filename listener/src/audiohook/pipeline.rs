@@ -11,7 +11,7 @@ use super::media::Frames;
 use super::recording::Recorder;
 use super::server::{Reply, SessionHandle, SessionSink};
 use super::session::Opened;
-use super::transcription::LiveTranscription;
+use super::transcription::{ConnectorSide, LiveTranscription};
 use super::transcripts::SessionInfo;
 use super::upgrade::Ids;
 use crate::forward::{Courier, Outgoing, object};
@@ -70,6 +70,8 @@ pub struct Pipeline {
     live: Option<Arc<LiveTranscription>>,
     /// What the Transcription Connector's engine can transcribe (set when the listener serves it).
     languages: Option<Arc<Languages>>,
+    /// The pause that ends a connector session's utterance.
+    connector_hangover_ms: u64,
     settings: PipelineSettings,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     pub stats: Arc<SessionStats>,
@@ -86,12 +88,13 @@ impl Pipeline {
         live: Option<Arc<LiveTranscription>>,
         settings: PipelineSettings,
     ) -> Self {
-        Self { courier, blobs, live, languages: None, settings, tasks: Mutex::default(), stats: Arc::default() }
+        let (tasks, stats) = (Mutex::default(), Arc::default());
+        Self { courier, blobs, live, languages: None, connector_hangover_ms: 0, settings, tasks, stats }
     }
 
-    /// Serves Transcription Connector sessions too, in `languages`.
-    pub fn with_connector(self, languages: Arc<Languages>) -> Self {
-        Self { languages: Some(languages), ..self }
+    /// Serves Transcription Connector sessions too, in `languages`, ending utterances after `hangover_ms`.
+    pub fn with_connector(self, languages: Arc<Languages>, hangover_ms: u64) -> Self {
+        Self { languages: Some(languages), connector_hangover_ms: hangover_ms, ..self }
     }
 
     /// Waits until every session's audio, recording and forwarding is done (or spooled, when stopping).
@@ -214,6 +217,7 @@ struct Worker {
     /// A Transcription Connector session's way back to the client, and what its engine can transcribe.
     replies: Option<mpsc::UnboundedSender<Reply>>,
     languages: Option<Arc<Languages>>,
+    hangover_ms: u64,
 }
 
 impl Worker {
@@ -244,6 +248,7 @@ impl Worker {
             started_at: chrono::Utc::now(),
             replies: None,
             languages: p.languages.clone(),
+            hangover_ms: p.connector_hangover_ms,
         }
     }
 
@@ -260,7 +265,9 @@ impl Worker {
                 roles: self.roles.clone(),
                 started_at: self.started_at,
             };
-            l.session(info, self.roles.len(), self.language.take(), out.clone(), self.replies.clone())
+            let hangover_ms = self.hangover_ms;
+            let connector = self.replies.clone().map(|replies| ConnectorSide { replies, hangover_ms });
+            l.session(info, self.roles.len(), self.language.take(), out.clone(), connector)
         });
         let reason = loop {
             match rx.recv().await {

@@ -118,13 +118,16 @@ pub async fn run(
     }
     let pipeline = Pipeline::new(courier.clone(), blobs, live.clone(), cfg.pipeline.clone());
     let pipeline = Arc::new(match &languages {
-        Some(l) => pipeline.with_connector(l.clone()),
+        Some(l) => pipeline.with_connector(l.clone(), cfg.transcription_hangover_ms),
         None => pipeline,
     });
     let connector = languages.map(|l| ConnectorRoute {
         path: cfg.transcription_path.clone(),
         session: Settings { supported_languages: l.offered().to_vec(), connector: true },
     });
+    if let Some(c) = &connector {
+        tracing::info!(path = %c.path, languages = ?c.session.supported_languages, "audiohook: Transcription Connector on");
+    }
     let status = Arc::new(Status {
         state: Mutex::new("starting"),
         started_at: chrono::Utc::now(),

@@ -143,21 +143,26 @@ impl LiveTranscription {
     }
 
     /// A session's transcription; its events go to `out`, the session's forwarding stream, and for a
-    /// Transcription Connector also to `replies`, back to the client.
+    /// Transcription Connector also back to the client.
     pub fn session(
         self: &Arc<Self>,
         info: SessionInfo,
         channels: usize,
         language: Option<String>,
         out: mpsc::UnboundedSender<Outgoing>,
-        replies: Option<mpsc::UnboundedSender<Reply>>,
+        connector: Option<ConnectorSide>,
     ) -> LiveSession {
         let (pending, done) = mpsc::channel(1);
         let ledger = Ledger::new(info);
-        let ledger = if replies.is_some() { ledger.keeping_released() } else { ledger };
+        let ledger = if connector.is_some() { ledger.keeping_released() } else { ledger };
+        let mut cutter = self.cutter;
+        if let Some(c) = &connector {
+            cutter.hangover_ms = c.hangover_ms;
+        }
+        let replies = connector.map(|c| c.replies);
         LiveSession {
             pool: self.clone(),
-            cutter: UtteranceCutter::new(&self.cutter, channels),
+            cutter: UtteranceCutter::new(&cutter, channels),
             shared: Arc::new(Shared { ledger: Mutex::new(ledger), out, replies }),
             language,
             next_seq: 0,
@@ -165,6 +170,13 @@ impl LiveTranscription {
             done,
         }
     }
+}
+
+/// A Transcription Connector session's side: where its transcripts go back to the client, and the pause
+/// that ends an utterance there (`GENESYS_AUDIOHOOK_TRANSCRIPTION_HANGOVER_MS`).
+pub struct ConnectorSide {
+    pub replies: mpsc::UnboundedSender<Reply>,
+    pub hangover_ms: u64,
 }
 
 /// What a session's jobs share.

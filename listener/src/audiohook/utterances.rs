@@ -18,6 +18,9 @@ const FLOOR_RISE_QUIET: f64 = 0.05;
 const FLOOR_RISE_SPEECH: f64 = 0.001;
 /// The longest utterance any setting can ask for: bounds memory per channel.
 const MAX_UTTERANCE_MS: u64 = 60_000;
+/// A hole in the timeline up to this long (audio the client discarded: Genesys drops a little when it runs
+/// behind) is bridged: nobody knows whether it held speech, so it neither ends nor starts an utterance.
+const BRIDGE_SAMPLES: u64 = RATE as u64;
 
 /// Voice activity settings (`LIVE_TRANSCRIPTION_*`, defaults in `Default`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -215,6 +218,17 @@ impl Voice {
         }
     }
 
+    /// Bridges `hole` samples the client never sent: an utterance under way spans them (as silence for the
+    /// engine, unclassified, so they do not count towards its hangover); quiet audio before them is forgotten.
+    fn bridge(&mut self, hole: usize) {
+        let partial = std::mem::take(&mut self.frame);
+        self.pre_roll.clear();
+        if let Some(t) = self.talk.as_mut() {
+            t.samples.extend(partial);
+            t.samples.resize(t.samples.len() + hole, 0);
+        }
+    }
+
     /// Ends whatever is under way (a partial frame joins a talk) and forgets audio before a timeline jump.
     fn flush(&mut self, channel: usize, lim: &Limits, out: &mut Vec<Utterance>) {
         if let Some(t) = self.talk.as_mut() {
@@ -246,12 +260,7 @@ impl UtteranceCutter {
         let width = self.voices.len();
         match offset.checked_sub(self.next) {
             Some(0) => {}
-            // A short hole (audio the client discarded) is heard as the silence it was: it ends speech only
-            // as a pause that long would, and the utterance's times still span it.
-            Some(hole) if hole < u64::from(self.limits.hangover_frames) * FRAME as u64 && frames.channels == width => {
-                let silence = Frames { channels: width, samples: vec![0; hole as usize * width] };
-                out = self.push(self.next, &silence);
-            }
+            Some(hole) if hole <= BRIDGE_SAMPLES => self.voices.iter_mut().for_each(|v| v.bridge(hole as usize)),
             // Paused or discarded for longer: nobody is heard across the jump.
             _ => out = self.finish(),
         }

@@ -89,12 +89,14 @@ fn a_timeline_jump_ends_speech_and_offsets_follow_the_timeline() {
     let got = cutter.push(92_000, &mono(script(&[(0.5, Some(4000)), (1.0, None)])));
     assert_eq!(spans(&got), [(0, 2400, 1600 + 8000), (0, 92_000, 4000 + 4800)]);
     assert!(cutter.finish().is_empty());
-    // A hole shorter than the hangover (0.4 s discarded mid-word) is silence inside the utterance.
-    let mut cutter = UtteranceCutter::new(&CutterSettings::default(), 1);
+    // A short hole (0.8 s discarded mid-word, longer than a 300 ms hangover) is bridged: one utterance
+    // spanning it, the hole silence in its audio.
+    let mut cutter = UtteranceCutter::new(&CutterSettings { hangover_ms: 300, ..CutterSettings::default() }, 1);
     assert!(cutter.push(0, &mono(script(&[(0.5, None), (1.0, Some(4000))]))).is_empty());
-    let got = cutter.push(15_200, &mono(script(&[(0.5, Some(4000)), (1.0, None)])));
-    assert_eq!(spans(&got), [(0, 2400, 1600 + 8000 + 3200 + 4000 + 4800)]);
-    assert_eq!(got[0].voiced, 4000..19_200, "from the first word to the last, hole included");
+    let got = cutter.push(18_400, &mono(script(&[(0.5, Some(4000)), (1.0, None)])));
+    assert_eq!(spans(&got), [(0, 2400, 1600 + 8000 + 6400 + 4000 + 2400)]);
+    assert_eq!(got[0].voiced, 4000..22_400, "from the first word to the last, hole included");
+    assert!(got[0].samples[9600..16_000].iter().all(|s| *s == 0));
     // Audio in a shape the session did not select is ignored, not a panic.
     assert!(cutter.push(104_000, &Frames { channels: 2, samples: vec![1; 10] }).is_empty());
 }
