@@ -117,7 +117,7 @@ mod tests {
             speaker: None,
             words: vec![],
         };
-        assert!(transcript("u", &span, &[blank.clone()]).is_none());
+        assert!(transcript("u", &span, std::slice::from_ref(&blank)).is_none());
         let said = Segment { text: "Hello".into(), ..blank };
         let entity = transcript("u", &span, &[said]).unwrap();
         let alternative = &entity["data"]["alternatives"][0];
