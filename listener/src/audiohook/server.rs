@@ -63,8 +63,6 @@ pub trait SessionHandle: Send {
     fn replies(&mut self) -> Option<mpsc::UnboundedReceiver<Reply>> {
         None
     }
-    /// The client resumed after a pause.
-    fn resumed(&mut self) {}
     /// The conversation's language changed (`update`).
     fn language(&mut self, _language: &str) {}
     /// A Transcription Connector's client sent `close`: send the last transcripts, then [`Reply::Flushed`].
@@ -342,7 +340,6 @@ async fn read_session(
                 }
                 Output::Audio { offset_samples, frames } => tell(handle, |h| h.audio(offset_samples, frames)),
                 Output::Paused => tell(handle, |h| h.paused()),
-                Output::Resumed => tell(handle, |h| h.resumed()),
                 Output::Language(language) => tell(handle, |h| h.language(&language)),
                 // Without a worker to reply (the probe), nothing is due before `closed`.
                 Output::Closing => match handle.as_mut() {
