@@ -30,8 +30,9 @@ const PATH: &str = "/audiohook/transcription";
 /// Samples per channel in one 200 ms frame, as the reference client sends.
 const FRAME: usize = 1600;
 
-/// One listener with a whisper model at a time: two tests each loading its own model and streaming at once
-/// hung this binary's transcriptions (one process loads one model in production; not yet understood).
+/// One listener with a whisper model at a time: with two tests each running its own model at once on a
+/// busy 2-core machine, no transcript came back within minutes (most likely every utterance waited past the
+/// 20 s request limit and was lost; production runs one model per process).
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The listener with the embedded engine, forwarding to a fake ingest, accepting the test client's key.
