@@ -150,7 +150,8 @@ pub struct SessionResult {
     pub outcome: Result<(), String>,
 }
 
-fn uuid() -> String {
+/// A random (version 4) UUID.
+pub(crate) fn uuid() -> String {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).expect("the OS random source works");
     b[6] = (b[6] & 0x0f) | 0x40;

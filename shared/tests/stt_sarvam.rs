@@ -200,7 +200,14 @@ async fn without_diarization_segments_still_come() {
     let segs = run(settings(&bare.base, KEY, "saarika:v2.5", false), None).await.unwrap();
     assert_eq!(
         segs,
-        [Segment { start_seconds: 0.0, end_seconds: 0.1, text: "all of it".into(), confidence: None, speaker: None }],
+        [Segment {
+            start_seconds: 0.0,
+            end_seconds: 0.1,
+            text: "all of it".into(),
+            confidence: None,
+            speaker: None,
+            words: vec![]
+        }],
         "a bare transcript spans the piece"
     );
     assert_eq!(bare.created.lock().unwrap()[0].1["language_code"], "en-IN", "LANGUAGE_CODE by default");

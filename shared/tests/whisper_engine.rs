@@ -40,6 +40,17 @@ async fn the_customer_channel_is_transcribed_with_timestamps_and_confidence() {
     }
     let spoken = segments.iter().find(|s| s.text.to_lowercase().contains("manager")).unwrap();
     assert!(spoken.start_seconds > 2.5 && spoken.end_seconds > 5.0, "the sentence starts at 3.5 s: {spoken:?}");
+    // Word timings in order, inside the sentence (give or take whisper's looseness), with confidence.
+    let words: Vec<&str> = spoken.words.iter().map(|w| w.text.as_str()).collect();
+    assert!(words.iter().any(|w| w.to_lowercase().starts_with("manager")), "{words:?}");
+    for pair in spoken.words.windows(2) {
+        assert!(pair[0].start_seconds <= pair[1].start_seconds, "{:?}", spoken.words);
+    }
+    for w in &spoken.words {
+        assert!(w.start_seconds >= spoken.start_seconds - 0.5 && w.end_seconds <= spoken.end_seconds + 0.5, "{w:?}");
+        assert!(w.start_seconds <= w.end_seconds && (0.0..=1.0).contains(&w.confidence), "{w:?}");
+    }
+    assert_eq!(whisper.languages(), Some(vec!["en".to_string()]), "an English-only model");
 }
 
 #[tokio::test]

@@ -25,6 +25,8 @@ pub enum ConfigError {
     BadCredentials(&'static str),
     #[error("LIVE_TRANSCRIPTION_ENABLED=true needs a speech-to-text provider: set STT_PROVIDER")]
     NoSttProvider,
+    #[error("GENESYS_AUDIOHOOK_TRANSCRIPTION_PATH must differ from GENESYS_AUDIOHOOK_PATH")]
+    SamePaths,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +54,13 @@ pub struct AudiohookConfig {
     pub port: u16,
     /// `GENESYS_AUDIOHOOK_PATH` (/audiohook/ws): a leading `/` added, a trailing one removed.
     pub path: String,
+    /// `GENESYS_AUDIOHOOK_TRANSCRIPTION_PATH` (/audiohook/transcription): the Transcription Connector's
+    /// path, served while live transcription is on; normalised as `path`.
+    pub transcription_path: String,
+    /// `GENESYS_AUDIOHOOK_TRANSCRIPTION_HANGOVER_MS` (300): the pause that ends an utterance on the
+    /// Transcription Connector's path. Shorter than live transcription's 600 ms: Genesys shows agents phrase
+    /// by phrase, and its reference connector (and compliance suite) cut at pauses of about 0.3–0.4 s.
+    pub transcription_hangover_ms: u64,
     pub credentials: Credentials,
     /// `GENESYS_AUDIOHOOK_SUPPORTED_LANGUAGES` (en-US): offered when `open` asks.
     pub supported_languages: Vec<String>,
@@ -126,10 +135,25 @@ impl AudiohookConfig {
             .iter()
             .find_map(|n| env::string(e, n))
             .unwrap_or_default();
+        let path = normalize_path(&env::string(e, "GENESYS_AUDIOHOOK_PATH").unwrap_or_else(|| "/audiohook/ws".into()));
+        let transcription_path = normalize_path(
+            &env::string(e, "GENESYS_AUDIOHOOK_TRANSCRIPTION_PATH")
+                .unwrap_or_else(|| "/audiohook/transcription".into()),
+        );
+        if path == transcription_path {
+            return Err(ConfigError::SamePaths);
+        }
         Ok(Self {
             host: env::string(e, "GENESYS_AUDIOHOOK_HOST").unwrap_or_else(|| "0.0.0.0".into()),
             port: env::parsed(e, "GENESYS_AUDIOHOOK_PORT", 9011, "port number")?,
-            path: normalize_path(&env::string(e, "GENESYS_AUDIOHOOK_PATH").unwrap_or_else(|| "/audiohook/ws".into())),
+            path,
+            transcription_path,
+            transcription_hangover_ms: env::parsed(
+                e,
+                "GENESYS_AUDIOHOOK_TRANSCRIPTION_HANGOVER_MS",
+                300,
+                "whole number",
+            )?,
             credentials: credentials(e)?,
             supported_languages: env::string(e, "GENESYS_AUDIOHOOK_SUPPORTED_LANGUAGES")
                 .unwrap_or_else(|| "en-US".into())
@@ -183,6 +207,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((c.host.as_str(), c.port, c.path.as_str()), ("0.0.0.0", 9011, "/audiohook/ws"));
+        assert_eq!((c.transcription_path.as_str(), c.transcription_hangover_ms), ("/audiohook/transcription", 300));
         assert_eq!(c.forward.urls.audio, "http://127.0.0.1:8009/api/realtime/audio/chunk");
         assert_eq!(c.forward.spool_dir, PathBuf::from("data/spool/audiohook"));
         assert_eq!(c.pipeline.rules, FlushRules::default());
@@ -214,5 +239,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.limits, Limits { sessions: 2000, handshakes: 7 });
+        let same = [
+            ("GENESYS_AUDIOHOOK_CREDENTIALS", "k:c2VjcmV0"),
+            ("GENESYS_AUDIOHOOK_TRANSCRIPTION_PATH", "audiohook/ws/"),
+        ];
+        assert_eq!(AudiohookConfig::from_env(&same).unwrap_err(), ConfigError::SamePaths);
     }
 }

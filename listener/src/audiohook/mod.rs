@@ -4,10 +4,13 @@
 pub mod admission;
 pub mod chunker;
 pub mod config;
+mod connector_events;
+pub mod connector_languages;
 pub mod handshake;
 pub mod media;
 pub mod pipeline;
 pub mod recording;
+mod replies;
 pub mod server;
 pub mod service;
 pub mod session;

@@ -6,11 +6,12 @@
 //! the worker makes has a time limit, so a hung store cannot grow it either.
 
 use super::chunker::{Chunk, Chunker, FlushRules};
+use super::connector_languages::Languages;
 use super::media::Frames;
 use super::recording::Recorder;
-use super::server::{SessionHandle, SessionSink};
+use super::server::{Reply, SessionHandle, SessionSink};
 use super::session::Opened;
-use super::transcription::LiveTranscription;
+use super::transcription::{ConnectorSide, LiveTranscription};
 use super::transcripts::SessionInfo;
 use super::upgrade::Ids;
 use crate::forward::{Courier, Outgoing, object};
@@ -55,6 +56,9 @@ pub struct SessionStats {
 enum Msg {
     Audio(u64, Frames),
     Paused,
+    Language(String),
+    /// A Transcription Connector's client sent `close`: its last transcripts are due before `closed`.
+    Closing,
     End(String),
 }
 
@@ -64,6 +68,10 @@ pub struct Pipeline {
     blobs: Option<Arc<dyn BlobStore>>,
     /// `None` when live transcription is off.
     live: Option<Arc<LiveTranscription>>,
+    /// What the Transcription Connector's engine can transcribe (set when the listener serves it).
+    languages: Option<Arc<Languages>>,
+    /// The pause that ends a connector session's utterance.
+    connector_hangover_ms: u64,
     settings: PipelineSettings,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     pub stats: Arc<SessionStats>,
@@ -80,7 +88,13 @@ impl Pipeline {
         live: Option<Arc<LiveTranscription>>,
         settings: PipelineSettings,
     ) -> Self {
-        Self { courier, blobs, live, settings, tasks: Mutex::default(), stats: Arc::default() }
+        let (tasks, stats) = (Mutex::default(), Arc::default());
+        Self { courier, blobs, live, languages: None, connector_hangover_ms: 0, settings, tasks, stats }
+    }
+
+    /// Serves Transcription Connector sessions too, in `languages`, ending utterances after `hangover_ms`.
+    pub fn with_connector(self, languages: Arc<Languages>, hangover_ms: u64) -> Self {
+        Self { languages: Some(languages), connector_hangover_ms: hangover_ms, ..self }
     }
 
     /// Waits until every session's audio, recording and forwarding is done (or spooled, when stopping).
@@ -118,6 +132,8 @@ struct Handle {
     session_id: String,
     /// Audio is being dropped (logged once per run of drops).
     dropping: bool,
+    /// A Transcription Connector's replies, until the socket task takes them.
+    replies: Option<mpsc::UnboundedReceiver<Reply>>,
 }
 
 impl SessionHandle for Handle {
@@ -144,6 +160,18 @@ impl SessionHandle for Handle {
     fn ended(self: Box<Self>, reason: &str) {
         let _ = self.tx.send(Msg::End(reason.to_string()));
     }
+
+    fn replies(&mut self) -> Option<mpsc::UnboundedReceiver<Reply>> {
+        self.replies.take()
+    }
+
+    fn language(&mut self, language: &str) {
+        let _ = self.tx.send(Msg::Language(language.to_string()));
+    }
+
+    fn closing(&mut self) {
+        let _ = self.tx.send(Msg::Closing);
+    }
 }
 
 impl SessionSink for Pipeline {
@@ -153,13 +181,22 @@ impl SessionSink for Pipeline {
         self.stats.active_sessions.fetch_add(1, Ordering::Relaxed);
         let limit = u64::from(self.settings.queue_seconds) * u64::from(super::media::RATE);
         let backlog = Arc::new(Backlog { queued: AtomicU64::new(0), limit });
-        let worker = Worker::new(self, ids, opened);
+        let mut worker = Worker::new(self, ids, opened);
+        // Only a connector session with a transcriber has anything to say back.
+        let (replies_tx, replies) = match (opened.connector, &worker.live) {
+            (true, Some(_)) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (Some(tx), Some(rx))
+            }
+            _ => (None, None),
+        };
+        worker.replies = replies_tx;
         let task = tokio::spawn(worker.run(rx, backlog.clone()));
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         tasks.retain(|t| !t.is_finished());
         tasks.push(task);
         let session_id = ids.session_id.clone();
-        Box::new(Handle { tx, backlog, stats: self.stats.clone(), session_id, dropping: false })
+        Box::new(Handle { tx, backlog, stats: self.stats.clone(), session_id, dropping: false, replies })
     }
 }
 
@@ -177,6 +214,10 @@ struct Worker {
     live: Option<Arc<LiveTranscription>>,
     language: Option<String>,
     started_at: Timestamp,
+    /// A Transcription Connector session's way back to the client, and what its engine can transcribe.
+    replies: Option<mpsc::UnboundedSender<Reply>>,
+    languages: Option<Arc<Languages>>,
+    hangover_ms: u64,
 }
 
 impl Worker {
@@ -205,12 +246,18 @@ impl Worker {
             live: p.live.clone(),
             language: opened.language.clone(),
             started_at: chrono::Utc::now(),
+            replies: None,
+            languages: p.languages.clone(),
+            hangover_ms: p.connector_hangover_ms,
         }
     }
 
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, backlog: Arc<Backlog>) {
         // A stream name unique per run, so a reconnecting session never shares a spool file.
         let (out, pump) = self.courier.start(&format!("{}-{}", self.session_id, now_ms()));
+        if let Some(language) = self.language.clone() {
+            self.language_changed(&language);
+        }
         let mut live = self.live.take().map(|l| {
             let info = SessionInfo {
                 call_id: self.call_id.clone(),
@@ -218,7 +265,9 @@ impl Worker {
                 roles: self.roles.clone(),
                 started_at: self.started_at,
             };
-            l.session(info, self.roles.len(), self.language.take(), out.clone())
+            let hangover_ms = self.hangover_ms;
+            let connector = self.replies.clone().map(|replies| ConnectorSide { replies, hangover_ms });
+            l.session(info, self.roles.len(), self.language.take(), out.clone(), connector)
         });
         let reason = loop {
             match rx.recv().await {
@@ -239,6 +288,23 @@ impl Worker {
                 Some(Msg::Paused) => {
                     for chunk in self.chunker.interrupt("paused") {
                         let _ = out.send(self.audio_payload(chunk));
+                    }
+                    if let Some(l) = live.as_mut() {
+                        l.interrupt();
+                    }
+                }
+                Some(Msg::Language(language)) => {
+                    if let Some(l) = live.as_mut() {
+                        l.set_language(&language);
+                    }
+                    self.language_changed(&language);
+                }
+                Some(Msg::Closing) => {
+                    if let Some(l) = live.take() {
+                        l.finish().await;
+                    }
+                    if let Some(replies) = &self.replies {
+                        let _ = replies.send(Reply::Flushed);
                     }
                 }
                 Some(Msg::End(reason)) => break reason,
@@ -264,6 +330,18 @@ impl Worker {
         }
         self.stats.active_sessions.fetch_sub(1, Ordering::Relaxed);
         let _ = pump.await;
+    }
+
+    /// A Transcription Connector asks the client to pause while its language cannot be transcribed, and
+    /// to resume once it can (spec §1.10); a Monitor session says nothing.
+    fn language_changed(&self, language: &str) {
+        if let (Some(replies), Some(languages)) = (&self.replies, &self.languages) {
+            let supported = languages.supports(language);
+            if !supported {
+                tracing::info!(session = %self.session_id, language, "audiohook: language not supported, pausing");
+            }
+            let _ = replies.send(if supported { Reply::Resume } else { Reply::Pause });
+        }
     }
 
     fn recording_failed(&self, error: String) {

@@ -39,6 +39,7 @@ fn opened() -> Opened {
         language: None,
         media: Media::choose(&[offer]),
         probe: false,
+        connector: false,
     }
 }
 

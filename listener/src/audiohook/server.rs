@@ -5,6 +5,8 @@
 use super::admission::{Limits, Refusals, refuse_busy};
 use super::handshake::{HEAD_TIMEOUT, Head, HeadError, accept, read_head, respond};
 use super::media::Frames;
+pub use super::replies::Reply;
+use super::replies::{answer, next_reply};
 use super::session::{Opened, Output, Session, Settings, State};
 use super::signature::{Credentials, NonceCache, Request as SignedRequest};
 use super::upgrade::{self, Ids};
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -32,6 +34,9 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 pub const HEALTH_PATH: &str = "/healthz";
 /// A session that sends nothing for this long is dropped (Genesys pings every 5 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the last transcripts of a closing Transcription Connector session may take before `closed` is
+/// sent anyway: well inside the client's 10 s close timeout.
+const CLOSE_FLUSH: Duration = Duration::from_secs(8);
 /// After our `disconnect` the client may answer `close` (and is then told `closed`); past this the server
 /// closes the socket itself, so a refused or misbehaving client cannot keep it open with pings. A closing
 /// handshake the client does not take within it is abandoned too.
@@ -53,6 +58,23 @@ pub trait SessionHandle: Send {
     fn paused(&mut self);
     /// The session ended: `reason` is the client's close reason, or `dropped` when the socket went away.
     fn ended(self: Box<Self>, reason: &str);
+    /// What the session's worker sends back on its own (a Transcription Connector's transcripts); taken
+    /// once, after `opened`. `None` for a Monitor session, which never speaks first.
+    fn replies(&mut self) -> Option<mpsc::UnboundedReceiver<Reply>> {
+        None
+    }
+    /// The conversation's language changed (`update`).
+    fn language(&mut self, _language: &str) {}
+    /// A Transcription Connector's client sent `close`: send the last transcripts, then [`Reply::Flushed`].
+    fn closing(&mut self) {}
+}
+
+/// The Transcription Connector's path, beside the Monitor one: same credentials and limits, its own
+/// session settings (the languages the engine supports, replies to the client).
+#[derive(Clone)]
+pub struct ConnectorRoute {
+    pub path: String,
+    pub session: Settings,
 }
 
 /// Server settings.
@@ -62,6 +84,8 @@ pub struct Config {
     pub path: String,
     pub credentials: Credentials,
     pub session: Settings,
+    /// `None` when the listener does not transcribe.
+    pub connector: Option<ConnectorRoute>,
     /// Failed authentication is answered this long after the upgrade arrived (the reference uses 500 ms).
     pub auth_failure_delay: Duration,
     pub health: HealthReport,
@@ -146,14 +170,21 @@ fn http_answer(head: &Head, cfg: &Config) -> Option<(u16, &'static str, Value)> 
         let body = if bearer_matches(head, cfg.health_token.as_ref()) { status } else { json!({"ok": healthy}) };
         return Some(if healthy { (200, "OK", body) } else { (503, "Service Unavailable", body) });
     }
-    if head.path() != cfg.path {
+    let Some(settings) = session_settings(cfg, head.path()) else {
         return Some((404, "Not Found", json!({"detail": "Not found"})));
-    }
+    };
     if !head.is_upgrade() {
-        // The seed's liveness answer on the AudioHook path.
-        return Some((200, "OK", json!({"ok": true, "service": "genesys_audiohook_listener", "path": cfg.path})));
+        // The seed's liveness answer on the AudioHook paths.
+        let service = if settings.connector { "genesys_transcription_connector" } else { "genesys_audiohook_listener" };
+        return Some((200, "OK", json!({"ok": true, "service": service, "path": head.path()})));
     }
     None
+}
+
+/// The session settings of the AudioHook path `path`, if it is one.
+fn session_settings<'a>(cfg: &'a Config, path: &str) -> Option<&'a Settings> {
+    let connector = cfg.connector.as_ref().filter(|c| c.path == path).map(|c| &c.session);
+    connector.or((path == cfg.path).then_some(&cfg.session))
 }
 
 /// Whether the request carries `Authorization: Bearer <token>` with `token` (compared in constant time).
@@ -179,9 +210,9 @@ async fn connection(
     let arrived = Instant::now();
     let shaken = handshake(stream, cfg, nonces).await;
     drop(handshake_slot);
-    let Some((up, mut ws)) = shaken? else { return Ok(()) };
+    let Some((up, mut ws, settings)) = shaken? else { return Ok(()) };
     let ids = up.ids;
-    let mut session = Session::new(&ids.session_id, &ids.organization_id, cfg.session.clone());
+    let mut session = Session::new(&ids.session_id, &ids.organization_id, settings);
     if let Some(why) = up.denied {
         Refusals::count(&cfg.refusals.unauthorized);
         tracing::info!(session = %ids.session_id, correlation = %ids.correlation_id, reason = %why, "audiohook: unauthorized");
@@ -221,7 +252,7 @@ async fn handshake(
     mut stream: TcpStream,
     cfg: &Config,
     nonces: &Mutex<NonceCache>,
-) -> Result<Option<(upgrade::Upgrade, WebSocketStream<TcpStream>)>, ConnectionError> {
+) -> Result<Option<(upgrade::Upgrade, WebSocketStream<TcpStream>, Settings)>, ConnectionError> {
     let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream))
         .await
         .map_err(|_| ConnectionError::HeadTimeout)??;
@@ -248,8 +279,9 @@ async fn handshake(
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES))
         .read_buffer_size(READ_BUFFER_BYTES);
+    let settings = session_settings(cfg, head.path()).cloned().unwrap_or_default();
     let ws = WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(ws_config)).await;
-    Ok(Some((up, ws)))
+    Ok(Some((up, ws, settings)))
 }
 
 /// How a session's read loop ended.
@@ -262,7 +294,8 @@ enum Ended {
 }
 
 /// The read loop: each message through the protocol state machine, its outputs to the client or the
-/// session's handle (opened on `open`, fed audio, told of pauses and the end).
+/// session's handle (opened on `open`, fed audio, told of pauses and the end), and whatever the handle's
+/// worker sends back (a Transcription Connector's events, pauses, the end of its last transcripts).
 async fn read_session(
     ws: &mut WebSocketStream<TcpStream>,
     session: &mut Session,
@@ -270,41 +303,49 @@ async fn read_session(
     ids: &Ids,
     handle: &mut Option<Box<dyn SessionHandle>>,
 ) -> Result<Ended, ConnectionError> {
-    let mut disconnected_at = None;
+    let (mut disconnected_at, mut closing_at) = (None, None);
+    let mut replies = None;
     loop {
-        let deadline = if session.state() == State::Disconnecting {
-            *disconnected_at.get_or_insert_with(Instant::now) + DISCONNECT_GRACE
-        } else {
-            Instant::now() + IDLE_TIMEOUT
+        let deadline = match session.state() {
+            State::Disconnecting => *disconnected_at.get_or_insert_with(Instant::now) + DISCONNECT_GRACE,
+            State::Closing => *closing_at.get_or_insert_with(Instant::now) + CLOSE_FLUSH,
+            _ => Instant::now() + IDLE_TIMEOUT,
         };
-        let incoming = match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(m)) => m?,
-            Ok(None) | Err(_) => return Ok(Ended::Dropped),
+        let outputs = tokio::select! {
+            incoming = tokio::time::timeout_at(deadline, ws.next()) => match incoming {
+                Ok(Some(m)) => match m? {
+                    Message::Text(t) => session.on_text(t.as_str()),
+                    Message::Binary(b) => session.on_binary(&b),
+                    Message::Close(_) => return Ok(Ended::Dropped),
+                    _ => Vec::new(),
+                },
+                // The last transcripts took too long: the client still gets its `closed` in time.
+                Err(_) if session.state() == State::Closing => session.closed(),
+                Ok(None) | Err(_) => return Ok(Ended::Dropped),
+            },
+            reply = next_reply(&mut replies) => answer(session, reply),
         };
-        let outputs = match incoming {
-            Message::Text(t) => session.on_text(t.as_str()),
-            Message::Binary(b) => session.on_binary(&b),
-            Message::Close(_) => return Ok(Ended::Dropped),
-            _ => Vec::new(),
-        };
-        for out in outputs {
+        let mut outputs = std::collections::VecDeque::from(outputs);
+        while let Some(out) = outputs.pop_front() {
             match out {
                 // A client that stops reading must not hold the session past the deadline either.
                 Output::Send(text) => match tokio::time::timeout_at(deadline, ws.send(Message::text(text))).await {
                     Ok(sent) => sent?,
                     Err(_) => return Ok(Ended::Dropped),
                 },
-                Output::Opened(o) if !o.probe => *handle = Some(sink.opened(ids, &o)),
-                Output::Audio { offset_samples, frames } => {
-                    if let Some(h) = handle.as_mut() {
-                        h.audio(offset_samples, frames);
-                    }
+                Output::Opened(o) if !o.probe => {
+                    let mut h = sink.opened(ids, &o);
+                    replies = h.replies();
+                    *handle = Some(h);
                 }
-                Output::Paused => {
-                    if let Some(h) = handle.as_mut() {
-                        h.paused();
-                    }
-                }
+                Output::Audio { offset_samples, frames } => tell(handle, |h| h.audio(offset_samples, frames)),
+                Output::Paused => tell(handle, |h| h.paused()),
+                Output::Language(language) => tell(handle, |h| h.language(&language)),
+                // Without a worker to reply (the probe), nothing is due before `closed`.
+                Output::Closing => match handle.as_mut() {
+                    Some(h) if replies.is_some() => h.closing(),
+                    _ => outputs.extend(session.closed()),
+                },
                 Output::Closed { reason } => {
                     if let Some(h) = handle.take() {
                         h.ended(&reason);
@@ -314,6 +355,13 @@ async fn read_session(
                 other => tracing::debug!(session = %ids.session_id, event = ?other, "audiohook session event"),
             }
         }
+    }
+}
+
+/// Tells the session's handle, if it has one.
+fn tell(handle: &mut Option<Box<dyn SessionHandle>>, what: impl FnOnce(&mut dyn SessionHandle)) {
+    if let Some(h) = handle.as_mut() {
+        what(h.as_mut());
     }
 }
 

@@ -4,8 +4,9 @@
 
 use super::admission::Refusals;
 use super::config::{AUTH_FAILURE_DELAY, AudiohookConfig};
+use super::connector_languages::Languages;
 use super::pipeline::{Pipeline, SessionStats};
-use super::server::{self, Config};
+use super::server::{self, Config, ConnectorRoute};
 use super::session::Settings;
 use super::transcription::{LiveConfig, LiveTranscription};
 use crate::forward::{Courier, Delivery, Ingest, recover};
@@ -108,11 +109,25 @@ pub async fn run(
     let recovered = recover(&courier);
     // A dry run sends nothing anywhere, the speech-to-text provider included.
     let live = if dry_run { None } else { live_transcription(&cfg.live, ports.transcriber.clone(), stopping.clone()) };
+    // The Transcription Connector's path exists only while something can transcribe.
+    let languages = live.as_ref().map(|(_, engine)| Arc::new(Languages::new(engine.clone(), &cfg.supported_languages)));
+    let live = live.map(|(pool, _)| pool);
     let blobs = (!dry_run).then(|| ports.blobs.clone());
     if let Some(blobs) = &blobs {
         join_leftover_recordings(blobs.clone(), cfg.pipeline.storage_timeout).await;
     }
-    let pipeline = Arc::new(Pipeline::new(courier.clone(), blobs, live.clone(), cfg.pipeline.clone()));
+    let pipeline = Pipeline::new(courier.clone(), blobs, live.clone(), cfg.pipeline.clone());
+    let pipeline = Arc::new(match &languages {
+        Some(l) => pipeline.with_connector(l.clone(), cfg.transcription_hangover_ms),
+        None => pipeline,
+    });
+    let connector = languages.map(|l| ConnectorRoute {
+        path: cfg.transcription_path.clone(),
+        session: Settings { supported_languages: l.offered().to_vec(), connector: true },
+    });
+    if let Some(c) = &connector {
+        tracing::info!(path = %c.path, languages = ?c.session.supported_languages, "audiohook: Transcription Connector on");
+    }
     let status = Arc::new(Status {
         state: Mutex::new("starting"),
         started_at: chrono::Utc::now(),
@@ -127,7 +142,8 @@ pub async fn run(
     let server_cfg = Arc::new(Config {
         path: cfg.path.clone(),
         credentials: cfg.credentials.clone(),
-        session: Settings { supported_languages: cfg.supported_languages.clone() },
+        session: Settings { supported_languages: cfg.supported_languages.clone(), connector: false },
+        connector,
         auth_failure_delay: AUTH_FAILURE_DELAY,
         health: Arc::new(move || (health_status.state() == "running", health_status.document())),
         health_token: cfg.supervisor_token.clone(),
@@ -170,13 +186,13 @@ async fn join_leftover_recordings(blobs: Arc<dyn BlobStore>, timeout: std::time:
     }
 }
 
-/// The transcription pool when configured, on `shared` or an engine built from `cfg.stt`; a provider that
-/// cannot be set up leaves it off, with a log.
+/// The transcription pool when configured, on `shared` or an engine built from `cfg.stt`, with the
+/// engine's languages when it knows them; a provider that cannot be set up leaves it off, with a log.
 fn live_transcription(
     cfg: &LiveConfig,
     shared: Option<Arc<dyn Transcriber>>,
     stopping: watch::Receiver<bool>,
-) -> Option<Arc<LiveTranscription>> {
+) -> Option<(Arc<LiveTranscription>, Option<Vec<String>>)> {
     if !cfg.enabled {
         return None;
     }
@@ -189,7 +205,8 @@ fn live_transcription(
                 queue = cfg.queue,
                 "audiohook: live transcription on"
             );
-            Some(LiveTranscription::start(t, cfg, stopping))
+            let languages = t.languages();
+            Some((LiveTranscription::start(t, cfg, stopping), languages))
         }
         Err(e) => {
             tracing::error!(error = %e, "audiohook: live transcription off, the provider cannot be set up");

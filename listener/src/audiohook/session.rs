@@ -25,6 +25,8 @@ pub enum State {
     Paused,
     /// We sent `disconnect`; waiting for the client's `close`.
     Disconnecting,
+    /// The client sent `close` to a Transcription Connector: the last transcripts go out, then `closed`.
+    Closing,
     Closed,
 }
 
@@ -40,6 +42,8 @@ pub struct Opened {
     pub media: Option<Media>,
     /// Genesys' connection probe: answer, but persist nothing.
     pub probe: bool,
+    /// Opened on the Transcription Connector's path: transcripts go back to the client.
+    pub connector: bool,
 }
 
 /// What the I/O layer must do or know after a frame.
@@ -67,6 +71,9 @@ pub enum Output {
     Closed {
         reason: String,
     },
+    /// A Transcription Connector's client sent `close`: send the last transcripts, then call
+    /// [`Session::closed`].
+    Closing,
 }
 
 /// Server settings a session needs.
@@ -74,6 +81,9 @@ pub enum Output {
 pub struct Settings {
     /// Languages offered when `open` asks (`supportedLanguages: true`).
     pub supported_languages: Vec<String>,
+    /// A Transcription Connector session: `close` is answered only after the last transcripts (see
+    /// [`Output::Closing`]), since the client stops listening once it has `closed`.
+    pub connector: bool,
 }
 
 pub struct Session {
@@ -90,6 +100,10 @@ pub struct Session {
     /// Samples the client said it discarded or paused, bounded by the time since `open`.
     discarded_samples: u64,
     opened_at: Option<Instant>,
+    /// The client's close reason while the last transcripts go out.
+    closing_reason: String,
+    /// We asked the client to `pause` and have not asked it to `resume` yet.
+    pause_asked: bool,
 }
 
 /// `PT<decimal seconds>S` as seconds.
@@ -116,6 +130,8 @@ impl Session {
             position_samples: 0,
             discarded_samples: 0,
             opened_at: None,
+            closing_reason: String::new(),
+            pause_asked: false,
         }
     }
 
@@ -164,12 +180,16 @@ impl Session {
         let params = msg.get("parameters").and_then(Value::as_object).cloned().unwrap_or_default();
         let kind = msg.get("type").and_then(Value::as_str).unwrap_or_default();
         match (kind, self.state) {
-            ("close", _) => {
-                self.state = State::Closed;
-                let reason = params.get("reason").and_then(Value::as_str).unwrap_or("end").to_string();
-                vec![self.message("closed", json!({})), Output::Closed { reason }]
-            }
             ("ping", _) => vec![self.message("pong", json!({}))],
+            (_, State::Closing) => Vec::new(), // only pings until the last transcripts are out
+            ("close", _) => {
+                self.closing_reason = params.get("reason").and_then(Value::as_str).unwrap_or("end").to_string();
+                if self.settings.connector && self.state != State::Disconnecting {
+                    self.state = State::Closing;
+                    return vec![Output::Closing];
+                }
+                self.closed()
+            }
             ("open", State::Connected) => self.open(&params),
             ("open", _) => Vec::new(),               // a second open is ignored
             (_, State::Disconnecting) => Vec::new(), // only ping and close matter now
@@ -189,6 +209,42 @@ impl Session {
             }],
             (other, _) => self.disconnect("error", &format!("Unexpected message type {other:?}")),
         }
+    }
+
+    /// Answers the client's `close` (at once, or for a Transcription Connector once its last transcripts
+    /// are out): `closed`, and the session is over.
+    pub fn closed(&mut self) -> Vec<Output> {
+        if self.state == State::Closed {
+            return Vec::new();
+        }
+        self.state = State::Closed;
+        let reason = std::mem::take(&mut self.closing_reason);
+        vec![self.message("closed", json!({})), Output::Closed { reason }]
+    }
+
+    /// An `event` carrying `entities` (a non-empty array); `None` when there is nothing to carry or the
+    /// session is not open, paused or closing (the only states the protocol allows events in).
+    pub fn event(&mut self, entities: Vec<Value>) -> Option<Output> {
+        let open = matches!(self.state, State::Active | State::Paused | State::Closing);
+        (open && !entities.is_empty()).then(|| self.message("event", json!({"entities": entities})))
+    }
+
+    /// Asks the client to stop sending audio (a language we cannot transcribe); it answers `paused`.
+    pub fn pause(&mut self) -> Vec<Output> {
+        if !matches!(self.state, State::Active | State::Paused) || self.pause_asked {
+            return Vec::new();
+        }
+        self.pause_asked = true;
+        vec![self.message("pause", json!({}))]
+    }
+
+    /// Ends the pause [`Self::pause`] asked for; the client answers `resumed`.
+    pub fn resume(&mut self) -> Vec<Output> {
+        if !matches!(self.state, State::Active | State::Paused) || !self.pause_asked {
+            return Vec::new();
+        }
+        self.pause_asked = false;
+        vec![self.message("resume", json!({}))]
     }
 
     fn check_envelope(&self, msg: &Map<String, Value>) -> Result<(), &'static str> {
@@ -242,6 +298,7 @@ impl Session {
             dnis: text(participant.and_then(|x| x.get("dnis"))),
             language: p.get("language").and_then(Value::as_str).map(str::to_string),
             media,
+            connector: self.settings.connector,
         };
         vec![self.message("opened", reply), Output::Opened(opened)]
     }
@@ -272,7 +329,7 @@ impl Session {
     pub fn on_binary(&mut self, frame: &[u8]) -> Vec<Output> {
         match self.state {
             State::Active => {}
-            State::Disconnecting | State::Closed => return Vec::new(),
+            State::Disconnecting | State::Closing | State::Closed => return Vec::new(),
             State::Connected | State::Paused => return self.disconnect("error", "Audio outside an active session"),
         }
         let Some(media) = &self.media else { return self.disconnect("error", "Audio but no media was selected") };

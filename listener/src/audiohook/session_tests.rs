@@ -60,7 +60,11 @@ fn open_params(conversation: &str) -> Value {
 }
 
 fn opened_session() -> (Session, Client) {
-    let mut s = Session::new(SESSION, ORG, Settings { supported_languages: vec!["en-US".into(), "nl-BE".into()] });
+    let mut s = Session::new(
+        SESSION,
+        ORG,
+        Settings { supported_languages: vec!["en-US".into(), "nl-BE".into()], ..Settings::default() },
+    );
     let mut c = Client::new();
     let out = s.on_text(&c.msg("open", open_params(CONVERSATION)));
     c.read(&out);
@@ -120,7 +124,8 @@ fn probe_is_answered_and_flagged() {
 
 #[test]
 fn supported_languages_when_asked() {
-    let mut s = Session::new(SESSION, ORG, Settings { supported_languages: vec!["en-US".into()] });
+    let mut s =
+        Session::new(SESSION, ORG, Settings { supported_languages: vec!["en-US".into()], ..Settings::default() });
     let mut c = Client::new();
     let mut p = open_params(CONVERSATION);
     p["supportedLanguages"] = json!(true);
@@ -258,4 +263,43 @@ fn a_close_missing_envelope_fields_after_disconnect_is_answered() {
         assert_eq!(sent[0]["type"], "closed");
         assert!(matches!(out.last(), Some(Output::Closed { .. })));
     }
+}
+
+/// A Transcription Connector session: events only with entities and only while open, paused or closing;
+/// a server-initiated pause and resume once each; `close` answered only when the last events are out.
+#[test]
+fn a_connector_sends_events_pauses_and_closes_after_its_last_transcripts() {
+    let mut s = Session::new(SESSION, ORG, Settings { connector: true, ..Settings::default() });
+    let mut c = Client::new();
+    assert!(s.event(vec![json!({"type": "transcript", "data": {}})]).is_none(), "nothing before open");
+    let opened = s.on_text(&c.msg("open", open_params(CONVERSATION)));
+    c.read(&opened);
+    assert!(matches!(&opened[1], Output::Opened(o) if o.connector));
+    assert!(s.event(Vec::new()).is_none(), "never an empty entities list");
+    let event =
+        c.read(&s.event(vec![json!({"type": "transcript", "data": {"id": "u1"}})]).into_iter().collect::<Vec<_>>());
+    assert_eq!(
+        (event[0]["type"].as_str(), &event[0]["parameters"]["entities"][0]["data"]["id"]),
+        (Some("event"), &json!("u1"))
+    );
+    let pause = c.read(&s.pause());
+    assert_eq!(pause[0]["type"], "pause");
+    assert!(s.pause().is_empty(), "asked once");
+    assert!(exchange(&mut s, &mut c, "paused", json!({})).is_empty());
+    assert_eq!(c.read(&s.resume())[0]["type"], "resume");
+    assert!(s.resume().is_empty(), "nothing more to resume");
+    assert!(exchange(&mut s, &mut c, "resumed", json!({"start": "PT1S", "discarded": "PT0S"})).is_empty());
+
+    let closing = s.on_text(&c.msg("close", json!({"reason": "end"})));
+    assert_eq!(closing, [Output::Closing], "no `closed` yet");
+    assert_eq!(exchange(&mut s, &mut c, "ping", json!({}))[0]["type"], "pong", "pings still answered");
+    assert!(s.on_binary(&[0xff, 0xff]).is_empty(), "audio after close is ignored");
+    let last =
+        c.read(&s.event(vec![json!({"type": "transcript", "data": {"id": "u2"}})]).into_iter().collect::<Vec<_>>());
+    assert_eq!(last[0]["type"], "event", "events go out while closing");
+    let closed = s.closed();
+    assert_eq!(c.read(&closed)[0]["type"], "closed");
+    assert_eq!(closed[1], Output::Closed { reason: "end".into() });
+    assert!(s.event(vec![json!({"type": "transcript", "data": {}})]).is_none(), "nothing after closed");
+    assert!(s.closed().is_empty(), "closed once");
 }

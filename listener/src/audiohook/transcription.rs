@@ -4,7 +4,9 @@
 //! on the provider: when the queue is full an utterance is dropped, counted and reported as a gap.
 
 use super::config::ConfigError;
+use super::connector_events;
 use super::media::{Frames, RATE};
+use super::replies::Reply;
 use super::transcripts::{Ledger, Outcome, SessionInfo, Span};
 use super::utterances::{CutterSettings, Utterance, UtteranceCutter};
 use crate::forward::Outgoing;
@@ -93,6 +95,8 @@ pub struct LiveStats {
 struct Job {
     seq: u64,
     utterance: Utterance,
+    /// The conversation's language when the utterance ended.
+    language: Option<String>,
     session: Arc<Shared>,
     /// Dropped when the job is done: the session waits for all of them at its end.
     _pending: mpsc::Sender<()>,
@@ -138,19 +142,29 @@ impl LiveTranscription {
         fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 
-    /// A session's transcription; its events go to `out`, the session's forwarding stream.
+    /// A session's transcription; its events go to `out`, the session's forwarding stream, and for a
+    /// Transcription Connector also back to the client.
     pub fn session(
         self: &Arc<Self>,
         info: SessionInfo,
         channels: usize,
         language: Option<String>,
         out: mpsc::UnboundedSender<Outgoing>,
+        connector: Option<ConnectorSide>,
     ) -> LiveSession {
         let (pending, done) = mpsc::channel(1);
+        let ledger = Ledger::new(info);
+        let ledger = if connector.is_some() { ledger.keeping_released() } else { ledger };
+        let mut cutter = self.cutter;
+        if let Some(c) = &connector {
+            cutter.hangover_ms = c.hangover_ms;
+        }
+        let replies = connector.map(|c| c.replies);
         LiveSession {
             pool: self.clone(),
-            cutter: UtteranceCutter::new(&self.cutter, channels),
-            shared: Arc::new(Shared { ledger: Mutex::new(Ledger::new(info)), out, language }),
+            cutter: UtteranceCutter::new(&cutter, channels),
+            shared: Arc::new(Shared { ledger: Mutex::new(ledger), out, replies }),
+            language,
             next_seq: 0,
             pending,
             done,
@@ -158,25 +172,42 @@ impl LiveTranscription {
     }
 }
 
+/// A Transcription Connector session's side: where its transcripts go back to the client, and the pause
+/// that ends an utterance there (`GENESYS_AUDIOHOOK_TRANSCRIPTION_HANGOVER_MS`).
+pub struct ConnectorSide {
+    pub replies: mpsc::UnboundedSender<Reply>,
+    pub hangover_ms: u64,
+}
+
 /// What a session's jobs share.
 struct Shared {
     ledger: Mutex<Ledger>,
     out: mpsc::UnboundedSender<Outgoing>,
-    language: Option<String>,
+    /// A Transcription Connector's way back to the client: one `transcript` entity per utterance.
+    replies: Option<mpsc::UnboundedSender<Reply>>,
 }
 
 impl Shared {
-    /// Sends under the lock, so the stream gets events in the ledger's order.
+    /// Sends under the lock, so the stream and the client get events in the ledger's order.
     fn send(&self, release: impl FnOnce(&mut Ledger) -> Vec<Outgoing>) {
         let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         for item in release(&mut ledger) {
             let _ = self.out.send(item);
         }
+        let Some(replies) = &self.replies else { return };
+        for (span, segments) in ledger.take_released() {
+            let id = crate::simulate::uuid();
+            if let Some(entity) = connector_events::transcript(&id, &span, &segments) {
+                let _ = replies.send(Reply::Event(vec![entity]));
+            }
+        }
     }
 }
 
 fn span(u: &Utterance) -> Span {
-    Span { channel: u.channel, start: u.start_seconds(), end: u.end_seconds() }
+    let seconds = |sample: u64| sample as f64 / f64::from(RATE);
+    let voiced = (seconds(u.voiced.start), seconds(u.voiced.end));
+    Span { channel: u.channel, start: u.start_seconds(), end: u.end_seconds(), voiced }
 }
 
 /// One session's side: cuts its audio and queues the utterances, never waiting.
@@ -184,6 +215,7 @@ pub struct LiveSession {
     pool: Arc<LiveTranscription>,
     cutter: UtteranceCutter,
     shared: Arc<Shared>,
+    language: Option<String>,
     next_seq: u64,
     pending: mpsc::Sender<()>,
     done: mpsc::Receiver<()>,
@@ -196,12 +228,27 @@ impl LiveSession {
         }
     }
 
+    /// Ends the utterances under way (the stream paused, or the language changed): nobody is heard across
+    /// a hold, and each piece is transcribed in the language it was said in.
+    pub fn interrupt(&mut self) {
+        for u in self.cutter.finish() {
+            self.submit(u);
+        }
+    }
+
+    /// The conversation's language from now on (`update`); what was said before is transcribed as before.
+    pub fn set_language(&mut self, language: &str) {
+        self.interrupt();
+        self.language = Some(language.to_string());
+    }
+
     fn submit(&mut self, utterance: Utterance) {
         let stats = &self.pool.stats;
         stats.utterances.fetch_add(1, Ordering::Relaxed);
         let seq = self.next_seq;
         self.next_seq += 1;
-        let job = Job { seq, utterance, session: self.shared.clone(), _pending: self.pending.clone() };
+        let language = self.language.clone();
+        let job = Job { seq, utterance, language, session: self.shared.clone(), _pending: self.pending.clone() };
         if let Err(TrySendError::Full(job) | TrySendError::Closed(job)) = self.pool.jobs.try_send(job) {
             stats.dropped.fetch_add(1, Ordering::Relaxed);
             lost(stats, &job.utterance);
@@ -213,9 +260,7 @@ impl LiveSession {
     /// The end of the call: queues the last utterances, waits (at most one request timeout) for the
     /// session's transcripts, then closes an open gap. Later results still follow on the stream.
     pub async fn finish(mut self) {
-        for u in self.cutter.finish() {
-            self.submit(u);
-        }
+        self.interrupt();
         let Self { pool, shared, pending, mut done, .. } = self;
         drop(pending);
         let _ = tokio::time::timeout(pool.timeout, done.recv()).await;
@@ -314,7 +359,7 @@ async fn transcribe(
 ) -> Result<Vec<Segment>, SttError> {
     let pcm: Vec<u8> = job.utterance.samples.iter().flat_map(|s| s.to_le_bytes()).collect();
     let wav = shared::audio::wav::encode(&AudioFormat { sample_rate: RATE, channels: 1, sample_width: 2 }, &pcm);
-    let language = job.session.language.as_deref();
+    let language = job.language.as_deref();
     let mut attempt = 0;
     loop {
         let result = tokio::time::timeout(policy.timeout, t.transcribe(wav.clone(), language)).await;

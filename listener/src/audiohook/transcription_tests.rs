@@ -49,7 +49,7 @@ fn session(pool: &Arc<LiveTranscription>) -> (LiveSession, mpsc::UnboundedReceiv
         roles: vec!["customer"],
         started_at: chrono::Utc::now(),
     };
-    (pool.session(info, 1, Some("en-US".into()), out), events)
+    (pool.session(info, 1, Some("en-US".into()), out, None), events)
 }
 
 fn counter(pool: &LiveTranscription, name: &str) -> Value {

@@ -26,6 +26,8 @@ pub struct Span {
     pub channel: usize,
     pub start: f64,
     pub end: f64,
+    /// Where speech was heard in it (without pre-roll and hangover).
+    pub voiced: (f64, f64),
 }
 
 /// How one utterance ended.
@@ -53,6 +55,9 @@ pub struct Ledger {
     gap: Option<Gap>,
     gaps: u64,
     ended: bool,
+    /// Transcribed utterances released in order, kept for [`Self::take_released`] when asked for (a
+    /// Transcription Connector sends them back to the client too).
+    released: Option<Vec<(Span, Vec<Segment>)>>,
 }
 
 fn millis(seconds: f64) -> f64 {
@@ -61,7 +66,17 @@ fn millis(seconds: f64) -> f64 {
 
 impl Ledger {
     pub fn new(info: SessionInfo) -> Self {
-        Self { info, next: 0, waiting: BTreeMap::new(), gap: None, gaps: 0, ended: false }
+        Self { info, next: 0, waiting: BTreeMap::new(), gap: None, gaps: 0, ended: false, released: None }
+    }
+
+    /// A ledger that also keeps what it releases for [`Self::take_released`].
+    pub fn keeping_released(self) -> Self {
+        Self { released: Some(Vec::new()), ..self }
+    }
+
+    /// The transcribed utterances released since the last call, in utterance order.
+    pub fn take_released(&mut self) -> Vec<(Span, Vec<Segment>)> {
+        self.released.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Records utterance `seq`'s outcome; returns the events now due, in utterance order.
@@ -75,6 +90,9 @@ impl Ledger {
                         out.push(self.gap_event(gap, "recovered"));
                     }
                     out.extend(segments.iter().enumerate().map(|(i, s)| self.transcript(self.next, i, span, s)));
+                    if let Some(released) = self.released.as_mut() {
+                        released.push((span, segments));
+                    }
                 }
                 Outcome::Lost(reason) => match self.gap.as_mut() {
                     Some(gap) => gap.to = gap.to.max(span.end),
@@ -156,7 +174,14 @@ mod tests {
 
     /// The one place tests spell a `Segment` out.
     fn said(start_seconds: f64, end_seconds: f64, text: &str) -> Segment {
-        Segment { start_seconds, end_seconds, text: text.into(), confidence: Some(0.9), speaker: None }
+        Segment {
+            start_seconds,
+            end_seconds,
+            text: text.into(),
+            confidence: Some(0.9),
+            speaker: None,
+            words: Vec::new(),
+        }
     }
 
     fn ledger() -> Ledger {
@@ -170,7 +195,7 @@ mod tests {
     }
 
     fn span(channel: usize, start: f64, end: f64) -> Span {
-        Span { channel, start, end }
+        Span { channel, start, end, voiced: (start, end) }
     }
 
     fn brief(out: &[Outgoing]) -> Vec<(String, String, String, Value)> {
@@ -212,6 +237,19 @@ mod tests {
         assert_eq!(first["event_id"], "audiohook:s1:utterance:0:0");
         assert_eq!(first["metadata"]["source"], "live_transcription");
         assert!(l.settle(2, span(0, 6.0, 7.0), Outcome::Transcribed(Vec::new())).is_empty(), "silence says nothing");
+        assert!(l.take_released().is_empty(), "kept only when asked for");
+    }
+
+    #[test]
+    fn a_connectors_ledger_keeps_the_released_utterances_in_order() {
+        let mut l = ledger().keeping_released();
+        l.settle(1, span(1, 3.0, 5.0), Outcome::Transcribed(vec![said(0.2, 1.4, "How can I help?")]));
+        assert!(l.take_released().is_empty(), "waits for utterance 0");
+        l.settle(0, span(0, 0.8, 3.1), Outcome::Lost("unavailable"));
+        l.settle(2, span(0, 6.0, 7.0), Outcome::Transcribed(Vec::new()));
+        let released: Vec<(f64, usize)> = l.take_released().iter().map(|(s, said)| (s.start, said.len())).collect();
+        assert_eq!(released, [(3.0, 1), (6.0, 0)], "a lost utterance has nothing to send back");
+        assert!(l.take_released().is_empty());
     }
 
     #[test]

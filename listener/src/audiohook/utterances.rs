@@ -18,6 +18,9 @@ const FLOOR_RISE_QUIET: f64 = 0.05;
 const FLOOR_RISE_SPEECH: f64 = 0.001;
 /// The longest utterance any setting can ask for: bounds memory per channel.
 const MAX_UTTERANCE_MS: u64 = 60_000;
+/// A hole in the timeline up to this long (audio the client discarded: Genesys drops a little when it runs
+/// behind) is bridged: nobody knows whether it held speech, so it neither ends nor starts an utterance.
+const BRIDGE_SAMPLES: u64 = RATE as u64;
 
 /// Voice activity settings (`LIVE_TRANSCRIPTION_*`, defaults in `Default`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,6 +80,9 @@ pub struct Utterance {
     pub start_sample: u64,
     /// Mono 16-bit samples, pre-roll and hangover included.
     pub samples: Vec<i16>,
+    /// Where speech was heard, on the session timeline: from the first speech frame to the end of the last
+    /// (pre-roll and hangover left out). A Transcription Connector reports this as the utterance's place.
+    pub voiced: std::ops::Range<u64>,
 }
 
 impl Utterance {
@@ -206,7 +212,20 @@ impl Voice {
             && t.confirmed
             && t.voiced() >= lim.min_samples.max(1)
         {
-            out.push(Utterance { channel, start_sample: t.start, samples: t.samples });
+            let from = t.start.saturating_add(t.first_voiced.unwrap_or(0) as u64);
+            let voiced = from..t.start.saturating_add(t.last_voiced as u64).max(from);
+            out.push(Utterance { channel, start_sample: t.start, samples: t.samples, voiced });
+        }
+    }
+
+    /// Bridges `hole` samples the client never sent: an utterance under way spans them (as silence for the
+    /// engine, unclassified, so they do not count towards its hangover); quiet audio before them is forgotten.
+    fn bridge(&mut self, hole: usize) {
+        let partial = std::mem::take(&mut self.frame);
+        self.pre_roll.clear();
+        if let Some(t) = self.talk.as_mut() {
+            t.samples.extend(partial);
+            t.samples.resize(t.samples.len() + hole, 0);
         }
     }
 
@@ -238,11 +257,13 @@ impl UtteranceCutter {
     /// Adds interleaved audio at `offset` on the session timeline; returns the utterances it completed.
     pub fn push(&mut self, offset: u64, frames: &Frames) -> Vec<Utterance> {
         let mut out = Vec::new();
-        if offset != self.next {
-            // Paused or discarded audio: nobody is heard across the jump.
-            out = self.finish();
-        }
         let width = self.voices.len();
+        match offset.checked_sub(self.next) {
+            Some(0) => {}
+            Some(hole) if hole <= BRIDGE_SAMPLES => self.voices.iter_mut().for_each(|v| v.bridge(hole as usize)),
+            // Paused or discarded for longer: nobody is heard across the jump.
+            _ => out = self.finish(),
+        }
         if frames.channels != width {
             return out;
         }

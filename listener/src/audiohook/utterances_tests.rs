@@ -40,6 +40,8 @@ fn tone_bursts_between_silence_become_utterances_with_pre_roll_and_hangover() {
     assert_eq!(spans(&got), [(0, 6400, 1600 + 8000 + 4800), (0, 22_400, 1600 + 4000 + 4800)]);
     assert_eq!(got[0].samples[..], audio[6400..20_800]);
     assert_eq!((got[1].start_seconds(), got[1].end_seconds()), (2.8, 4.1));
+    // Where speech was heard, without pre-roll and hangover: 1.0–2.0 s and 3.0–3.5 s.
+    assert_eq!((got[0].voiced.clone(), got[1].voiced.clone()), (8000..16_000, 24_000..28_000));
     // How the audio is framed on the socket changes nothing.
     assert_eq!(cut(&CutterSettings::default(), &[audio], 37), got);
 }
@@ -87,6 +89,14 @@ fn a_timeline_jump_ends_speech_and_offsets_follow_the_timeline() {
     let got = cutter.push(92_000, &mono(script(&[(0.5, Some(4000)), (1.0, None)])));
     assert_eq!(spans(&got), [(0, 2400, 1600 + 8000), (0, 92_000, 4000 + 4800)]);
     assert!(cutter.finish().is_empty());
+    // A short hole (0.8 s discarded mid-word, longer than a 300 ms hangover) is bridged: one utterance
+    // spanning it, the hole silence in its audio.
+    let mut cutter = UtteranceCutter::new(&CutterSettings { hangover_ms: 300, ..CutterSettings::default() }, 1);
+    assert!(cutter.push(0, &mono(script(&[(0.5, None), (1.0, Some(4000))]))).is_empty());
+    let got = cutter.push(18_400, &mono(script(&[(0.5, Some(4000)), (1.0, None)])));
+    assert_eq!(spans(&got), [(0, 2400, 1600 + 8000 + 6400 + 4000 + 2400)]);
+    assert_eq!(got[0].voiced, 4000..22_400, "from the first word to the last, hole included");
+    assert!(got[0].samples[9600..16_000].iter().all(|s| *s == 0));
     // Audio in a shape the session did not select is ignored, not a panic.
     assert!(cutter.push(104_000, &Frames { channels: 2, samples: vec![1; 10] }).is_empty());
 }

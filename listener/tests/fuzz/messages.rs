@@ -154,7 +154,8 @@ fn apply(mut frames: Vec<Frame>, d: &Damage) -> Vec<Frame> {
 /// message numbered one after the last, nothing happens after `Closed`, a session that closes has answered
 /// `closed`, at most one `open` is taken, and audio moves forward on the timeline in whole frames.
 fn check_session(frames: &[Frame]) -> Result<(), TestCaseError> {
-    let mut session = Session::new(SESSION, ORG, Settings { supported_languages: vec!["en-US".into()] });
+    let mut session =
+        Session::new(SESSION, ORG, Settings { supported_languages: vec!["en-US".into()], ..Settings::default() });
     let (mut seq, mut closed, mut opened, mut timeline) = (0u64, false, 0, 0u64);
     for frame in frames {
         let was = session.state();

@@ -68,7 +68,8 @@ pub async fn start_with(limits: Limits) -> Server {
     let cfg = Config {
         path: "/audiohook/ws".into(),
         credentials,
-        session: Settings { supported_languages: vec!["en-US".into()] },
+        session: Settings { supported_languages: vec!["en-US".into()], ..Settings::default() },
+        connector: None,
         auth_failure_delay: DELAY,
         health: Arc::new(|| (true, json!({"state": "running", "host": "0.0.0.0", "pid": 7}))),
         health_token: Some(SUPERVISOR_TOKEN.into()),
@@ -93,6 +94,17 @@ pub async fn connect(
     secret: &[u8],
     tweak: impl FnOnce(&mut Vec<(String, String)>),
 ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    connect_to(addr, "/audiohook/ws", session, secret, tweak).await
+}
+
+/// As [`connect`], to the AudioHook path `path`.
+pub async fn connect_to(
+    addr: &str,
+    path: &str,
+    session: &str,
+    secret: &[u8],
+    tweak: impl FnOnce(&mut Vec<(String, String)>),
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     let mut headers: Vec<(String, String)> = [
         ("Audiohook-Organization-Id", ORG),
         ("Audiohook-Session-Id", session),
@@ -104,12 +116,12 @@ pub async fn connect(
     .collect();
     let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let nonce = format!("nonce-{session}");
-    let req = SignedRequest { target: "/audiohook/ws", authority: addr, headers: &headers };
+    let req = SignedRequest { target: path, authority: addr, headers: &headers };
     let (input, signature) = sign(&req, API_KEY, secret, created, &nonce).unwrap();
     headers.push(("Signature-Input".into(), input));
     headers.push(("Signature".into(), signature));
     tweak(&mut headers);
-    let mut request = format!("ws://{addr}/audiohook/ws").into_client_request().unwrap();
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
     for (k, v) in headers {
         request.headers_mut().insert(
             tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
@@ -155,9 +167,13 @@ impl Client {
     }
 
     pub async fn recv(&mut self) -> Value {
+        self.recv_within(Duration::from_secs(5)).await
+    }
+
+    /// The next server message, which must come within `limit`.
+    pub async fn recv_within(&mut self, limit: Duration) -> Value {
         loop {
-            match tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await.expect("a reply").unwrap().unwrap()
-            {
+            match tokio::time::timeout(limit, self.ws.next()).await.expect("a reply").unwrap().unwrap() {
                 Message::Text(t) => {
                     let m: Value = serde_json::from_str(t.as_str()).unwrap();
                     assert_eq!(m["seq"].as_u64(), Some(self.server_seq + 1), "{m}");

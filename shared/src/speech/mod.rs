@@ -35,6 +35,19 @@ pub struct Segment {
     pub confidence: Option<f64>,
     /// The provider's raw diarized speaker id ("0", "1"), when it diarized; the worker maps it to a speaker.
     pub speaker: Option<String>,
+    /// The words with their own times, when the provider gives them (the embedded engine does); empty
+    /// otherwise. Genesys' Transcription Connector shows them as the transcript's tokens.
+    pub words: Vec<Word>,
+}
+
+/// One recognised word, timed like its segment (seconds from the start of the audio given).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+    pub text: String,
+    /// 0–1: the mean probability of the word's tokens.
+    pub confidence: f64,
 }
 
 #[cfg(feature = "whisper")]
@@ -87,6 +100,12 @@ pub trait Transcriber: Send + Sync {
     ) -> Result<Vec<Segment>, SttError> {
         drop(progress);
         self.transcribe(wav, language).await
+    }
+
+    /// The languages (ISO 639-1 codes such as `en`) this engine recognises, when it knows them: an
+    /// English-only whisper model says `["en"]`. `None` for a remote provider, whose list is configured.
+    fn languages(&self) -> Option<Vec<String>> {
+        None
     }
 }
 

@@ -39,6 +39,7 @@ fn segments(body: &Value) -> Result<Vec<Segment>, SttError> {
                     // Whisper reports the mean log-probability of the tokens.
                     confidence: f64_of(s, "avg_logprob").map(|p| p.exp().clamp(0.0, 1.0)),
                     speaker: None,
+                    words: Vec::new(),
                 })
             })
             .filter(|s| !s.text.is_empty())
@@ -52,6 +53,7 @@ fn segments(body: &Value) -> Result<Vec<Segment>, SttError> {
             text: t.trim().into(),
             confidence: None,
             speaker: None,
+            words: Vec::new(),
         }]),
         None => Err(SttError::BadAnswer("no segments or text".into())),
     }

@@ -30,7 +30,14 @@ fn bounded_text(v: Option<&Value>) -> Option<String> {
 /// A segment with its times made sane: start ≥ 0, end ≥ start.
 fn segment(text: String, start: Option<f64>, end: Option<f64>, speaker: Option<String>) -> Segment {
     let start = start.unwrap_or(0.0).max(0.0);
-    Segment { start_seconds: start, end_seconds: end.unwrap_or(start).max(start), text, confidence: None, speaker }
+    Segment {
+        start_seconds: start,
+        end_seconds: end.unwrap_or(start).max(start),
+        text,
+        confidence: None,
+        speaker,
+        words: Vec::new(),
+    }
 }
 
 fn speaker(v: Option<&Value>) -> Option<String> {

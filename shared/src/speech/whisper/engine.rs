@@ -89,6 +89,14 @@ impl Transcriber for Whisper {
         .await
         .map_err(|e| SttError::Engine(format!("transcription stopped: {e}")))?
     }
+
+    /// English for an English-only model (`.en`), else every language whisper.cpp knows.
+    fn languages(&self) -> Option<Vec<String>> {
+        if !self.context.is_multilingual() {
+            return Some(vec!["en".into()]);
+        }
+        Some((0..=whisper_rs::get_lang_max_id()).filter_map(whisper_rs::get_lang_str).map(str::to_string).collect())
+    }
 }
 
 /// One WAV (a piece or an utterance; channels averaged) as `f32` at 16 kHz, read by the project's decoder.

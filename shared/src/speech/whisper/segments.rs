@@ -14,7 +14,7 @@
 //! land in the next turn.
 
 use super::squeeze::Squeezed;
-use crate::speech::Segment;
+use crate::speech::{Segment, Word};
 use std::ops::Range;
 
 /// A word starting this far from a cut was said on its side: whisper's token times near a cut were up to
@@ -79,10 +79,39 @@ pub fn call_segments(decoded: &[Decoded], heard: &Squeezed) -> Vec<Segment> {
                 text: spoken(&String::from_utf8_lossy(&bytes))?,
                 confidence: Some(confidence.clamp(0.0, 1.0)),
                 speaker: None,
+                words: words(tokens, |t| heard.original(region, t)),
             })
         }));
     }
     out
+}
+
+/// The words among `tokens` (a token starting with a space starts one; punctuation stays with its word),
+/// timed by `at` on the call's timeline; sound markers (`[BLANK_AUDIO]`) and bare punctuation are left out.
+fn words(tokens: &[Token], at: impl Fn(f64) -> f64) -> Vec<Word> {
+    let mut groups: Vec<&[Token]> = Vec::new();
+    let mut begin = 0;
+    for i in 1..=tokens.len() {
+        if tokens.get(i).is_none_or(|t| t.bytes.starts_with(b" ")) {
+            groups.push(&tokens[begin..i]);
+            begin = i;
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|group| {
+            let bytes: Vec<u8> = group.iter().flat_map(|t| t.bytes.iter().copied()).collect();
+            let text = String::from_utf8_lossy(&bytes).trim().to_string();
+            if text.starts_with('[') || !text.chars().any(char::is_alphanumeric) {
+                return None;
+            }
+            let (from, to) = span(group)?;
+            let confidence = group.iter().map(|t| f64::from(t.probability)).sum::<f64>() / group.len() as f64;
+            let (start_seconds, end_seconds) = (at(from), at(to));
+            let end_seconds = end_seconds.max(start_seconds);
+            Some(Word { start_seconds, end_seconds, text, confidence: confidence.clamp(0.0, 1.0) })
+        })
+        .collect()
 }
 
 /// The units of `range` of a segment's tokens at `level` of [`LEVELS`]. A sentence whose span crosses a cut
@@ -290,6 +319,22 @@ mod tests {
         assert_eq!(said(&call_segments(&[decoded(0.0, 1.4, &tokens)], &heard())), [("Hello there.", 0.0, 1.4)]);
         assert!(call_segments(&[decoded(0.0, 1.0, &[])], &heard()).is_empty(), "no tokens, no words");
         assert!(call_segments(&[decoded(0.0, 1.0, &[(0.0, 1.0, " [BLANK_AUDIO]")])], &heard()).is_empty());
+    }
+
+    #[test]
+    fn words_keep_their_punctuation_and_the_calls_times() {
+        let tokens = [(0.1, 0.6, " Thank"), (0.6, 0.9, " you"), (0.9, 1.0, "."), (3.3, 3.6, " I"), (3.6, 3.9, "'m")];
+        let tokens = [&tokens[..], &[(3.9, 4.0, " ["), (4.0, 4.1, "BLANK_AUDIO"), (4.1, 4.2, "]")]].concat();
+        let out = call_segments(&[decoded(0.0, 4.8, &tokens)], &heard());
+        let words: Vec<Vec<(&str, f64, f64)>> = out
+            .iter()
+            .map(|s| {
+                let tenth = |t: f64| (t * 10.0).round() / 10.0;
+                s.words.iter().map(|w| (w.text.as_str(), tenth(w.start_seconds), tenth(w.end_seconds))).collect()
+            })
+            .collect();
+        assert_eq!(words, [vec![("Thank", 0.1, 0.6), ("you.", 0.6, 1.0)], vec![("I'm", 22.5, 23.1)]]);
+        assert!(out[0].words.iter().all(|w| (w.confidence - 0.5).abs() < 1e-6));
     }
 
     #[test]
