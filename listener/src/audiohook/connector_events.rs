@@ -1,5 +1,5 @@
 //! The Transcription Connector's `transcript` entity for one utterance, as Genesys' reference connector
-//! shapes it (spec §1.11): its place on the stream's timeline, its channel, the words heard with their
+//! shapes it: its place on the stream's timeline, its channel, the words heard with their
 //! confidence and, where the engine gives them, their own times. Pure: the ledger says what was heard where.
 
 use super::transcripts::Span;

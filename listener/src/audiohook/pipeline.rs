@@ -333,7 +333,7 @@ impl Worker {
     }
 
     /// A Transcription Connector asks the client to pause while its language cannot be transcribed, and
-    /// to resume once it can (spec §1.10); a Monitor session says nothing.
+    /// to resume once it can; a Monitor session says nothing.
     fn language_changed(&self, language: &str) {
         if let (Some(replies), Some(languages)) = (&self.replies, &self.languages) {
             let supported = languages.supports(language);
