@@ -46,8 +46,12 @@ pub struct LiveConfig {
 
 impl LiveConfig {
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, ConfigError> {
-        let stt = SttConfig::from_env(e)?;
-        let enabled = env::parsed(e, "LIVE_TRANSCRIPTION_ENABLED", stt != SttConfig::None, "true or false")?;
+        // Switched off, the provider's settings are not read at all: a batch-only provider (Sarvam with its
+        // key given to the batch worker alone) must not stop the listener from starting.
+        let switched_off = !env::parsed(e, "LIVE_TRANSCRIPTION_ENABLED", true, "true or false")?;
+        let stt = if switched_off { SttConfig::None } else { SttConfig::from_env(e)? };
+        let enabled =
+            !switched_off && env::parsed(e, "LIVE_TRANSCRIPTION_ENABLED", stt != SttConfig::None, "true or false")?;
         if enabled && stt == SttConfig::None {
             return Err(ConfigError::NoSttProvider);
         }

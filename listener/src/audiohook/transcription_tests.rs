@@ -152,6 +152,9 @@ fn settings_from_the_environment() {
     assert_eq!((on.timeout, on.cutter.max_ms, on.cutter.hangover_ms), (Duration::from_secs(20), 8000, 600));
     let off = LiveConfig::from_env(&[("STT_PROVIDER", "openai"), ("LIVE_TRANSCRIPTION_ENABLED", "false")]);
     assert!(!off.unwrap().enabled);
+    // Off, the provider is not read: Sarvam without its key (the batch worker's alone) starts the listener.
+    let off = LiveConfig::from_env(&[("STT_PROVIDER", "sarvam"), ("LIVE_TRANSCRIPTION_ENABLED", "false")]);
+    assert!(!off.unwrap().enabled);
     let err = LiveConfig::from_env(&[("LIVE_TRANSCRIPTION_ENABLED", "true")]).unwrap_err();
     assert_eq!(err, ConfigError::NoSttProvider);
     let bounded = LiveConfig::from_env(&[
