@@ -110,7 +110,7 @@ pub async fn run(
     let live = if dry_run { None } else { live_transcription(&cfg.live, ports.transcriber.clone(), stopping.clone()) };
     let blobs = (!dry_run).then(|| ports.blobs.clone());
     if let Some(blobs) = &blobs {
-        join_leftover_recordings(blobs.clone(), cfg.pipeline.storage_timeout).await;
+        join_leftover_recordings(blobs.clone(), &cfg.pipeline).await;
     }
     let pipeline = Arc::new(Pipeline::new(courier.clone(), blobs, live.clone(), cfg.pipeline.clone()));
     let status = Arc::new(Status {
@@ -158,9 +158,9 @@ pub async fn run(
     tracing::info!(spooled_bytes = status.courier.budget.used(), "audiohook: stopped");
 }
 
-/// Joins the recording parts a crash left, before any session of this process can write its own.
-async fn join_leftover_recordings(blobs: Arc<dyn BlobStore>, timeout: std::time::Duration) {
-    match super::recording::join_leftovers(blobs, timeout).await {
+/// Stores and joins the recording parts a crash left, before any session of this process can write its own.
+async fn join_leftover_recordings(blobs: Arc<dyn BlobStore>, settings: &super::pipeline::PipelineSettings) {
+    match super::recording::join_leftovers(blobs, &settings.recording_dir, settings.storage_timeout).await {
         Ok(keys) => {
             for key in keys {
                 tracing::info!(key, "audiohook: a recording left by a crash joined");
