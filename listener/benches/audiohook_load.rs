@@ -125,17 +125,6 @@ fn start_listener(binary: &str, dir: &std::path::Path, port: u16, ingest: &str) 
     Proc { child }
 }
 
-async fn wait_healthy(port: u16) {
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("listener did not become healthy");
-}
-
 struct Figures {
     sessions: usize,
     complete: usize,
@@ -158,7 +147,7 @@ async fn step(a: &Args, sessions: usize, ingest: &Arc<FakeIngest>, ingest_url: &
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let proc = start_listener(&a.listener, dir.path(), port, ingest_url);
-    wait_healthy(port).await;
+    support::wait_healthy(port).await;
     let idle_rss_mib = proc.usage().1;
     let tone: Vec<i16> = (0..8000 * seconds as usize).map(|i| if (i / 8) % 2 == 0 { 2500 } else { -2500 }).collect();
     let audio = Arc::new(Audio { channels: vec![tone.clone(), tone] });

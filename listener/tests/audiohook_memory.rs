@@ -40,17 +40,6 @@ fn rss(pid: u32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
 }
 
-async fn healthy(port: u16) {
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the listener did not start");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streaming_session_holds_at_most_64_kib_resident() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,7 +62,7 @@ async fn a_streaming_session_holds_at_most_64_kib_resident() {
         .spawn()
         .unwrap();
     let listener = Listener(child);
-    healthy(port).await;
+    support::wait_healthy(port).await;
     let pid = listener.0.id();
     let idle = rss(pid);
 
