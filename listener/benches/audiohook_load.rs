@@ -5,7 +5,8 @@
 //! (share of the one core) and RSS per session, and the simulator's own lag. Ratios are against the
 //! one-session baseline measured first in the same run.
 //!
-//! `cargo bench -p listener --bench audiohook_load [-- --sessions 250,500,1000,2000 --seconds 20 | --smoke]`
+//! `cargo bench -p listener --bench audiohook_load [-- --sessions 250,500,1000,2000 --seconds 20 | --smoke]
+//! [--listener PATH]`: `--listener` measures another build of the binary (before/after comparisons).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -24,14 +25,18 @@ const SECRET_B64: &str = "YmVuY2ggc2VjcmV0";
 struct Args {
     steps: Vec<usize>,
     seconds: u32,
+    /// The listener binary measured: this build's unless `--listener` names another.
+    listener: String,
 }
 
 fn args() -> Args {
-    let mut a = Args { steps: vec![250, 500, 1000, 2000], seconds: 20 };
+    let mut a =
+        Args { steps: vec![250, 500, 1000, 2000], seconds: 20, listener: env!("CARGO_BIN_EXE_listener").into() };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--smoke" => a = Args { steps: vec![5], seconds: 2 },
+            "--smoke" => (a.steps, a.seconds) = (vec![5], 2),
+            "--listener" => a.listener = it.next().unwrap_or(a.listener),
             "--sessions" => {
                 a.steps = it.next().unwrap_or_default().split(',').filter_map(|n| n.trim().parse().ok()).collect()
             }
@@ -105,9 +110,9 @@ impl Proc {
     }
 }
 
-fn start_listener(dir: &std::path::Path, port: u16, ingest: &str) -> Proc {
+fn start_listener(binary: &str, dir: &std::path::Path, port: u16, ingest: &str) -> Proc {
     let child = Command::new("taskset")
-        .args(["-c", "0", env!("CARGO_BIN_EXE_listener"), "audiohook", "--host", "127.0.0.1"])
+        .args(["-c", "0", binary, "audiohook", "--host", "127.0.0.1"])
         .args(["--port", &port.to_string(), "--log-level", "warn"])
         .env("DATA_DIR", dir)
         .env("GENESYS_AUDIOHOOK_API_KEY", KEY)
@@ -118,17 +123,6 @@ fn start_listener(dir: &std::path::Path, port: u16, ingest: &str) -> Proc {
         .spawn()
         .expect("taskset (util-linux) and the listener binary");
     Proc { child }
-}
-
-async fn wait_healthy(port: u16) {
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("listener did not become healthy");
 }
 
 struct Figures {
@@ -147,12 +141,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
 }
 
-async fn step(sessions: usize, seconds: u32, ingest: &Arc<FakeIngest>, ingest_url: &str) -> Figures {
+async fn step(a: &Args, sessions: usize, ingest: &Arc<FakeIngest>, ingest_url: &str) -> Figures {
+    let seconds = a.seconds;
     ingest.samples.lock().unwrap().clear();
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let proc = start_listener(dir.path(), port, ingest_url);
-    wait_healthy(port).await;
+    let proc = start_listener(&a.listener, dir.path(), port, ingest_url);
+    support::wait_healthy(port).await;
     let idle_rss_mib = proc.usage().1;
     let tone: Vec<i16> = (0..8000 * seconds as usize).map(|i| if (i / 8) % 2 == 0 { 2500 } else { -2500 }).collect();
     let audio = Arc::new(Audio { channels: vec![tone.clone(), tone] });
@@ -215,12 +210,13 @@ async fn main() -> ExitCode {
         .with_state(ingest.clone());
     let ingest_url = support::serve(app).await;
 
+    println!("listener: {}", a.listener);
     println!(
         "AudioHook load: listener pinned to core 0; simulator and fake ingest on core 1; {} s of stereo PCMU per session, 100 ms frames, real time",
         a.seconds
     );
     println!(
-        "{:>8} {:>9} {:>12} {:>10} {:>10} {:>9} {:>12} {:>10} {:>13} {:>10} {:>12}",
+        "{:>8} {:>9} {:>12} {:>10} {:>10} {:>9} {:>12} {:>10} {:>10} {:>13} {:>10} {:>12}",
         "sessions",
         "complete",
         "lost_samples",
@@ -228,6 +224,7 @@ async fn main() -> ExitCode {
         "opened_p99",
         "cpu_core",
         "cpu/session",
+        "sess/core",
         "rss_MiB",
         "rss/sess_KiB",
         "sim_lag",
@@ -236,11 +233,11 @@ async fn main() -> ExitCode {
     let mut baseline_p99 = None;
     let mut all_complete = true;
     for n in std::iter::once(1).chain(a.steps.iter().copied()) {
-        let f = step(n, a.seconds, &ingest, &ingest_url).await;
+        let f = step(&a, n, &ingest, &ingest_url).await;
         let base = *baseline_p99.get_or_insert(f.opened_p99_ms);
         all_complete &= f.complete == f.sessions && f.lost_samples == 0;
         println!(
-            "{:>8} {:>9} {:>12} {:>8.2}ms {:>8.2}ms {:>9.3} {:>11.5}c {:>10.1} {:>13.1} {:>8.1}ms {:>11.2}x",
+            "{:>8} {:>9} {:>12} {:>8.2}ms {:>8.2}ms {:>9.3} {:>11.5}c {:>10.0} {:>10.1} {:>13.1} {:>8.1}ms {:>11.2}x",
             f.sessions,
             f.complete,
             f.lost_samples,
@@ -248,6 +245,7 @@ async fn main() -> ExitCode {
             f.opened_p99_ms,
             f.cpu_share,
             f.cpu_share / f.sessions as f64,
+            f.sessions as f64 / f.cpu_share,
             f.rss_mib,
             (f.rss_mib - f.idle_rss_mib).max(0.0) * 1024.0 / f.sessions as f64,
             f.max_lag_ms,
@@ -255,7 +253,7 @@ async fn main() -> ExitCode {
         );
     }
     println!(
-        "complete = session ended normally and every sample reached the ingest; cpu_core = share of the one pinned core"
+        "complete = session ended normally and every sample reached the ingest; cpu_core = share of the one pinned core; sess/core = sessions one core would carry at this load"
     );
     if all_complete { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -100,6 +100,8 @@ impl Chunker {
             out = self.interrupt("gap");
             self.start = offset;
         }
+        // Exactly: the buffer keeps its capacity between chunks, and doubling would keep a third more.
+        self.buf.reserve_exact(frames.samples.len());
         self.buf.extend_from_slice(&frames.samples);
         let (min, max) = (FlushRules::frames(self.rules.min_chunk_ms), FlushRules::frames(self.rules.max_chunk_ms));
         let due = self.buffered() >= min || now_ms.saturating_sub(self.last_flush_ms) >= self.rules.flush_interval_ms;

@@ -128,9 +128,19 @@ fn seconds(e: &dyn EnvSource, name: &str, default: f64) -> Result<Duration, EnvE
     })
 }
 
+/// The folder next to `dir` named like it with `suffix`: the recording's local parts stay out of the spool
+/// folder, whose every entry is a backlog.
+fn beside(dir: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
 impl AudiohookConfig {
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, ConfigError> {
         let data_dir = PathBuf::from(env::string(e, "DATA_DIR").unwrap_or_else(|| "data".into()));
+        let spool_dir = env::string(e, "GENESYS_AUDIOHOOK_SPOOL_DIR")
+            .map_or_else(|| data_dir.join("spool").join("audiohook"), PathBuf::from);
         let token = ["GENESYS_AUDIOHOOK_TARGET_INGEST_TOKEN", "GENESYS_TARGET_INGEST_TOKEN", "REALTIME_INGEST_TOKEN"]
             .iter()
             .find_map(|n| env::string(e, n))
@@ -167,8 +177,7 @@ impl AudiohookConfig {
                 token,
                 http_timeout: seconds(e, "GENESYS_AUDIOHOOK_HTTP_TIMEOUT_SECONDS", 20.0)?,
                 backoff: seconds(e, "GENESYS_AUDIOHOOK_RETRY_BACKOFF_SECONDS", 1.5)?.max(Duration::from_millis(50)),
-                spool_dir: env::string(e, "GENESYS_AUDIOHOOK_SPOOL_DIR")
-                    .map_or_else(|| data_dir.join("spool").join("audiohook"), PathBuf::from),
+                spool_dir: spool_dir.clone(),
                 spool_max_bytes: env::parsed(e, "GENESYS_AUDIOHOOK_SPOOL_MAX_BYTES", 1 << 30, "whole number")?,
                 stream_memory_bytes: env::parsed(e, "GENESYS_AUDIOHOOK_STREAM_MEMORY_BYTES", 1 << 20, "whole number")?,
             },
@@ -180,6 +189,8 @@ impl AudiohookConfig {
                 ),
                 rms_threshold: env::float(e, "REALTIME_DEAD_AIR_RMS_THRESHOLD", 200.0)?,
                 recording_part_seconds: env::parsed(e, "GENESYS_AUDIOHOOK_RECORDING_PART_SECONDS", 10, "whole number")?,
+                recording_dir: env::string(e, "GENESYS_AUDIOHOOK_RECORDING_DIR")
+                    .map_or_else(|| beside(&spool_dir, "-recordings"), PathBuf::from),
                 queue_seconds: env::parsed(e, "GENESYS_AUDIOHOOK_SESSION_QUEUE_SECONDS", 30u32, "whole number")?.max(1),
                 storage_timeout: seconds(e, "GENESYS_AUDIOHOOK_STORAGE_TIMEOUT_SECONDS", 10.0)?
                     .max(Duration::from_millis(100)),
@@ -210,6 +221,7 @@ mod tests {
         assert_eq!((c.transcription_path.as_str(), c.transcription_hangover_ms), ("/audiohook/transcription", 300));
         assert_eq!(c.forward.urls.audio, "http://127.0.0.1:8009/api/realtime/audio/chunk");
         assert_eq!(c.forward.spool_dir, PathBuf::from("data/spool/audiohook"));
+        assert_eq!(c.pipeline.recording_dir, PathBuf::from("data/spool/audiohook-recordings"));
         assert_eq!(c.pipeline.rules, FlushRules::default());
         assert_eq!((c.pipeline.queue_seconds, c.pipeline.storage_timeout), (30, Duration::from_secs(10)));
         assert_eq!(c.limits, Limits { sessions: 2000, handshakes: 100 });

@@ -31,8 +31,12 @@ pub struct PipelineSettings {
     pub rules: FlushRules,
     /// `REALTIME_DEAD_AIR_RMS_THRESHOLD` (200).
     pub rms_threshold: f64,
-    /// `GENESYS_AUDIOHOOK_RECORDING_PART_SECONDS` (10): how much audio a crash can cost the recording.
+    /// `GENESYS_AUDIOHOOK_RECORDING_PART_SECONDS` (10): how much audio losing the local disk can cost the
+    /// recording.
     pub recording_part_seconds: u32,
+    /// `GENESYS_AUDIOHOOK_RECORDING_DIR` (`<spool dir>-recordings`): the parts being filled, one file per
+    /// session, so no session holds its audio in memory.
+    pub recording_dir: std::path::PathBuf,
     /// `GENESYS_AUDIOHOOK_SESSION_QUEUE_SECONDS` (30): audio waiting for a session's worker.
     pub queue_seconds: u32,
     /// `GENESYS_AUDIOHOOK_STORAGE_TIMEOUT_SECONDS` (10): one recording write or read.
@@ -236,6 +240,7 @@ impl Worker {
             recorder: p.blobs.clone().map(|b| {
                 Recorder::new(
                     b,
+                    &p.settings.recording_dir,
                     &opened.conversation_id,
                     &ids.session_id,
                     width as u16,

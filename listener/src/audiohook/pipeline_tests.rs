@@ -53,6 +53,7 @@ async fn a_hung_store_neither_grows_the_session_queue_nor_holds_up_its_end() {
         rules: FlushRules::default(),
         rms_threshold: 200.0,
         recording_part_seconds: 1,
+        recording_dir: dir.path().join("recordings"),
         queue_seconds: 2,
         storage_timeout: Duration::from_millis(200),
     };

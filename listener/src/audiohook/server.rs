@@ -27,8 +27,9 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 /// message still reaches the session and is answered with `disconnect` instead of a dropped socket.
 const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 /// Socket read size. tungstenite zero-fills this much before every read and keeps it per connection, so
-/// its 128 KiB default cost more CPU and memory than anything else here; an audio frame is about 1.6 KiB.
-const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// its 128 KiB default cost more CPU and memory than anything else here; an audio frame is about 1.6 KiB
+/// (stereo PCMU, 100 ms), so two fit.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// Plain HTTP health on the AudioHook port (the load balancer's check): `{"ok": …}` for anyone, the whole
 /// status document only with the supervisor token, since the port faces the internet.
 pub const HEALTH_PATH: &str = "/healthz";

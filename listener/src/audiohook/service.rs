@@ -114,7 +114,7 @@ pub async fn run(
     let live = live.map(|(pool, _)| pool);
     let blobs = (!dry_run).then(|| ports.blobs.clone());
     if let Some(blobs) = &blobs {
-        join_leftover_recordings(blobs.clone(), cfg.pipeline.storage_timeout).await;
+        join_leftover_recordings(blobs.clone(), &cfg.pipeline).await;
     }
     let pipeline = Pipeline::new(courier.clone(), blobs, live.clone(), cfg.pipeline.clone());
     let pipeline = Arc::new(match &languages {
@@ -174,9 +174,9 @@ pub async fn run(
     tracing::info!(spooled_bytes = status.courier.budget.used(), "audiohook: stopped");
 }
 
-/// Joins the recording parts a crash left, before any session of this process can write its own.
-async fn join_leftover_recordings(blobs: Arc<dyn BlobStore>, timeout: std::time::Duration) {
-    match super::recording::join_leftovers(blobs, timeout).await {
+/// Stores and joins the recording parts a crash left, before any session of this process can write its own.
+async fn join_leftover_recordings(blobs: Arc<dyn BlobStore>, settings: &super::pipeline::PipelineSettings) {
+    match super::recording::join_leftovers(blobs, &settings.recording_dir, settings.storage_timeout).await {
         Ok(keys) => {
             for key in keys {
                 tracing::info!(key, "audiohook: a recording left by a crash joined");

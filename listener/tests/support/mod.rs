@@ -25,3 +25,15 @@ pub async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// Waits until a listener process on `port` answers `GET /healthz` with success; panics after 10 s.
+pub async fn wait_healthy(port: u16) {
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the listener did not become healthy");
+}

@@ -21,6 +21,7 @@ pub enum WavError {
 pub fn encode(format: &AudioFormat, pcm: &[u8]) -> Vec<u8> {
     let data = pcm.len() / format.frame_bytes().max(1) * format.frame_bytes();
     let mut out = pcm16_header(format, data);
+    out.reserve_exact(data);
     out.extend_from_slice(&pcm[..data]);
     out
 }
@@ -29,12 +30,14 @@ pub fn encode(format: &AudioFormat, pcm: &[u8]) -> Vec<u8> {
 /// allocation, with no byte copy of the audio beside it (a batch piece is up to an hour of it).
 pub fn encode_samples(format: &AudioFormat, samples: &[i16]) -> Vec<u8> {
     let mut out = pcm16_header(format, samples.len() * 2);
+    out.reserve_exact(samples.len() * 2);
     samples.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
     out
 }
 
-/// The canonical header of `data` bytes of 16-bit PCM in `format`, with room for the data behind it.
-fn pcm16_header(format: &AudioFormat, data: usize) -> Vec<u8> {
+/// The canonical header of `data` bytes of 16-bit PCM in `format`. Public for writers that append the
+/// audio elsewhere (the listener's recording part, a file on disk) and write the header last.
+pub fn pcm16_header(format: &AudioFormat, data: usize) -> Vec<u8> {
     let pcm16 = Format {
         encoding: Encoding::Pcm,
         channels: format.channels,
@@ -42,9 +45,7 @@ fn pcm16_header(format: &AudioFormat, data: usize) -> Vec<u8> {
         bits: 16,
         block_align: format.channels * 2,
     };
-    let mut out = layout::header(&pcm16.chunk_body(), u32::try_from(data).unwrap_or(u32::MAX));
-    out.reserve_exact(data);
-    out
+    layout::header(&pcm16.chunk_body(), u32::try_from(data).unwrap_or(u32::MAX))
 }
 
 /// Reads a WAV chunk into its format and interleaved s16le PCM: 16-bit PCM as it is, G.711 (μ-law or
