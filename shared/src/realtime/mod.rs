@@ -17,7 +17,7 @@ mod retention;
 pub mod risk;
 pub mod tickets;
 
-pub use retention::SweepReport;
+pub use retention::{SweepReport, delete_live_blobs};
 
 use crate::ports::{BlobStore, CallStore, Push, StoreError};
 use crate::realtime::config::RealtimeConfig;
