@@ -48,7 +48,7 @@ const CHUNK_REF_FIXED_BYTES: usize = 160;
 /// Most entries one append drops from the window (and so the oldest entries it reads first): the window
 /// moves by one or two chunks per chunk at a steady cadence; a window made shorter by configuration
 /// shrinks by this many a chunk until it fits, so no append's write grows with the call.
-pub const TRIM_BATCH: usize = 16;
+pub const TRIM_BATCH: usize = 4;
 
 /// One chunk of the window: what reading it back and trimming it need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
