@@ -1,10 +1,11 @@
-//! Ingesting one realtime event: load, apply the pure engine, commit conditionally, push.
+//! Ingesting one realtime event: load, apply the pure engine, commit conditionally, push. A bare audio chunk
+//! that changes nothing a supervisor sees is neither written nor pushed (`activity.rs`).
 
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
 use crate::ports::{CommitOutcome, EventCommit, PushMessage};
 use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
 use crate::realtime::normalize::{NormalizedEvent, normalize_event};
-use crate::realtime::risk;
+use crate::realtime::{activity, risk};
 use serde_json::{Map, Value, json};
 
 /// What an ingest did.
@@ -69,7 +70,18 @@ impl RealtimeService {
             if loaded.duplicate {
                 return Ok(self.duplicate(ev, prev.cloned()));
             }
-            let applied = risk::apply_event(prev, ev, self.now(), &self.config);
+            let now = self.now();
+            let applied = risk::apply_event(prev, ev, now, &self.config);
+            if activity::unseen(prev, ev, &applied, now, self.config.risk_half_life_seconds) {
+                tracing::trace!(call_id = %ev.call_id, "bare audio chunk: nothing to write");
+                return Ok(Ingested {
+                    call_id: ev.call_id.clone(),
+                    state: prev.cloned(),
+                    event: None,
+                    alerts: Vec::new(),
+                    duplicate: false,
+                });
+            }
             let commit = EventCommit {
                 state: applied.state.clone(),
                 expected_version: loaded.state.as_ref().map(|v| v.version),

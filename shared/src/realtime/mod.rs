@@ -1,6 +1,7 @@
 //! The realtime use cases (ingest an event, ingest an audio chunk, read snapshots, alerts, calls and live
 //! audio) written once over the ports. HTTP handlers, Lambda entrypoints and the listener all call these.
 
+pub mod activity;
 pub mod alerts;
 mod audio;
 pub mod audio_chunk;
