@@ -41,6 +41,12 @@ pub(super) fn execute(c: &Connection, sql: &str, params: impl rusqlite::Params) 
     c.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(db_err)
 }
 
+/// Whether a cached point query finds a row.
+pub(super) fn exists(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool, StoreError> {
+    let row = c.prepare_cached(sql).and_then(|mut s| s.query_row(params, |_| Ok(())).optional());
+    Ok(row.map_err(db_err)?.is_some())
+}
+
 /// One event's commit, all or nothing: in its own savepoint, so a duplicate or a conflict leaves no trace
 /// in the transaction the writer shares with other commits.
 fn apply_commit(c: &mut Connection, commit: EventCommit) -> Result<CommitOutcome, StoreError> {
@@ -142,11 +148,9 @@ impl CallStore for SqliteStore {
             let state = load_versioned(c, "realtime_call", &call_id)?;
             let duplicate = match &key {
                 None => false,
-                Some(k) => c
-                    .prepare_cached("SELECT 1 FROM idempotency_key WHERE call_id = ?1 AND key = ?2")
-                    .and_then(|mut s| s.query_row(params![call_id, k], |_| Ok(())).optional())
-                    .map_err(db_err)?
-                    .is_some(),
+                Some(k) => {
+                    exists(c, "SELECT 1 FROM idempotency_key WHERE call_id = ?1 AND key = ?2", params![call_id, k])?
+                }
             };
             Ok(LoadedCall { state, duplicate })
         })

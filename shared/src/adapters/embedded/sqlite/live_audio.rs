@@ -3,22 +3,20 @@
 //! inserts one row, updates the head and deletes the rows that left the window: the same few hundred bytes
 //! whatever the call's length.
 
-use super::calls::{execute, load_versioned};
+use super::calls::{execute, exists, load_versioned};
 use super::db_err;
 use super::rows::{collect, json, to_json};
 use crate::ports::{AppendOutcome, LoadedLiveAudio, StoreError};
 use crate::realtime::live_audio::{ChunkRef, LiveAppend};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 pub fn load(c: &Connection, call_id: &str, chunk_id: Option<&str>) -> Result<LoadedLiveAudio, StoreError> {
     let head = load_versioned(c, "live_audio_head", call_id)?;
     let duplicate = match chunk_id {
         None => false,
-        Some(id) => c
-            .prepare_cached("SELECT 1 FROM live_audio_chunk WHERE call_id = ?1 AND chunk_id = ?2")
-            .and_then(|mut s| s.query_row(params![call_id, id], |_| Ok(())).optional())
-            .map_err(db_err)?
-            .is_some(),
+        Some(id) => {
+            exists(c, "SELECT 1 FROM live_audio_chunk WHERE call_id = ?1 AND chunk_id = ?2", params![call_id, id])?
+        }
     };
     Ok(LoadedLiveAudio { head, duplicate })
 }
