@@ -86,7 +86,7 @@ impl RealtimeService {
         if applied + already == 0 {
             return Err(ServiceError::AudioEventsRejected { audio: meta, warnings });
         }
-        let snapshot = self.snapshot_after_commit(&chunk.call_id, last.as_ref(), None, &alerts).await;
+        let snapshot = self.snapshot_after_commit(&chunk.call_id, last.as_ref(), None, &alerts, Some(&meta)).await;
         let mut out = json!({"ok": true, "call_id": chunk.call_id, "audio": meta, "ingested_events": applied,
             "alerts": alerts, "snapshot": snapshot, "warnings": warnings});
         if repeated {

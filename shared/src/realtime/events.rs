@@ -43,8 +43,9 @@ impl RealtimeService {
         let ev =
             normalize_event(body, self.config.max_text_chars).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let done = self.ingest_normalized(&ev).await?;
-        let snapshot =
-            self.snapshot_after_commit(&done.call_id, done.state.as_ref(), done.event.as_ref(), &done.alerts).await;
+        let snapshot = self
+            .snapshot_after_commit(&done.call_id, done.state.as_ref(), done.event.as_ref(), &done.alerts, None)
+            .await;
         let (risk, sentiment) = done.state.as_ref().map_or((0.0, 0.0), |s| (self.risk_now(s), s.sentiment_score));
         let mut out = json!({
             "ok": true,

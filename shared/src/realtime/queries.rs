@@ -52,13 +52,25 @@ impl RealtimeService {
     }
 
     /// The seed's snapshot for a call whose state is already known (`None`: unknown call).
-    pub(super) async fn snapshot_of(&self, call_id: &str, state: Option<&CallState>) -> Result<Value, ServiceError> {
-        let (events, alerts, head) = tokio::join!(
+    /// `live` is the live-audio meta when the caller has it (an audio chunk just appended): not read again.
+    pub(super) async fn snapshot_of(
+        &self,
+        call_id: &str,
+        state: Option<&CallState>,
+        live: Option<&Value>,
+    ) -> Result<Value, ServiceError> {
+        let live_audio = async {
+            match live {
+                Some(meta) => Ok(meta.clone()),
+                None => self.live_head(call_id).await.map(|h| self.live_meta(&h)),
+            }
+        };
+        let (events, alerts, live_audio) = tokio::join!(
             self.store.recent_events(call_id, SNAPSHOT_EVENTS),
             self.store.recent_alerts(call_id, SNAPSHOT_ALERTS),
-            self.live_head(call_id),
+            live_audio,
         );
-        let live_audio = self.live_meta(&head?);
+        let live_audio = live_audio?;
         Ok(match state {
             None => json!({"call_id": call_id, "provider": "generic", "status": "idle", "risk_score": 0.0,
                 "sentiment_score": 0.0, "events": [], "alerts": [], "live_audio": live_audio}),
@@ -81,8 +93,9 @@ impl RealtimeService {
         state: Option<&CallState>,
         event: Option<&EventRecord>,
         alerts: &[Alert],
+        live: Option<&Value>,
     ) -> Value {
-        match self.snapshot_of(call_id, state).await {
+        match self.snapshot_of(call_id, state, live).await {
             Ok(doc) => doc,
             Err(error) => {
                 tracing::error!(call_id, %error, "snapshot read failed after a commit; answering the commit alone");
@@ -99,7 +112,7 @@ impl RealtimeService {
     pub async fn snapshot(&self, call_id: &str) -> Result<Value, ServiceError> {
         valid_call_id(call_id)?;
         let state = self.store.load_call(call_id, None).await?.state.map(|v| v.value);
-        self.snapshot_of(call_id, state.as_ref()).await
+        self.snapshot_of(call_id, state.as_ref(), None).await
     }
 
     /// `GET /api/realtime/alerts`.
