@@ -146,7 +146,11 @@ async fn a_silent_minute_raises_dead_air_medium_then_high_and_nothing_else() {
     let kinds: Vec<&str> = rows.iter().map(|(t, _)| *t).collect();
     assert_eq!(kinds, ["audio_chunk", "audio_chunk", "audio_chunk", "call_end"], "{rows:?}");
     assert_eq!((rows[1].1, rows[2].1), (Some(alerts[0].2), Some(alerts[1].2)), "the rows are the alerts' chunks");
-    assert!(snapshot["event_count"].as_u64().unwrap() > 100, "every chunk still moved the call");
+    // The chunks whose dead air moved risk or raised an alert moved the call; the first 10 s of silence (no
+    // risk yet) did not, one write per chunk (`shared::realtime::activity`).
+    let (moved, chunks) =
+        (snapshot["event_count"].as_u64().unwrap(), snapshot["live_audio"]["chunk_count"].as_u64().unwrap());
+    assert!((4..chunks).contains(&moved), "{moved} of {chunks} chunks moved the call");
     s.stop().await;
 }
 

@@ -3,7 +3,7 @@
 //! by the pure engines and the services above them.
 
 use crate::realtime::domain::{Alert, CallState, EventRecord, NewAlert, NewEvent};
-use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::realtime::live_audio::{ChunkRef, LiveAppend, LiveHead};
 use crate::values::timestamps::Timestamp;
 use async_trait::async_trait;
 use serde::Serialize;
@@ -93,14 +93,29 @@ pub struct CallPage {
     pub next_cursor: Option<String>,
 }
 
-/// What `purge_calls` removed: the caller deletes the blobs the live-audio state points to.
+/// What `purge_calls` removed: the caller deletes the call's blobs (live audio under `live/<call_id>/`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PurgedCall {
     pub call_id: String,
-    pub live_audio: Option<LiveAudioBuffer>,
 }
 
-/// Calls, events, alerts, idempotency keys and live-audio window state.
+/// What `load_live_audio` returns: the window's head (if any) and whether the chunk id is in the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedLiveAudio {
+    pub head: Option<Versioned<LiveHead>>,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOutcome {
+    Applied,
+    /// The head changed since it was read: read again and recompute.
+    Conflict,
+    /// The entry's chunk id is in the window already (a concurrent writer stored it).
+    Duplicate,
+}
+
+/// Calls, events, alerts, idempotency keys and the live-audio window (a head and one entry per chunk).
 #[async_trait]
 pub trait CallStore: Send + Sync {
     /// Reads a call's state and checks `idempotency_key` in the same round trip.
@@ -115,17 +130,18 @@ pub trait CallStore: Send + Sync {
     async fn acknowledge_alert(&self, alert_id: i64, at: Timestamp) -> Result<Option<(Alert, bool)>, StoreError>;
     /// Calls by last activity, newest first.
     async fn list_calls(&self, query: &CallQuery) -> Result<CallPage, StoreError>;
-    async fn load_live_audio(&self, call_id: &str) -> Result<Option<Versioned<LiveAudioBuffer>>, StoreError>;
-    /// Conditional write; `false` when the version moved (read again and retry).
-    async fn save_live_audio(
-        &self,
-        buffer: &LiveAudioBuffer,
-        expected_version: Option<u64>,
-    ) -> Result<bool, StoreError>;
+    /// The live-audio window's head, and whether `chunk_id` is in the window, in one round trip.
+    async fn load_live_audio(&self, call_id: &str, chunk_id: Option<&str>) -> Result<LoadedLiveAudio, StoreError>;
+    /// The window's oldest `limit` entries in playing order (timestamp, then arrival).
+    async fn live_audio_chunks(&self, call_id: &str, limit: usize) -> Result<Vec<ChunkRef>, StoreError>;
+    /// One append, all or nothing: the head (conditional on `expected_version`; `None` = must not exist), the
+    /// new entry (its chunk id unique in the window) and the deletion of the dropped entries. The bytes
+    /// written do not depend on the window's length.
+    async fn append_live_audio(&self, append: &LiveAppend) -> Result<AppendOutcome, StoreError>;
     /// Up to `limit` calls not in a terminal status whose last activity is before `before`, oldest first.
     async fn idle_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Deletes up to `limit` calls last active before `before`, with their events, alerts, idempotency keys
-    /// and live-audio state. Stores with native expiry (DynamoDB TTL) may return nothing and let it work.
+    /// and live-audio window. Stores with native expiry (DynamoDB TTL) may return nothing and let it work.
     async fn purge_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<PurgedCall>, StoreError>;
     /// Deletes one call now, with everything `purge_calls` would remove; `None` when it has no rows.
     async fn delete_call(&self, call_id: &str) -> Result<Option<PurgedCall>, StoreError>;

@@ -100,6 +100,34 @@ async fn data_survives_reopening_the_file() {
     assert_eq!(reopened.recent_alerts("ea-1", 10).await.unwrap().len(), 6);
 }
 
+/// A file written by a release before 2026-12 (the window as one `live_audio` row listing every chunk) opens,
+/// its old window rows are dropped (live audio is a rolling window: a call live at the upgrade starts a fresh
+/// one), and the call's window works from there.
+#[tokio::test]
+async fn a_file_with_the_old_live_audio_table_opens_and_starts_fresh_windows() {
+    use shared::ports::AppendOutcome;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("calls.db");
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE live_audio (call_id TEXT PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL);
+             INSERT INTO live_audio VALUES ('upgraded', 7, '{\"call_id\":\"upgraded\",\"chunks\":[{\"id\":\"c1\"}]}');",
+        )
+        .unwrap();
+    }
+    let store: Arc<dyn CallStore> = Arc::new(SqliteStore::open(&path).unwrap());
+    let loaded = store.load_live_audio("upgraded", Some("c1")).await.unwrap();
+    assert!(loaded.head.is_none() && !loaded.duplicate, "the old window is gone");
+    let (append, outcome) = port_contract::append_second(store.as_ref(), "upgraded", Some("c1"), 5, 300).await;
+    assert_eq!(outcome, AppendOutcome::Applied);
+    assert_eq!(append.head.chunk_count, 1);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let tables: i64 =
+        c.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'live_audio'", [], |r| r.get(0)).unwrap();
+    assert_eq!(tables, 0);
+}
+
 /// What the store answers for a call's recent events and alerts (kept in memory as it writes them) is what
 /// the file holds, as a second store on the same file reads it: through events arriving out of order, more
 /// events and alerts than are kept, acknowledgements and deletion.

@@ -346,11 +346,8 @@ impl BatchService {
             for key in keys.iter().filter(|k| !k.is_empty()) {
                 self.ports.blobs.delete(key).await?;
             }
-            if let Some(purged) = self.ports.calls.delete_call(id).await? {
-                for chunk in purged.live_audio.iter().flat_map(|b| &b.chunks) {
-                    self.ports.blobs.delete(&chunk.key).await?;
-                }
-            }
+            self.ports.calls.delete_call(id).await?;
+            crate::realtime::delete_live_blobs(self.ports.blobs.as_ref(), id).await?;
             self.ports.store.delete_batch_call(id).await?;
             tracing::info!(call_id = %id, "batch call deleted");
             n += 1;

@@ -1,11 +1,13 @@
-//! Ingesting one live audio chunk: append it to the rolling window (bytes to the blob store, window state
-//! conditionally to the call store), measure silence, then ingest the events it carries.
+//! Ingesting one live audio chunk: append it to the rolling window (bytes to the blob store, its entry and the
+//! window's head conditionally to the call store, O(1) bytes whatever the call's length), measure silence,
+//! then ingest the events it carries.
 
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
 use crate::audio::silence;
+use crate::ports::AppendOutcome;
 use crate::realtime::audio_chunk::{AudioChunk, derive_events, parse_chunk};
 use crate::realtime::domain::Alert;
-use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::realtime::live_audio::{LiveHead, TRIM_BATCH};
 use crate::realtime::normalize::normalize_event;
 use serde_json::{Map, Value, json};
 
@@ -84,7 +86,7 @@ impl RealtimeService {
         if applied + already == 0 {
             return Err(ServiceError::AudioEventsRejected { audio: meta, warnings });
         }
-        let snapshot = self.snapshot_after_commit(&chunk.call_id, last.as_ref(), None, &alerts).await;
+        let snapshot = self.snapshot_after_commit(&chunk.call_id, last.as_ref(), None, &alerts, Some(&meta)).await;
         let mut out = json!({"ok": true, "call_id": chunk.call_id, "audio": meta, "ingested_events": applied,
             "alerts": alerts, "snapshot": snapshot, "warnings": warnings});
         if repeated {
@@ -101,32 +103,53 @@ impl RealtimeService {
             chunk.format.sample_rate,
             self.config.dead_air_rms_threshold,
         );
+        let window = self.config.audio_window_seconds;
+        // The blob of an attempt that lost a race. Deleted once the next read shows the chunk is not stored:
+        // if it is, the winner may be this very chunk under the same key (same id, same sequence number).
+        let mut stray: Option<String> = None;
         for attempt in 0..MAX_COMMIT_ATTEMPTS {
-            let loaded = self.store.load_live_audio(&chunk.call_id).await?;
-            let version = loaded.as_ref().map(|v| v.version);
-            let mut buffer = loaded.map_or_else(|| LiveAudioBuffer::new(&chunk.call_id), |v| v.value);
-            if chunk.chunk_id.as_deref().is_some_and(|id| buffer.has_chunk(id)) {
-                return Ok(Appended::Duplicate { meta: self.live_meta(&buffer) });
+            let loaded = self.store.load_live_audio(&chunk.call_id, chunk.chunk_id.as_deref()).await?;
+            let version = loaded.head.as_ref().map(|v| v.version);
+            let mut head = loaded.head.map_or_else(|| LiveHead::new(&chunk.call_id), |v| v.value);
+            if loaded.duplicate {
+                return Ok(Appended::Duplicate { meta: self.live_meta(&head) });
+            }
+            if let Some(key) = stray.take() {
+                self.blobs.delete(&key).await?;
             }
             let now = self.now();
-            let planned = buffer
+            let entry = head
                 .plan(chunk.chunk_id.as_deref(), chunk.format, chunk.pcm.len(), chunk.occurred_at.unwrap_or(now))
                 .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-            let key = planned.chunk.key.clone();
-            self.blobs.put(&key, chunk.pcm.clone()).await?;
-            let dead_air = buffer.observe_silence(scan);
-            let dropped = buffer.commit(planned, self.config.audio_window_seconds, now);
-            if !self.store.save_live_audio(&buffer, version).await? {
-                self.blobs.delete(&key).await?;
-                backoff(attempt).await;
-                continue;
+            let oldest = if head.needs_trim(&entry, chunk.format, window) {
+                self.store.live_audio_chunks(&chunk.call_id, TRIM_BATCH).await?
+            } else {
+                Vec::new()
+            };
+            let dead_air = head.observe_silence(scan);
+            let append = head.commit(entry, chunk.format, &oldest, version, window, now);
+            let written = append.entry.as_ref().map(|e| e.key.clone());
+            if let Some(key) = &written {
+                self.blobs.put(key, chunk.pcm.clone()).await?;
             }
-            for old in dropped {
+            match self.store.append_live_audio(&append).await? {
+                AppendOutcome::Applied => {}
+                AppendOutcome::Duplicate => {
+                    stray = written;
+                    continue;
+                }
+                AppendOutcome::Conflict => {
+                    stray = written;
+                    backoff(attempt).await;
+                    continue;
+                }
+            }
+            for old in &append.dropped {
                 if let Err(e) = self.blobs.delete(&old.key).await {
                     tracing::warn!(call_id = %chunk.call_id, key = %old.key, error = %e, "could not delete trimmed chunk");
                 }
             }
-            return Ok(Appended::Stored { meta: self.live_meta(&buffer), dead_air });
+            return Ok(Appended::Stored { meta: self.live_meta(&append.head), dead_air });
         }
         Err(ServiceError::Contention)
     }

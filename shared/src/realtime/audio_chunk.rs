@@ -23,7 +23,7 @@ pub const MAX_SEGMENTS: usize = 50;
 /// window figure wrong.
 pub const SAMPLE_RATES: [u32; 9] = [8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000];
 /// What [`derive_events`] adds to the metadata of every event beyond the client's: the window state after the
-/// append (`audio`, bounded by the id lengths and `LiveAudioBuffer::meta`'s few numbers) and the dead air
+/// append (`audio`, bounded by the id lengths and `LiveHead::meta`'s few numbers) and the dead air
 /// measured from the audio (in `metrics`). The tests pin the largest there is under it.
 pub const DERIVED_METADATA_BYTES: usize = 1_024;
 /// The most metadata a chunk may carry, with its `metrics` (and with any one segment's metadata): what an

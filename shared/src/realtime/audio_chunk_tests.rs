@@ -204,15 +204,17 @@ fn a_wav_header_claiming_4_gib_reserves_nothing() {
 /// The window state after a chunk as large as its fields allow: a 128-character call id and chunk id, the
 /// widest numbers, silence measured, and the dead-air metrics the service adds.
 fn largest_additions() -> (Value, Map<String, Value>) {
-    use crate::realtime::live_audio::LiveAudioBuffer;
+    use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS};
     let (call, chunk) = ("c".repeat(ids::MAX_CALL_ID_LEN), "k".repeat(ids::MAX_CHUNK_ID_LEN));
-    let mut buffer = LiveAudioBuffer::new(&call);
+    let mut head = LiveHead::new(&call);
     let format = AudioFormat { sample_rate: 11_025, channels: 2, sample_width: 2 };
     let at = chrono::DateTime::from_timestamp(253_402_300_799, 999_999_000).unwrap();
-    let planned = buffer.plan(Some(&chunk), format, 1_234_567, at).unwrap();
-    buffer.commit(planned, u32::MAX, at);
+    head.next_seq = u64::MAX - 1;
+    let entry = head.plan(Some(&chunk), format, 1_234_567, at).unwrap();
+    let mut head = head.commit(entry, format, &[], Some(u64::MAX), u32::MAX, at).head;
+    head.chunk_count = MAX_WINDOW_CHUNKS as u64;
     let metrics = obj(json!({"dead_air_seconds": -1.2345678901234567e-300, "dead_air_source": "live_audio"}));
-    (buffer.meta(u32::MAX), metrics)
+    (head.meta(u32::MAX), metrics)
 }
 
 /// Found by fuzzing (`audio_chunk_from_the_grammar`, minimal input `{"call_id": "A", "audio_b64": "AAA=",

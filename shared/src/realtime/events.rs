@@ -1,10 +1,11 @@
-//! Ingesting one realtime event: load, apply the pure engine, commit conditionally, push.
+//! Ingesting one realtime event: load, apply the pure engine, commit conditionally, push. A bare audio chunk
+//! that changes nothing a supervisor sees is neither written nor pushed (`activity.rs`).
 
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
 use crate::ports::{CommitOutcome, EventCommit, PushMessage};
 use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
 use crate::realtime::normalize::{NormalizedEvent, normalize_event};
-use crate::realtime::risk;
+use crate::realtime::{activity, risk};
 use serde_json::{Map, Value, json};
 
 /// What an ingest did.
@@ -42,8 +43,9 @@ impl RealtimeService {
         let ev =
             normalize_event(body, self.config.max_text_chars).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let done = self.ingest_normalized(&ev).await?;
-        let snapshot =
-            self.snapshot_after_commit(&done.call_id, done.state.as_ref(), done.event.as_ref(), &done.alerts).await;
+        let snapshot = self
+            .snapshot_after_commit(&done.call_id, done.state.as_ref(), done.event.as_ref(), &done.alerts, None)
+            .await;
         let (risk, sentiment) = done.state.as_ref().map_or((0.0, 0.0), |s| (self.risk_now(s), s.sentiment_score));
         let mut out = json!({
             "ok": true,
@@ -69,7 +71,18 @@ impl RealtimeService {
             if loaded.duplicate {
                 return Ok(self.duplicate(ev, prev.cloned()));
             }
-            let applied = risk::apply_event(prev, ev, self.now(), &self.config);
+            let now = self.now();
+            let applied = risk::apply_event(prev, ev, now, &self.config);
+            if activity::unseen(prev, ev, &applied, now, self.config.risk_half_life_seconds) {
+                tracing::trace!(call_id = %ev.call_id, "bare audio chunk: nothing to write");
+                return Ok(Ingested {
+                    call_id: ev.call_id.clone(),
+                    state: prev.cloned(),
+                    event: None,
+                    alerts: Vec::new(),
+                    duplicate: false,
+                });
+            }
             let commit = EventCommit {
                 state: applied.state.clone(),
                 expected_version: loaded.state.as_ref().map(|v| v.version),

@@ -1,15 +1,19 @@
 //! The rolling live-audio window of a call as plain data and arithmetic.
-//! The bytes live in the blob store under `live/<call_id>/<seq>_<chunk_id>.pcm`; this state lists them.
+//! The bytes live in the blob store under `live/<call_id>/<seq>_<chunk_id>.pcm`; the store keeps one entry per
+//! chunk ([`ChunkRef`]) and a small head ([`LiveHead`]) with the window's running totals, so appending a chunk
+//! writes the same few hundred bytes whatever the call's length: the new entry, the head, and the entries
+//! that leave the window. (Until 2026-12 the window was one state listing every chunk, rewritten per chunk:
+//! 84–210 KB per write at AudioHook's cadence, and past DynamoDB's 400 KB item limit with longer windows.)
 //!
 //! Fixes over the seed: chunks are ordered by timestamp (not arrival), a repeated chunk id is not stored
 //! twice, a format change is refused instead of wiping the window, auto ids use true UTC epoch millis,
 //! and silence is tracked so dead air can be raised from the audio itself.
 //!
-//! The state is rewritten on every chunk and is one DynamoDB item (400 KB at most), so it is bounded by
-//! the number of chunks and by its bytes as well as by time: beyond [`MAX_WINDOW_CHUNKS`] or
-//! [`MAX_WINDOW_STATE_BYTES`] the oldest chunks leave the window, as they do past `window_seconds`. Tiny
-//! chunks are not refused: providers that frame audio finely (20 ms media frames, AudioHook's last chunk
-//! before a pause) would lose the transcript events a chunk carries; the window only covers less time.
+//! The window is bounded by the number of chunks and by the bytes of their entries as well as by time:
+//! beyond [`MAX_WINDOW_CHUNKS`] or [`MAX_WINDOW_STATE_BYTES`] the oldest chunks leave the window, as they do
+//! past `window_seconds`, so reading the whole window stays bounded. Tiny chunks are not refused: providers
+//! that frame audio finely (20 ms media frames, AudioHook's last chunk before a pause) would lose the
+//! transcript events a chunk carries; the window only covers less time.
 
 use crate::audio::silence::SilenceScan;
 use crate::realtime::alerts::{DEAD_AIR_HIGH_SECONDS, DEAD_AIR_MEDIUM_SECONDS};
@@ -35,15 +39,22 @@ impl AudioFormat {
 /// Most chunks the window holds: 300 s (the default window) of 300 ms chunks, AudioHook's shortest at its
 /// default flush rules; its usual 750 ms chunks fill the default window with 400.
 pub const MAX_WINDOW_CHUNKS: usize = 1000;
-/// Most bytes the window's chunk list takes serialised, counted by [`ChunkRef::state_bytes`]: with the
-/// state's other fields (under 1 KiB) well below a DynamoDB item's 400 KB.
+/// Most bytes the window's entries take serialised, counted by [`ChunkRef::state_bytes`]: what one read of
+/// the whole window (`GET …/audio`) reads from the call store at most.
 pub const MAX_WINDOW_STATE_BYTES: usize = 256 * 1024;
-/// What a chunk's entry takes serialised besides its id and key, at most: field names and punctuation (53),
-/// two numbers of up to 20 digits and an RFC 3339 time with nanoseconds (32).
-const CHUNK_REF_FIXED_BYTES: usize = 128;
+/// What a chunk's entry takes serialised besides its id and key, at most: field names and punctuation (61),
+/// three numbers of up to 20 digits and an RFC 3339 time with nanoseconds (32).
+const CHUNK_REF_FIXED_BYTES: usize = 160;
+/// Most entries one append drops from the window (and so the oldest entries it reads first): the window
+/// moves by one or two chunks per chunk at a steady cadence; a window made shorter by configuration
+/// shrinks by this many a chunk until it fits, so no append's write grows with the call.
+pub const TRIM_BATCH: usize = 4;
 
+/// One chunk of the window: what reading it back and trimming it need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkRef {
+    /// Arrival number within the call: orders chunks of the same timestamp and names the entry.
+    pub seq: u64,
     pub id: String,
     pub key: String,
     pub frames: u64,
@@ -52,10 +63,17 @@ pub struct ChunkRef {
 }
 
 impl ChunkRef {
-    /// An upper bound of the bytes this entry takes in the serialised state (ids and keys need no escaping:
-    /// their charset is checked).
+    /// An upper bound of the bytes this entry takes serialised (ids and keys need no escaping: their
+    /// charset is checked).
     pub fn state_bytes(&self) -> usize {
         self.id.len() + self.key.len() + CHUNK_REF_FIXED_BYTES
+    }
+
+    /// The entry's place in the window as text that sorts as the window plays (timestamp to the
+    /// microsecond, then arrival): stores order and range-read entries by it.
+    pub fn order_key(&self) -> String {
+        let micros = i128::from(self.occurred_at.timestamp_micros()) - i128::from(i64::MIN);
+        format!("{micros:020}#{:012}", self.seq)
     }
 }
 
@@ -65,12 +83,15 @@ pub enum LiveAudioError {
     FormatChanged { was_rate: u32, was_channels: u16, rate: u32, channels: u16 },
 }
 
+/// The window's running state: written with every append, the same size whatever the call's length.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LiveAudioBuffer {
+pub struct LiveHead {
     pub call_id: String,
     pub format: Option<AudioFormat>,
-    pub chunks: Vec<ChunkRef>,
+    /// Chunks in the window, and their frames and entry bytes ([`ChunkRef::state_bytes`]).
+    pub chunk_count: u64,
     pub total_frames: u64,
+    pub entry_bytes: u64,
     pub next_seq: u64,
     pub updated_at: Option<Timestamp>,
     pub last_chunk_id: String,
@@ -80,20 +101,25 @@ pub struct LiveAudioBuffer {
     pub silence_level: u8,
 }
 
-/// Where a new chunk will go: decided before its bytes are written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedChunk {
-    pub chunk: ChunkRef,
-    pub format: AudioFormat,
+/// What appending one chunk changes, for the store to write at once: the new head (conditional on the
+/// version read), the new entry (`None` when it is older than the whole full window and leaves it at once)
+/// and the entries that leave the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveAppend {
+    pub head: LiveHead,
+    pub expected_version: Option<u64>,
+    pub entry: Option<ChunkRef>,
+    pub dropped: Vec<ChunkRef>,
 }
 
-impl LiveAudioBuffer {
+impl LiveHead {
     pub fn new(call_id: &str) -> Self {
         Self {
             call_id: call_id.to_string(),
             format: None,
-            chunks: Vec::new(),
+            chunk_count: 0,
             total_frames: 0,
+            entry_bytes: 0,
             next_seq: 1,
             updated_at: None,
             last_chunk_id: String::new(),
@@ -102,19 +128,15 @@ impl LiveAudioBuffer {
         }
     }
 
-    pub fn has_chunk(&self, chunk_id: &str) -> bool {
-        self.chunks.iter().any(|c| c.id == chunk_id)
-    }
-
-    /// Assigns the sequence number, id and blob key of an incoming chunk of `pcm_len` bytes.
+    /// The entry of an incoming chunk of `pcm_len` bytes: its sequence number, id and blob key.
     pub fn plan(
         &self,
         chunk_id: Option<&str>,
         format: AudioFormat,
         pcm_len: usize,
         occurred_at: Timestamp,
-    ) -> Result<PlannedChunk, LiveAudioError> {
-        if let Some(was) = self.format.filter(|f| *f != format && !self.chunks.is_empty()) {
+    ) -> Result<ChunkRef, LiveAudioError> {
+        if let Some(was) = self.format.filter(|f| *f != format && self.chunk_count > 0) {
             return Err(LiveAudioError::FormatChanged {
                 was_rate: was.sample_rate,
                 was_channels: was.channels,
@@ -126,33 +148,72 @@ impl LiveAudioBuffer {
         let id = chunk_id.map_or_else(|| format!("{}_{seq}", occurred_at.timestamp_millis()), str::to_string);
         let key = format!("live/{}/{seq:09}_{id}.pcm", self.call_id);
         let frames = (pcm_len / format.frame_bytes()).max(1) as u64;
-        Ok(PlannedChunk { chunk: ChunkRef { id, key, frames, bytes: pcm_len as u64, occurred_at }, format })
+        Ok(ChunkRef { seq, id, key, frames, bytes: pcm_len as u64, occurred_at })
     }
 
-    /// Adds a planned chunk in timestamp order and trims the window to `window_seconds`,
-    /// [`MAX_WINDOW_CHUNKS`] and [`MAX_WINDOW_STATE_BYTES`]; returns the chunks dropped from it (their blobs
-    /// are deleted by the caller). At least one chunk is always kept.
-    pub fn commit(&mut self, planned: PlannedChunk, window_seconds: u32, now: Timestamp) -> Vec<ChunkRef> {
-        let at = self.chunks.partition_point(|c| c.occurred_at <= planned.chunk.occurred_at);
-        self.total_frames += planned.chunk.frames;
-        self.last_chunk_id = planned.chunk.id.clone();
-        self.chunks.insert(at, planned.chunk);
-        self.format = Some(planned.format);
+    fn over(&self, max_frames: u64) -> bool {
+        self.chunk_count > 1
+            && (self.total_frames > max_frames
+                || self.chunk_count > MAX_WINDOW_CHUNKS as u64
+                || self.entry_bytes > MAX_WINDOW_STATE_BYTES as u64)
+    }
+
+    /// Whether adding `entry` takes the window past a bound: then the caller reads the oldest
+    /// [`TRIM_BATCH`] entries for [`Self::commit`] to drop from.
+    pub fn needs_trim(&self, entry: &ChunkRef, format: AudioFormat, window_seconds: u32) -> bool {
+        let mut after = self.clone();
+        after.add(entry);
+        after.over(max_frames(format, window_seconds))
+    }
+
+    fn add(&mut self, entry: &ChunkRef) {
+        self.chunk_count += 1;
+        self.total_frames += entry.frames;
+        self.entry_bytes += entry.state_bytes() as u64;
+    }
+
+    fn remove(&mut self, entry: &ChunkRef) {
+        self.chunk_count -= 1;
+        self.total_frames -= entry.frames;
+        self.entry_bytes = self.entry_bytes.saturating_sub(entry.state_bytes() as u64);
+    }
+
+    /// Adds `entry` in timestamp order and trims the window to `window_seconds`, [`MAX_WINDOW_CHUNKS`] and
+    /// [`MAX_WINDOW_STATE_BYTES`], dropping from `oldest` (the window's oldest entries as stored, oldest
+    /// first; empty unless [`Self::needs_trim`]) and at most [`TRIM_BATCH`]. At least one chunk is kept.
+    pub fn commit(
+        mut self,
+        entry: ChunkRef,
+        format: AudioFormat,
+        oldest: &[ChunkRef],
+        expected_version: Option<u64>,
+        window_seconds: u32,
+        now: Timestamp,
+    ) -> LiveAppend {
+        let whole_window = oldest.len() as u64 == self.chunk_count;
+        self.add(&entry);
+        self.last_chunk_id = entry.id.clone();
+        self.format = Some(format);
         self.next_seq += 1;
         self.updated_at = Some(now);
-        let max_frames = u64::from(window_seconds) * u64::from(planned.format.sample_rate);
-        let mut state_bytes: usize = self.chunks.iter().map(ChunkRef::state_bytes).sum();
-        let mut drop = 0;
-        while self.chunks.len() - drop > 1
-            && (self.total_frames > max_frames
-                || self.chunks.len() - drop > MAX_WINDOW_CHUNKS
-                || state_bytes > MAX_WINDOW_STATE_BYTES)
-        {
-            self.total_frames -= self.chunks[drop].frames;
-            state_bytes -= self.chunks[drop].state_bytes();
-            drop += 1;
+        let mut candidates: Vec<&ChunkRef> = oldest.iter().collect();
+        let key = entry.order_key();
+        let at = candidates.partition_point(|c| c.order_key() <= key);
+        if at < candidates.len() || whole_window {
+            candidates.insert(at, &entry);
         }
-        self.chunks.drain(..drop).collect()
+        let max = max_frames(format, window_seconds);
+        let mut dropped = Vec::new();
+        for c in candidates.into_iter().take(TRIM_BATCH) {
+            if !self.over(max) {
+                break;
+            }
+            self.remove(c);
+            dropped.push(c.clone());
+        }
+        let kept = !dropped.iter().any(|d| d.seq == entry.seq);
+        dropped.retain(|d| d.seq != entry.seq);
+        LiveAppend { head: self, expected_version, entry: kept.then_some(entry), dropped }
     }
 
     /// Extends the silence run with a scanned chunk; returns the dead-air seconds to report when the run
@@ -177,28 +238,9 @@ impl LiveAudioBuffer {
         (crossed || reported_run_ended).then_some(seconds)
     }
 
-    /// The chunks to read for the last `max_seconds` (all when `None`), and how many leading bytes of
-    /// their concatenation to skip so the result is exactly that long and frame-aligned.
-    pub fn tail(&self, max_seconds: Option<u32>) -> (Vec<&ChunkRef>, usize) {
-        let Some(format) = self.format else { return (Vec::new(), 0) };
-        let Some(max) = max_seconds.filter(|s| *s > 0) else { return (self.chunks.iter().collect(), 0) };
-        let want = u64::from(max) * u64::from(format.sample_rate) * format.frame_bytes() as u64;
-        let mut picked = Vec::new();
-        let mut have = 0u64;
-        for c in self.chunks.iter().rev() {
-            if have >= want {
-                break;
-            }
-            picked.push(c);
-            have += c.bytes;
-        }
-        picked.reverse();
-        (picked, have.saturating_sub(want) as usize)
-    }
-
     /// The seed's LiveAudioState ("meta") object, plus the current silence run.
     pub fn meta(&self, window_seconds: u32) -> Value {
-        let available = !self.chunks.is_empty();
+        let available = self.chunk_count > 0;
         let duration = match self.format {
             Some(f) if available => {
                 crate::realtime::domain::round_to(self.total_frames as f64 / f64::from(f.sample_rate), 3)
@@ -213,13 +255,32 @@ impl LiveAudioBuffer {
             "sample_rate": f.map(|f| f.sample_rate),
             "channels": f.map(|f| f.channels),
             "sample_width": f.map(|f| f.sample_width),
-            "chunk_count": self.chunks.len(),
+            "chunk_count": self.chunk_count,
             "updated_at": self.updated_at.as_ref().map(iso),
             "last_chunk_id": self.last_chunk_id,
             "window_seconds": window_seconds,
             "silence_seconds": self.silence_ms as f64 / 1000.0,
         })
     }
+}
+
+fn max_frames(format: AudioFormat, window_seconds: u32) -> u64 {
+    u64::from(window_seconds) * u64::from(format.sample_rate)
+}
+
+/// Of the window's entries (oldest first), the ones to read for the last `max_seconds` (all when `None`),
+/// and how many leading bytes of their concatenation to skip so the result is exactly that long and
+/// frame-aligned.
+pub fn tail(chunks: &[ChunkRef], format: AudioFormat, max_seconds: Option<u32>) -> (&[ChunkRef], usize) {
+    let Some(max) = max_seconds.filter(|s| *s > 0) else { return (chunks, 0) };
+    let want = u64::from(max) * u64::from(format.sample_rate) * format.frame_bytes() as u64;
+    let mut have = 0u64;
+    let mut from = chunks.len();
+    while from > 0 && have < want {
+        from -= 1;
+        have += chunks[from].bytes;
+    }
+    (&chunks[from..], have.saturating_sub(want) as usize)
 }
 
 #[cfg(test)]

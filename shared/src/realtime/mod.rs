@@ -1,6 +1,7 @@
 //! The realtime use cases (ingest an event, ingest an audio chunk, read snapshots, alerts, calls and live
 //! audio) written once over the ports. HTTP handlers, Lambda entrypoints and the listener all call these.
 
+pub mod activity;
 pub mod alerts;
 mod audio;
 pub mod audio_chunk;
@@ -17,7 +18,7 @@ mod retention;
 pub mod risk;
 pub mod tickets;
 
-pub use retention::SweepReport;
+pub use retention::{SweepReport, delete_live_blobs};
 
 use crate::ports::{BlobStore, CallStore, Push, StoreError};
 use crate::realtime::config::RealtimeConfig;

@@ -3,7 +3,7 @@
 use super::{RealtimeService, ServiceError};
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
 use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
-use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS, tail};
 use crate::realtime::risk;
 use crate::values::ids;
 use crate::values::timestamps::{Timestamp, iso};
@@ -32,8 +32,9 @@ fn call_summary(s: &CallState, now: Timestamp, half_life_seconds: f64) -> Value 
 }
 
 impl RealtimeService {
-    async fn live_buffer(&self, call_id: &str) -> Result<LiveAudioBuffer, ServiceError> {
-        Ok(self.store.load_live_audio(call_id).await?.map_or_else(|| LiveAudioBuffer::new(call_id), |v| v.value))
+    async fn live_head(&self, call_id: &str) -> Result<LiveHead, ServiceError> {
+        let loaded = self.store.load_live_audio(call_id, None).await?;
+        Ok(loaded.head.map_or_else(|| LiveHead::new(call_id), |v| v.value))
     }
 
     /// `call_summary` at the service's clock.
@@ -46,18 +47,30 @@ impl RealtimeService {
         risk::risk_at(state, self.now(), self.config.risk_half_life_seconds)
     }
 
-    pub(super) fn live_meta(&self, buffer: &LiveAudioBuffer) -> Value {
-        buffer.meta(self.config.audio_window_seconds)
+    pub(super) fn live_meta(&self, head: &LiveHead) -> Value {
+        head.meta(self.config.audio_window_seconds)
     }
 
     /// The seed's snapshot for a call whose state is already known (`None`: unknown call).
-    pub(super) async fn snapshot_of(&self, call_id: &str, state: Option<&CallState>) -> Result<Value, ServiceError> {
-        let (events, alerts, buffer) = tokio::join!(
+    /// `live` is the live-audio meta when the caller has it (an audio chunk just appended): not read again.
+    pub(super) async fn snapshot_of(
+        &self,
+        call_id: &str,
+        state: Option<&CallState>,
+        live: Option<&Value>,
+    ) -> Result<Value, ServiceError> {
+        let live_audio = async {
+            match live {
+                Some(meta) => Ok(meta.clone()),
+                None => self.live_head(call_id).await.map(|h| self.live_meta(&h)),
+            }
+        };
+        let (events, alerts, live_audio) = tokio::join!(
             self.store.recent_events(call_id, SNAPSHOT_EVENTS),
             self.store.recent_alerts(call_id, SNAPSHOT_ALERTS),
-            self.live_buffer(call_id),
+            live_audio,
         );
-        let live_audio = self.live_meta(&buffer?);
+        let live_audio = live_audio?;
         Ok(match state {
             None => json!({"call_id": call_id, "provider": "generic", "status": "idle", "risk_score": 0.0,
                 "sentiment_score": 0.0, "events": [], "alerts": [], "live_audio": live_audio}),
@@ -80,8 +93,9 @@ impl RealtimeService {
         state: Option<&CallState>,
         event: Option<&EventRecord>,
         alerts: &[Alert],
+        live: Option<&Value>,
     ) -> Value {
-        match self.snapshot_of(call_id, state).await {
+        match self.snapshot_of(call_id, state, live).await {
             Ok(doc) => doc,
             Err(error) => {
                 tracing::error!(call_id, %error, "snapshot read failed after a commit; answering the commit alone");
@@ -98,7 +112,7 @@ impl RealtimeService {
     pub async fn snapshot(&self, call_id: &str) -> Result<Value, ServiceError> {
         valid_call_id(call_id)?;
         let state = self.store.load_call(call_id, None).await?.state.map(|v| v.value);
-        self.snapshot_of(call_id, state.as_ref()).await
+        self.snapshot_of(call_id, state.as_ref(), None).await
     }
 
     /// `GET /api/realtime/alerts`.
@@ -147,7 +161,7 @@ impl RealtimeService {
     /// (the seed said `fallback` even with no file to play).
     pub async fn audio_meta(&self, call_id: &str, fallback: bool) -> Result<Value, ServiceError> {
         valid_call_id(call_id)?;
-        let live = self.live_meta(&self.live_buffer(call_id).await?);
+        let live = self.live_meta(&self.live_head(call_id).await?);
         let preferred = match (live["available"] == json!(true), fallback) {
             (true, _) => "live",
             (false, true) => "fallback",
@@ -160,12 +174,11 @@ impl RealtimeService {
     /// `GET /api/realtime/calls/{id}/audio`: the rolling window (or its last `max_seconds`) as WAV.
     pub async fn live_wav(&self, call_id: &str, max_seconds: Option<u32>) -> Result<Vec<u8>, ServiceError> {
         valid_call_id(call_id)?;
-        let buffer = self.live_buffer(call_id).await?;
-        let format = buffer
-            .format
-            .filter(|_| !buffer.chunks.is_empty())
-            .ok_or(ServiceError::NotFound("Live audio not found"))?;
-        let (chunks, skip) = buffer.tail(max_seconds);
+        let head = self.live_head(call_id).await?;
+        let format =
+            head.format.filter(|_| head.chunk_count > 0).ok_or(ServiceError::NotFound("Live audio not found"))?;
+        let window = self.store.live_audio_chunks(call_id, MAX_WINDOW_CHUNKS).await?;
+        let (chunks, skip) = tail(&window, format, max_seconds);
         let mut pcm = Vec::with_capacity(chunks.iter().map(|c| c.bytes as usize).sum());
         for c in chunks {
             match self.blobs.get(&c.key).await? {

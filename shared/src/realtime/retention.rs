@@ -3,6 +3,7 @@
 //! `REALTIME_RETENTION_DAYS`, with their live-audio blobs. The seed did neither.
 
 use super::{RealtimeService, ServiceError};
+use crate::ports::{BlobStore, StoreError};
 use crate::realtime::normalize::NormalizedEvent;
 use crate::values::timestamps::iso;
 use serde_json::json;
@@ -35,6 +36,16 @@ fn idle_end(call_id: String, idle_minutes: u64, now: &str) -> NormalizedEvent {
     }
 }
 
+/// Deletes every live-audio blob of a call, by its folder rather than by the window's entries: that also
+/// removes what no entry points to (a chunk whose append lost a race to the same chunk, the blobs of a window
+/// kept by a release before 2026-12).
+pub async fn delete_live_blobs(blobs: &dyn BlobStore, call_id: &str) -> Result<(), StoreError> {
+    for key in blobs.list(&format!("live/{call_id}/")).await? {
+        blobs.delete(&key).await?;
+    }
+    Ok(())
+}
+
 impl RealtimeService {
     /// One housekeeping pass; safe to run from several processes at once (ends are idempotent per pass
     /// time, deletes are idempotent).
@@ -59,9 +70,9 @@ impl RealtimeService {
             let before = now - chrono::Duration::days(self.config.retention_days as i64);
             loop {
                 let purged = self.store.purge_calls(before, SWEEP_BATCH).await?;
-                for chunk in purged.iter().filter_map(|p| p.live_audio.as_ref()).flat_map(|b| &b.chunks) {
-                    if let Err(e) = self.blobs.delete(&chunk.key).await {
-                        tracing::warn!(key = %chunk.key, error = %e, "could not delete expired live audio");
+                for p in &purged {
+                    if let Err(e) = delete_live_blobs(self.blobs.as_ref(), &p.call_id).await {
+                        tracing::warn!(call_id = %p.call_id, error = %e, "could not delete expired live audio");
                     }
                 }
                 report.purged += purged.len();

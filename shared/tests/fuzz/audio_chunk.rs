@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value, json};
 use shared::realtime::audio_chunk::{SAMPLE_RATES, derive_events, parse_chunk};
-use shared::realtime::live_audio::LiveAudioBuffer;
+use shared::realtime::live_audio::LiveHead;
 use shared::realtime::normalize::{PayloadError, normalize_event, parse_object};
 
 /// The service's defaults: 8 kHz mono when a PCM chunk names no format; chunks up to 64 KiB.
@@ -19,14 +19,12 @@ const WINDOW_SECONDS: u32 = 120;
 
 /// The window state after appending `chunk` to an empty window: what the service passes to `derive_events`.
 fn window_meta(chunk: &shared::realtime::audio_chunk::AudioChunk) -> Value {
-    let mut buffer = LiveAudioBuffer::new(&chunk.call_id);
+    let head = LiveHead::new(&chunk.call_id);
     let now = chrono::Utc::now();
-    if let Ok(planned) =
-        buffer.plan(chunk.chunk_id.as_deref(), chunk.format, chunk.pcm.len(), chunk.occurred_at.unwrap_or(now))
-    {
-        buffer.commit(planned, WINDOW_SECONDS, now);
+    match head.plan(chunk.chunk_id.as_deref(), chunk.format, chunk.pcm.len(), chunk.occurred_at.unwrap_or(now)) {
+        Ok(entry) => head.commit(entry, chunk.format, &[], None, WINDOW_SECONDS, now).head.meta(WINDOW_SECONDS),
+        Err(_) => head.meta(WINDOW_SECONDS),
     }
-    buffer.meta(WINDOW_SECONDS)
 }
 
 /// A chunk `parse_chunk` accepts is within its bounds, and the events it carries are not refused for what

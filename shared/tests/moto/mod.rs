@@ -240,3 +240,52 @@ pub async fn fake_management_api() -> (String, Posts) {
     });
     (url, posts)
 }
+
+/// A loopback TCP proxy in front of `target` (`http://host:port`) that counts the bytes each way: what a
+/// client sends a service and what it reads back, headers included, as a bill would count them.
+pub struct CountingProxy {
+    pub endpoint: String,
+    sent: Arc<std::sync::atomic::AtomicU64>,
+    received: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CountingProxy {
+    pub async fn start(target: &str) -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let target = target.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let (sent, received) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let counters = (sent.clone(), received.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (target, (sent, received)) = (target.clone(), counters.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(&target).await else { return };
+                    let (client_rd, client_wr) = client.into_split();
+                    let (server_rd, server_wr) = server.into_split();
+                    let pump = |mut from: tokio::net::tcp::OwnedReadHalf,
+                                mut to: tokio::net::tcp::OwnedWriteHalf,
+                                count: Arc<AtomicU64>| async move {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        while let Ok(n) = from.read(&mut buf).await {
+                            if n == 0 || to.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                            count.fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                        let _ = to.shutdown().await;
+                    };
+                    tokio::join!(pump(client_rd, server_wr, sent), pump(server_rd, client_wr, received));
+                });
+            }
+        });
+        Self { endpoint, sent, received }
+    }
+
+    /// Bytes sent to the service and received from it so far.
+    pub fn counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        (self.sent.load(Ordering::Relaxed), self.received.load(Ordering::Relaxed))
+    }
+}

@@ -1,9 +1,9 @@
 //! `CallStore` contract: conditional writes, idempotency, ordering, pagination, acknowledgement, live audio.
 
 use serde_json::json;
-use shared::ports::{AlertQuery, CallQuery, CallStore, CommitOutcome, EventCommit};
+use shared::ports::{AlertQuery, AppendOutcome, CallQuery, CallStore, CommitOutcome, EventCommit};
 use shared::realtime::domain::{AlertType, CallState, NewAlert, NewEvent, Severity};
-use shared::realtime::live_audio::{AudioFormat, LiveAudioBuffer};
+use shared::realtime::live_audio::{AudioFormat, ChunkRef, LiveAppend, LiveHead, TRIM_BATCH};
 use shared::values::timestamps::{Timestamp, parse_iso};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -255,23 +255,76 @@ pub async fn call_listing(store: Arc<dyn CallStore>) {
     assert_eq!(ended, ["ls-6", "ls-3", "ls-0"]);
 }
 
+const STEREO8K: AudioFormat = AudioFormat { sample_rate: 8000, channels: 2, sample_width: 2 };
+
+/// Appends a one-second chunk to `call_id`'s window as the service does (read the head, plan, read the oldest
+/// entries when the window is full, commit); returns what was written and the outcome.
+pub async fn append_second(
+    store: &dyn CallStore,
+    call_id: &str,
+    chunk_id: Option<&str>,
+    occurred: u32,
+    window_seconds: u32,
+) -> (LiveAppend, AppendOutcome) {
+    let loaded = store.load_live_audio(call_id, chunk_id).await.unwrap();
+    let version = loaded.head.as_ref().map(|v| v.version);
+    let head = loaded.head.map_or_else(|| LiveHead::new(call_id), |v| v.value);
+    let entry = head.plan(chunk_id, STEREO8K, 32_000, at(occurred)).unwrap();
+    let oldest = if head.needs_trim(&entry, STEREO8K, window_seconds) {
+        store.live_audio_chunks(call_id, TRIM_BATCH).await.unwrap()
+    } else {
+        Vec::new()
+    };
+    let append = head.commit(entry, STEREO8K, &oldest, version, window_seconds, at(occurred));
+    let outcome = store.append_live_audio(&append).await.unwrap();
+    (append, outcome)
+}
+
+fn ids(chunks: &[ChunkRef]) -> Vec<&str> {
+    chunks.iter().map(|c| c.id.as_str()).collect()
+}
+
+/// The window's head is versioned, entries come back in playing order (timestamp, then arrival), a chunk id
+/// is stored once, and entries that leave the window are gone.
 pub async fn live_audio_state(store: Arc<dyn CallStore>) {
-    assert!(store.load_live_audio("lv-1").await.unwrap().is_none());
-    let mut buf = LiveAudioBuffer::new("lv-1");
-    let f = AudioFormat { sample_rate: 8000, channels: 2, sample_width: 2 };
-    let planned = buf.plan(Some("c1"), f, 3200, at(5)).unwrap();
-    buf.commit(planned, 300, at(6));
-    buf.silence_ms = 1234;
-    buf.silence_level = 1;
-    assert!(store.save_live_audio(&buf, None).await.unwrap());
-    assert!(!store.save_live_audio(&buf, None).await.unwrap(), "create twice");
-    let loaded = store.load_live_audio("lv-1").await.unwrap().unwrap();
-    assert_eq!(loaded.value, buf);
-    assert!(!store.save_live_audio(&buf, Some(loaded.version + 100)).await.unwrap(), "stale version");
-    let planned = buf.plan(Some("c2"), f, 3200, at(7)).unwrap();
-    buf.commit(planned, 300, at(8));
-    assert!(store.save_live_audio(&buf, Some(loaded.version)).await.unwrap());
-    assert_eq!(store.load_live_audio("lv-1").await.unwrap().unwrap().value, buf);
+    let empty = store.load_live_audio("lv-1", Some("c1")).await.unwrap();
+    assert!(empty.head.is_none() && !empty.duplicate);
+    assert!(store.live_audio_chunks("lv-1", 10).await.unwrap().is_empty());
+
+    let (first, outcome) = append_second(store.as_ref(), "lv-1", Some("c1"), 5, 300).await;
+    assert_eq!(outcome, AppendOutcome::Applied);
+    let loaded = store.load_live_audio("lv-1", Some("c1")).await.unwrap();
+    assert!(loaded.duplicate, "the chunk id is in the window");
+    assert_eq!(loaded.head.as_ref().map(|h| &h.value), Some(&first.head));
+    assert!(!store.load_live_audio("lv-1", Some("c2")).await.unwrap().duplicate);
+    assert_eq!(store.append_live_audio(&first).await.unwrap(), AppendOutcome::Duplicate, "the same chunk again");
+    let mut stale = first.clone();
+    stale.entry = None;
+    assert_eq!(store.append_live_audio(&stale).await.unwrap(), AppendOutcome::Conflict, "create twice");
+    stale.expected_version = Some(loaded.head.unwrap().version + 100);
+    assert_eq!(store.append_live_audio(&stale).await.unwrap(), AppendOutcome::Conflict, "stale version");
+
+    // Arrival order is not playing order: an earlier chunk arriving later plays first.
+    assert_eq!(append_second(store.as_ref(), "lv-1", Some("c0"), 2, 300).await.1, AppendOutcome::Applied);
+    assert_eq!(append_second(store.as_ref(), "lv-1", None, 9, 300).await.1, AppendOutcome::Applied);
+    let window = store.live_audio_chunks("lv-1", 10).await.unwrap();
+    assert_eq!(ids(&window)[..2], ["c0", "c1"]);
+    assert_eq!(window.len(), 3);
+    assert_eq!(ids(&store.live_audio_chunks("lv-1", 1).await.unwrap()), ["c0"], "the oldest first, bounded");
+    let head = store.load_live_audio("lv-1", None).await.unwrap().head.unwrap();
+    assert_eq!((head.value.chunk_count, head.value.total_frames), (3, 24_000));
+
+    // A 4 s window: each second from now on pushes the oldest out, and its chunk id is free again.
+    let mut dropped = Vec::new();
+    for (i, occurred) in (10..14).enumerate() {
+        let (append, outcome) = append_second(store.as_ref(), "lv-1", Some(&format!("d{i}")), occurred, 4).await;
+        assert_eq!(outcome, AppendOutcome::Applied);
+        dropped.extend(append.dropped);
+    }
+    assert_eq!(ids(&dropped)[..2], ["c0", "c1"]);
+    assert_eq!(ids(&store.live_audio_chunks("lv-1", 10).await.unwrap()), ["d0", "d1", "d2", "d3"]);
+    assert!(!store.load_live_audio("lv-1", Some("c1")).await.unwrap().duplicate, "dropped chunks are gone");
+    assert_eq!(store.load_live_audio("lv-1", None).await.unwrap().head.unwrap().value.chunk_count, 4);
 }
 
 pub async fn idle_and_purge(store: Arc<dyn CallStore>) {
@@ -283,11 +336,7 @@ pub async fn idle_and_purge(store: Arc<dyn CallStore>) {
         c.alerts = vec![alert(AlertType::DeadAir, updated)];
         store.commit_event(c).await.unwrap();
     }
-    let mut buf = LiveAudioBuffer::new("rt-old");
-    let planned =
-        buf.plan(Some("c1"), AudioFormat { sample_rate: 8000, channels: 1, sample_width: 2 }, 1600, at(10)).unwrap();
-    buf.commit(planned, 300, at(10));
-    store.save_live_audio(&buf, None).await.unwrap();
+    assert_eq!(append_second(store.as_ref(), "rt-old", Some("c1"), 10, 300).await.1, AppendOutcome::Applied);
 
     let idle = store.idle_calls(at(1000), 10).await.unwrap();
     assert_eq!(
@@ -300,14 +349,14 @@ pub async fn idle_and_purge(store: Arc<dyn CallStore>) {
     let mut ids: Vec<&str> = purged.iter().map(|p| p.call_id.as_str()).filter(|id| id.starts_with("rt-")).collect();
     ids.sort();
     assert_eq!(ids, ["rt-ended", "rt-old"]);
-    let old = purged.iter().find(|p| p.call_id == "rt-old").unwrap();
-    assert_eq!(old.live_audio.as_ref(), Some(&buf), "the caller gets the blob keys to delete");
     for id in ["rt-old", "rt-ended"] {
         let loaded = store.load_call(id, Some("k")).await.unwrap();
         assert!(loaded.state.is_none() && !loaded.duplicate, "{id}: state and idempotency keys gone");
         assert!(store.recent_events(id, 10).await.unwrap().is_empty());
         assert!(store.recent_alerts(id, 10).await.unwrap().is_empty());
-        assert!(store.load_live_audio(id).await.unwrap().is_none());
+        let live = store.load_live_audio(id, Some("c1")).await.unwrap();
+        assert!(live.head.is_none() && !live.duplicate, "{id}: live-audio head and entries gone");
+        assert!(store.live_audio_chunks(id, 10).await.unwrap().is_empty());
     }
     assert!(store.load_call("rt-new", None).await.unwrap().state.is_some());
     assert!(store.purge_calls(at(1000), 10).await.unwrap().iter().all(|p| !p.call_id.starts_with("rt-")));

@@ -1,12 +1,13 @@
-//! `CallStore` on DynamoDB: load and commit (two round trips per event), events, live-audio state.
+//! `CallStore` on DynamoDB: load and commit (two round trips per event), events; the live-audio window is in
+//! `live_audio.rs`.
 
 use super::{DynamoStore, Item, backend, body, call_pk, day, get_n, id_key, key, n, new_id, s, sdk_err, to_body};
 use crate::ports::{
-    AlertQuery, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, PurgedCall, StoreError,
-    Versioned,
+    AlertQuery, AppendOutcome, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, LoadedLiveAudio,
+    PurgedCall, StoreError, Versioned,
 };
 use crate::realtime::domain::{Alert, EventRecord, NewAlert};
-use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::realtime::live_audio::{ChunkRef, LiveAppend};
 use crate::values::timestamps::{Timestamp, iso};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
@@ -14,14 +15,18 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem};
 
 /// A transaction under construction; remembers which item carries the idempotency key.
-struct Tx<'a> {
+pub(super) struct Tx<'a> {
     store: &'a DynamoStore,
-    items: Vec<TransactWriteItem>,
-    key_at: Option<usize>,
+    pub items: Vec<TransactWriteItem>,
+    pub key_at: Option<usize>,
 }
 
 impl<'a> Tx<'a> {
-    fn put(&mut self, item: Item, condition: Option<(&str, Option<i64>)>) -> Result<(), StoreError> {
+    pub fn new(store: &'a DynamoStore) -> Self {
+        Self { store, items: Vec::new(), key_at: None }
+    }
+
+    pub fn put(&mut self, item: Item, condition: Option<(&str, Option<i64>)>) -> Result<(), StoreError> {
         let mut p = Put::builder().table_name(&self.store.table).set_item(Some(item));
         if let Some((expr, value)) = condition {
             p = p.condition_expression(expr);
@@ -33,7 +38,7 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    fn delete(&mut self, pk: String, sk: String) -> Result<(), StoreError> {
+    pub fn delete(&mut self, pk: String, sk: String) -> Result<(), StoreError> {
         let d = Delete::builder().table_name(&self.store.table).set_key(Some(key(pk, sk))).build().map_err(backend)?;
         self.items.push(TransactWriteItem::builder().delete(d).build());
         Ok(())
@@ -139,7 +144,7 @@ fn event_of(item: &Item) -> Result<EventRecord, StoreError> {
 
 /// Reads a cancelled transaction: the idempotency key's condition failing means a duplicate, anything else
 /// (state version, id collision) a conflict to retry.
-fn cancelled(
+pub(super) fn cancelled(
     e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
     key_at: Option<usize>,
 ) -> Option<CommitOutcome> {
@@ -169,7 +174,7 @@ impl CallStore for DynamoStore {
         let mut days = vec![("cls", st.updated_at)];
         days.extend(c.alerts.iter().map(|a| ("als", a.created_at)));
         self.register_days(days).await?;
-        let mut tx = Tx { store: self, items: Vec::new(), key_at: None };
+        let mut tx = Tx::new(self);
         let mut state = self.item(pk.clone(), "state".into(), &st.updated_at);
         state.extend([
             ("body".into(), to_body(st)?),
@@ -241,15 +246,16 @@ impl CallStore for DynamoStore {
         self.calls_listing(q).await
     }
 
-    async fn load_live_audio(&self, call_id: &str) -> Result<Option<Versioned<LiveAudioBuffer>>, StoreError> {
-        self.get(call_pk(call_id), "audio").await?.as_ref().map(Self::versioned).transpose()
+    async fn load_live_audio(&self, call_id: &str, chunk_id: Option<&str>) -> Result<LoadedLiveAudio, StoreError> {
+        self.live_load(call_id, chunk_id).await
     }
 
-    async fn save_live_audio(&self, buffer: &LiveAudioBuffer, expected: Option<u64>) -> Result<bool, StoreError> {
-        let touched = buffer.updated_at.unwrap_or_else(chrono::Utc::now);
-        let mut item = self.item(call_pk(&buffer.call_id), "audio".into(), &touched);
-        item.insert("body".into(), to_body(buffer)?);
-        self.put_versioned(item, expected).await
+    async fn live_audio_chunks(&self, call_id: &str, limit: usize) -> Result<Vec<ChunkRef>, StoreError> {
+        self.live_oldest(call_id, limit).await
+    }
+
+    async fn append_live_audio(&self, append: &LiveAppend) -> Result<AppendOutcome, StoreError> {
+        self.live_append(append).await
     }
 
     async fn idle_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError> {

@@ -4,7 +4,6 @@
 use super::{DynamoStore, Item, backend, body, call_pk, day, get_s, key, s, sdk_err};
 use crate::ports::{CallPage, CallQuery, PurgedCall, StoreError};
 use crate::realtime::domain::CallState;
-use crate::realtime::live_audio::LiveAudioBuffer;
 use crate::values::timestamps::{Timestamp, iso};
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use base64::Engine;
@@ -242,16 +241,11 @@ impl DynamoStore {
         }
         let mut doomed: Vec<Item> = listed.into_iter().collect();
         let derive_listing = doomed.is_empty();
-        let mut live_audio = None;
         for item in &items {
             let sk = get_s(item, "sk")?;
-            match sk {
-                "audio" => live_audio = Some(body::<LiveAudioBuffer>(item)?),
-                "state" if derive_listing => {
-                    let state: CallState = body(item)?;
-                    doomed.push(key(list_pk(&state.updated_at, call_id), list_sk(&state)));
-                }
-                _ => {}
+            if sk == "state" && derive_listing {
+                let state: CallState = body(item)?;
+                doomed.push(key(list_pk(&state.updated_at, call_id), list_sk(&state)));
             }
             if let Some(alert_key) = sk.strip_prefix("a#") {
                 doomed.extend(super::alerts::satellite_keys(alert_key)?);
@@ -259,7 +253,7 @@ impl DynamoStore {
             doomed.push(key(call_pk(call_id), sk));
         }
         self.delete_all(doomed).await?;
-        Ok(Some(PurgedCall { call_id: call_id.to_string(), live_audio }))
+        Ok(Some(PurgedCall { call_id: call_id.to_string() }))
     }
 
     /// `BatchWriteItem` deletes, 25 at a time, until nothing is left unprocessed.

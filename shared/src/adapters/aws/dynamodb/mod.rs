@@ -6,7 +6,9 @@
 //! | idempotency key | `c#<call>` | `k#<event_id>` |
 //! | event | `c#<call>` | `e#<occurred_at>#<id>` |
 //! | alert | `c#<call>` | `a#<created_at>#<id>` |
-//! | live-audio state (versioned) | `c#<call>` | `audio` |
+//! | live-audio window head (versioned) | `c#<call>` | `live` |
+//! | live-audio chunk entry | `c#<call>` | `l#<timestamp µs>#<seq>` |
+//! | live-audio chunk id marker | `c#<call>` | `lid#<chunk id>` |
 //! | alert by id | `alert#<id>` | `alert` |
 //! | call list (by last activity) | `cls#<day>#<shard>` | `<updated_at>#<call>` |
 //! | alert list (by creation) | `als#<day>` | `<created_at>#<id>` |
@@ -34,6 +36,7 @@ mod calls;
 mod connections;
 mod heartbeats;
 mod listing;
+mod live_audio;
 mod tickets;
 
 pub use connections::Following;

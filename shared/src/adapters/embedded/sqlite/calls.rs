@@ -3,11 +3,11 @@
 use super::rows::{self, ALERT_COLUMNS, EVENT_COLUMNS, collect, json, to_json};
 use super::{SqliteStore, db_err};
 use crate::ports::{
-    AlertQuery, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, PurgedCall, StoreError,
-    Versioned,
+    AlertQuery, AppendOutcome, CallPage, CallQuery, CallStore, CommitOutcome, EventCommit, LoadedCall, LoadedLiveAudio,
+    PurgedCall, StoreError, Versioned,
 };
 use crate::realtime::domain::{Alert, CallState, EventRecord};
-use crate::realtime::live_audio::LiveAudioBuffer;
+use crate::realtime::live_audio::{ChunkRef, LiveAppend};
 use crate::values::timestamps::{Timestamp, iso};
 use async_trait::async_trait;
 use base64::Engine;
@@ -37,8 +37,14 @@ fn write_state(tx: &Connection, state: &CallState, expected: Option<u64>) -> Res
 }
 
 /// Runs a statement from the connection's cache of prepared statements.
-fn execute(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+pub(super) fn execute(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
     c.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(db_err)
+}
+
+/// Whether a cached point query finds a row.
+pub(super) fn exists(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool, StoreError> {
+    let row = c.prepare_cached(sql).and_then(|mut s| s.query_row(params, |_| Ok(())).optional());
+    Ok(row.map_err(db_err)?.is_some())
 }
 
 /// One event's commit, all or nothing: in its own savepoint, so a duplicate or a conflict leaves no trace
@@ -98,8 +104,8 @@ fn decode_cursor(cursor: &str) -> Option<(String, String)> {
     Some((at.to_string(), id.to_string()))
 }
 
-/// Reads a versioned JSON `state` row of `table` (`realtime_call` or `live_audio`) by call id.
-fn load_versioned<T: serde::de::DeserializeOwned>(
+/// Reads a versioned JSON `state` row of `table` (`realtime_call` or `live_audio_head`) by call id.
+pub(super) fn load_versioned<T: serde::de::DeserializeOwned>(
     c: &Connection,
     table: &str,
     call_id: &str,
@@ -142,11 +148,9 @@ impl CallStore for SqliteStore {
             let state = load_versioned(c, "realtime_call", &call_id)?;
             let duplicate = match &key {
                 None => false,
-                Some(k) => c
-                    .prepare_cached("SELECT 1 FROM idempotency_key WHERE call_id = ?1 AND key = ?2")
-                    .and_then(|mut s| s.query_row(params![call_id, k], |_| Ok(())).optional())
-                    .map_err(db_err)?
-                    .is_some(),
+                Some(k) => {
+                    exists(c, "SELECT 1 FROM idempotency_key WHERE call_id = ?1 AND key = ?2", params![call_id, k])?
+                }
             };
             Ok(LoadedCall { state, duplicate })
         })
@@ -234,29 +238,19 @@ impl CallStore for SqliteStore {
         .await
     }
 
-    async fn load_live_audio(&self, call_id: &str) -> Result<Option<Versioned<LiveAudioBuffer>>, StoreError> {
-        let call_id = call_id.to_string();
-        self.read_now(move |c| load_versioned(c, "live_audio", &call_id)).await
+    async fn load_live_audio(&self, call_id: &str, chunk_id: Option<&str>) -> Result<LoadedLiveAudio, StoreError> {
+        let (call_id, chunk_id) = (call_id.to_string(), chunk_id.map(str::to_string));
+        self.read_now(move |c| super::live_audio::load(c, &call_id, chunk_id.as_deref())).await
     }
 
-    async fn save_live_audio(&self, buffer: &LiveAudioBuffer, expected: Option<u64>) -> Result<bool, StoreError> {
-        let (call_id, body) = (buffer.call_id.clone(), to_json(buffer)?);
-        self.write(move |c| {
-            let changed = match expected {
-                None => execute(
-                    c,
-                    "INSERT INTO live_audio (call_id, version, state) VALUES (?1, 1, ?2) ON CONFLICT (call_id) DO NOTHING",
-                    params![call_id, body],
-                ),
-                Some(v) => execute(
-                    c,
-                    "UPDATE live_audio SET version = version + 1, state = ?2 WHERE call_id = ?1 AND version = ?3",
-                    params![call_id, body, v as i64],
-                ),
-            }?;
-            Ok(changed == 1)
-        })
-        .await
+    async fn live_audio_chunks(&self, call_id: &str, limit: usize) -> Result<Vec<ChunkRef>, StoreError> {
+        let call_id = call_id.to_string();
+        self.read_now(move |c| super::live_audio::oldest(c, &call_id, limit)).await
+    }
+
+    async fn append_live_audio(&self, append: &LiveAppend) -> Result<AppendOutcome, StoreError> {
+        let append = append.clone();
+        self.write(move |c| super::live_audio::append(c, &append)).await
     }
 
     async fn idle_calls(&self, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError> {

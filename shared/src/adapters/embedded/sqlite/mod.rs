@@ -1,5 +1,5 @@
-//! The embedded store: one SQLite file (WAL) holding calls, events, alerts, idempotency keys, live-audio
-//! window state, worker heartbeats, WebSocket tickets, batch calls and the batch job queue. Calls are versioned rows, so the same optimistic-concurrency
+//! The embedded store: one SQLite file (WAL) holding calls, events, alerts, idempotency keys, the live-audio
+//! window (a head and a row per chunk), worker heartbeats, WebSocket tickets, batch calls and the batch job queue. Calls are versioned rows, so the same optimistic-concurrency
 //! contract holds here as on DynamoDB. Writes go through one writer thread that commits them in groups
 //! (`writer.rs`), which also keeps each call's newest events and alerts (`recent.rs`); reads run on a few
 //! read-only connections (`readers.rs`).
@@ -8,6 +8,7 @@ mod batch;
 mod calls;
 mod heartbeats;
 mod jobs;
+mod live_audio;
 
 pub use jobs::MAX_RECEIVES;
 mod readers;
@@ -64,11 +65,22 @@ CREATE TABLE IF NOT EXISTS idempotency_key (
     created_at TEXT NOT NULL,
     PRIMARY KEY (call_id, key)
 );
-CREATE TABLE IF NOT EXISTS live_audio (
+CREATE TABLE IF NOT EXISTS live_audio_head (
     call_id TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
     state TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS live_audio_chunk (
+    call_id TEXT NOT NULL,
+    order_key TEXT NOT NULL,
+    chunk_id TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (call_id, order_key)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS live_audio_chunk_id ON live_audio_chunk (call_id, chunk_id);
+-- Releases before 2026-12 kept each call's window as one row listing every chunk. A window is rolling
+-- audio: calls live at the upgrade start a fresh one, and their old chunks' blobs go with the call.
+DROP TABLE IF EXISTS live_audio;
 -- Earlier versions kept one heartbeat per component; heartbeats are transient, so that table just goes.
 DROP TABLE IF EXISTS heartbeat;
 CREATE TABLE IF NOT EXISTS worker_heartbeat (

@@ -1,14 +1,14 @@
 //! Finding idle calls and purging expired ones from the SQLite store.
 
 use super::db_err;
-use super::rows::{collect, json};
+use super::rows::collect;
 use crate::ports::{PurgedCall, StoreError};
-use crate::realtime::live_audio::LiveAudioBuffer;
 use crate::values::timestamps::{Timestamp, iso};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 /// Tables holding per-call rows, all keyed by `call_id`.
-const CALL_TABLES: [&str; 5] = ["realtime_event", "supervisor_alert", "idempotency_key", "live_audio", "realtime_call"];
+const CALL_TABLES: [&str; 6] =
+    ["realtime_event", "supervisor_alert", "idempotency_key", "live_audio_chunk", "live_audio_head", "realtime_call"];
 
 pub fn idle_calls(c: &Connection, before: Timestamp, limit: usize) -> Result<Vec<String>, StoreError> {
     let mut stmt = c
@@ -41,7 +41,7 @@ pub fn delete_call(c: &mut Connection, call_id: &str) -> Result<Option<PurgedCal
     let tx = c.savepoint().map_err(db_err)?;
     let exists: bool = tx
         .query_row(
-            "SELECT EXISTS (SELECT 1 FROM realtime_call WHERE call_id = ?1) OR EXISTS (SELECT 1 FROM live_audio WHERE call_id = ?1)",
+            "SELECT EXISTS (SELECT 1 FROM realtime_call WHERE call_id = ?1) OR EXISTS (SELECT 1 FROM live_audio_head WHERE call_id = ?1)",
             [call_id],
             |r| r.get(0),
         )
@@ -55,13 +55,8 @@ pub fn delete_call(c: &mut Connection, call_id: &str) -> Result<Option<PurgedCal
 }
 
 fn purge_one(tx: &Connection, call_id: String) -> Result<PurgedCall, StoreError> {
-    let audio: Option<String> = tx
-        .query_row("SELECT state FROM live_audio WHERE call_id = ?1", [&call_id], |r| r.get(0))
-        .optional()
-        .map_err(db_err)?;
-    let live_audio = audio.map(|a| json::<LiveAudioBuffer>(&a)).transpose()?;
     for table in CALL_TABLES {
         tx.execute(&format!("DELETE FROM {table} WHERE call_id = ?1"), [&call_id]).map_err(db_err)?;
     }
-    Ok(PurgedCall { call_id, live_audio })
+    Ok(PurgedCall { call_id })
 }
