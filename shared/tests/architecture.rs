@@ -236,6 +236,7 @@ const PURE: &[&str] = &[
     "shared/src/realtime/alerts.rs",
     "shared/src/realtime/keywords.rs",
     "shared/src/realtime/live_audio.rs",
+    "shared/src/realtime/activity.rs",
     "shared/src/audio/silence.rs",
     "shared/src/realtime/domain.rs",
     "shared/src/values/timestamps.rs",
