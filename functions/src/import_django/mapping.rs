@@ -270,3 +270,7 @@ pub fn same_batch_call(stored: &BatchCall, planned: &BatchCall) -> bool {
 pub fn digest_of(analysis: &[u8]) -> Option<shared::batch::Digest> {
     serde_json::from_slice::<Value>(analysis).ok().filter(Value::is_object).map(|v| shared::batch::digest(&v))
 }
+
+#[cfg(test)]
+#[path = "mapping_tests.rs"]
+mod tests;
