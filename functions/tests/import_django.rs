@@ -4,6 +4,9 @@
 //! finds everything there and changes nothing.
 
 mod common;
+#[cfg(feature = "aws")]
+#[path = "../../shared/tests/moto/mod.rs"]
+mod moto;
 
 use common::{SUPERVISOR, serve_binary};
 use rusqlite::{Connection, params};
@@ -355,18 +358,25 @@ fn old_system(root: &Path) -> std::path::PathBuf {
     db
 }
 
-fn import(data_dir: &Path, old_root: &Path, db: &Path) -> (bool, String) {
+/// Runs `call-analytics import-django` with `args` and `env` (besides DATA_DIR and the retention of 0).
+fn import_with(data_dir: &Path, old_root: &Path, db: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_call-analytics"))
         .args(["import-django", "--db"])
         .arg(db)
         .arg("--data-root")
         .arg(old_root)
+        .args(args)
         .env("DATA_DIR", data_dir)
         .env("REALTIME_RETENTION_DAYS", "0")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
+}
+
+fn import(data_dir: &Path, old_root: &Path, db: &Path) -> (bool, String) {
+    import_with(data_dir, old_root, db, &[], &[])
 }
 
 async fn get(http: &reqwest::Client, base: &str, path: &str) -> Value {
@@ -500,4 +510,46 @@ async fn the_old_systems_calls_are_imported_once_and_served() {
     assert_eq!(seen(&base).await, before, "the second import changed what the API shows");
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// The same importer through the AWS adapters (`--target aws`), against moto: the same counts, and a second
+/// run that finds everything there.
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_import_goes_through_the_aws_adapters() {
+    use shared::adapters::aws::{DynamoStore, S3BlobStore};
+    use shared::ports::{AlertQuery, BatchStore, BlobStore, CallStore};
+    let (old, data) = (tempfile::TempDir::new().unwrap(), tempfile::TempDir::new().unwrap());
+    let db = old_system(old.path());
+    let moto = moto::Moto::start();
+    let sdk = moto::sdk(&moto.endpoint).await;
+    let settings = moto::fixture(&sdk, &moto.endpoint, "imported").await;
+    let env = [
+        ("TABLE_NAME", "imported"),
+        ("BUCKET_NAME", "imported"),
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let aws = |env: &[(&str, &str)]| import_with(data.path(), old.path(), &db, &["--target", "aws"], env);
+    let (ok, first) = aws(&env);
+    assert!(ok, "{first}");
+    assert!(line(&first, "realtime calls").contains("2 imported        0 already present        1 skipped"), "{first}");
+    assert!(line(&first, "batch calls").contains("2 imported        0 already present        2 skipped"), "{first}");
+    let (ok, second) = aws(&env);
+    assert!(ok, "{second}");
+    assert!(line(&second, "events").contains("0 imported        4 already present        2 skipped"), "{second}");
+    assert!(!data.path().join("call_analytics.db").exists(), "nothing written to DATA_DIR");
+
+    let store = DynamoStore::new(&sdk, &settings);
+    assert_eq!(store.recent_events("genesys-1", 40).await.unwrap().len(), 3);
+    let query = AlertQuery { call_id: Some("genesys-1".into()), open_only: false, limit: 10 };
+    let alerts = store.list_alerts(&query).await.unwrap();
+    assert_eq!(alerts.iter().filter(|a| a.acknowledged_at.is_some()).count(), 2, "{alerts:?}");
+    let done = store.get_batch_call(DONE).await.unwrap().unwrap().value;
+    assert_eq!(done.status, shared::batch::BatchStatus::Completed);
+    let blobs = S3BlobStore::new(&sdk, &settings);
+    assert_eq!(blobs.get(&done.upload_key).await.unwrap().as_deref(), Some(AUDIO));
+    assert!(blobs.get(&format!("outputs/{DONE}/analysis.json")).await.unwrap().is_some());
 }

@@ -33,12 +33,22 @@ enum Command {
         /// The folder the old system ran in: its stored paths (data/uploads/…, data/outputs/…) start here.
         #[arg(long, default_value = ".")]
         data_root: PathBuf,
+        /// Where to import: DATA_DIR (embedded), or the AWS table and bucket (TABLE_NAME, BUCKET_NAME; needs
+        /// a build with `--features aws`).
+        #[arg(long, value_enum, default_value = "embedded")]
+        target: Target,
     },
     /// Manage offline transcription models in DATA_DIR/models.
     Models {
         #[command(subcommand)]
         command: ModelsCommand,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Target {
+    Embedded,
+    Aws,
 }
 
 #[derive(Subcommand)]
@@ -131,16 +141,22 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Imports into `DATA_DIR` over the embedded adapters, holding its lock, and prints the summary.
-async fn import_django(db: PathBuf, data_root: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
+/// Imports into `DATA_DIR` (holding its lock) or the AWS backend, and prints the summary.
+async fn import_django(db: PathBuf, data_root: PathBuf, target: Target) -> Result<(), Box<dyn std::error::Error>> {
     let retention_days = shared::realtime::config::RealtimeConfig::from_env(&ProcessEnv)?.retention_days;
     let options = ImportOptions { db, data_root, retention_days, now: chrono::Utc::now() };
     let data_dir = data_dir();
-    let _lock = DataDirLock::acquire(&data_dir)?;
+    let (targets, _lock, into) = match target {
+        Target::Embedded => {
+            let lock = DataDirLock::acquire(&data_dir)?;
+            (Targets::embedded(&data_dir)?, Some(lock), data_dir.display().to_string())
+        }
+        Target::Aws => (Targets::aws(&ProcessEnv).await?, None, "the AWS table and bucket".into()),
+    };
     let started = std::time::Instant::now();
-    let summary = functions::import_django::run(&options, &Targets::embedded(&data_dir)?).await?;
+    let summary = functions::import_django::run(&options, &targets).await?;
     print!("{}", summary.render());
-    println!("done in {:.3} s (data in {})", started.elapsed().as_secs_f64(), data_dir.display());
+    println!("done in {:.3} s (into {into})", started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -159,7 +175,7 @@ async fn main() -> ExitCode {
     shared::settings::retired::warn_in_use(&ProcessEnv);
     let result = match command {
         Command::Serve => serve().await,
-        Command::ImportDjango { db, data_root } => import_django(db, data_root).await,
+        Command::ImportDjango { db, data_root, target } => import_django(db, data_root, target).await,
         Command::Models { command: ModelsCommand::Install { name, from } } => {
             install_model(&name, from.as_deref()).await
         }

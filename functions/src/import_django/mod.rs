@@ -30,8 +30,12 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("reading {0}: {1}")]
     File(String, std::io::Error),
-    #[error("realtime call {0} changed while it was imported: is `call-analytics serve` running on this DATA_DIR?")]
+    #[error("realtime call {0} kept changing while it was imported: something else is writing to it")]
     Concurrent(String),
+    #[error("this build has no AWS adapters: build call-analytics with `--features aws` for --target aws")]
+    NoAws,
+    #[error(transparent)]
+    Settings(#[from] shared::settings::env::EnvError),
 }
 
 /// What to import, from where.
@@ -62,6 +66,27 @@ impl Targets {
         let store = Arc::new(SqliteStore::open(&data_dir.join(DATABASE_FILE))?);
         let blobs = Arc::new(FolderBlobStore::new(data_dir.join(BLOB_FOLDER)));
         Ok(Self { calls: store.clone(), batch_calls: store, blobs })
+    }
+}
+
+#[cfg(feature = "aws")]
+impl Targets {
+    /// The AWS backend's table and bucket, from the variables the template gives the functions (`TABLE_NAME`,
+    /// `BUCKET_NAME`, and the SDK's own: region, credentials, `AWS_ENDPOINT_URL`).
+    pub async fn aws(e: &dyn shared::settings::env::EnvSource) -> Result<Self, ImportError> {
+        use shared::adapters::aws::{AwsSettings, DynamoStore, S3BlobStore, sdk_config};
+        let settings = AwsSettings::from_env(e)?;
+        let sdk = sdk_config().await;
+        let store = Arc::new(DynamoStore::new(&sdk, &settings));
+        Ok(Self { calls: store.clone(), batch_calls: store, blobs: Arc::new(S3BlobStore::new(&sdk, &settings)) })
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+impl Targets {
+    /// Refused: this build links no AWS SDK (the local binary's default).
+    pub async fn aws(_: &dyn shared::settings::env::EnvSource) -> Result<Self, ImportError> {
+        Err(ImportError::NoAws)
     }
 }
 

@@ -21,35 +21,42 @@ pub enum CallOutcome {
     Taken,
 }
 
+/// Tries per commit when another writer moves the call in between (live traffic on AWS, where nothing
+/// stops it): each try reads the call again.
+const COMMIT_TRIES: usize = 5;
+
 /// Commits `event`/`alerts` under `key` unless the key was used; `true` when it wrote.
 async fn commit_once(
     store: &dyn CallStore,
     plan: &RealtimePlan,
     key: &str,
     event: Option<NewEvent>,
-    alerts: Vec<PlannedAlert>,
+    alerts: &[PlannedAlert],
 ) -> Result<bool, ImportError> {
     let call_id = &plan.state.call_id;
-    let loaded = store.load_call(call_id, Some(key)).await?;
-    if loaded.duplicate {
-        return Ok(false);
+    for _ in 0..COMMIT_TRIES {
+        let loaded = store.load_call(call_id, Some(key)).await?;
+        if loaded.duplicate {
+            return Ok(false);
+        }
+        let mut state = plan.state.clone();
+        let prev = loaded.state.as_ref();
+        state.event_count = prev.map_or(0, |p| p.value.event_count) + u64::from(event.is_some());
+        let commit = EventCommit {
+            state,
+            expected_version: prev.map(|p| p.version),
+            previous_updated_at: prev.map(|p| p.value.updated_at),
+            event: event.clone(),
+            alerts: alerts.iter().map(|a| a.alert.clone()).collect(),
+            idempotency_key: Some(key.to_string()),
+        };
+        match store.commit_event(commit).await? {
+            CommitOutcome::Applied { .. } => return Ok(true),
+            CommitOutcome::Duplicate => return Ok(false),
+            CommitOutcome::Conflict => continue,
+        }
     }
-    let mut state = plan.state.clone();
-    let prev = loaded.state.as_ref();
-    state.event_count = prev.map_or(0, |p| p.value.event_count) + u64::from(event.is_some());
-    let commit = EventCommit {
-        state,
-        expected_version: prev.map(|p| p.version),
-        previous_updated_at: prev.map(|p| p.value.updated_at),
-        event,
-        alerts: alerts.into_iter().map(|a| a.alert).collect(),
-        idempotency_key: Some(key.to_string()),
-    };
-    match store.commit_event(commit).await? {
-        CommitOutcome::Applied { .. } => Ok(true),
-        CommitOutcome::Duplicate => Ok(false),
-        CommitOutcome::Conflict => Err(ImportError::Concurrent(call_id.clone())),
-    }
+    Err(ImportError::Concurrent(call_id.clone()))
 }
 
 /// Stored alerts matched to the old acknowledged ones by type, time and message (the store gives new
@@ -90,14 +97,14 @@ pub async fn import_call(store: &dyn CallStore, plan: &RealtimePlan) -> Result<C
     if started.state.is_some() && !started.duplicate {
         return Ok(CallOutcome::Taken);
     }
-    commit_once(store, plan, BEGIN_KEY, None, Vec::new()).await?;
+    commit_once(store, plan, BEGIN_KEY, None, &[]).await?;
     for e in &plan.events {
-        commit_once(store, plan, &event_key(e.old_id), Some(e.event.clone()), e.alerts.clone()).await?;
+        commit_once(store, plan, &event_key(e.old_id), Some(e.event.clone()), &e.alerts).await?;
     }
     for a in &plan.loose_alerts {
-        commit_once(store, plan, &alert_key(a.old_id), None, vec![a.clone()]).await?;
+        commit_once(store, plan, &alert_key(a.old_id), None, std::slice::from_ref(a)).await?;
     }
     acknowledge(store, plan).await?;
-    commit_once(store, plan, DONE_KEY, None, Vec::new()).await?;
+    commit_once(store, plan, DONE_KEY, None, &[]).await?;
     Ok(CallOutcome::Done(Outcome::Imported))
 }
