@@ -9,7 +9,7 @@ mod common;
 mod moto;
 
 use common::{SUPERVISOR, serve_binary};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -48,297 +48,70 @@ fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// The rows, awkward ones included. Realtime: naive times, NULLs, an unclamped sentiment and confidence,
+/// alerts acknowledged with and without a time, an alert whose event is not there, an unreadable event
+/// time, a severity nobody knows, an id no storage key can hold, and an event whose call is gone (SQLite
+/// enforces foreign keys only when a connection asks). Batch: a completed call whose outputs were written
+/// under another machine's absolute root, a failed one whose upload is gone, one in a status nobody
+/// knows, one with no creation time.
+fn old_rows() -> String {
+    let out = |name: &str| format!("'/srv/old-host/data/outputs/{DONE}/{name}'");
+    let (json, txt, analysis, qa, summary, raw) = (
+        out("transcript.json"),
+        out("transcript.txt"),
+        out("analysis.json"),
+        out("qa.json"),
+        out("summary.json"),
+        out("analysis_raw.txt"),
+    );
+    format!(
+        r#"
+INSERT INTO realtime_call VALUES
+  ('genesys-1', 'genesys', 'active', '2026-02-10 10:00:00', '2026-02-10 10:05:00.250000', 'agent-7', 'cust-9',
+   'customer', 'I want a manager', -0.412, 0.81, '{{"queue":"billing"}}'),
+  ('plain-2', 'generic', 'ended', '2026-02-09 08:00:00', '2026-02-09 08:01:00', NULL, NULL, NULL, '', 0.0, 0.0, '{{}}'),
+  ('bad id/with slash', 'generic', 'active', '2026-02-09 08:00:00', '2026-02-09 08:00:00', NULL, NULL, NULL, '',
+   0.0, 0.0, '{{}}');
+PRAGMA foreign_keys = OFF;
+INSERT INTO realtime_event (id, occurred_at, event_type, speaker, text, sentiment, confidence, metadata,
+  realtime_call_id) VALUES
+  (1, '2026-02-10 10:00:00', 'transcript', 'agent', 'Thank you for calling', 0.3, 0.9, '{{}}', 'genesys-1'),
+  (2, '2026-02-10 10:02:00.5', 'transcript', 'customer', 'This is terrible', -1.7, 1.4, '{{"source":"genesys"}}',
+   'genesys-1'),
+  (3, '2026-02-10 10:05:00.25', 'transcript', 'customer', 'I want a manager', NULL, NULL, '{{}}', 'genesys-1'),
+  (4, 'not a time', 'transcript', NULL, 'lost', NULL, NULL, '{{}}', 'plain-2'),
+  (5, '2026-02-09 08:00:30', 'call_end', NULL, '', NULL, NULL, '{{}}', 'plain-2'),
+  (6, '2026-02-09 08:00:30', 'transcript', NULL, '', NULL, NULL, '{{}}', 'ghost-call');
+INSERT INTO supervisor_alert (id, created_at, alert_type, severity, message, acknowledged, acknowledged_at,
+  metadata, realtime_call_id) VALUES
+  (1, '2026-02-10 10:02:00.5', 'negative_sentiment', 'high', 'Negative sentiment detected (-1.70) in live call.',
+   1, '2026-02-10 10:03:00', '{{"sentiment":-1.7,"threshold":-0.45,"event_id":2}}', 'genesys-1'),
+  (2, '2026-02-10 10:05:00.25', 'escalation_keyword', 'medium', 'Escalation keywords detected: manager', 0, NULL,
+   '{{"keywords":["manager"],"event_id":3}}', 'genesys-1'),
+  (3, '2026-02-10 10:05:00.25', 'high_risk_score', 'critical', 'Live risk score crossed threshold (0.81).', 1, NULL,
+   '{{"risk_score":0.81,"event_id":99}}', 'genesys-1'),
+  (4, '2026-02-09 08:00:30', 'dead_air', 'low', 'quiet', 0, NULL, '{{}}', 'plain-2');
+INSERT INTO "call" VALUES
+  ('{DONE}', 'call one.wav', 'data/uploads/{DONE}_call one.wav', 'completed', '2026-02-10 10:15:20.123456',
+   '2026-02-10 10:17:00', 61.5, 'en-IN', 'saarika:v2', 1, 2, NULL, 'support', '', {txt}, {json}, {analysis}, {qa},
+   {summary}, {raw}, NULL);
+INSERT INTO "call" (id, filename, storage_path, status, created_at, updated_at, error_message) VALUES
+  ('{FAILED}', 'gone.mp3', 'data/uploads/{FAILED}_gone.mp3', 'failed', '2026-02-11 09:00:00', '2026-02-11 09:00:05',
+   'Sarvam job failed: 401'),
+  ('20260212090000000002', 'x.wav', 'data/uploads/x.wav', 'archived', '2026-02-12 09:00:00', '2026-02-12 09:00:00',
+   NULL),
+  ('20260213090000000003', 'y.wav', 'data/uploads/y.wav', 'queued', '', '', NULL);
+"#
+    )
+}
+
 /// The old system's folder: `data/db/call_analytics.db`, `data/uploads/…`, `data/outputs/<id>/…`.
 fn old_system(root: &Path) -> std::path::PathBuf {
     let db = root.join("data/db/call_analytics.db");
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
     let c = Connection::open(&db).unwrap();
     c.execute_batch(OLD_SCHEMA).unwrap();
-    // Realtime: naive times, NULLs, an unclamped sentiment, alerts acknowledged with and without a time.
-    let call = "INSERT INTO realtime_call VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-    c.execute(
-        call,
-        params![
-            "genesys-1",
-            "genesys",
-            "active",
-            "2026-02-10 10:00:00",
-            "2026-02-10 10:05:00.250000",
-            "agent-7",
-            "cust-9",
-            "customer",
-            "I want a manager",
-            -0.412,
-            0.81,
-            r#"{"queue":"billing"}"#
-        ],
-    )
-    .unwrap();
-    c.execute(
-        call,
-        params![
-            "plain-2",
-            "generic",
-            "ended",
-            "2026-02-09 08:00:00",
-            "2026-02-09 08:01:00",
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            "",
-            0.0,
-            0.0,
-            "{}"
-        ],
-    )
-    .unwrap();
-    c.execute(
-        call,
-        params![
-            "bad id/with slash",
-            "generic",
-            "active",
-            "2026-02-09 08:00:00",
-            "2026-02-09 08:00:00",
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            "",
-            0.0,
-            0.0,
-            "{}"
-        ],
-    )
-    .unwrap();
-    let event = "INSERT INTO realtime_event (id, occurred_at, event_type, speaker, text, sentiment, confidence, \
-        metadata, realtime_call_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-    c.execute(
-        event,
-        params![1, "2026-02-10 10:00:00", "transcript", "agent", "Thank you for calling", 0.3, 0.9, "{}", "genesys-1"],
-    )
-    .unwrap();
-    c.execute(
-        event,
-        params![
-            2,
-            "2026-02-10 10:02:00.5",
-            "transcript",
-            "customer",
-            "This is terrible",
-            -1.7,
-            1.4,
-            r#"{"source":"genesys"}"#,
-            "genesys-1"
-        ],
-    )
-    .unwrap();
-    c.execute(
-        event,
-        params![
-            3,
-            "2026-02-10 10:05:00.25",
-            "transcript",
-            "customer",
-            "I want a manager",
-            None::<f64>,
-            None::<f64>,
-            "{}",
-            "genesys-1"
-        ],
-    )
-    .unwrap();
-    c.execute(
-        event,
-        params![4, "not a time", "transcript", None::<String>, "lost", None::<f64>, None::<f64>, "{}", "plain-2"],
-    )
-    .unwrap();
-    c.execute(
-        event,
-        params![5, "2026-02-09 08:00:30", "call_end", None::<String>, "", None::<f64>, None::<f64>, "{}", "plain-2"],
-    )
-    .unwrap();
-    // An event whose call is gone: SQLite enforces foreign keys only when a connection asks.
-    c.pragma_update(None, "foreign_keys", "OFF").unwrap();
-    c.execute(
-        event,
-        params![
-            6,
-            "2026-02-09 08:00:30",
-            "transcript",
-            None::<String>,
-            "",
-            None::<f64>,
-            None::<f64>,
-            "{}",
-            "ghost-call"
-        ],
-    )
-    .unwrap();
-    let alert = "INSERT INTO supervisor_alert (id, created_at, alert_type, severity, message, acknowledged, \
-        acknowledged_at, metadata, realtime_call_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-    c.execute(
-        alert,
-        params![
-            1,
-            "2026-02-10 10:02:00.5",
-            "negative_sentiment",
-            "high",
-            "Negative sentiment detected (-1.70) in live call.",
-            1,
-            "2026-02-10 10:03:00",
-            r#"{"sentiment":-1.7,"threshold":-0.45,"event_id":2}"#,
-            "genesys-1"
-        ],
-    )
-    .unwrap();
-    c.execute(
-        alert,
-        params![
-            2,
-            "2026-02-10 10:05:00.25",
-            "escalation_keyword",
-            "medium",
-            "Escalation keywords detected: manager",
-            0,
-            None::<String>,
-            r#"{"keywords":["manager"],"event_id":3}"#,
-            "genesys-1"
-        ],
-    )
-    .unwrap();
-    c.execute(
-        alert,
-        params![
-            3,
-            "2026-02-10 10:05:00.25",
-            "high_risk_score",
-            "critical",
-            "Live risk score crossed threshold (0.81).",
-            1,
-            None::<String>,
-            r#"{"risk_score":0.81,"event_id":99}"#,
-            "genesys-1"
-        ],
-    )
-    .unwrap();
-    c.execute(alert, params![4, "2026-02-09 08:00:30", "dead_air", "low", "quiet", 0, None::<String>, "{}", "plain-2"])
-        .unwrap();
-    // Batch: a completed call whose outputs were written under another absolute root, a failed one whose
-    // upload is gone, one in a status nobody knows, one with no creation time.
-    let out = |name: &str| format!("/srv/old-host/data/outputs/{DONE}/{name}");
-    let batch = "INSERT INTO \"call\" (id, filename, storage_path, status, created_at, updated_at, duration_seconds, \
-        language_code, stt_model, with_diarization, num_speakers, prompt, prompt_pack, glossary_terms, \
-        transcript_text_path, transcript_json_path, analysis_json_path, qa_json_path, summary_json_path, \
-        raw_llm_path, error_message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-        ?17, ?18, ?19, ?20, ?21)";
-    c.execute(
-        batch,
-        params![
-            DONE,
-            "call one.wav",
-            format!("data/uploads/{DONE}_call one.wav"),
-            "completed",
-            "2026-02-10 10:15:20.123456",
-            "2026-02-10 10:17:00",
-            61.5,
-            "en-IN",
-            "saarika:v2",
-            1,
-            2,
-            None::<String>,
-            "support",
-            "",
-            out("transcript.txt"),
-            out("transcript.json"),
-            out("analysis.json"),
-            out("qa.json"),
-            out("summary.json"),
-            out("analysis_raw.txt"),
-            None::<String>
-        ],
-    )
-    .unwrap();
-    c.execute(
-        batch,
-        params![
-            FAILED,
-            "gone.mp3",
-            format!("data/uploads/{FAILED}_gone.mp3"),
-            "failed",
-            "2026-02-11 09:00:00",
-            "2026-02-11 09:00:05",
-            None::<f64>,
-            None::<String>,
-            None::<String>,
-            None::<bool>,
-            None::<i64>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            "Sarvam job failed: 401"
-        ],
-    )
-    .unwrap();
-    c.execute(
-        batch,
-        params![
-            "20260212090000000002",
-            "x.wav",
-            "data/uploads/x.wav",
-            "archived",
-            "2026-02-12 09:00:00",
-            "2026-02-12 09:00:00",
-            None::<f64>,
-            None::<String>,
-            None::<String>,
-            None::<bool>,
-            None::<i64>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>
-        ],
-    )
-    .unwrap();
-    c.execute(
-        batch,
-        params![
-            "20260213090000000003",
-            "y.wav",
-            "data/uploads/y.wav",
-            "queued",
-            "",
-            "",
-            None::<f64>,
-            None::<String>,
-            None::<String>,
-            None::<bool>,
-            None::<i64>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>,
-            None::<String>
-        ],
-    )
-    .unwrap();
+    c.execute_batch(&old_rows()).unwrap();
     write(&root.join(format!("data/uploads/{DONE}_call one.wav")), AUDIO);
     let outputs = root.join("data/outputs").join(DONE);
     let transcript = json!({"generated_at": "2026-02-10T10:17:00Z", "entries": [
