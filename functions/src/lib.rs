@@ -6,7 +6,11 @@
 #[cfg(feature = "local")]
 pub mod app;
 pub mod auth;
+#[cfg(feature = "local")]
+pub mod data_lock;
 pub mod error;
+#[cfg(feature = "local")]
+pub mod import_django;
 #[cfg(feature = "aws")]
 pub mod lambda;
 #[cfg(feature = "aws")]

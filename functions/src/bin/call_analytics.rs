@@ -2,11 +2,14 @@
 
 use clap::{Parser, Subcommand};
 use functions::auth::Credentials;
+use functions::data_lock::DataDirLock;
+use functions::import_django::{ImportOptions, Targets};
 use functions::local_audiohook::GeneratedKeys;
 use functions::local_secrets::SecretSource;
 use functions::server::{Bound, LocalServer};
 use shared::process::logging::{self, LogConfig};
 use shared::settings::env::ProcessEnv;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -20,11 +23,32 @@ struct Cli {
 enum Command {
     /// Serve the API, the WebSocket push and the workers on the embedded adapters (settings from the environment).
     Serve,
+    /// Import the Django system's calls (realtime calls, events, alerts; batch calls with their upload and
+    /// artifacts) into DATA_DIR, as `serve` reads it. Safe to run again: what is there is left as it is.
+    /// Refused while `serve` runs on the same DATA_DIR.
+    ImportDjango {
+        /// The old system's SQLite file (its DB_PATH, data/db/call_analytics.db).
+        #[arg(long)]
+        db: PathBuf,
+        /// The folder the old system ran in: its stored paths (data/uploads/…, data/outputs/…) start here.
+        #[arg(long, default_value = ".")]
+        data_root: PathBuf,
+        /// Where to import: DATA_DIR (embedded), or the AWS table and bucket (TABLE_NAME, BUCKET_NAME; needs
+        /// a build with `--features aws`).
+        #[arg(long, value_enum, default_value = "embedded")]
+        target: Target,
+    },
     /// Manage offline transcription models in DATA_DIR/models.
     Models {
         #[command(subcommand)]
         command: ModelsCommand,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Target {
+    Embedded,
+    Aws,
 }
 
 #[derive(Subcommand)]
@@ -36,18 +60,21 @@ enum ModelsCommand {
         name: String,
         /// A ggml file you already have.
         #[arg(long)]
-        from: Option<std::path::PathBuf>,
+        from: Option<PathBuf>,
     },
+}
+
+/// `DATA_DIR` (data), as `serve` reads it.
+fn data_dir() -> PathBuf {
+    PathBuf::from(shared::settings::env::string(&ProcessEnv, "DATA_DIR").unwrap_or_else(|| "data".into()))
 }
 
 async fn install_model(name: &str, from: Option<&std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
     use functions::model_install::{Source, install};
-    let data_dir = std::path::PathBuf::from(
-        shared::settings::env::string(&ProcessEnv, "DATA_DIR").unwrap_or_else(|| "data".into()),
-    );
+    let data_dir = data_dir();
     let official = shared::settings::env::string(&ProcessEnv, "WHISPER_MODEL_BASE_URL");
     let sources = shared::settings::env::string(&ProcessEnv, "WHISPER_SOURCES_DIR")
-        .map_or_else(|| data_dir.join("models").join("sources"), std::path::PathBuf::from);
+        .map_or_else(|| data_dir.join("models").join("sources"), PathBuf::from);
     let source = match (from, &official) {
         (Some(path), _) => Source::File(path),
         (None, Some(base)) => Source::Official(base),
@@ -84,6 +111,7 @@ fn announce<T, const N: usize>(
 
 /// Serves until SIGTERM or SIGINT.
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+    let _lock = DataDirLock::acquire(&data_dir())?;
     let stop = shared::process::shutdown::signal();
     let Bound { config: cfg, server, http, audiohook, connector } = LocalServer::bind(&ProcessEnv).await?;
     let addr = http.local_addr()?;
@@ -113,6 +141,25 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Imports into `DATA_DIR` (holding its lock) or the AWS backend, and prints the summary.
+async fn import_django(db: PathBuf, data_root: PathBuf, target: Target) -> Result<(), Box<dyn std::error::Error>> {
+    let retention_days = shared::realtime::config::RealtimeConfig::from_env(&ProcessEnv)?.retention_days;
+    let options = ImportOptions { db, data_root, retention_days, now: chrono::Utc::now() };
+    let data_dir = data_dir();
+    let (targets, _lock, into) = match target {
+        Target::Embedded => {
+            let lock = DataDirLock::acquire(&data_dir)?;
+            (Targets::embedded(&data_dir)?, Some(lock), data_dir.display().to_string())
+        }
+        Target::Aws => (Targets::aws(&ProcessEnv).await?, None, "the AWS table and bucket".into()),
+    };
+    let started = std::time::Instant::now();
+    let summary = functions::import_django::run(&options, &targets).await?;
+    print!("{}", summary.render());
+    println!("done in {:.3} s (into {into})", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // Before anything is written: DATA_DIR, its SQLite file, blobs and secrets, and LOG_DIR's files.
@@ -128,6 +175,7 @@ async fn main() -> ExitCode {
     shared::settings::retired::warn_in_use(&ProcessEnv);
     let result = match command {
         Command::Serve => serve().await,
+        Command::ImportDjango { db, data_root, target } => import_django(db, data_root, target).await,
         Command::Models { command: ModelsCommand::Install { name, from } } => {
             install_model(&name, from.as_deref()).await
         }

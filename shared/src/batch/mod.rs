@@ -14,6 +14,7 @@ mod staging;
 mod sweep;
 pub mod worker;
 
+pub use digest::digest;
 pub use process::{ProcessError, Processed};
 pub use record::{BatchCall, BatchStatus, CallOptions, Digest};
 pub use service::{
