@@ -2,6 +2,7 @@
 //! the protocol state machine, media handling and forwarding. Protocol logic is pure; sockets live apart.
 
 pub mod admission;
+mod backlog;
 pub mod chunker;
 pub mod config;
 mod connector_events;

@@ -5,6 +5,7 @@
 //! (beyond, new audio is dropped and counted, and the hole is a gap on the timeline), and every storage call
 //! the worker makes has a time limit, so a hung store cannot grow it either.
 
+use super::backlog::Backlog;
 use super::chunker::{Chunk, Chunker, FlushRules};
 use super::connector_languages::Languages;
 use super::media::Frames;
@@ -110,24 +111,6 @@ impl Pipeline {
     }
 }
 
-/// Audio queued between a session's socket reader and its worker, in samples per channel, against a limit.
-struct Backlog {
-    queued: AtomicU64,
-    limit: u64,
-}
-
-impl Backlog {
-    /// Counts `n` samples in if they fit.
-    fn admit(&self, n: u64) -> bool {
-        let fits = |q: u64| q.checked_add(n).filter(|t| *t <= self.limit);
-        self.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, fits).is_ok()
-    }
-
-    fn taken(&self, n: u64) {
-        let _ = self.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| Some(q.saturating_sub(n)));
-    }
-}
-
 /// The socket task's end of a session: sends into the worker's queue, never waits.
 struct Handle {
     tx: mpsc::UnboundedSender<Msg>,
@@ -184,7 +167,7 @@ impl SessionSink for Pipeline {
         self.stats.sessions_opened.fetch_add(1, Ordering::Relaxed);
         self.stats.active_sessions.fetch_add(1, Ordering::Relaxed);
         let limit = u64::from(self.settings.queue_seconds) * u64::from(super::media::RATE);
-        let backlog = Arc::new(Backlog { queued: AtomicU64::new(0), limit });
+        let backlog = Arc::new(Backlog::new(limit));
         let mut worker = Worker::new(self, ids, opened);
         // Only a connector session with a transcriber has anything to say back.
         let (replies_tx, replies) = match (opened.connector, &worker.live) {
