@@ -48,10 +48,10 @@ impl LiveConfig {
     pub fn from_env(e: &dyn EnvSource) -> Result<Self, ConfigError> {
         // Switched off, the provider's settings are not read at all: a batch-only provider (Sarvam with its
         // key given to the batch worker alone) must not stop the listener from starting.
-        let switched_off = !env::parsed(e, "LIVE_TRANSCRIPTION_ENABLED", true, "true or false")?;
-        let stt = if switched_off { SttConfig::None } else { SttConfig::from_env(e)? };
-        let enabled =
-            !switched_off && env::parsed(e, "LIVE_TRANSCRIPTION_ENABLED", stt != SttConfig::None, "true or false")?;
+        const ENABLED: &str = "LIVE_TRANSCRIPTION_ENABLED";
+        let asked = env::string(e, ENABLED).map(|_| env::parsed(e, ENABLED, false, "true or false")).transpose()?;
+        let stt = if asked == Some(false) { SttConfig::None } else { SttConfig::from_env(e)? };
+        let enabled = asked.unwrap_or(stt != SttConfig::None);
         if enabled && stt == SttConfig::None {
             return Err(ConfigError::NoSttProvider);
         }
