@@ -35,13 +35,14 @@ fn value(raw: &str) -> Option<String> {
         let inner = rest.strip_suffix('"')?;
         let (mut out, mut chars) = (String::with_capacity(inner.len()), inner.chars());
         while let Some(c) = chars.next() {
-            match (c, c == '\\') {
-                (_, true) => match chars.next() {
-                    Some('n') => out.push('\n'),
-                    Some(other) => out.push(other),
-                    None => out.push('\\'),
-                },
-                (c, false) => out.push(c),
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
             }
         }
         return Some(out);
