@@ -22,14 +22,18 @@ const PEAK_RSS_BYTES: u64 = 150_000_000;
 /// The decoded bound for the server: above the 300 s call's 9.6 MB, below the 600 s call's 19.2 MB.
 const MAX_DECODED_BYTES: &str = "15000000";
 
-/// A transcription server that says the same line for any audio.
+/// A fake transcription server that says the same line for any audio. It reads the whole upload before it
+/// answers, as a real one does: answering first and closing the connection breaks the client's pipe
+/// mid-body, and the worker then retries until the test's deadline (seen in CI on a loaded machine).
 async fn fake_stt() -> String {
-    let app = axum::Router::new().route(
-        "/v1/audio/transcriptions",
-        post(|| async {
-            json!({"text": "hello", "segments": [{"start": 0.0, "end": 1.0, "text": "hello"}]}).to_string()
-        }),
-    );
+    let app = axum::Router::new()
+        .route(
+            "/v1/audio/transcriptions",
+            post(|_audio: axum::body::Bytes| async {
+                json!({"text": "hello", "segments": [{"start": 0.0, "end": 1.0, "text": "hello"}]}).to_string()
+            }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::disable());
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", socket.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });

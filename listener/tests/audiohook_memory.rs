@@ -43,10 +43,11 @@ fn rss(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streaming_session_holds_at_most_64_kib_resident() {
     let dir = tempfile::tempdir().unwrap();
-    // The ingest answers at once and keeps nothing: only the listener's memory is measured.
+    // The fake ingest reads each request whole (answering before the body is read can break the client's
+    // pipe) and keeps nothing: only the listener's memory is measured.
     let app = axum::Router::new()
-        .route("/api/realtime/audio/chunk", post(|| async { "{}" }))
-        .route("/api/realtime/events", post(|| async { "{}" }));
+        .route("/api/realtime/audio/chunk", post(|_chunk: axum::body::Bytes| async { "{}" }))
+        .route("/api/realtime/events", post(|_event: axum::body::Bytes| async { "{}" }));
     let ingest = support::serve(app).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // Another build may be measured the same way (before/after a change): `LISTENER_BIN=path`.
