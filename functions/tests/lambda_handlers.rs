@@ -3,32 +3,17 @@
 //! ingest → push → snapshot → alerts → ack, plus the other functions and the JWT requirement.
 #![cfg(feature = "aws")]
 
+mod lambda_support;
 #[path = "../../shared/tests/moto/mod.rs"]
 mod moto;
 
-use axum::Router;
 use functions::lambda::{LambdaConfig, app_state};
 use functions::routes::{alerts, calls, health, ingest, live_audio, openapi};
 use functions::state::AppState;
+use lambda_support::{fixture, invoke, sqs_event};
 use serde_json::{Value, json};
 use shared::adapters::aws::DynamoStore;
 use std::collections::HashMap;
-use tower::ServiceExt;
-
-fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// Invokes `group`'s router with an API Gateway event, as `lambda_http::run` would.
-async fn invoke(state: &AppState, group: fn(&AppState) -> Router<AppState>, event: &Value) -> (u16, Value) {
-    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let req = req.map(|b| axum::body::Body::from(b.to_vec()));
-    let resp = group(state).with_state(state.clone()).oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
 
 /// A moto server with a fresh table and bucket named `name`, the functions' state on it (configured from
 /// the environment the template sets) and the fake management API's record of pushes.
@@ -299,19 +284,6 @@ async fn genesys_events_function_maps_partner_events_once() {
     assert_eq!((snapshot["status"].as_str(), snapshot["event_count"].as_u64()), (Some("ended"), Some(3)), "{snapshot}");
     let alerts: Vec<&str> = snapshot["alerts"].as_array().unwrap().iter().filter_map(|a| a["type"].as_str()).collect();
     assert!(alerts.contains(&"escalation_keyword"), "{alerts:?}");
-}
-
-/// The SQS event the worker function gets for what is waiting in the job queue (as Lambda builds it).
-async fn sqs_event(state: &AppState) -> Value {
-    let jobs = state.batch.ports.queue.receive(10, std::time::Duration::from_secs(60)).await.unwrap();
-    let records: Vec<Value> = jobs
-        .iter()
-        .map(|j| {
-            json!({"messageId": j.receipt, "receiptHandle": j.receipt, "body": j.body, "eventSource": "aws:sqs",
-                   "attributes": {"ApproximateReceiveCount": j.attempts.to_string()}})
-        })
-        .collect();
-    json!({ "Records": records })
 }
 
 /// The batch path on the AWS APIs: a file put under `uploads/` (straight into the bucket, and through a
