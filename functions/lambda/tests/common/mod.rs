@@ -42,6 +42,25 @@ pub fn functions(t: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
+/// The resources SAM makes for a function and the template may name: the dead-letter queue of an
+/// EventBridge rule with `DeadLetterConfig: {Type: SQS}` (`QueueLogicalId`, else `<function><event>Queue`),
+/// by logical id, with the function that owns it (and whose condition it has).
+pub fn generated(t: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (name, f) in functions(t) {
+        for (event, e) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            let dlq = &e["Properties"]["DeadLetterConfig"];
+            if e["Type"] == "EventBridgeRule" && dlq["Type"] == "SQS" {
+                let id = dlq["QueueLogicalId"]
+                    .as_str()
+                    .map_or_else(|| format!("{name}{}Queue", str_of(event)), String::from);
+                out.insert(id, f.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Every name a `!Ref`, `!GetAtt`, `!Condition` or `${...}` inside `!Sub` points at, with where it is.
 /// With `branch`, an `!If` is followed only into the branch it takes (`branch` says whether its condition
 /// holds), as CloudFormation resolves it for one deployment; without, into both.
