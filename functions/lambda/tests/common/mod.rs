@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod deployment;
+pub mod metrics;
 
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
