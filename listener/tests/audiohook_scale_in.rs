@@ -12,10 +12,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::put;
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::audiohook::SECRET_B64;
+use support::process::Audiohook;
 use support::server::{API_KEY, CONVERSATION, Client};
 
 const IDLE: Duration = Duration::from_secs(1);
@@ -48,15 +48,6 @@ impl FakeEcsAgent {
     }
 }
 
-struct Listener(Child);
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -74,26 +65,19 @@ async fn a_task_with_a_session_is_protected_from_scale_in_until_idle() {
         axum::Router::new().route("/api/task-1/task-protection/v1/state", put(state)).with_state(agent.clone()),
     )
     .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_listener"))
-        .args(["audiohook", "--host", "127.0.0.1", "--port", &port.to_string(), "--log-level", "warn"])
-        .env("DATA_DIR", dir.path())
-        .env("GENESYS_AUDIOHOOK_API_KEY", API_KEY)
-        .env("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET_B64)
-        .env("REALTIME_INGEST_URL", &ingest_url)
-        .env("ECS_AGENT_URI", format!("{base}/api/task-1"))
-        .env("GENESYS_AUDIOHOOK_PROTECTION_MINUTES", "7")
-        .env("GENESYS_AUDIOHOOK_PROTECTION_IDLE_SECONDS", IDLE.as_secs().to_string())
-        .env_remove("TABLE_NAME")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _listener = Listener(child);
-    support::wait_healthy(port).await;
+    let agent_uri = format!("{base}/api/task-1");
+    let idle = IDLE.as_secs().to_string();
+    let env = [
+        ("ECS_AGENT_URI", agent_uri.as_str()),
+        ("GENESYS_AUDIOHOOK_PROTECTION_MINUTES", "7"),
+        ("GENESYS_AUDIOHOOK_PROTECTION_IDLE_SECONDS", idle.as_str()),
+    ];
+    let listener =
+        Audiohook::start(env!("CARGO_BIN_EXE_listener"), dir.path(), (API_KEY, SECRET_B64), &ingest_url, &env).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(agent.enabled().is_empty(), "an idle task asks for nothing: {:?}", agent.enabled());
 
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", listener.port);
     let (mut call, opened) = Client::open(&addr, "7f1c5a2e-1b3d-4c5e-8f9a-0b1c2d3e4f5a", CONVERSATION).await;
     assert_eq!(opened["type"], "opened");
     // The first request fails (the agent refuses); the session goes on, and the listener asks again.

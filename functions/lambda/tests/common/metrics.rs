@@ -1,7 +1,7 @@
 //! The metrics the template reads (alarms, dashboard, scaling), for the monitoring tests: the series the
 //! code publishes and the AWS metrics read, what each alarm reads, and whether a read names a real series.
 
-use super::{functions, references, str_of};
+use super::{functions, references, resources_of, str_of};
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -89,13 +89,7 @@ pub fn alarm_reads(alarm: &Value) -> Vec<Read> {
 }
 
 pub fn alarms(t: &Value) -> BTreeMap<String, Value> {
-    t["Resources"]
-        .as_mapping()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
-        .map(|(k, r)| (str_of(k).to_string(), r.clone()))
-        .collect()
+    resources_of(t, "AWS::CloudWatch::Alarm")
 }
 
 /// The resource a dimension's value names (`!Ref X`, `!GetAtt X.Attr`), if any.

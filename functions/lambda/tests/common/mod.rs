@@ -32,15 +32,20 @@ pub fn seconds(v: &Value, what: &str) -> u64 {
         .unwrap_or_else(|| panic!("{what} is not a whole number of seconds: {v:?}"))
 }
 
-/// Function name → its resource, for every `AWS::Serverless::Function`.
-pub fn functions(t: &Value) -> BTreeMap<String, Value> {
+/// Logical id → resource, for every resource of type `kind`.
+pub fn resources_of(t: &Value, kind: &str) -> BTreeMap<String, Value> {
     t["Resources"]
         .as_mapping()
         .unwrap()
         .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .filter(|(_, r)| r["Type"] == kind)
         .map(|(k, r)| (str_of(k).to_string(), r.clone()))
         .collect()
+}
+
+/// Function name → its resource, for every `AWS::Serverless::Function`.
+pub fn functions(t: &Value) -> BTreeMap<String, Value> {
+    resources_of(t, "AWS::Serverless::Function")
 }
 
 /// The resources SAM makes for a function and the template may name: the dead-letter queue of an
