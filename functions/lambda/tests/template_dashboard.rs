@@ -60,8 +60,11 @@ fn searched(expression: &str) -> Read {
         schema.unwrap_or_else(|| panic!("not a SEARCH with a schema: {expression}")).split(',').collect();
     let name = expression.split_once("MetricName=\"").and_then(|(_, r)| r.split_once('"')).map(|(n, _)| n);
     let name = name.unwrap_or_else(|| panic!("a SEARCH without an exact MetricName: {expression}"));
-    let ns = (schema[0] != "call-analytics").then(|| schema[0].to_string());
-    // The Service a series' SEARCH finds is any that publishes it: stand in the first that does.
+    // A namespace with characters other than letters and digits (a stack's name has hyphens) is quoted.
+    let ns = schema[0].strip_prefix('"').and_then(|n| n.strip_suffix('"')).unwrap_or(schema[0]);
+    assert!(ns.chars().all(char::is_alphanumeric) || schema[0].starts_with('"'), "unquoted namespace {ns}");
+    let ns = (ns != "call-analytics").then(|| ns.to_string());
+    // A SEARCH finds the series for any Service that publishes it: `*` stands for them.
     let dimensions = schema[1..].iter().map(|d| (d.to_string(), Value::String("*".into()))).collect();
     Read { namespace: ns, name: name.into(), dimensions }
 }
