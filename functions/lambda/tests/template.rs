@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{functions, names, references, root, seconds, str_of, template};
+use common::{functions, generated, names, references, root, seconds, str_of, template};
 use serde_json::Value as Json;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 #[test]
 fn every_reference_resolves() {
     let t = template();
-    let defined: BTreeSet<String> = names(&t["Parameters"]).into_iter().chain(names(&t["Resources"])).collect();
+    let defined: BTreeSet<String> =
+        names(&t["Parameters"]).into_iter().chain(names(&t["Resources"])).chain(generated(&t).into_keys()).collect();
     let conditions = names(&t["Conditions"]);
     let mut refs = Vec::new();
     references(&t, "", None, &mut refs);

@@ -10,6 +10,8 @@ pub mod connector_languages;
 pub mod handshake;
 pub mod media;
 pub mod pipeline;
+pub mod protection;
+mod protection_agent;
 pub mod recording;
 mod replies;
 pub mod server;
