@@ -213,6 +213,17 @@ pub trait BlobStore: Send + Sync {
     async fn upload_url(&self, _key: &str, _expires: std::time::Duration) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
+    /// A URL a client can `GET` the object from directly for `expires` (S3 presigned), answered with
+    /// `file`'s type and name; `None` where the host streams blobs itself (the local folder). Presigning
+    /// does not look at the object: say first whether it is there. The URL carries credentials: never log it.
+    async fn download_url(
+        &self,
+        _key: &str,
+        _expires: std::time::Duration,
+        _file: &crate::delivery::FileMeta,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A message for supervisors watching `call_id` (the seed's SSE message types).

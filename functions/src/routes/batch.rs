@@ -153,33 +153,8 @@ async fn detail(State(s): State<AppState>, Path(id): Path<String>) -> Result<Jso
     Ok(Json(s.batch.detail(&id).await?))
 }
 
-/// The content type of an audio file by its extension (browsers need it to play inline).
-fn audio_type(name: &str) -> &'static str {
-    match name.rsplit('.').next().map(str::to_lowercase).as_deref() {
-        Some("wav") => "audio/wav",
-        Some("mp3") => "audio/mpeg",
-        Some("m4a" | "aac" | "mp4") => "audio/mp4",
-        Some("ogg" | "oga") => "audio/ogg",
-        Some("flac") => "audio/flac",
-        _ => "application/octet-stream",
-    }
-}
-
-/// A call's audio file to play inline, typed by its name.
-pub(super) fn audio_file(bytes: Vec<u8>, name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, audio_type(name).to_string()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 async fn audio(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (bytes, name) = s.batch.audio(&id).await?;
-    Ok(audio_file(bytes, &name))
+    Ok(super::handout(s.batch.audio(&id).await?))
 }
 
 fn attachment(d: Download) -> Response {
