@@ -124,6 +124,14 @@ async fn audio_responses_stay_under_the_lambda_payload_limit() {
     let streamed = fetch(&local.url(&format!("/api/calls/{local_id}/audio")), Some(SUPERVISOR)).await;
     assert_eq!((streamed.0, streamed.1.as_str()), (200, "audio/wav"), "the local process streams it");
     assert!(bytes == streamed.2 && bytes == upload, "the link gives the bytes the local process streams");
+    // The UI asks for the link itself (`?link=1`): it cannot follow a redirect to another origin.
+    let response = invoke(&state, batch::read_router, &get(&format!("/api/calls/{id}/audio"), "link=1")).await;
+    assert_eq!((measured(&response).1, &response["headers"]["cache-control"]), (200, &json!("no-store")));
+    let link: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(link["expires_in"], 300, "{link}");
+    assert!(fetch(link["url"].as_str().unwrap(), None).await.2 == upload);
+    let local_link = fetch(&local.url(&format!("/api/calls/{local_id}/audio?link=1")), Some(SUPERVISOR)).await;
+    assert!(local_link.2 == upload, "the local process has no link to give and streams the file");
 
     // A live call with a full 300 s window: 30 chunks of 10 s of 8 kHz stereo (9.6 MB), to both.
     let start = chrono::Utc::now() - chrono::Duration::seconds(300);

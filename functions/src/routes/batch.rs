@@ -153,8 +153,12 @@ async fn detail(State(s): State<AppState>, Path(id): Path<String>) -> Result<Jso
     Ok(Json(s.batch.detail(&id).await?))
 }
 
-async fn audio(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(super::handout(s.batch.audio(&id).await?))
+async fn audio(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    Ok(super::handout(s.batch.audio(&id).await?, &q))
 }
 
 fn attachment(d: Download) -> Response {

@@ -28,11 +28,11 @@ async fn wav(
     let window = match s.realtime.live_window(&call_id, max_seconds(&q)).await {
         Ok(window) => window,
         Err(ServiceError::NotFound(_)) if q.get("fallback").is_some_and(|v| flag(v)) => {
-            return fallback(&s, &call_id).await;
+            return fallback(&s, &call_id, &q).await;
         }
         Err(e) => return Err(e.into()),
     };
-    let mut response = super::handout(window);
+    let mut response = super::handout(window, &q);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -41,12 +41,12 @@ async fn wav(
 }
 
 /// The call's upload or recording, as `GET /api/calls/{id}/audio` serves it, marked `X-Live-Audio: 0`.
-async fn fallback(s: &AppState, call_id: &str) -> Result<Response, ApiError> {
+async fn fallback(s: &AppState, call_id: &str, q: &HashMap<String, String>) -> Result<Response, ApiError> {
     let audio = s.batch.audio(call_id).await.map_err(|e| match e {
         ServiceError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "Live audio not found"),
         e => e.into(),
     })?;
-    let mut response = super::handout(audio);
+    let mut response = super::handout(audio, q);
     response.headers_mut().insert(X_LIVE_AUDIO, HeaderValue::from_static("0"));
     Ok(response)
 }
