@@ -159,3 +159,42 @@ async fn audio_responses_stay_under_the_lambda_payload_limit() {
     assert_eq!((streamed.0, streamed.1.as_str()), (200, "audio/wav"), "the local process streams it");
     assert!(bytes == streamed.2, "the link gives the window the local process streams");
 }
+
+/// Records a call through the upload function (its file never sent) and stores `transcript` as its
+/// transcript artifact; returns its id.
+async fn call_with_transcript(state: &AppState, transcript: &Value) -> String {
+    let mut ask = fixture("calls-upload-url");
+    ask["body"] = json!({"filename": "quoted.json", "fields": {}}).to_string().into();
+    let created = invoke(state, batch::upload_router, &ask).await;
+    let id =
+        serde_json::from_str::<Value>(created["body"].as_str().unwrap()).unwrap()["id"].as_str().unwrap().to_string();
+    let key = format!("outputs/{id}/transcript.json");
+    state.batch.ports.blobs.put(&key, transcript.to_string().into_bytes()).await.unwrap();
+    id
+}
+
+/// Exports are text, sent in the response JSON as an escaped string: a transcript of quotes is 3.6 MB as
+/// a file and over 7 MB as Lambda sends it. Refused with 413 and a JSON detail, in a response that itself
+/// fits; an export that fits is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_past_the_response_cap_is_refused_with_413() {
+    let (_moto, state, _store, _posts) = functions_on_moto("exports").await;
+    let said = "\"".repeat(1_800_000);
+    let big = json!({"entries": [{"speaker_id": "agent", "start_time_seconds": 0, "end_time_seconds": 1, "transcript": said}]});
+    let small = json!({"entries": [{"speaker_id": "agent", "start_time_seconds": 0, "end_time_seconds": 1, "transcript": "\"ok\""}]});
+    let (big, small) = (call_with_transcript(&state, &big).await, call_with_transcript(&state, &small).await);
+    let export = |id: &str| get(&format!("/api/calls/{id}/export"), "format=json&scope=transcript");
+
+    let response = invoke(&state, batch::read_router, &export(&big)).await;
+    let (size, status, _) = measured(&response);
+    eprintln!("a 3.6 MB transcript export: a {size}-byte Lambda response, status {status}");
+    assert!(size < LAMBDA_RESPONSE_LIMIT, "{size} bytes");
+    assert_eq!(status, 413);
+    let detail = serde_json::from_str::<Value>(response["body"].as_str().unwrap()).unwrap()["detail"].to_string();
+    assert!(detail.contains("at most"), "{detail}");
+
+    let response = invoke(&state, batch::read_router, &export(&small)).await;
+    assert_eq!(measured(&response).1, 200);
+    let file: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(file["transcript"]["entries"][0]["transcript"], "\"ok\"");
+}

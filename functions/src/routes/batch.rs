@@ -161,15 +161,28 @@ async fn audio(
     Ok(super::handout(s.batch.audio(&id).await?, &q))
 }
 
-fn attachment(d: Download) -> Response {
-    (
+/// A file to save. Where the host caps responses, one past the cap is refused (413) rather than lost at
+/// the gateway: exports are text, sent as a JSON string (quotes, backslashes and newlines escaped, control
+/// characters six bytes), so that string is what is measured.
+fn attachment(d: Download, limit: Option<usize>) -> Result<Response, ApiError> {
+    if let Some(limit) = limit {
+        let sent = serde_json::to_string(&String::from_utf8_lossy(&d.body)).map_or(usize::MAX, |s| s.len());
+        if sent > limit {
+            let detail = format!(
+                "{} would take {sent} bytes; a response here carries at most {limit} (export fewer calls at once)",
+                d.filename
+            );
+            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, detail));
+        }
+    }
+    Ok((
         [
             (header::CONTENT_TYPE, d.content_type.to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename={}", d.filename)),
         ],
         d.body,
     )
-        .into_response()
+        .into_response())
 }
 
 async fn export(
@@ -178,7 +191,7 @@ async fn export(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let d = s.batch.export(&id, q.get("format").map(String::as_str), q.get("scope").map(String::as_str)).await?;
-    Ok(attachment(d))
+    attachment(d, s.response_limit)
 }
 
 async fn metrics(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -207,7 +220,7 @@ async fn bulk(
 ) -> Result<Response, ApiError> {
     let Json(b) = body.map_err(|e| bad(format!("Invalid bulk request: {}", e.body_text())))?;
     Ok(match s.batch.bulk(&b.action, &b.call_ids).await? {
-        BulkResult::File(d) => attachment(d),
+        BulkResult::File(d) => attachment(d, s.response_limit)?,
         BulkResult::Changed { action, count } => {
             Json(json!({"ok": true, "action": action, "count": count})).into_response()
         }
