@@ -84,6 +84,19 @@ async fn fetch(url: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
     (status, kind, r.bytes().await.unwrap().to_vec())
 }
 
+/// Checks that `response` (for `what`) fits in a Lambda response and is an uncached redirect, and returns
+/// the WAV its link gives.
+async fn redirected(response: &Value, what: &str) -> Vec<u8> {
+    let (size, status, location) = measured(response);
+    eprintln!("{what}: a {size}-byte Lambda response, status {status}");
+    assert!(size < LAMBDA_RESPONSE_LIMIT, "{what}: the response is {size} bytes");
+    assert_eq!(status, 307, "{}", response["headers"]);
+    assert!(response["headers"]["cache-control"].as_str().unwrap().starts_with("no-store"));
+    let (status, kind, bytes) = fetch(&location, None).await;
+    assert_eq!((status, kind.as_str()), (200, "audio/wav"));
+    bytes
+}
+
 /// Chunk `i` of the long live call: 10 s of 8 kHz stereo, stamped 10 s after the one before.
 fn live_chunk(i: u32, start: chrono::DateTime<chrono::Utc>) -> (Value, Vec<u8>) {
     let pcm: Vec<u8> = (0..160_000u32).flat_map(|n| (((n + i) % 89) as i16 * 200).to_le_bytes()).collect();
@@ -114,13 +127,7 @@ async fn audio_responses_stay_under_the_lambda_payload_limit() {
     let local_id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
 
     let response = invoke(&state, batch::read_router, &get(&format!("/api/calls/{id}/audio"), "")).await;
-    let (size, status, location) = measured(&response);
-    eprintln!("10-minute upload ({} bytes): a {size}-byte Lambda response, status {status}", upload.len());
-    assert!(size < LAMBDA_RESPONSE_LIMIT, "the upload's response is {size} bytes");
-    assert_eq!(status, 307, "{}", response["headers"]);
-    assert_eq!(response["headers"]["cache-control"], "no-store");
-    let (status, kind, bytes) = fetch(&location, None).await;
-    assert_eq!((status, kind.as_str()), (200, "audio/wav"));
+    let bytes = redirected(&response, &format!("10-minute upload ({} bytes)", upload.len())).await;
     let streamed = fetch(&local.url(&format!("/api/calls/{local_id}/audio")), Some(SUPERVISOR)).await;
     assert_eq!((streamed.0, streamed.1.as_str()), (200, "audio/wav"), "the local process streams it");
     assert!(bytes == streamed.2 && bytes == upload, "the link gives the bytes the local process streams");
@@ -146,13 +153,8 @@ async fn audio_responses_stay_under_the_lambda_payload_limit() {
     }
     let live = "/api/realtime/calls/long-live/audio";
     let response = invoke(&state, live_audio::live_audio_router, &get(live, "max_seconds=300")).await;
-    let (size, status, location) = measured(&response);
-    eprintln!("300 s live window ({} bytes of PCM): a {size}-byte Lambda response, status {status}", pcm_sent.len());
-    assert!(size < LAMBDA_RESPONSE_LIMIT, "the live window's response is {size} bytes");
-    assert_eq!(status, 307, "{}", response["headers"]);
+    let bytes = redirected(&response, &format!("300 s live window ({} bytes of PCM)", pcm_sent.len())).await;
     assert_eq!(response["headers"]["x-live-audio"], "1");
-    let (status, kind, bytes) = fetch(&location, None).await;
-    assert_eq!((status, kind.as_str()), (200, "audio/wav"));
     assert_eq!(bytes.len(), 44 + pcm_sent.len(), "a WAV header and every chunk");
     assert!(bytes[44..] == pcm_sent[..], "the window's samples, in order");
     let streamed = fetch(&local.url(&format!("{live}?max_seconds=300")), Some(SUPERVISOR)).await;
