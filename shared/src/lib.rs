@@ -10,7 +10,6 @@
 //! |---|---|
 //! | [`realtime`] | live calls: event and audio-chunk payloads, the risk engine, alert rules, keywords, the live-audio window, WebSocket tickets, and the `RealtimeService` use cases |
 //! | [`batch`] | uploaded calls: records, jobs, processing, the dashboard, exports and bulk actions (`BatchService`) |
-//! | [`delivery`] | handing a file to a client: its bytes, or a short-lived link where storage presigns (S3) |
 //! | [`audio`] | reading recordings (WAV layouts, G.711, symphonia), channels, resampling, noise, pieces, silence |
 //! | [`speech`] | speech to text (`Transcriber`: OpenAI-compatible, Sarvam, embedded whisper), whisper models, transcripts |
 //! | [`analysis`] | the embedded analysis engine and the optional LLM enrichment |
@@ -26,7 +25,6 @@ pub mod adapters;
 pub mod analysis;
 pub mod audio;
 pub mod batch;
-pub mod delivery;
 pub mod genesys;
 pub mod outbound;
 pub mod ports;

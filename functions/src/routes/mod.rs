@@ -19,7 +19,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, middleware};
 use serde_json::json;
-use shared::delivery::{Body, Handout, LINK_LIFETIME};
+use shared::ports::delivery::{Body, Handout, LINK_LIFETIME};
 use shared::realtime::normalize::flag;
 use std::collections::HashMap;
 

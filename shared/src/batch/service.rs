@@ -8,7 +8,7 @@ use super::record::{BatchCall, CallOptions, new_id, safe_filename};
 use super::settings::BatchConfig;
 use super::staging::StagedAudio;
 use crate::analysis::glossary;
-use crate::delivery::{self, FileMeta, Handout};
+use crate::ports::delivery::{self, FileMeta, Handout};
 use crate::ports::{BatchStore, BlobStore, CallStore, JobQueue, Push, PushMessage, StoreError, Versioned};
 use crate::realtime::{Clock, ServiceError};
 use crate::speech::Transcriber;

@@ -1,7 +1,7 @@
 //! Read-side use cases: snapshot, alerts and acknowledgement, the live call list, live audio.
 
 use super::{RealtimeService, ServiceError};
-use crate::delivery::{self, FileMeta, Handout};
+use crate::ports::delivery::{self, FileMeta, Handout};
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
 use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
 use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS, tail};

@@ -218,7 +218,7 @@ impl BlobStore for S3BlobStore {
         &self,
         key: &str,
         expires: std::time::Duration,
-        file: &crate::delivery::FileMeta,
+        file: &crate::ports::delivery::FileMeta,
     ) -> Result<Option<String>, StoreError> {
         let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires).map_err(backend)?;
         let req = self
