@@ -14,7 +14,7 @@
 
 mod common;
 mod cost;
-mod lambda_support;
+mod lambda_env;
 #[path = "../../shared/tests/moto/mod.rs"]
 mod moto;
 
@@ -22,7 +22,7 @@ use cost::prices::CallHour;
 use cost::proxy::{Meter, Usage};
 use functions::lambda::{LambdaConfig, app_state};
 use functions::routes::{batch, ingest};
-use lambda_support::{fixture, invoke, sqs_event};
+use lambda_env::{fixture, invoke, sqs_event};
 use serde_json::{Value, json};
 use shared::adapters::aws::{ApiGatewayPush, AwsSettings, DynamoStore, S3BlobStore};
 use shared::realtime::RealtimeService;
