@@ -53,12 +53,14 @@ pub fn write_units(before: u64, after: u64, transactional: bool) -> u64 {
 
 /// Read half-units for `bytes` read in one item or one `Query`/`Scan` page.
 pub fn read_half_units(bytes: u64, consistent: bool, transactional: bool) -> u64 {
-    let blocks = bytes.div_ceil(4096).max(1);
-    match (consistent || transactional, transactional) {
-        (_, true) => 4 * blocks,
-        (true, false) => 2 * blocks,
-        (false, false) => blocks,
-    }
+    let halves_per_block = if transactional {
+        4
+    } else if consistent {
+        2
+    } else {
+        1
+    };
+    halves_per_block * bytes.div_ceil(4096).max(1)
 }
 
 /// The read half-units a read request's answer costs: `op` is the operation, `request` and `response` the
