@@ -44,27 +44,29 @@ async fn fake_stt() -> (String, Arc<AtomicUsize>) {
 /// `call-analytics serve` with AudioHook on (live transcription off, so speech to text is the batch's
 /// alone) and the batch transcribing with the fake at `stt`: the process, its base URL and AudioHook's URL.
 fn serve(dir: &std::path::Path, stt: &str) -> (std::process::Child, String, String) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_call-analytics"));
-    cmd.arg("serve")
-        .env("HTTP_ADDR", "127.0.0.1:0")
-        .env("DATA_DIR", dir)
-        .env("SUPERVISOR_TOKEN", SUPERVISOR)
-        .env("REALTIME_INGEST_TOKEN", INGEST)
-        .env("GENESYS_AUDIOHOOK_ENABLED", "true")
-        .env("GENESYS_AUDIOHOOK_HOST", "127.0.0.1")
-        .env("GENESYS_AUDIOHOOK_PORT", "0")
-        .env("GENESYS_AUDIOHOOK_API_KEY", KEY)
-        .env("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET)
-        .env("LIVE_TRANSCRIPTION_ENABLED", "false")
-        .env("STT_PROVIDER", "openai")
-        .env("STT_BASE_URL", stt)
-        .env("ENABLE_NOISE_SUPPRESSION", "false");
-    let (child, mut lines) = process::spawn_lines(&mut cmd);
-    let banner = lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("Call Analytics listening on")).unwrap();
-    let hook = lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("  AudioHook: ")).unwrap();
-    std::thread::spawn(move || lines.for_each(drop));
-    let base = banner.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    (child, base, hook.trim_start_matches("  AudioHook: ").to_string())
+    common::serve_binary_with_audiohook(
+        dir,
+        &[
+            ("GENESYS_AUDIOHOOK_API_KEY", KEY),
+            ("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET),
+            ("LIVE_TRANSCRIPTION_ENABLED", "false"),
+            ("STT_PROVIDER", "openai"),
+            ("STT_BASE_URL", stt),
+            ("ENABLE_NOISE_SUPPRESSION", "false"),
+        ],
+    )
+}
+
+/// The process with its base URL and a client, on a fresh data dir (kept until the end of the test).
+fn plain_serve() -> (tempfile::TempDir, std::process::Child, String, reqwest::Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, base) = common::serve_binary(dir.path(), &[]);
+    (dir, child, base, reqwest::Client::new())
+}
+
+/// A supervisor's request, answered in JSON.
+async fn supervisor_json(req: reqwest::RequestBuilder) -> Value {
+    req.bearer_auth(SUPERVISOR).send().await.unwrap().json().await.unwrap()
 }
 
 async fn scrape(http: &reqwest::Client, base: &str, token: Option<&str>) -> reqwest::Response {
@@ -145,27 +147,10 @@ async fn the_exporter_counts_real_traffic() {
 
     // A batch job: a two-second stereo call, one piece per channel.
     let form = Form::new().part("file", Part::bytes(stereo_call(2.0)).file_name("call.wav"));
-    let up: Value = http
-        .post(format!("{base}/api/calls"))
-        .bearer_auth(SUPERVISOR)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let up = supervisor_json(http.post(format!("{base}/api/calls")).multipart(form)).await;
     let id = up["id"].as_str().unwrap().to_string();
     for _ in 0..400 {
-        let call: Value = http
-            .get(format!("{base}/api/calls/{id}"))
-            .bearer_auth(SUPERVISOR)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let call = supervisor_json(http.get(format!("{base}/api/calls/{id}"))).await;
         if call["status"] == "completed" {
             break;
         }
@@ -220,9 +205,7 @@ async fn the_exporter_counts_real_traffic() {
 
 #[tokio::test]
 async fn without_the_supervisor_token_metrics_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = common::serve_binary(dir.path(), &[]);
-    let http = reqwest::Client::new();
+    let (_dir, mut child, base, http) = plain_serve();
     for token in [None, Some("not-the-token"), Some(INGEST)] {
         let resp = scrape(&http, &base, token).await;
         assert_eq!(resp.status(), 401, "{token:?}");
@@ -235,9 +218,7 @@ async fn without_the_supervisor_token_metrics_are_refused() {
 
 #[tokio::test]
 async fn call_ids_never_become_labels() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = common::serve_binary(dir.path(), &[]);
-    let http = reqwest::Client::new();
+    let (_dir, mut child, base, http) = plain_serve();
     let post = |i: usize| {
         let (http, base) = (http.clone(), base.clone());
         async move {

@@ -148,14 +148,24 @@ fn a_session_shows_on_metrics_and_as_emf_lines() {
     assert_eq!(total(&docs, "call_analytics_audiohook_audio_seconds_total"), 1.0);
 }
 
+/// Without a supervisor token nobody may scrape, so the port has no `/metrics` at all; the metrics still
+/// reach CloudWatch as EMF.
 #[test]
-fn without_a_supervisor_token_the_listener_has_no_metrics_path() {
+fn without_a_supervisor_token_there_is_no_metrics_path_but_emf_still_flows() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let (mut child, stdout) = serve(dir.path(), port, &[]);
+    let (mut child, stdout) = serve(dir.path(), port, &[("METRICS_EMF", "true")]);
+    simulate(dir.path(), port);
     assert_eq!(scrape(port, None).0, 404);
     assert_eq!(scrape(port, Some(TOKEN)).0, 404);
     assert!(process::terminate(&mut child).success());
-    let lines = stdout.join().unwrap();
-    assert!(!lines.iter().any(|l| l.contains("\"_aws\"")), "no EMF without METRICS_EMF");
+    let docs: Vec<Value> = stdout
+        .join()
+        .unwrap()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    docs.iter().for_each(|d| drop(check_emf(d, "CallAnalytics")));
+    assert_eq!(total(&docs, "call_analytics_audiohook_sessions_opened_total"), 1.0);
 }
