@@ -2,7 +2,7 @@
 //! request tracing.
 
 use crate::error::ApiError;
-use crate::routes::{alerts, batch, calls, health, ingest, live_audio, openapi, tickets, web};
+use crate::routes::{alerts, batch, calls, health, ingest, live_audio, metrics, openapi, tickets, web};
 use crate::state::AppState;
 use crate::ws::{WsState, ws_router};
 use axum::Router;
@@ -25,6 +25,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(batch::upload_router(&state))
         .merge(batch::read_router(&state))
         .merge(batch::manage_router(&state))
+        .merge(metrics::metrics_router(&state))
         .merge(openapi::openapi_router())
         .with_state(state)
 }

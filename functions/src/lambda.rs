@@ -7,7 +7,10 @@ use crate::startup::{self, AwsBackendSettings, Backend, ServiceSettings};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
 use lambda_http::request::RequestContext;
+use shared::process::metrics::{self, MetricsConfig};
 use shared::realtime::RealtimeService;
 use shared::settings::env::{self, EnvError, EnvSource, ProcessEnv};
 use shared::settings::secret::Secret;
@@ -69,32 +72,51 @@ pub fn jwt_verified(req: &Request) -> bool {
 }
 
 /// What every function does once per container: JSON logs (same `LOG_LEVEL` / `RUST_LOG` as locally, to
-/// stdout for CloudWatch, never files) and the SDK configuration.
-pub async fn init() -> Result<aws_config::SdkConfig, lambda_http::Error> {
+/// stdout for CloudWatch, never files), metrics as CloudWatch EMF lines under `Service=<service>` (the
+/// binary's name unless `METRICS_SERVICE` says otherwise; see [`flushed`]) and the SDK configuration.
+pub async fn init(service: &str) -> Result<aws_config::SdkConfig, lambda_http::Error> {
     let log = shared::process::logging::LogConfig {
         json: true,
         dir: None,
         ..shared::process::logging::LogConfig::from_env(&ProcessEnv)
     };
     shared::process::logging::init(&log)?;
+    let metrics = MetricsConfig { emf: true, ..MetricsConfig::from_env(&ProcessEnv, service)? };
+    metrics::install(false, metrics.emf_target());
     Ok(shared::adapters::aws::sdk_config().await)
+}
+
+/// Runs one invocation's `work`, then writes its metrics as EMF lines: a function may be frozen right after
+/// answering, so nothing waits for a later flush.
+pub async fn flushed<T>(work: impl Future<Output = T>) -> T {
+    let out = work.await;
+    if let Some(m) = metrics::installed() {
+        m.flush_emf();
+    }
+    out
+}
+
+async fn flush_after(req: Request, next: Next) -> Response {
+    flushed(next.run(req)).await
 }
 
 /// The state of this container, built once at its cold start and used by every invocation it serves, with
 /// the settings `config` reads ([`LambdaConfig::from_env`] unless the function transcribes), keys and
 /// tokens read from Secrets Manager where the environment names them by ARN.
 async fn container_state(
+    service: &str,
     config: fn(&dyn EnvSource) -> Result<LambdaConfig, EnvError>,
 ) -> Result<AppState, lambda_http::Error> {
-    let sdk = init().await?;
+    let sdk = init(service).await?;
     let env = crate::lambda_secrets::resolve(&ProcessEnv, &aws_sdk_secretsmanager::Client::new(&sdk)).await?;
     app_state(&config(&env)?, &sdk)
 }
 
-/// Runs one endpoint group as a Lambda function: `lambda_http::run` over the container's state.
-pub async fn serve(group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
-    let state = container_state(LambdaConfig::from_env).await?;
-    lambda_http::run(group(&state).with_state(state)).await
+/// Runs one endpoint group as a Lambda function, `service` (the binary's name): `lambda_http::run` over
+/// the container's state, with the metrics flushed after each request.
+pub async fn serve(service: &str, group: fn(&AppState) -> Router<AppState>) -> Result<(), lambda_http::Error> {
+    let state = container_state(service, LambdaConfig::from_env).await?;
+    lambda_http::run(group(&state).with_state(state).layer(axum::middleware::from_fn(flush_after))).await
 }
 
 /// One housekeeping pass (what the local process does every `HOUSEKEEPING_INTERVAL_SECONDS`): ends calls
@@ -108,11 +130,11 @@ pub async fn sweep(realtime: &RealtimeService) -> Result<serde_json::Value, lamb
 /// Runs the scheduled housekeeping function: the realtime pass, then the batch one (calls left queued
 /// without a job are queued again, direct uploads that never arrived fail, calls a stopped worker left
 /// processing are queued again or, out of attempts, failed).
-pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
-    let state = container_state(LambdaConfig::from_env).await?;
+pub async fn serve_housekeeping(service: &str) -> Result<(), lambda_http::Error> {
+    let state = container_state(service, LambdaConfig::from_env).await?;
     let (realtime, batch) = (state.realtime.as_ref(), state.batch.as_ref());
-    lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |_: lambda_http::LambdaEvent<serde_json::Value>| async move {
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(move |_: lambda_http::LambdaEvent<serde_json::Value>| {
+        flushed(async move {
             let mut report = sweep(realtime).await?;
             let b = batch.sweep().await?;
             report["requeued"] = b.requeued.into();
@@ -120,8 +142,8 @@ pub async fn serve_housekeeping() -> Result<(), lambda_http::Error> {
             report["stalled_requeued"] = b.stalled_requeued.into();
             report["stalled_failed"] = b.stalled_failed.into();
             Ok::<_, lambda_http::Error>(report)
-        },
-    ))
+        })
+    }))
     .await
 }
 
@@ -133,12 +155,21 @@ pub async fn genesys_events(
     realtime: &Arc<RealtimeService>,
     event: &serde_json::Value,
 ) -> Result<serde_json::Value, lambda_http::Error> {
+    use shared::process::metrics::ingest::{Endpoint, Outcome, observe};
     use shared::realtime::ingest::{DeliveryError, Ingest, Outgoing, ServiceIngest};
     let detail = event.get("detail").unwrap_or(&serde_json::Value::Null);
     let ingest = ServiceIngest(realtime.clone());
     let (mut ingested, mut rejected) = (0, 0);
     for body in shared::genesys::mapping::map_message(detail, chrono::Utc::now()) {
-        match ingest.deliver(&Outgoing::event(body)).await {
+        let started = std::time::Instant::now();
+        let delivered = ingest.deliver(&Outgoing::event(body)).await;
+        let outcome = match &delivered {
+            Ok(()) => Outcome::Accepted,
+            Err(DeliveryError::Rejected(_)) => Outcome::Rejected,
+            Err(DeliveryError::Unavailable(_)) => Outcome::Failed,
+        };
+        observe(Endpoint::GenesysEvents, outcome, started.elapsed());
+        match delivered {
             Ok(()) => ingested += 1,
             Err(DeliveryError::Rejected(why)) => {
                 rejected += 1;
@@ -151,11 +182,13 @@ pub async fn genesys_events(
 }
 
 /// Runs the Genesys EventBridge function.
-pub async fn serve_genesys_events() -> Result<(), lambda_http::Error> {
-    let state = container_state(LambdaConfig::from_env).await?;
+pub async fn serve_genesys_events(service: &str) -> Result<(), lambda_http::Error> {
+    let state = container_state(service, LambdaConfig::from_env).await?;
     let realtime = &state.realtime;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { genesys_events(realtime, &e.payload).await },
+        move |e: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            flushed(genesys_events(realtime, &e.payload)).await
+        },
     ))
     .await
 }
@@ -206,11 +239,11 @@ pub async fn batch_jobs(
 }
 
 /// Runs the batch worker function.
-pub async fn serve_batch_worker() -> Result<(), lambda_http::Error> {
-    let state = container_state(LambdaConfig::batch_worker_from_env).await?;
+pub async fn serve_batch_worker(service: &str) -> Result<(), lambda_http::Error> {
+    let state = container_state(service, LambdaConfig::batch_worker_from_env).await?;
     let batch = &state.batch;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { batch_jobs(batch, e.payload).await },
+        move |e: lambda_http::LambdaEvent<serde_json::Value>| async move { flushed(batch_jobs(batch, e.payload)).await },
     ))
     .await
 }

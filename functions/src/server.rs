@@ -14,6 +14,7 @@ use listener::genesys::connector::ConnectorConfig;
 use shared::adapters::embedded::BroadcastPush;
 use shared::batch::BatchService;
 use shared::ports::{Heartbeats, StoreError};
+use shared::process::metrics::{self, MetricsConfig};
 use shared::realtime::RealtimeService;
 use shared::realtime::ingest::ServiceIngest;
 use shared::settings::env::{self, EnvError, EnvSource};
@@ -68,6 +69,8 @@ pub struct ServeConfig {
     pub housekeeping_interval_seconds: u64,
     /// `WEB_DIR` (web/dist): the built web UI.
     pub web_dir: PathBuf,
+    /// `METRICS_*`: `/metrics` is always served; EMF lines too with `METRICS_EMF=true`.
+    pub metrics: MetricsConfig,
 }
 
 impl ServeConfig {
@@ -81,6 +84,7 @@ impl ServeConfig {
             services: ServiceSettings::from_env(e, SttConfig::local_from_env(e)?)?,
             housekeeping_interval_seconds: env::parsed(e, "HOUSEKEEPING_INTERVAL_SECONDS", 60, "whole number")?.max(1),
             web_dir: PathBuf::from(env::string(e, "WEB_DIR").unwrap_or_else(|| "web/dist".into())),
+            metrics: MetricsConfig::from_env(e, &metrics::binary_name())?,
         })
     }
 }
@@ -155,6 +159,8 @@ impl LocalServer {
     /// Reads the settings from `e`, builds the server and binds its sockets (see [`Bound`]).
     pub async fn bind(e: &dyn EnvSource) -> Result<Bound, ServeError> {
         let config = ServeConfig::from_env(e)?;
+        // Before anything records: handles made earlier would record nowhere.
+        metrics::install(true, config.metrics.emf_target()).flush_emf_every(config.metrics.emf_interval);
         let mut server = Self::build(&config)?;
         let supervisor_token = server.credentials.supervisor_token();
         let audiohook = local_audiohook::config(e, &config.data_dir, &config.services.stt, supervisor_token)?;
@@ -223,6 +229,9 @@ impl LocalServer {
             worker_abort.abort();
         }
         housekeeping.abort();
+        if let Some(m) = metrics::installed() {
+            m.flush_emf();
+        }
         served
     }
 }

@@ -129,7 +129,10 @@ async fn session(
             pushed = rx.recv() => match pushed {
                 Ok(m) if sub.wants(&m) => { ping.reset(); send(&mut socket, &m.body).await }
                 Ok(_) => true,
-                Err(broadcast::error::RecvError::Lagged(n)) => send(&mut socket, &json!({"type": "lagged", "missed": n})).await,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    metrics::counter!(shared::process::metrics::names::PUSH_LAGGED).increment(n);
+                    send(&mut socket, &json!({"type": "lagged", "missed": n})).await
+                }
                 Err(broadcast::error::RecvError::Closed) => false,
             },
             _ = ping.tick() => send(&mut socket, &json!({"type": "ping", "timestamp": iso(&chrono::Utc::now())})).await,

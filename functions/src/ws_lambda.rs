@@ -95,13 +95,13 @@ async fn message(
     ))
 }
 
-/// Runs the WebSocket function: the store built once per container, then `handle` per event.
-pub async fn serve() -> Result<(), lambda_http::Error> {
-    let sdk = crate::lambda::init().await?;
+/// Runs the WebSocket function `service`: the store built once per container, then `handle` per event.
+pub async fn serve(service: &str) -> Result<(), lambda_http::Error> {
+    let sdk = crate::lambda::init(service).await?;
     let store = DynamoStore::new(&sdk, &AwsSettings::from_env(&ProcessEnv)?);
     let store = &store;
     lambda_http::lambda_runtime::run(service_fn(move |e: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
-        Ok::<_, lambda_http::Error>(handle(store, &e.payload).await)
+        Ok::<_, lambda_http::Error>(crate::lambda::flushed(handle(store, &e.payload)).await)
     }))
     .await
 }

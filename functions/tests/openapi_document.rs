@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Every route the app serves (method and path). Adding a route means documenting it.
-const ROUTES: [(&str, &str); 25] = [
+const ROUTES: [(&str, &str); 26] = [
     ("post", "/api/realtime/events"),
     ("post", "/api/realtime/audio/chunk"),
     ("get", "/api/realtime/calls"),
@@ -33,6 +33,7 @@ const ROUTES: [(&str, &str); 25] = [
     ("get", "/ws"),
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),
+    ("get", "/metrics"),
 ];
 
 fn refs(v: &Value, out: &mut Vec<String>) {

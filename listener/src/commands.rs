@@ -12,7 +12,8 @@ use crate::genesys::{
 use crate::simulate::{self as sim, Audio, Options};
 use crate::supervise::{Failure, Stopper, supervise};
 use shared::ports::Heartbeats;
-use shared::settings::env::ProcessEnv;
+use shared::process::metrics::{self, Installed, MetricsConfig};
+use shared::settings::env::{EnvError, ProcessEnv};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,19 +110,33 @@ impl Connector {
     }
 }
 
+/// Installs the listener's metrics: Prometheus for `/metrics`, and EMF lines on stdout every interval
+/// with `METRICS_EMF=true` (see `shared::process::metrics`).
+fn install_metrics() -> Result<&'static Installed, EnvError> {
+    let cfg = MetricsConfig::from_env(&ProcessEnv, &metrics::binary_name())?;
+    let installed = metrics::install(true, cfg.emf_target());
+    installed.flush_emf_every(cfg.emf_interval);
+    Ok(installed)
+}
+
 pub async fn audiohook(dry_run: bool, listen: Listen) -> Result<(), BoxError> {
     let stop = shared::process::shutdown::signal();
+    let metrics = install_metrics()?;
     let cfg = audiohook_config(listen)?;
     let ports = crate::storage::from_env(&ProcessEnv).await?;
     Audiohook::bind(cfg, ports, dry_run).await?.serve(stop).await;
+    // What happened since the last interval, before the process is gone.
+    metrics.flush_emf();
     Ok(())
 }
 
 pub async fn connector(dry_run: bool, target: Target) -> Result<(), BoxError> {
     let stop = shared::process::shutdown::signal();
+    let metrics = install_metrics()?;
     let cfg = connector_config(target)?;
     let ports = crate::storage::from_env(&ProcessEnv).await?;
     Connector::new(cfg, ports.heartbeats, dry_run)?.serve(stop).await?;
+    metrics.flush_emf();
     Ok(())
 }
 
@@ -140,6 +155,7 @@ pub enum AllError {
 pub async fn all(dry_run: bool, listen: Listen, target: Target) -> Result<(), AllError> {
     let stop = shared::process::shutdown::signal();
     let start = |service| move |error| AllError::Start { service, error };
+    let metrics = install_metrics().map_err(|e| start("metrics")(e.into()))?;
     let audiohook_cfg = audiohook_config(listen).map_err(start("audiohook"))?;
     let connector_cfg = connector_config(target).map_err(start("connector"))?;
     let ports = crate::storage::from_env(&ProcessEnv).await.map_err(|e| start("storage")(e.into()))?;
@@ -158,6 +174,7 @@ pub async fn all(dry_run: bool, listen: Listen, target: Target) -> Result<(), Al
         ("connector", tokio::spawn(async move { connector.serve(connector_stop).await.map_err(|e| e.to_string()) })),
     ];
     let failures = supervise(stop, stopper, services).await;
+    metrics.flush_emf();
     if failures.is_empty() { Ok(()) } else { Err(AllError::Failed(failures)) }
 }
 

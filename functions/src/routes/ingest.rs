@@ -7,7 +7,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::{Json, Router, body::Bytes, routing::post};
 use serde_json::Value;
+use shared::process::metrics::ingest::{Endpoint, Outcome, observe};
 use shared::realtime::ServiceError;
+use std::time::Instant;
 
 /// Largest event body accepted (text is separately capped by `REALTIME_MAX_TEXT_CHARS`).
 pub const EVENT_BODY_LIMIT: usize = 1024 * 1024;
@@ -29,14 +31,38 @@ where
     }
 }
 
+/// Counts the request and its time by how it was answered.
+fn counted(
+    endpoint: Endpoint,
+    started: Instant,
+    answer: Result<Json<Value>, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let outcome = match &answer {
+        Ok(Json(v)) if v.get("duplicate") == Some(&Value::Bool(true)) => Outcome::Duplicate,
+        Ok(_) => Outcome::Accepted,
+        Err(e) if e.status().is_client_error() => Outcome::Rejected,
+        Err(_) => Outcome::Failed,
+    };
+    observe(endpoint, outcome, started.elapsed());
+    answer
+}
+
 async fn ingest_event(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
-    let obj = json_object(body)?;
-    detached(async move { s.realtime.ingest_event(&obj).await }).await
+    let started = Instant::now();
+    let answer = match json_object(body) {
+        Ok(obj) => detached(async move { s.realtime.ingest_event(&obj).await }).await,
+        Err(e) => Err(e),
+    };
+    counted(Endpoint::Events, started, answer)
 }
 
 async fn ingest_audio(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
-    let obj = json_object(body)?;
-    detached(async move { s.realtime.ingest_audio(&obj).await }).await
+    let started = Instant::now();
+    let answer = match json_object(body) {
+        Ok(obj) => detached(async move { s.realtime.ingest_audio(&obj).await }).await,
+        Err(e) => Err(e),
+    };
+    counted(Endpoint::AudioChunk, started, answer)
 }
 
 pub fn events_router(state: &AppState) -> Router<AppState> {

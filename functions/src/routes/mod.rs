@@ -7,6 +7,7 @@ pub mod calls;
 pub mod health;
 pub mod ingest;
 pub mod live_audio;
+pub mod metrics;
 pub mod openapi;
 pub mod tickets;
 #[cfg(feature = "local")]

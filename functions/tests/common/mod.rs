@@ -178,6 +178,30 @@ pub async fn next_json(
 /// Starts the real `call-analytics serve` process on `dir` with the test tokens, AudioHook off, and `extra`
 /// settings; returns the process and its base URL.
 pub fn serve_binary(dir: &Path, extra: &[(&str, &str)]) -> (std::process::Child, String) {
+    let (child, base, lines) = spawn_serve(dir, extra);
+    std::thread::spawn(move || lines.for_each(drop)); // keep reading, so logging never hits a closed pipe
+    (child, base)
+}
+
+/// Like [`serve_binary`] with AudioHook on a loopback port (`extra` gives its credentials); also returns
+/// AudioHook's `ws://` URL, from the start's banner.
+pub fn serve_binary_with_audiohook(dir: &Path, extra: &[(&str, &str)]) -> (std::process::Child, String, String) {
+    let on = [
+        ("GENESYS_AUDIOHOOK_ENABLED", "true"),
+        ("GENESYS_AUDIOHOOK_HOST", "127.0.0.1"),
+        ("GENESYS_AUDIOHOOK_PORT", "0"),
+    ];
+    let settings: Vec<(&str, &str)> = on.iter().chain(extra).copied().collect();
+    let (child, base, mut lines) = spawn_serve(dir, &settings);
+    let hook = lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("  AudioHook: ")).unwrap();
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base, hook.trim_start_matches("  AudioHook: ").to_string())
+}
+
+type Lines = std::io::Lines<std::io::BufReader<std::process::ChildStdout>>;
+
+/// `call-analytics serve` started, up to its banner: the process, its base URL and the rest of its stdout.
+fn spawn_serve(dir: &Path, extra: &[(&str, &str)]) -> (std::process::Child, String, Lines) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_call-analytics"));
     cmd.arg("serve")
         .env("HTTP_ADDR", "127.0.0.1:0")
@@ -189,9 +213,8 @@ pub fn serve_binary(dir: &Path, extra: &[(&str, &str)]) -> (std::process::Child,
     let (child, mut lines) = process::spawn_lines(&mut cmd);
     // Logs share stdout (a restart logs the jobs it releases before the banner).
     let banner = lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("Call Analytics listening on")).unwrap();
-    std::thread::spawn(move || lines.for_each(drop)); // keep reading, so logging never hits a closed pipe
     let base = banner.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    (child, base)
+    (child, base, lines)
 }
 
 /// A fake transcription server that says the same line for any audio. It reads the whole upload before it

@@ -4,6 +4,7 @@
 
 use super::handshake::respond;
 use serde_json::{Value, json};
+use shared::process::metrics::names::AUDIOHOOK_SESSIONS_REFUSED;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -54,9 +55,33 @@ pub struct Refusals {
     pub bad_request: AtomicU64,
 }
 
+/// Why a connection was refused: the heartbeat's field and the metric's `reason` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    OverCapacity,
+    Unauthorized,
+    BadRequest,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OverCapacity => "over_capacity",
+            Self::Unauthorized => "unauthorized",
+            Self::BadRequest => "bad_request",
+        }
+    }
+}
+
 impl Refusals {
-    pub fn count(counter: &AtomicU64) {
+    pub fn count(&self, why: Refusal) {
+        let counter = match why {
+            Refusal::OverCapacity => &self.over_capacity,
+            Refusal::Unauthorized => &self.unauthorized,
+            Refusal::BadRequest => &self.bad_request,
+        };
         counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(AUDIOHOOK_SESSIONS_REFUSED, "reason" => why.as_str()).increment(1);
     }
 
     /// The counts for the heartbeat document.

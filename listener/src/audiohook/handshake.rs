@@ -99,10 +99,21 @@ pub async fn respond(
     extra: &[(&str, &str)],
     body: &Value,
 ) -> std::io::Result<()> {
-    let body = body.to_string();
+    respond_with(stream, status, reason, extra, "application/json", &body.to_string()).await
+}
+
+/// Writes a response of `content_type`, with `extra` headers, and shuts down the writing side.
+pub async fn respond_with(
+    stream: &mut TcpStream,
+    status: u16,
+    reason: &str,
+    extra: &[(&str, &str)],
+    content_type: &str,
+    body: &str,
+) -> std::io::Result<()> {
     let extra: String = extra.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n{extra}\r\n",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n{extra}\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;

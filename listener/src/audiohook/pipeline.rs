@@ -9,6 +9,7 @@ use super::backlog::Backlog;
 use super::chunker::{Chunk, Chunker, FlushRules};
 use super::connector_languages::Languages;
 use super::media::Frames;
+use super::metrics::{AudioSeconds, OpenSession};
 use super::recording::Recorder;
 use super::server::{Reply, SessionHandle, SessionSink};
 use super::session::Opened;
@@ -121,12 +122,14 @@ struct Handle {
     dropping: bool,
     /// A Transcription Connector's replies, until the socket task takes them.
     replies: Option<mpsc::UnboundedReceiver<Reply>>,
+    audio_seconds: AudioSeconds,
 }
 
 impl SessionHandle for Handle {
     fn audio(&mut self, offset_samples: u64, frames: Frames) {
         let n = frames.len() as u64;
         self.stats.audio_samples.fetch_add(n, Ordering::Relaxed);
+        self.audio_seconds.add(n);
         if !self.backlog.admit(n) {
             self.stats.audio_dropped_samples.fetch_add(n, Ordering::Relaxed);
             if !std::mem::replace(&mut self.dropping, true) {
@@ -164,8 +167,6 @@ impl SessionHandle for Handle {
 impl SessionSink for Pipeline {
     fn opened(&self, ids: &Ids, opened: &Opened) -> Box<dyn SessionHandle> {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.stats.sessions_opened.fetch_add(1, Ordering::Relaxed);
-        self.stats.active_sessions.fetch_add(1, Ordering::Relaxed);
         let limit = u64::from(self.settings.queue_seconds) * u64::from(super::media::RATE);
         let backlog = Arc::new(Backlog::new(limit));
         let mut worker = Worker::new(self, ids, opened);
@@ -183,7 +184,8 @@ impl SessionSink for Pipeline {
         tasks.retain(|t| !t.is_finished());
         tasks.push(task);
         let session_id = ids.session_id.clone();
-        Box::new(Handle { tx, backlog, stats: self.stats.clone(), session_id, dropping: false, replies })
+        let audio_seconds = AudioSeconds::new();
+        Box::new(Handle { tx, backlog, stats: self.stats.clone(), session_id, dropping: false, replies, audio_seconds })
     }
 }
 
@@ -191,6 +193,8 @@ impl SessionSink for Pipeline {
 struct Worker {
     courier: Arc<Courier>,
     stats: Arc<SessionStats>,
+    /// Counts the session open until its work is handed off.
+    open: Option<OpenSession>,
     session_id: String,
     call_id: String,
     labels: Vec<&'static str>,
@@ -214,6 +218,7 @@ impl Worker {
         Self {
             courier: p.courier.clone(),
             stats: p.stats.clone(),
+            open: Some(OpenSession::new(p.stats.clone())),
             session_id: ids.session_id.clone(),
             call_id: opened.conversation_id.clone(),
             labels: channels.iter().map(|c| c.label()).collect(),
@@ -316,7 +321,7 @@ impl Worker {
                 Err(e) => self.recording_failed(e.to_string()),
             }
         }
-        self.stats.active_sessions.fetch_sub(1, Ordering::Relaxed);
+        drop(self.open.take());
         let _ = pump.await;
     }
 

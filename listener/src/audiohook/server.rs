@@ -2,9 +2,10 @@
 //! per connection and hands what happens to a `SessionSink`. The reader never waits on the sink: sinks
 //! queue work and return at once. On shutdown it stops accepting and lets open sessions finish.
 
-use super::admission::{Limits, Refusals, refuse_busy};
-use super::handshake::{HEAD_TIMEOUT, Head, HeadError, accept, read_head, respond};
+use super::admission::{Limits, Refusal, Refusals, refuse_busy};
+use super::handshake::{HEAD_TIMEOUT, HeadError, accept, read_head, respond, respond_with};
 use super::media::Frames;
+use super::plain_http;
 pub use super::replies::Reply;
 use super::replies::{answer, next_reply};
 use super::session::{Opened, Output, Session, Settings, State};
@@ -12,7 +13,7 @@ use super::signature::{Credentials, NonceCache, Request as SignedRequest};
 use super::upgrade::{self, Ids};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use shared::settings::secret::{Secret, constant_time_eq};
+use shared::settings::secret::Secret;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -30,9 +31,7 @@ const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 /// its 128 KiB default cost more CPU and memory than anything else here; an audio frame is about 1.6 KiB
 /// (stereo PCMU, 100 ms), so two fit.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
-/// Plain HTTP health on the AudioHook port (the load balancer's check): `{"ok": …}` for anyone, the whole
-/// status document only with the supervisor token, since the port faces the internet.
-pub const HEALTH_PATH: &str = "/healthz";
+pub use super::plain_http::{HEALTH_PATH, METRICS_PATH};
 /// A session that sends nothing for this long is dropped (Genesys pings every 5 s).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the last transcripts of a closing Transcription Connector session may take before `closed` is
@@ -122,7 +121,7 @@ pub async fn serve(
                         handshakes.clone().try_acquire_owned().map(|handshake| (slot, handshake))
                     });
                     let Ok((slot, handshake)) = admitted else {
-                        Refusals::count(&cfg.refusals.over_capacity);
+                        cfg.refusals.count(Refusal::OverCapacity);
                         // Debug, not warn: a flood must not flood the logs too; the heartbeat counts them.
                         tracing::debug!(%peer, open = sessions.len(), "audiohook: at capacity, connection refused");
                         // Refusals are bounded too: past as many as the sessions, the socket is just dropped.
@@ -164,39 +163,10 @@ enum ConnectionError {
     WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
 }
 
-/// Answers a plain HTTP request; `None` when the head is an upgrade to go ahead with.
-fn http_answer(head: &Head, cfg: &Config) -> Option<(u16, &'static str, Value)> {
-    if head.path() == HEALTH_PATH && !head.is_upgrade() {
-        let (healthy, status) = (cfg.health)();
-        let body = if bearer_matches(head, cfg.health_token.as_ref()) { status } else { json!({"ok": healthy}) };
-        return Some(if healthy { (200, "OK", body) } else { (503, "Service Unavailable", body) });
-    }
-    let Some(settings) = session_settings(cfg, head.path()) else {
-        return Some((404, "Not Found", json!({"detail": "Not found"})));
-    };
-    if !head.is_upgrade() {
-        // The seed's liveness answer on the AudioHook paths.
-        let service = if settings.connector { "genesys_transcription_connector" } else { "genesys_audiohook_listener" };
-        return Some((200, "OK", json!({"ok": true, "service": service, "path": head.path()})));
-    }
-    None
-}
-
 /// The session settings of the AudioHook path `path`, if it is one.
-fn session_settings<'a>(cfg: &'a Config, path: &str) -> Option<&'a Settings> {
+pub(super) fn session_settings<'a>(cfg: &'a Config, path: &str) -> Option<&'a Settings> {
     let connector = cfg.connector.as_ref().filter(|c| c.path == path).map(|c| &c.session);
     connector.or((path == cfg.path).then_some(&cfg.session))
-}
-
-/// Whether the request carries `Authorization: Bearer <token>` with `token` (compared in constant time).
-fn bearer_matches(head: &Head, token: Option<&Secret>) -> bool {
-    let sent = head.header("authorization").and_then(|v| v.trim().split_once(' '));
-    match (sent, token) {
-        (Some((scheme, sent)), Some(token)) if scheme.eq_ignore_ascii_case("bearer") => {
-            constant_time_eq(sent.trim(), token.expose())
-        }
-        _ => false,
-    }
 }
 
 /// One connection: the handshake (holding `handshake_slot`, one of the few places for connections not yet
@@ -215,7 +185,7 @@ async fn connection(
     let ids = up.ids;
     let mut session = Session::new(&ids.session_id, &ids.organization_id, settings);
     if let Some(why) = up.denied {
-        Refusals::count(&cfg.refusals.unauthorized);
+        cfg.refusals.count(Refusal::Unauthorized);
         tracing::info!(session = %ids.session_id, correlation = %ids.correlation_id, reason = %why, "audiohook: unauthorized");
         // Refusals answer no sooner than a fixed delay after arrival, so their timing tells an attacker nothing.
         tokio::time::sleep_until(arrived + cfg.auth_failure_delay).await;
@@ -257,8 +227,8 @@ async fn handshake(
     let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream))
         .await
         .map_err(|_| ConnectionError::HeadTimeout)??;
-    if let Some((status, reason, body)) = http_answer(&head, cfg) {
-        respond(&mut stream, status, reason, &[], &body).await?;
+    if let Some(a) = plain_http::answer(&head, cfg) {
+        respond_with(&mut stream, a.status, a.reason, a.headers, a.content_type, &a.body).await?;
         return Ok(None);
     }
     let authority = head.header("host").unwrap_or_default();
@@ -270,7 +240,7 @@ async fn handshake(
     let (up, response) = match checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?))) {
         Ok(ok) => ok,
         Err(detail) => {
-            Refusals::count(&cfg.refusals.bad_request);
+            cfg.refusals.count(Refusal::BadRequest);
             respond(&mut stream, 400, "Bad Request", &[], &json!({"detail": detail})).await?;
             return Ok(None);
         }

@@ -153,6 +153,7 @@ pub async fn run(
         limits: cfg.limits,
         refusals: status.refusals.clone(),
     });
+    let _gauges = super::metrics::gauges(status.sessions.clone(), status.courier.budget.clone(), status.live.clone());
     status.set("running");
     status.beat(ports.heartbeats.as_ref()).await;
     let beating = status.clone();

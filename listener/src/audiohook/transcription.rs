@@ -12,13 +12,14 @@ use super::utterances::{CutterSettings, Utterance, UtteranceCutter};
 use crate::forward::Outgoing;
 use futures_util::FutureExt;
 use serde_json::{Map, Value, json};
+use shared::process::metrics::names::{LIVE_DROPPED, LIVE_LATENCY};
 use shared::realtime::live_audio::AudioFormat;
 use shared::settings::env::{self, EnvSource};
 use shared::speech::{Segment, SttConfig, SttError, Transcriber};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
@@ -99,6 +100,8 @@ pub struct LiveStats {
 struct Job {
     seq: u64,
     utterance: Utterance,
+    /// When the utterance ended and was queued: its transcript's latency runs from here.
+    queued_at: Instant,
     /// The conversation's language when the utterance ended.
     language: Option<String>,
     session: Arc<Shared>,
@@ -128,6 +131,11 @@ impl LiveTranscription {
         Arc::new(Self { jobs, cutter: cfg.cutter, timeout: cfg.timeout, stats })
     }
 
+    /// Utterances waiting for a worker.
+    pub fn queue_depth(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
     /// The heartbeat's view: counters, queue depth and busy workers.
     pub fn counters(&self) -> Map<String, Value> {
         let s = &self.stats;
@@ -139,7 +147,7 @@ impl LiveTranscription {
             ("transcription_failures", n(&s.failures)),
             ("transcription_panics", n(&s.panics)),
             ("transcription_gap_seconds", json!(s.gap_ms.load(Ordering::Relaxed) as f64 / 1000.0)),
-            ("queue_depth", json!(self.jobs.max_capacity() - self.jobs.capacity())),
+            ("queue_depth", json!(self.queue_depth())),
             ("busy_workers", n(&s.busy)),
             ("last_transcription_error", json!(*s.last_error.lock().unwrap_or_else(|p| p.into_inner()))),
         ];
@@ -252,9 +260,10 @@ impl LiveSession {
         let seq = self.next_seq;
         self.next_seq += 1;
         let language = self.language.clone();
-        let job = Job { seq, utterance, language, session: self.shared.clone(), _pending: self.pending.clone() };
+        let (session, _pending, queued_at) = (self.shared.clone(), self.pending.clone(), Instant::now());
+        let job = Job { seq, utterance, queued_at, language, session, _pending };
         if let Err(TrySendError::Full(job) | TrySendError::Closed(job)) = self.pool.jobs.try_send(job) {
-            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            dropped(stats);
             lost(stats, &job.utterance);
             tracing::warn!(seq, "live transcription: queue full, utterance dropped");
             job.session.send(|l| l.settle(seq, span(&job.utterance), Outcome::Lost("queue_full")));
@@ -270,6 +279,12 @@ impl LiveSession {
         let _ = tokio::time::timeout(pool.timeout, done.recv()).await;
         shared.send(Ledger::finish);
     }
+}
+
+/// An utterance dropped instead of transcribed.
+fn dropped(stats: &LiveStats) {
+    stats.dropped.fetch_add(1, Ordering::Relaxed);
+    metrics::counter!(LIVE_DROPPED).increment(1);
 }
 
 fn lost(stats: &LiveStats, u: &Utterance) {
@@ -322,7 +337,7 @@ async fn outcome(
     stopping: &watch::Receiver<bool>,
 ) -> Outcome {
     if *stopping.borrow() {
-        stats.dropped.fetch_add(1, Ordering::Relaxed);
+        dropped(stats);
         return Outcome::Lost("stopping");
     }
     stats.busy.fetch_add(1, Ordering::Relaxed);
@@ -332,6 +347,7 @@ async fn outcome(
         Err(_) => panicked(stats),
         Ok(Ok(segments)) => {
             stats.transcribed.fetch_add(1, Ordering::Relaxed);
+            metrics::histogram!(LIVE_LATENCY).record(job.queued_at.elapsed().as_secs_f64());
             Outcome::Transcribed(segments)
         }
         Ok(Err(e)) => {

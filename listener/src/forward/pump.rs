@@ -136,6 +136,7 @@ impl Courier {
                 Err(e @ DeliveryError::Unavailable(_)) => {
                     failures += 1;
                     self.stats.forward_failures.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!(shared::process::metrics::names::FORWARD_RETRIES).increment(1);
                     if failures == 1 || failures.is_power_of_two() {
                         tracing::warn!(error = %e, failures, "forwarding: ingest unavailable; keeping the backlog");
                     }

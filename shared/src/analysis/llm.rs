@@ -105,8 +105,20 @@ impl LlmClient {
         &self.settings
     }
 
-    /// Sends the prompt; returns the checked reply and the raw reply text (for `analysis_raw.txt`).
+    /// Sends the prompt; returns the checked reply and the raw reply text (for `analysis_raw.txt`). Timed,
+    /// and counted when it fails.
     pub async fn complete(&self, prompt: &Prompt) -> Result<(Validated, String), LlmError> {
+        use crate::process::metrics::names::{LLM_DURATION, LLM_FAILURES};
+        let started = std::time::Instant::now();
+        let result = self.request(prompt).await;
+        metrics::histogram!(LLM_DURATION).record(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            metrics::counter!(LLM_FAILURES).increment(1);
+        }
+        result
+    }
+
+    async fn request(&self, prompt: &Prompt) -> Result<(Validated, String), LlmError> {
         let body = json!({
             "model": self.settings.api.model,
             "temperature": 0,

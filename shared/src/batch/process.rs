@@ -11,12 +11,19 @@ use crate::analysis::llm;
 use crate::analysis::llm_prompt::{Prompt, PromptInput};
 use crate::audio::{self, AudioError};
 use crate::ports::{StoreError, Versioned};
+use crate::process::metrics::names::BATCH_STAGE_DURATION;
 use crate::realtime::ServiceError;
 use crate::speech::transcript::{self, Entry};
 use crate::speech::{Segment, SttError};
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::watch;
+
+/// Records the time a call spent in `stage` (one of `names::STAGES`).
+fn stage_took(stage: &'static str, took: Duration) {
+    metrics::histogram!(BATCH_STAGE_DURATION, "stage" => stage).record(took.as_secs_f64());
+}
 
 #[derive(Debug, Error)]
 pub enum ProcessError {
@@ -157,11 +164,14 @@ impl BatchService {
         };
         claim.call.duration_seconds = duration;
         let id = claim.call.id.clone();
+        let storing = Instant::now();
         self.put_text(&id, "transcript.json", &transcript::to_json(&entries, self.now()).to_string()).await?;
         self.put_text(&id, "transcript.txt", &transcript::to_text(&entries)).await?;
         let cleaned = self.config.cleanup.apply(&entries);
         self.put_text(&id, "analysis_input.txt", &transcript::to_text(&cleaned)).await?;
+        let mut stored = storing.elapsed();
         self.stage(claim, "analysis_start", 80, json!({"segments": cleaned.len()})).await?;
+        let analysing = Instant::now();
         let glossary = self.glossary(&claim.call).await?;
         let mut analysis = analyze(&AnalysisInput {
             entries: &cleaned,
@@ -171,9 +181,13 @@ impl BatchService {
             tags: &self.config.tags,
         });
         self.enrich(&claim.call, &cleaned, &glossary, &mut analysis).await?;
+        stage_took("analyse", analysing.elapsed());
+        let storing = Instant::now();
         self.put_text(&id, "analysis.json", &analysis.analysis.to_string()).await?;
         self.put_text(&id, "summary.json", &analysis.summary.to_string()).await?;
         self.put_text(&id, "qa.json", &analysis.qa.to_string()).await?;
+        stored += storing.elapsed();
+        stage_took("store", stored);
         self.stage(claim, "analysis_complete", 95, json!({})).await?;
         claim.call.digest = Some(digest(&analysis.analysis));
         claim.call.error_message = None; // an earlier attempt's reason no longer applies
@@ -252,14 +266,17 @@ impl BatchService {
             .await?
             .ok_or_else(|| ProcessError::Permanent("The uploaded audio is missing".into()))?;
         let (filename, cfg) = (claim.call.filename.clone(), self.audio.clone());
+        let decoding = Instant::now();
         let prepared = tokio::task::spawn_blocking(move || audio::prepare(&bytes, Some(&filename), &cfg))
             .await
             .map_err(|e| ProcessError::Retry(format!("audio preparation stopped: {e}")))??;
+        stage_took("decode", decoding.elapsed());
         let total: usize = prepared.tracks.iter().map(|t| t.pieces.len()).sum();
         self.stage(claim, "chunking_complete", 10, json!({"chunks": total, "tracks": prepared.tracks.len()})).await?;
         let language = (!claim.call.options.language_code.is_empty()).then(|| claim.call.options.language_code.clone());
         let mut entries = Vec::new();
         let mut done = 0;
+        let transcribing = Instant::now();
         for track in prepared.tracks {
             for piece in track.pieces {
                 let meta = json!({"chunk": done + 1, "total_chunks": total});
@@ -276,6 +293,7 @@ impl BatchService {
                 self.stage(claim, "transcription_progress", progress(done as f32, total), meta).await?;
             }
         }
+        stage_took("transcribe", transcribing.elapsed());
         entries.sort_by(|a, b| a.start_time_seconds.total_cmp(&b.start_time_seconds));
         Ok((entries, Some(prepared.duration_seconds)))
     }

@@ -201,8 +201,15 @@ impl BatchService {
             a.place(&call.upload_key).await?;
         }
         if self.uploads == UploadsQueued::ByService {
-            self.ports.queue.enqueue(&call_job(&call.id)).await?;
+            self.queue_job(&call.id).await?;
         }
+        Ok(())
+    }
+
+    /// Sends call `id`'s job to the queue, counted as queued.
+    pub(super) async fn queue_job(&self, id: &str) -> Result<(), StoreError> {
+        self.ports.queue.enqueue(&call_job(id)).await?;
+        super::worker::job_state("queued");
         Ok(())
     }
 
@@ -328,7 +335,7 @@ impl BatchService {
             value.requeue(self.now());
             value.digest = None;
             self.save(&value, version).await?;
-            self.ports.queue.enqueue(&call_job(id)).await?;
+            self.queue_job(id).await?;
             self.announce(&value, json!({})).await;
             n += 1;
         }

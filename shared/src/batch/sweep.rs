@@ -6,7 +6,6 @@
 //! forever. A job sent twice is harmless: the second finds the call finished, and two running at once
 //! cannot both save (see `process`).
 
-use super::job::call_job;
 use super::record::{BatchCall, BatchStatus};
 use super::service::{BatchService, UPLOAD_URL_LIFETIME};
 use super::worker::{MAX_BACKOFF, VISIBILITY_LEASES, backoff};
@@ -147,7 +146,7 @@ impl BatchService {
         else {
             return Ok(false);
         };
-        self.ports.queue.enqueue(&call_job(&call.id)).await?;
+        self.queue_job(&call.id).await?;
         self.announce(&queued, json!({})).await;
         tracing::warn!(call_id = %call.id, attempts = queued.attempts, "{why}");
         Ok(true)

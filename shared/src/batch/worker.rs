@@ -48,6 +48,11 @@ pub fn restart_pause(attempts: u32, lease: Duration) -> Duration {
 /// How often the local worker looks for jobs when the queue was empty.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
+/// Counts a job reaching `state` (one of `names::JOB_STATES`).
+pub(super) fn job_state(state: &'static str) {
+    metrics::counter!(crate::process::metrics::names::BATCH_JOBS, "state" => state).increment(1);
+}
+
 impl BatchService {
     /// Handles one delivery of a job message.
     pub async fn handle(&self, job: &ReceivedJob) -> JobOutcome {
@@ -68,7 +73,9 @@ impl BatchService {
                 },
             };
             match self.process(&id).await {
-                Ok(Processed::Completed | Processed::Skipped) | Err(ProcessError::Permanent(_)) => {}
+                Ok(Processed::Completed) => job_state("completed"),
+                Ok(Processed::Skipped) => {}
+                Err(ProcessError::Permanent(_)) => job_state("failed"),
                 Err(ProcessError::Retry(reason)) => return self.retry_or_give_up(job, Some(&id), &reason).await,
             }
         }
@@ -77,8 +84,10 @@ impl BatchService {
 
     async fn retry_or_give_up(&self, job: &ReceivedJob, id: Option<&str>, reason: &str) -> JobOutcome {
         if job.attempts < self.config.max_attempts {
+            job_state("retried");
             return JobOutcome::RetryAfter(backoff(job.attempts));
         }
+        job_state("failed");
         if let Some(id) = id {
             let why = format!("{reason} (gave up after {} attempts)", job.attempts);
             if let Err(e) = self.mark_failed(id, &why).await {

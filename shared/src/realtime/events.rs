@@ -3,6 +3,7 @@
 
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
 use crate::ports::{CommitOutcome, EventCommit, PushMessage};
+use crate::process::metrics::names::ALERTS_RAISED;
 use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
 use crate::realtime::normalize::{NormalizedEvent, normalize_event};
 use crate::realtime::{activity, risk};
@@ -93,6 +94,10 @@ impl RealtimeService {
             };
             match self.store.commit_event(commit).await? {
                 CommitOutcome::Applied { event, alerts } => {
+                    for a in &alerts {
+                        let (kind, severity) = (a.alert.alert_type.as_str(), a.alert.severity.as_str());
+                        metrics::counter!(ALERTS_RAISED, "type" => kind, "severity" => severity).increment(1);
+                    }
                     self.publish(ev, &applied.state, event.as_ref(), &alerts).await;
                     return Ok(Ingested {
                         call_id: ev.call_id.clone(),

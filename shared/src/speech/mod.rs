@@ -5,6 +5,7 @@
 //! Providers take one WAV and return timed segments; the batch worker assigns speakers from the channel,
 //! or from the provider's diarized speaker ids when it gives them.
 
+mod measured;
 mod openai;
 mod sarvam;
 mod sarvam_output;
@@ -189,13 +190,19 @@ impl SttConfig {
     }
 
     pub fn build(&self) -> Result<Box<dyn Transcriber>, SttError> {
-        match self {
-            Self::None => Ok(Box::new(NoProvider)),
-            Self::OpenAi(api) => Ok(Box::new(OpenAiCompatible::new(api.clone())?)),
-            Self::Sarvam(settings) => Ok(Box::new(Sarvam::new(settings.clone())?)),
+        let inner: Box<dyn Transcriber> = match self {
+            Self::None => return Ok(Box::new(NoProvider)),
+            Self::OpenAi(api) => Box::new(OpenAiCompatible::new(api.clone())?),
+            Self::Sarvam(settings) => Box::new(Sarvam::new(settings.clone())?),
             #[cfg(feature = "whisper")]
-            Self::Whisper(settings) => Ok(Box::new(Whisper::load(settings)?)),
-        }
+            Self::Whisper(settings) => Box::new(Whisper::load(settings)?),
+        };
+        Ok(self.measured(inner))
+    }
+
+    /// `inner` with its requests timed and failures counted under this provider's name.
+    fn measured<T: Transcriber + ?Sized + 'static>(&self, inner: Box<T>) -> Box<dyn Transcriber> {
+        Box::new(measured::Measured { provider: self.provider(), inner })
     }
 
     /// One provider for batch calls and one for live utterances, built once: the same object, except that
@@ -206,7 +213,8 @@ impl SttConfig {
         if let Self::Whisper(settings) = self {
             let batch = Whisper::load(settings)?;
             let live = batch.alongside();
-            return Ok(BatchAndLive { batch: Arc::new(batch), live: Arc::new(live) });
+            let (batch, live) = (self.measured(Box::new(batch)), self.measured(Box::new(live)));
+            return Ok(BatchAndLive { batch: Arc::from(batch), live: Arc::from(live) });
         }
         let shared: Arc<dyn Transcriber> = Arc::from(self.build()?);
         Ok(BatchAndLive { batch: shared.clone(), live: shared })

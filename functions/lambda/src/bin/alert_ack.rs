@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::serve(functions::routes::alerts::ack_router).await
+    functions::lambda::serve(env!("CARGO_BIN_NAME"), functions::routes::alerts::ack_router).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::serve_batch_worker().await
+    functions::lambda::serve_batch_worker(env!("CARGO_BIN_NAME")).await
 }

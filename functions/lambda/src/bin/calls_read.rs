@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::serve(functions::routes::batch::read_router).await
+    functions::lambda::serve(env!("CARGO_BIN_NAME"), functions::routes::batch::read_router).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::serve_genesys_events().await
+    functions::lambda::serve_genesys_events(env!("CARGO_BIN_NAME")).await
 }

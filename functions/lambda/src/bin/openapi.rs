@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::lambda::serve(|_| functions::routes::openapi::openapi_router()).await
+    functions::lambda::serve(env!("CARGO_BIN_NAME"), |_| functions::routes::openapi::openapi_router()).await
 }

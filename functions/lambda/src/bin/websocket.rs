@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::ws_lambda::serve().await
+    functions::ws_lambda::serve(env!("CARGO_BIN_NAME")).await
 }

@@ -3,33 +3,34 @@
 
 use super::{functions, references, resources_of, str_of};
 use serde_yaml::Value;
+use shared::process::metrics::names;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The series the code publishes (`call_analytics_*`, see the metrics list in the docs) with their labels,
-/// which EMF writes as dimensions beside `Service`.
+/// The series the code publishes (their names are the code's own constants) with their labels, which EMF
+/// writes as dimensions beside `Service`.
 pub const SERIES: &[(&str, &[&str])] = &[
-    ("call_analytics_ingest_requests_total", &["endpoint", "outcome"]),
-    ("call_analytics_ingest_request_duration_seconds", &["endpoint"]),
-    ("call_analytics_alerts_raised_total", &["type", "severity"]),
-    ("call_analytics_push_connections", &[]),
-    ("call_analytics_push_messages_total", &[]),
-    ("call_analytics_push_lagged_total", &[]),
-    ("call_analytics_audiohook_sessions_open", &[]),
-    ("call_analytics_audiohook_sessions_opened_total", &[]),
-    ("call_analytics_audiohook_sessions_refused_total", &["reason"]),
-    ("call_analytics_audiohook_audio_seconds_total", &[]),
-    ("call_analytics_spool_bytes", &[]),
-    ("call_analytics_spool_oldest_age_seconds", &[]),
-    ("call_analytics_forward_retries_total", &[]),
-    ("call_analytics_live_transcription_queue_depth", &[]),
-    ("call_analytics_live_transcription_dropped_total", &[]),
-    ("call_analytics_live_transcription_latency_seconds", &[]),
-    ("call_analytics_batch_jobs_total", &["state"]),
-    ("call_analytics_batch_stage_duration_seconds", &["stage"]),
-    ("call_analytics_stt_request_duration_seconds", &["provider"]),
-    ("call_analytics_stt_failures_total", &["provider"]),
-    ("call_analytics_llm_request_duration_seconds", &[]),
-    ("call_analytics_llm_failures_total", &[]),
+    (names::INGEST_REQUESTS, &["endpoint", "outcome"]),
+    (names::INGEST_DURATION, &["endpoint"]),
+    (names::ALERTS_RAISED, &["type", "severity"]),
+    (names::PUSH_CONNECTIONS, &[]),
+    (names::PUSH_MESSAGES, &[]),
+    (names::PUSH_LAGGED, &[]),
+    (names::AUDIOHOOK_SESSIONS_OPEN, &[]),
+    (names::AUDIOHOOK_SESSIONS_OPENED, &[]),
+    (names::AUDIOHOOK_SESSIONS_REFUSED, &["reason"]),
+    (names::AUDIOHOOK_AUDIO_SECONDS, &[]),
+    (names::SPOOL_BYTES, &[]),
+    (names::SPOOL_OLDEST_AGE, &[]),
+    (names::FORWARD_RETRIES, &[]),
+    (names::LIVE_QUEUE_DEPTH, &[]),
+    (names::LIVE_DROPPED, &[]),
+    (names::LIVE_LATENCY, &[]),
+    (names::BATCH_JOBS, &["state"]),
+    (names::BATCH_STAGE_DURATION, &["stage"]),
+    (names::STT_DURATION, &["provider"]),
+    (names::STT_FAILURES, &["provider"]),
+    (names::LLM_DURATION, &[]),
+    (names::LLM_FAILURES, &[]),
 ];
 
 /// The AWS metrics the template reads, by namespace, with the dimensions each is read by.

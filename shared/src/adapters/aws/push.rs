@@ -47,6 +47,7 @@ impl ApiGatewayPush {
 #[async_trait]
 impl Push for ApiGatewayPush {
     async fn publish(&self, messages: Vec<PushMessage>) {
+        metrics::counter!(crate::process::metrics::names::PUSH_MESSAGES).increment(messages.len() as u64);
         let mut by_call: BTreeMap<String, Vec<Blob>> = BTreeMap::new();
         for m in messages {
             by_call.entry(m.call_id).or_default().push(Blob::new(m.body.to_string()));
