@@ -8,12 +8,13 @@ use super::media::Frames;
 pub use super::replies::Reply;
 use super::replies::{answer, next_reply};
 use super::session::{Opened, Output, Session, Settings, State};
-use super::signature::{Credentials, NonceCache, Request as SignedRequest};
+use super::signature::{AuthError, Credentials, NonceClaim, Request as SignedRequest};
 use super::upgrade::{self, Ids};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use shared::ports::Nonces;
 use shared::settings::secret::{Secret, constant_time_eq};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -42,6 +43,8 @@ const CLOSE_FLUSH: Duration = Duration::from_secs(8);
 /// closes the socket itself, so a refused or misbehaving client cannot keep it open with pings. A closing
 /// handshake the client does not take within it is abandoned too.
 const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
+/// Longest wait for the nonce store to record a signature's nonce; past it the upgrade is refused.
+const NONCE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where sessions go, for recording, forwarding and transcription. Implementations must not block:
 /// queue the work and return.
@@ -84,6 +87,9 @@ pub struct Config {
     /// Upgrade path, e.g. `/audiohook/ws`.
     pub path: String,
     pub credentials: Credentials,
+    /// Where verified signatures' nonces are spent: shared by every task on AWS, so a replay to another
+    /// task is refused too.
+    pub nonces: Arc<dyn Nonces>,
     pub session: Settings,
     /// `None` when the listener does not transcribe.
     pub connector: Option<ConnectorRoute>,
@@ -109,7 +115,6 @@ pub async fn serve(
     sink: Arc<dyn SessionSink>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let nonces = Arc::new(Mutex::new(NonceCache::default()));
     let slots = Arc::new(Semaphore::new(cfg.limits.sessions));
     let handshakes = Arc::new(Semaphore::new(cfg.limits.handshakes));
     let mut sessions = tokio::task::JoinSet::new();
@@ -131,9 +136,9 @@ pub async fn serve(
                         }
                         continue;
                     };
-                    let (cfg, sink, nonces) = (cfg.clone(), sink.clone(), nonces.clone());
+                    let (cfg, sink) = (cfg.clone(), sink.clone());
                     sessions.spawn(async move {
-                        if let Err(e) = connection(stream, &cfg, sink.as_ref(), &nonces, handshake).await {
+                        if let Err(e) = connection(stream, &cfg, sink.as_ref(), handshake).await {
                             tracing::info!(%peer, error = %e, "audiohook connection ended with an error");
                         }
                         drop(slot);
@@ -205,11 +210,10 @@ async fn connection(
     stream: TcpStream,
     cfg: &Config,
     sink: &dyn SessionSink,
-    nonces: &Mutex<NonceCache>,
     handshake_slot: OwnedSemaphorePermit,
 ) -> Result<(), ConnectionError> {
     let arrived = Instant::now();
-    let shaken = handshake(stream, cfg, nonces).await;
+    let shaken = handshake(stream, cfg).await;
     drop(handshake_slot);
     let Some((up, mut ws, settings)) = shaken? else { return Ok(()) };
     let ids = up.ids;
@@ -252,7 +256,6 @@ async fn connection(
 async fn handshake(
     mut stream: TcpStream,
     cfg: &Config,
-    nonces: &Mutex<NonceCache>,
 ) -> Result<Option<(upgrade::Upgrade, WebSocketStream<TcpStream>, Settings)>, ConnectionError> {
     let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream))
         .await
@@ -263,11 +266,9 @@ async fn handshake(
     }
     let authority = head.header("host").unwrap_or_default();
     let signed = SignedRequest { target: &head.target, authority, headers: &head.headers };
-    let checked = {
-        let mut nonces = nonces.lock().unwrap_or_else(|p| p.into_inner());
-        upgrade::check(&signed, &cfg.credentials, unix_now(), &mut nonces)
-    };
-    let (up, response) = match checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?))) {
+    let now = unix_now();
+    let checked = upgrade::check(&signed, &cfg.credentials, now);
+    let (mut up, response) = match checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?))) {
         Ok(ok) => ok,
         Err(detail) => {
             Refusals::count(&cfg.refusals.bad_request);
@@ -275,6 +276,9 @@ async fn handshake(
             return Ok(None);
         }
     };
+    if let Some(claim) = up.nonce.take() {
+        up.denied = spend(cfg.nonces.as_ref(), &claim, now).await.err();
+    }
     stream.write_all(response.as_bytes()).await?;
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
@@ -283,6 +287,23 @@ async fn handshake(
     let settings = session_settings(cfg, head.path()).cloned().unwrap_or_default();
     let ws = WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(ws_config)).await;
     Ok(Some((up, ws, settings)))
+}
+
+/// Spends a verified signature's nonce: refused when it was spent before (a replay, on this task or another),
+/// or when the store cannot say in time (a replay must not pass while it is down).
+async fn spend(nonces: &dyn Nonces, claim: &NonceClaim, now: i64) -> Result<(), AuthError> {
+    match tokio::time::timeout(NONCE_TIMEOUT, nonces.claim_nonce(&claim.nonce, claim.until, now)).await {
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => Err(AuthError::Replayed),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "audiohook: the nonce store failed; upgrade refused");
+            Err(AuthError::NonceStore)
+        }
+        Err(_) => {
+            tracing::error!(timeout = ?NONCE_TIMEOUT, "audiohook: the nonce store did not answer; upgrade refused");
+            Err(AuthError::NonceStore)
+        }
+    }
 }
 
 /// How a session's read loop ended.

@@ -8,7 +8,7 @@ use listener::audiohook::admission::{Limits, Refusals};
 use listener::audiohook::media::Frames;
 use listener::audiohook::server::{Config, SessionHandle, SessionSink, serve};
 use listener::audiohook::session::{NULL_UUID, Opened, Settings};
-use listener::audiohook::signature::{Credentials, Request as SignedRequest, sign};
+use listener::audiohook::signature::{Credentials, NonceCache, Request as SignedRequest, sign};
 use listener::audiohook::upgrade::Ids;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -68,6 +68,7 @@ pub async fn start_with(limits: Limits) -> Server {
     let cfg = Config {
         path: "/audiohook/ws".into(),
         credentials,
+        nonces: Arc::new(NonceCache::default()),
         session: Settings { supported_languages: vec!["en-US".into()], ..Settings::default() },
         connector: None,
         auth_failure_delay: DELAY,
