@@ -3,32 +3,14 @@
 //! ingest → push → snapshot → alerts → ack, plus the other functions and the JWT requirement.
 #![cfg(feature = "aws")]
 
-#[path = "../../shared/tests/moto/mod.rs"]
-mod moto;
+mod on_moto;
 
-use axum::Router;
 use functions::lambda::{LambdaConfig, app_state};
 use functions::routes::{alerts, calls, health, ingest, live_audio, openapi};
 use functions::state::AppState;
+use on_moto::{fixture, invoke, moto};
 use serde_json::{Value, json};
 use shared::adapters::aws::DynamoStore;
-use std::collections::HashMap;
-use tower::ServiceExt;
-
-fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// Invokes `group`'s router with an API Gateway event, as `lambda_http::run` would.
-async fn invoke(state: &AppState, group: fn(&AppState) -> Router<AppState>, event: &Value) -> (u16, Value) {
-    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let req = req.map(|b| axum::body::Body::from(b.to_vec()));
-    let resp = group(state).with_state(state.clone()).oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
 
 /// A moto server with a fresh table and bucket named `name`, the functions' state on it (configured from
 /// the environment the template sets) and the fake management API's record of pushes.
@@ -41,25 +23,8 @@ async fn functions_on_moto_with(
     name: &str,
     extra: &[(&str, &str)],
 ) -> (moto::Moto, AppState, DynamoStore, moto::Posts) {
-    let moto = moto::Moto::start();
-    let sdk = moto::sdk(&moto.endpoint).await;
-    let settings = moto::fixture(&sdk, &moto.endpoint, name).await;
-    let (callback, posts) = moto::fake_management_api().await;
-    let (queue, _) = moto::job_queues(&sdk, name, 5).await;
-    moto::notify_uploads(&sdk, name, &queue).await;
-    let env: HashMap<String, String> = [
-        ("TABLE_NAME", name),
-        ("BUCKET_NAME", name),
-        ("REALTIME_INGEST_TOKEN", "replace-me"),
-        ("WEBSOCKET_CALLBACK_URL", callback.as_str()),
-        ("JOB_QUEUE_URL", queue.as_str()),
-    ]
-    .iter()
-    .chain(extra)
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let state = app_state(&LambdaConfig::from_env(&env).unwrap(), &sdk).unwrap();
-    (moto, state, DynamoStore::new(&sdk, &settings), posts)
+    let f = on_moto::start(name, extra).await;
+    (f.moto, f.state, f.store, f.posts)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -289,3 +289,101 @@ impl CountingProxy {
         (self.sent.load(Ordering::Relaxed), self.received.load(Ordering::Relaxed))
     }
 }
+
+/// One HTTP request a [`RequestProxy`] passed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxiedRequest {
+    pub method: String,
+    pub path: String,
+    /// DynamoDB's operation (from `X-Amz-Target`); `None` for S3 and anything else.
+    pub operation: Option<String>,
+}
+
+/// A loopback HTTP/1.1 proxy in front of `target` that writes down every request it passes on, retries
+/// included: what a function costs in requests, counted on the wire whatever the client and its interceptors.
+pub struct RequestProxy {
+    pub endpoint: String,
+    log: Arc<Mutex<Vec<ProxiedRequest>>>,
+}
+
+/// Reads requests out of the bytes a client sends, in pieces as they come: heads parsed, bodies skipped by
+/// their `Content-Length`.
+#[derive(Default)]
+struct RequestReader {
+    head: Vec<u8>,
+    body_left: usize,
+}
+
+impl RequestReader {
+    fn feed(&mut self, mut data: &[u8], log: &Mutex<Vec<ProxiedRequest>>) {
+        while !data.is_empty() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(data.len());
+                self.body_left -= n;
+                data = &data[n..];
+                continue;
+            }
+            let searched_from = self.head.len().saturating_sub(3);
+            self.head.extend_from_slice(data);
+            let Some(end) = self.head[searched_from..].windows(4).position(|w| w == b"\r\n\r\n") else { return };
+            let end = searched_from + end + 4;
+            let head = String::from_utf8_lossy(&self.head[..end]).to_string();
+            let header = |name: &str| {
+                head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                })
+            };
+            assert!(header("transfer-encoding").is_none(), "chunked requests are not counted: {head}");
+            let mut first = head.split_whitespace();
+            let (method, path) = (first.next().unwrap_or("").to_string(), first.next().unwrap_or("").to_string());
+            let operation = header("x-amz-target").map(|t| t.rsplit('.').next().unwrap_or(&t).to_string());
+            log.lock().unwrap().push(ProxiedRequest { method, path, operation });
+            self.body_left = header("content-length").map_or(0, |v| v.parse().unwrap());
+            let rest = self.head.split_off(end);
+            self.head.clear();
+            return self.feed(&rest, log);
+        }
+    }
+}
+
+impl RequestProxy {
+    pub async fn start(target: &str) -> Self {
+        let target = target.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let log: Arc<Mutex<Vec<ProxiedRequest>>> = Arc::default();
+        let seen = log.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (target, seen) = (target.clone(), seen.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(&target).await else { return };
+                    let (mut client_rd, mut client_wr) = client.into_split();
+                    let (mut server_rd, mut server_wr) = server.into_split();
+                    let requests = async move {
+                        let (mut buf, mut reader) = (vec![0u8; 64 * 1024], RequestReader::default());
+                        while let Ok(n) = client_rd.read(&mut buf).await {
+                            reader.feed(&buf[..n], &seen);
+                            if n == 0 || server_wr.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = server_wr.shutdown().await;
+                    };
+                    let answers = async move {
+                        let _ = tokio::io::copy(&mut server_rd, &mut client_wr).await;
+                        let _ = client_wr.shutdown().await;
+                    };
+                    tokio::join!(requests, answers);
+                });
+            }
+        });
+        Self { endpoint, log }
+    }
+
+    /// Takes the requests passed on since the last call.
+    pub fn take(&self) -> Vec<ProxiedRequest> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+}
