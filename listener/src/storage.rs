@@ -7,8 +7,8 @@
 //! as the one local process does: no API Gateway request and no Lambda invocation per chunk or event. An
 //! ingest URL setting ([`crate::forward::http_configured`]) keeps forwarding on HTTP instead.
 
+use crate::audiohook::nonces::NonceCache;
 use crate::audiohook::service::Ports;
-use crate::audiohook::signature::NonceCache;
 use shared::adapters::embedded::{BLOB_FOLDER, DATABASE_FILE, FolderBlobStore, SqliteStore};
 use shared::ports::StoreError;
 use shared::realtime::RealtimeService;

@@ -9,6 +9,7 @@ mod connector_events;
 pub mod connector_languages;
 pub mod handshake;
 pub mod media;
+pub mod nonces;
 pub mod pipeline;
 pub mod recording;
 mod replies;

@@ -8,7 +8,7 @@ use super::media::Frames;
 pub use super::replies::Reply;
 use super::replies::{answer, next_reply};
 use super::session::{Opened, Output, Session, Settings, State};
-use super::signature::{AuthError, Credentials, NonceClaim, Request as SignedRequest};
+use super::signature::{Credentials, Request as SignedRequest};
 use super::upgrade::{self, Ids};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -43,8 +43,6 @@ const CLOSE_FLUSH: Duration = Duration::from_secs(8);
 /// closes the socket itself, so a refused or misbehaving client cannot keep it open with pings. A closing
 /// handshake the client does not take within it is abandoned too.
 const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
-/// Longest wait for the nonce store to record a signature's nonce; past it the upgrade is refused.
-const NONCE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where sessions go, for recording, forwarding and transcription. Implementations must not block:
 /// queue the work and return.
@@ -277,7 +275,7 @@ async fn handshake(
         }
     };
     if let Some(claim) = up.nonce.take() {
-        up.denied = spend(cfg.nonces.as_ref(), &claim, now).await.err();
+        up.denied = super::nonces::spend(cfg.nonces.as_ref(), &claim, now).await.err();
     }
     stream.write_all(response.as_bytes()).await?;
     let ws_config = WebSocketConfig::default()
@@ -287,23 +285,6 @@ async fn handshake(
     let settings = session_settings(cfg, head.path()).cloned().unwrap_or_default();
     let ws = WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(ws_config)).await;
     Ok(Some((up, ws, settings)))
-}
-
-/// Spends a verified signature's nonce: refused when it was spent before (a replay, on this task or another),
-/// or when the store cannot say in time (a replay must not pass while it is down).
-async fn spend(nonces: &dyn Nonces, claim: &NonceClaim, now: i64) -> Result<(), AuthError> {
-    match tokio::time::timeout(NONCE_TIMEOUT, nonces.claim_nonce(&claim.nonce, claim.until, now)).await {
-        Ok(Ok(true)) => Ok(()),
-        Ok(Ok(false)) => Err(AuthError::Replayed),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "audiohook: the nonce store failed; upgrade refused");
-            Err(AuthError::NonceStore)
-        }
-        Err(_) => {
-            tracing::error!(timeout = ?NONCE_TIMEOUT, "audiohook: the nonce store did not answer; upgrade refused");
-            Err(AuthError::NonceStore)
-        }
-    }
 }
 
 /// How a session's read loop ended.

@@ -25,7 +25,7 @@ use tokio::sync::watch;
 pub struct Ports {
     pub blobs: Arc<dyn BlobStore>,
     pub heartbeats: Arc<dyn Heartbeats>,
-    /// In memory ([`super::signature::NonceCache`]) in one process; the table on AWS, shared by every task.
+    /// In memory ([`super::nonces::NonceCache`]) in one process; the table on AWS, shared by every task.
     pub nonces: Arc<dyn Nonces>,
     /// An engine this process already runs for `cfg.live.stt`, used instead of building a second one: the
     /// one local process passes a handle on its batch engine's model (one whisper model in memory).

@@ -3,17 +3,14 @@
 //! covered components). The checks follow the reference server's authenticator, with a wider time window
 //! (30 s of age, 5 s of skew), single-use nonces and constant-time comparisons. Pure: the caller passes the
 //! request's parts and the time, and spends the verified signature's nonce in a nonce store (`Nonces`: this
-//! [`NonceCache`] in one process, DynamoDB across the listener's tasks on AWS).
+//! `nonces::NonceCache` in one process, DynamoDB across the listener's tasks on AWS).
 
 use super::structured::{Bare, Member, Params, parse_dictionary, serialize_inner_list};
-use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use shared::ports::{Nonces, StoreError};
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
@@ -98,46 +95,6 @@ impl Credentials {
 pub struct NonceClaim {
     pub nonce: String,
     pub until: i64,
-}
-
-/// Nonces seen within the signature window, in memory: the nonce store of one process (the local one).
-#[derive(Debug, Default)]
-pub struct NonceCache(Mutex<Remembered>);
-
-#[derive(Debug, Default)]
-struct Remembered {
-    seen: HashMap<String, i64>,
-    order: VecDeque<(i64, String)>,
-}
-
-impl NonceCache {
-    /// Most nonces remembered; at the limit the oldest are forgotten first.
-    const CAPACITY: usize = 100_000;
-
-    /// Records `nonce` until `until`; `false` when it is still remembered.
-    pub fn remember(&self, nonce: &str, until: i64, now: i64) -> bool {
-        let mut r = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some((expiry, _)) = r.order.front() {
-            if *expiry >= now && r.order.len() < Self::CAPACITY {
-                break;
-            }
-            let (_, old) = r.order.pop_front().expect("front exists");
-            r.seen.remove(&old);
-        }
-        if r.seen.contains_key(nonce) {
-            return false;
-        }
-        r.seen.insert(nonce.to_string(), until);
-        r.order.push_back((until, nonce.to_string()));
-        true
-    }
-}
-
-#[async_trait]
-impl Nonces for NonceCache {
-    async fn claim_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
-        Ok(self.remember(nonce, expires_at, now))
-    }
 }
 
 /// What of the upgrade request the signature covers.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::audiohook::nonces::NonceCache;
 
 const API_KEY: &str = "SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh";
 const SECRET: &str = "TXlTdXBlclNlY3JldEtleVRlbGxOby0xITJAMyM0JDU=";

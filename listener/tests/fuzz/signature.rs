@@ -4,7 +4,8 @@
 use crate::harness::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use listener::audiohook::signature::{AuthError, Credentials, NonceCache, Request, sign, verify};
+use listener::audiohook::nonces::NonceCache;
+use listener::audiohook::signature::{AuthError, Credentials, Request, sign, verify};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 

@@ -5,8 +5,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use listener::audiohook::config::AudiohookConfig;
+use listener::audiohook::nonces::NonceCache;
 use listener::audiohook::service::{self, Ports};
-use listener::audiohook::signature::NonceCache;
 use listener::forward::{Delivery, HttpIngest, Ingest};
 use listener::simulate::{Audio, Options};
 use serde_json::Value;
