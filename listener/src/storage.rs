@@ -52,6 +52,7 @@ pub async fn from_env(e: &dyn EnvSource) -> Result<Storage, StorageError> {
 
 #[cfg(feature = "aws")]
 async fn aws(e: &dyn EnvSource) -> Result<Storage, StorageError> {
+    use crate::audiohook::nonces::SharedNonces;
     use shared::adapters::aws::{ApiGatewayPush, AwsSettings, DynamoStore, S3BlobStore, sdk_config};
     use shared::realtime::config::RealtimeConfig;
     let settings = AwsSettings::from_env(e)?;
@@ -60,7 +61,7 @@ async fn aws(e: &dyn EnvSource) -> Result<Storage, StorageError> {
     let ports = Ports {
         blobs: Arc::new(S3BlobStore::new(&sdk, &settings)),
         heartbeats: store.clone(),
-        nonces: store.clone(),
+        nonces: Arc::new(SharedNonces::new(store.clone())),
         transcriber: None,
     };
     let realtime = if crate::forward::http_configured(e) {

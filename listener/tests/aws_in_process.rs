@@ -2,7 +2,7 @@
 //! Management API: with `TABLE_NAME` and no ingest URL it feeds the realtime service in-process, so a
 //! simulated AudioHook call, its events and its live window land in the table with no HTTP ingest anywhere;
 //! and two such processes on one table share the signature nonces, so an upgrade replayed to the other task
-//! is refused.
+//! is refused; and with the store down, what the spool holds per second of a call.
 #![cfg(feature = "aws")]
 
 #[path = "../../shared/tests/moto/mod.rs"]
@@ -26,6 +26,11 @@ use support::server::{API_KEY, CONVERSATION, Client, SECRET};
 
 /// The task's environment on moto: the table and bucket `name`, push to `callback`, no ingest URL or token.
 fn aws_listener(moto: &str, name: &str, callback: &str, dir: &Path) -> (Child, u16) {
+    aws_listener_with(moto, name, callback, dir, &[])
+}
+
+/// As [`aws_listener`], with `extra` settings.
+fn aws_listener_with(moto: &str, name: &str, callback: &str, dir: &Path, extra: &[(&str, &str)]) -> (Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_listener"));
     for k in HTTP_TARGET_SETTINGS.iter().chain(&["REALTIME_INGEST_TOKEN", "GENESYS_AUDIOHOOK_CREDENTIALS", "RUST_LOG"])
@@ -47,15 +52,16 @@ fn aws_listener(moto: &str, name: &str, callback: &str, dir: &Path) -> (Child, u
         ("GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", "1"),
         ("LOG_FORMAT", "json"),
     ];
-    let (child, mut lines) = process::spawn_lines(cmd.envs(env).env("DATA_DIR", dir).args([
-        "audiohook",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "--path",
-        "/audiohook/ws",
-    ]));
+    let (child, mut lines) =
+        process::spawn_lines(cmd.envs(env).envs(extra.iter().copied()).env("DATA_DIR", dir).args([
+            "audiohook",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--path",
+            "/audiohook/ws",
+        ]));
     let listening = lines.next().unwrap().unwrap();
     assert!(listening.contains("audiohook: listening") && listening.contains("in_process"), "{listening}");
     std::thread::spawn(move || lines.for_each(drop));
@@ -130,4 +136,29 @@ async fn a_signed_upgrade_replayed_to_another_task_is_refused() {
     assert_eq!(fresh["type"], "opened", "a new nonce is accepted: {fresh}");
     assert!(process::terminate(&mut a).success());
     assert!(process::terminate(&mut b).success());
+}
+
+/// With in-process forwarding the spool holds only what the store refused, and on Fargate it is on the task's
+/// ephemeral disk: what a task that dies during a store outage loses. Measured here with the store down
+/// (nothing listens at the endpoint) and no backlog kept in memory: bytes on disk per second of a call's
+/// audio (8 kHz stereo PCM is 32,000 bytes a second, base64 in the spool, plus each chunk's metadata).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_store_refuses_a_session_spools_its_audio_at_a_known_rate() {
+    let down = format!("http://{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let memory = [("GENESYS_AUDIOHOOK_STREAM_MEMORY_BYTES", "0"), ("AWS_MAX_ATTEMPTS", "1")];
+    let (mut child, port) = aws_listener_with(&down, "down", &down, dir.path(), &memory);
+    const SECONDS: usize = 20;
+    let tone: Vec<i16> = (0..8_000 * SECONDS).map(|i| if (i / 8) % 2 == 0 { 2000 } else { -2000 }).collect();
+    let audio = Audio { channels: vec![tone.clone(), tone] };
+    let uri = format!("ws://127.0.0.1:{port}/audiohook/ws");
+    let opts = Options { speed: 0.0, ..Options::new(&uri, API_KEY, &STANDARD.encode(SECRET)) };
+    assert_eq!(simulate::session(&opts, &audio).await.outcome, Ok(()), "Genesys sees nothing of the outage");
+    assert!(process::terminate(&mut child).success());
+
+    let spool = dir.path().join("spool/audiohook");
+    let bytes: u64 = std::fs::read_dir(&spool).unwrap().flatten().map(|e| e.metadata().unwrap().len()).sum();
+    let per_second = bytes / SECONDS as u64;
+    eprintln!("spooled {bytes} bytes for {SECONDS} s of stereo audio: {per_second} bytes per second of call");
+    assert!((42_667..=46_000).contains(&per_second), "{per_second} bytes per second of audio");
 }
