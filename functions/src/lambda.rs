@@ -46,11 +46,16 @@ impl LambdaConfig {
     }
 }
 
+/// Most bytes a response body may take in a function's answer: Lambda caps the response payload (the JSON
+/// the function returns to API Gateway) at 6 MB; 64 KB of it are left for the status and headers.
+pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024 - 64 * 1024;
+
 /// The handlers' state on the AWS backend; supervisors are authenticated by API Gateway's JWT authorizer.
 pub fn app_state(cfg: &LambdaConfig, sdk: &aws_config::SdkConfig) -> Result<AppState, lambda_http::Error> {
     let credentials =
         Credentials { ingest_token: cfg.ingest_token.expose().to_string(), supervisor: SupervisorAuth::ApiGatewayJwt };
-    Ok(startup::wire(Backend::aws(sdk, &cfg.backend), &cfg.services, credentials)?.state)
+    let state = startup::wire(Backend::aws(sdk, &cfg.backend), &cfg.services, credentials)?.state;
+    Ok(AppState { response_limit: Some(RESPONSE_LIMIT), ..state })
 }
 
 /// True when API Gateway's JWT authorizer verified the request (its claims are in the request context).

@@ -169,6 +169,7 @@ pub fn wire(backend: Backend, settings: &ServiceSettings, credentials: Credentia
         tickets: backend.tickets,
         credentials: Arc::new(credentials),
         health: Arc::new(settings.health.clone()),
+        response_limit: None,
     };
     Ok(Services { state, live_stt: engines.live })
 }

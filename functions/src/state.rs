@@ -34,4 +34,8 @@ pub struct AppState {
     pub tickets: Arc<dyn Tickets>,
     pub credentials: Arc<Credentials>,
     pub health: Arc<HealthConfig>,
+    /// Most bytes a response's body may take as the host sends it: a Lambda's response is capped at 6 MB
+    /// (see `lambda::RESPONSE_LIMIT`); `None` where nothing caps it (the local process). Audio never comes
+    /// near it (a link is handed out instead); a download past it is refused with 413.
+    pub response_limit: Option<usize>,
 }

@@ -8,9 +8,8 @@ mod common;
 #[path = "../../shared/tests/flac/mod.rs"]
 mod flac;
 
-use axum::routing::post;
 use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -21,24 +20,6 @@ use std::time::{Duration, Instant};
 const PEAK_RSS_BYTES: u64 = 150_000_000;
 /// The decoded bound for the server: above the 300 s call's 9.6 MB, below the 600 s call's 19.2 MB.
 const MAX_DECODED_BYTES: &str = "15000000";
-
-/// A fake transcription server that says the same line for any audio. It reads the whole upload before it
-/// answers, as a real one does: answering first and closing the connection breaks the client's pipe
-/// mid-body, and the worker then retries until the test's deadline (seen in CI on a loaded machine).
-async fn fake_stt() -> String {
-    let app = axum::Router::new()
-        .route(
-            "/v1/audio/transcriptions",
-            post(|_audio: axum::body::Bytes| async {
-                json!({"text": "hello", "segments": [{"start": 0.0, "end": 1.0, "text": "hello"}]}).to_string()
-            }),
-        )
-        .layer(axum::extract::DefaultBodyLimit::disable());
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
-    base
-}
 
 /// The server process, killed if the test fails before stopping it.
 struct Server(Child);
@@ -97,7 +78,7 @@ async fn settled(http: &reqwest::Client, base: &str, id: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flac_bomb_costs_its_target_rate_not_its_source_rate_and_one_over_the_bound_fails() {
-    let stt = fake_stt().await;
+    let stt = common::fake_stt().await;
     let dir = tempfile::TempDir::new().unwrap();
     let http = reqwest::Client::new();
     let (mut server, base) = serve(dir.path(), &stt);

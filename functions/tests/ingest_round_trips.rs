@@ -1,19 +1,34 @@
 //! What one ingest costs at the function, not in the service: the `ingest-event` and `ingest-audio` handlers
-//! fed their sample events (`events/`), on moto behind a proxy that writes down every DynamoDB and S3 request,
-//! and a fake Management API that records every push, with three supervisors (one following the call, two
+//! fed their sample events (`events/`), on moto behind the metering proxy (`cost::proxy`), which counts every
+//! DynamoDB and S3 request, and a fake Management API that records every push, with three supervisors (one following the call, two
 //! following every call). Then the same through the in-process ingest the listener uses on AWS, whose
 //! answers are lean. The counts are exact, so a change that adds a request fails here and says which.
 #![cfg(feature = "aws")]
 
-mod on_moto;
+mod cost;
+mod lambda_env;
+#[path = "../../shared/tests/moto/mod.rs"]
+mod moto;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use cost::proxy::Meter;
+use functions::lambda::{LambdaConfig, app_state};
 use functions::routes::ingest;
 use functions::state::AppState;
-use on_moto::{Functions, fixture, invoke};
+use lambda_env::{fixture, invoke};
 use serde_json::{Value, json};
+use shared::adapters::aws::DynamoStore;
 use shared::realtime::ingest::{Ingest, Outgoing, ServiceIngest, object};
+
+/// The functions' state on moto, reached through the meter.
+struct Functions {
+    _moto: moto::Moto,
+    state: AppState,
+    store: DynamoStore,
+    posts: moto::Posts,
+    meter: Meter,
+}
 
 /// What one ingest sent: DynamoDB operations (sorted: concurrent ones come in any order), S3 requests by
 /// method, and posts to WebSocket connections.
@@ -34,14 +49,15 @@ impl Cost {
 
 /// What `ingest` cost on `f`'s wire.
 async fn cost(f: &Functions, ingest: impl Future<Output = ()>) -> Cost {
-    f.requests.take();
+    let before = f.meter.usage();
     f.posts.lock().unwrap().clear();
     ingest.await;
-    let requests = f.requests.take();
-    let mut dynamodb: Vec<String> = requests.iter().filter_map(|r| r.operation.clone()).collect();
-    dynamodb.sort();
-    let s3 = requests.iter().filter(|r| r.operation.is_none()).map(|r| r.method.clone()).collect();
-    Cost { dynamodb, s3, pushes: f.posts.lock().unwrap().len() }
+    let used = f.meter.usage().since(&before);
+    let of = |service: &str| -> Vec<String> {
+        let ops = used.requests.iter().filter(|((s, _), _)| s == service);
+        ops.flat_map(|((_, op), n)| std::iter::repeat_n(op.clone(), *n as usize)).collect()
+    };
+    Cost { dynamodb: of("dynamodb"), s3: of("s3"), pushes: f.posts.lock().unwrap().len() }
 }
 
 /// The sample event `name` with `body` instead of its own.
@@ -70,7 +86,10 @@ async fn post(state: &AppState, group: fn(&AppState) -> axum::Router<AppState>, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_ingest_costs_what_the_docs_say() {
-    let f = on_moto::start("round-trips", &[]).await;
+    let (moto, env, store, posts) = lambda_env::moto_for("round-trips", &[]).await;
+    let meter = Meter::start(&moto.endpoint).await;
+    let state = app_state(&LambdaConfig::from_env(&env).unwrap(), &moto::sdk(&meter.endpoint).await).unwrap();
+    let f = Functions { _moto: moto, state, store, posts, meter };
     let now = chrono::Utc::now();
     for (connection, call) in [("follower", Some("demo-call-1")), ("board-1", None), ("board-2", None)] {
         f.store.connect(connection, now).await.unwrap();

@@ -87,3 +87,23 @@ async fn document_matches_the_routes() {
     }
     s.stop().await;
 }
+
+/// The routes that hand out audio say how they answer on AWS, where no Lambda response may carry it: a 307
+/// to a presigned storage URL, or with `link` that URL as JSON.
+#[test]
+fn audio_routes_document_their_storage_redirect() {
+    let doc: Value = serde_json::from_str(functions::routes::openapi::DOCUMENT).unwrap();
+    for path in ["/api/calls/{call_id}/audio", "/api/realtime/calls/{call_id}/audio"] {
+        let op = &doc["paths"][path]["get"];
+        let redirect = &op["responses"]["307"];
+        assert!(
+            redirect["headers"]["Location"].is_object() && redirect["headers"]["Cache-Control"].is_object(),
+            "{path}"
+        );
+        let params: Vec<&str> =
+            op["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+        assert!(params.contains(&"link"), "{path}: {params:?}");
+        let json = &op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];
+        assert_eq!(json, "#/components/schemas/AudioLink", "{path}");
+    }
+}

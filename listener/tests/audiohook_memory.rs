@@ -8,9 +8,9 @@ mod support;
 
 use axum::routing::post;
 use listener::simulate::{self, Audio, Options};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+use support::process::Audiohook;
 
 const KEY: &str = "memory-key";
 const SECRET_B64: &str = "bWVtb3J5IHNlY3JldA==";
@@ -23,15 +23,6 @@ const MEASURE_FROM: Duration = Duration::from_secs(5);
 /// task state machines and buffers per session, so it gets half as much again (the recorder that held
 /// its part in memory took about 320 KiB either way).
 const MAX_BYTES_PER_SESSION: u64 = if cfg!(debug_assertions) { 96 * 1024 } else { 64 * 1024 };
-
-struct Listener(Child);
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Resident bytes of `pid` now (`VmRSS`, which Linux reports in KiB).
 fn rss(pid: u32) -> u64 {
@@ -49,22 +40,10 @@ async fn a_streaming_session_holds_at_most_64_kib_resident() {
         .route("/api/realtime/audio/chunk", post(|_chunk: axum::body::Bytes| async { "{}" }))
         .route("/api/realtime/events", post(|_event: axum::body::Bytes| async { "{}" }));
     let ingest = support::serve(app).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // Another build may be measured the same way (before/after a change): `LISTENER_BIN=path`.
     let binary = std::env::var("LISTENER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_listener").into());
-    let child = Command::new(binary)
-        .args(["audiohook", "--host", "127.0.0.1", "--port", &port.to_string(), "--log-level", "warn"])
-        .env("DATA_DIR", dir.path())
-        .env("GENESYS_AUDIOHOOK_API_KEY", KEY)
-        .env("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET_B64)
-        .env("REALTIME_INGEST_URL", &ingest)
-        .env_remove("TABLE_NAME")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let listener = Listener(child);
-    support::wait_healthy(port).await;
-    let pid = listener.0.id();
+    let listener = Audiohook::start(&binary, dir.path(), (KEY, SECRET_B64), &ingest, &[]).await;
+    let (port, pid) = (listener.port, listener.child.id());
     let idle = rss(pid);
 
     let tone: Vec<i16> = (0..8000 * SECONDS).map(|i| if (i / 8) % 2 == 0 { 2500 } else { -2500 }).collect();

@@ -77,6 +77,36 @@ export const api = {
     ).json(),
   form: async (path, form) => (await request(path, { method: "POST", body: form })).json(),
   blob: async (path, opts) => (await request(path, opts)).blob(),
+  /**
+   * A call's audio. On AWS the API answers with a short-lived storage link (a Lambda response carries at
+   * most 6 MB); it is asked for as JSON (`link=1`) and fetched here without credentials, because a
+   * redirect followed by the browser would reach storage with `Origin: null`, which its CORS (the UI's
+   * origin only) refuses. Locally the API sends the bytes themselves.
+   */
+  audio: async (path) => {
+    const resp = await request(`${path}${path.includes("?") ? "&" : "?"}link=1`);
+    if (!(resp.headers.get("content-type") ?? "").startsWith("application/json")) return resp.blob();
+    const stored = await fetch((await resp.json()).url);
+    if (!stored.ok) throw new ApiError(stored.status, "The audio could not be fetched from storage");
+    return stored.blob();
+  },
+  /**
+   * Uploads `file` straight to storage when the API offers it (`POST /api/calls/upload-url`, on AWS, where
+   * a request through the API carries at most 6 MB), calling `onProgress` with the fraction sent. Resolves
+   * to the call, or to null where the API answers 501 (storage takes no direct uploads: locally), and the
+   * caller then posts the form to `POST /api/calls`.
+   */
+  uploadDirect: async (file, fields, onProgress) => {
+    let call;
+    try {
+      call = await api.post("/api/calls/upload-url", { filename: file.name, fields });
+    } catch (e) {
+      if (e.status === 501) return null;
+      throw e;
+    }
+    await putFile(call.upload.url, file, onProgress);
+    return call;
+  },
   /** Fetches a file and hands it to the browser as a download named by the server. */
   download: async (path, opts) => {
     const resp = await request(path, opts);
@@ -89,6 +119,19 @@ export const api = {
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   },
 };
+
+/** `PUT`s `file` to a presigned storage URL with its type, reporting progress (fetch cannot). */
+function putFile(url, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const put = new XMLHttpRequest();
+    put.open("PUT", url);
+    put.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    put.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    put.onload = () => (put.status >= 200 && put.status < 300 ? resolve() : reject(new ApiError(put.status, `Storage refused the upload (${put.status})`)));
+    put.onerror = () => reject(new ApiError(0, "The upload to storage failed"));
+    put.send(file);
+  });
+}
 
 /**
  * The push: subscribes to every call, hands each message to `onMessage`, reconnects with backoff. It pings

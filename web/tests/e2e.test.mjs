@@ -238,6 +238,104 @@ test("an upload completes, its detail plays audio and seeks from the transcript,
 });
 
 /**
+ * A fake of presigned storage (`fakePresignedStorage`) on its own origin, as S3 is: CORS open to `uiOrigin`
+ * alone (the bucket's rule in template.yaml), a `PUT` keeps the file and hands it to the real server as an
+ * upload (on AWS, S3's notification queues the job: the call appears), a `GET` serves what was put.
+ * Every request is recorded in `seen` with its Origin.
+ */
+async function fakePresignedStorage(uiOrigin) {
+  const files = new Map();
+  const seen = [];
+  const server = createServer(async (req, res) => {
+    const { origin } = req.headers;
+    const path = new URL(req.url, "http://x").pathname;
+    seen.push({ method: req.method, path, origin, type: req.headers["content-type"] });
+    if (origin === uiOrigin) {
+      res.setHeader("Access-Control-Allow-Origin", uiOrigin);
+      res.setHeader("Access-Control-Allow-Methods", "GET, PUT");
+      res.setHeader("Access-Control-Allow-Headers", "content-type");
+    }
+    if (req.method === "OPTIONS") return void res.writeHead(origin === uiOrigin ? 200 : 403).end();
+    if (req.method === "PUT") {
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      const body = Buffer.concat(chunks);
+      files.set(path, { body, type: req.headers["content-type"] });
+      const form = new FormData();
+      form.append("file", new Blob([body], { type: req.headers["content-type"] }), decodeURIComponent(path.split("/").pop()));
+      const r = await fetch(`${base}/api/calls`, { method: "POST", headers: { Authorization: `Bearer ${SUPERVISOR}` }, body: form });
+      return void res.writeHead(r.ok ? 200 : 500).end();
+    }
+    const file = files.get(path);
+    if (req.method !== "GET" || !file) return void res.writeHead(404).end();
+    res.writeHead(200, { "Content-Type": file.type }).end(file.body);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { server, url: `http://127.0.0.1:${server.address().port}`, files, seen };
+}
+
+test("a recording over 6 MB goes straight to storage through upload-url, and plays back from a storage link", async () => {
+  const { page, errors } = await signedIn();
+  const sent = [];
+  page.on("request", (r) => sent.push(`${r.method()} ${new URL(r.url()).pathname}`));
+  await page.getByRole("link", { name: "Calls" }).click();
+  await page.getByRole("heading", { name: "Upload a call" }).waitFor();
+  const dir = mkdtempSync(join(tmpdir(), "ca-direct-"));
+
+  // The local server offers no direct upload (501): the UI posts the form instead.
+  writeFileSync(join(dir, "small-call.wav"), stereoWav(2));
+  await page.getByLabel("Recording or transcript").setInputFiles(join(dir, "small-call.wav"));
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.locator("tr", { hasText: "small-call.wav" }).waitFor();
+  assert.deepEqual(sent.filter((r) => r.startsWith("POST /api/calls")), ["POST /api/calls/upload-url", "POST /api/calls"]);
+
+  // A server that offers it (as on AWS): upload-url answers with a presigned URL on storage's origin.
+  const storage = await fakePresignedStorage(base);
+  const id = "20260210101520000001";
+  let asked = null;
+  await page.route(`${base}/api/calls/upload-url`, async (route) => {
+    asked = route.request().postDataJSON();
+    const url = `${storage.url}/bucket/uploads/${id}/${encodeURIComponent(asked.filename)}?X-Amz-Signature=fake`;
+    await route.fulfill({ status: 201, contentType: "application/json",
+      body: JSON.stringify({ id, filename: asked.filename, status: "queued", stage: "awaiting_upload", upload: { method: "PUT", url, expires_in: 900 } }) });
+  });
+  await page.evaluate(() => {
+    window.uploadMessages = [];
+    const el = document.querySelector("p.message");
+    new MutationObserver(() => window.uploadMessages.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+  });
+  const big = stereoWav(220);
+  assert.ok(big.length > 6 * 1024 * 1024, `${big.length} bytes`);
+  writeFileSync(join(dir, "big-call.wav"), big);
+  sent.length = 0;
+  await page.getByLabel("Recording or transcript").setInputFiles(join(dir, "big-call.wav"));
+  await page.getByLabel("Prompt pack").selectOption("sales");
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByText("Uploaded big-call.wav: queued.").waitFor();
+  await page.locator("tr", { hasText: "big-call.wav" }).waitFor();
+  assert.deepEqual(asked, { filename: "big-call.wav", fields: { prompt_pack: "sales", language_code: "", glossary_terms: "" } });
+  assert.deepEqual(sent.filter((r) => r.startsWith("POST /api/calls")), ["POST /api/calls/upload-url"], "no form through the API");
+  const put = storage.seen.find((r) => r.method === "PUT");
+  assert.deepEqual(put, { method: "PUT", path: `/bucket/uploads/${id}/big-call.wav`, origin: base, type: "audio/wav" });
+  assert.ok(storage.files.get(put.path).body.equals(big), "storage got the file whole");
+  const progress = await page.evaluate(() => window.uploadMessages.filter((m) => m.startsWith("Uploading big-call.wav")));
+  assert.ok(progress.length >= 1 && progress.at(-1) === "Uploading big-call.wav: 100%", JSON.stringify(progress));
+
+  // Its audio, where the API gives a storage link (link=1, as on AWS), is fetched from storage and plays.
+  await page.route((url) => url.pathname.endsWith("/audio") && url.searchParams.get("link") === "1", (route) =>
+    route.fulfill({ status: 200, contentType: "application/json", headers: { "Cache-Control": "no-store" },
+      body: JSON.stringify({ url: `${storage.url}${put.path}?X-Amz-Signature=fake`, expires_in: 300 }) }));
+  await page.locator("tr", { hasText: "big-call.wav" }).getByRole("link", { name: "big-call.wav" }).click();
+  await page.waitForFunction(() => document.querySelector("audio")?.readyState >= 1);
+  assert.equal(Math.round(await page.locator("audio").evaluate((a) => a.duration)), 220);
+  assert.ok(storage.seen.some((r) => r.method === "GET" && r.path === put.path && r.origin === base), JSON.stringify(storage.seen));
+  assert.deepEqual(errors, []);
+  storage.server.close();
+  rmSync(dir, { recursive: true, force: true });
+  await page.close();
+});
+
+/**
  * A fake Cognito hosted UI (`FakeCognitoHostedUi`): /oauth2/authorize sends the browser straight back with a
  * code, /oauth2/token answers `signedIn` for that code only when the PKCE verifier hashes to the challenge it
  * was issued for, and `renewed` for the refresh token `signedIn` gave (each refresh is recorded in `seen`).

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{functions, names, references, root, seconds, str_of, template};
+use common::{functions, generated, names, references, root, seconds, str_of, template};
 use serde_json::Value as Json;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 #[test]
 fn every_reference_resolves() {
     let t = template();
-    let defined: BTreeSet<String> = names(&t["Parameters"]).into_iter().chain(names(&t["Resources"])).collect();
+    let defined: BTreeSet<String> =
+        names(&t["Parameters"]).into_iter().chain(names(&t["Resources"])).chain(generated(&t).into_keys()).collect();
     let conditions = names(&t["Conditions"]);
     let mut refs = Vec::new();
     references(&t, "", None, &mut refs);
@@ -235,6 +236,50 @@ fn bucket_expiry_keeps_the_glossary() {
     for data in ["live/", "staging/", "uploads/", "outputs/", "recordings/"] {
         assert!(expiring.contains(&data), "{data} never expires: {expiring:?}");
     }
+}
+
+/// The UI `PUT`s uploads to the bucket and fetches audio from it by presigned links (a request through the
+/// API carries at most 6 MB), from its own origin only, where sign-in returns: CloudFront's with the web UI,
+/// else the origin named for CORS, else the local process. Never `*`, even when the API is open to any.
+#[test]
+fn the_bucket_lets_only_the_ui_origin_put_uploads_and_get_audio() {
+    let t = template();
+    let rules = t["Resources"]["Bucket"]["Properties"]["CorsConfiguration"]["CorsRules"].as_sequence();
+    let rules = rules.expect("the bucket has CORS rules");
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    let listed = |key: &str| -> BTreeSet<String> {
+        rules[0][key].as_sequence().into_iter().flatten().map(|v| str_of(v).to_lowercase()).collect()
+    };
+    assert_eq!(listed("AllowedMethods"), BTreeSet::from(["get".into(), "put".into()]));
+    assert_eq!(listed("AllowedHeaders"), BTreeSet::from(["content-type".into()]), "the PUT's content type");
+    let cloudfront = "[!Sub 'https://${WebDistribution.DomainName}']";
+    for (given, origins) in [
+        (vec![], "[http://localhost:8009]"),
+        (vec![("DeployWebUi", "true")], cloudfront),
+        (vec![("DeployWebUi", "true"), ("CorsAllowOrigin", "*")], cloudfront),
+        (vec![("CorsAllowOrigin", "https://ui.example.com")], "[!Ref CorsAllowOrigin]"),
+        (vec![("CorsAllowOrigin", "*")], "[http://localhost:8009]"),
+    ] {
+        let chosen = common::deployment::Deployment::new(&t, &given).chosen(&rules[0]["AllowedOrigins"]);
+        assert_eq!(chosen, serde_yaml::from_str::<Value>(origins).unwrap(), "with {given:?}");
+    }
+}
+
+/// The live window is handed out as a link to a copy the live-audio function writes under `live/` (which
+/// the bucket expires within a day): its role may put objects there, and nowhere else.
+#[test]
+fn the_live_audio_function_may_write_only_under_live() {
+    let t = template();
+    let policies = t["Resources"]["LiveAudioFunction"]["Properties"]["Policies"].as_sequence().unwrap();
+    let puts: Vec<&Value> = policies
+        .iter()
+        .filter_map(|p| p["Statement"].as_sequence())
+        .flatten()
+        .filter(|s| s["Action"] == "s3:PutObject")
+        .collect();
+    assert_eq!(puts.len(), 1, "{policies:?}");
+    assert_eq!(puts[0]["Resource"], serde_yaml::from_str::<Value>("!Sub '${Bucket.Arn}/live/*'").unwrap());
+    assert!(policies.iter().all(|p| p.get("S3CrudPolicy").is_none() && p.get("S3WritePolicy").is_none()));
 }
 
 /// The `[[bin]]` names of a Cargo manifest (enough TOML for that, without a TOML parser).

@@ -6,14 +6,15 @@
 mod common;
 
 use common::deployment::Deployment;
-use common::{functions, names, references, str_of, template};
+use common::{functions, generated, names, references, str_of, template};
 use serde_yaml::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 const WEB_UI: [&str; 4] = ["WebBucket", "WebOriginAccessControl", "WebDistribution", "WebBucketPolicy"];
 
 /// Every combination of values for the parameters the Conditions read: their allowed values, or for free
-/// text empty, set, and every value a condition compares it with.
+/// text empty (not for a number, which CloudFormation never passes empty), set, and every value a
+/// condition compares it with.
 fn every_deployment(t: &Value) -> Vec<Vec<(String, String)>> {
     let mut refs = Vec::new();
     references(&t["Conditions"], "", None, &mut refs);
@@ -23,7 +24,10 @@ fn every_deployment(t: &Value) -> Vec<Vec<(String, String)>> {
     for p in params {
         let values: BTreeSet<String> = match t["Parameters"][p.as_str()]["AllowedValues"].as_sequence() {
             Some(allowed) => allowed.iter().map(|v| str_of(v).to_string()).collect(),
-            None => [String::new(), "set".into()].into_iter().chain(compared_with(&t["Conditions"], &p)).collect(),
+            None => {
+                let empty = (t["Parameters"][p.as_str()]["Type"] != "Number").then(String::new);
+                empty.into_iter().chain(["set".into()]).chain(compared_with(&t["Conditions"], &p)).collect()
+            }
         };
         combos = combos
             .iter()
@@ -51,33 +55,73 @@ fn compared_with(v: &Value, p: &str) -> Vec<String> {
     }
 }
 
+/// Names referenced, each with where.
+type References = Vec<(String, String)>;
+
+/// The conditions of the `!If`s in `v`: what decides which of its references a deployment has.
+fn if_conditions(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Tagged(t) => {
+            if t.tag == "!If" {
+                out.insert(str_of(&t.value[0]).to_string());
+            }
+            if_conditions(&t.value, out);
+        }
+        Value::Mapping(m) => m.values().for_each(|x| if_conditions(x, out)),
+        Value::Sequence(s) => s.iter().for_each(|x| if_conditions(x, out)),
+        _ => {}
+    }
+}
+
 #[test]
 fn no_deployment_references_a_resource_it_leaves_out() {
     let t = template();
     let combos = every_deployment(&t);
+    let made = generated(&t);
     assert!(combos.len() >= 3 * 5 * 2usize.pow(6), "only {} combinations", combos.len());
+    // Every entry that can reference something, with the conditions that decide what.
+    let mut entries: Vec<(String, &Value, BTreeSet<String>)> = vec![("Globals".into(), &t["Globals"], BTreeSet::new())];
+    for section in ["Resources", "Outputs"] {
+        for (name, entry) in t[section].as_mapping().unwrap() {
+            entries.push((format!("{section}/{}", str_of(name)), entry, BTreeSet::new()));
+        }
+    }
+    for (_, entry, deciding) in &mut entries {
+        if_conditions(entry, deciding);
+    }
+    // What a deployment creates and references depends on its conditions alone, and an entry's references
+    // on its `!If`s' conditions: each outcome of them is checked, and walked, once.
+    let conditions = names(&t["Conditions"]);
+    let mut outcomes = BTreeSet::new();
+    let mut walked: HashMap<(usize, Vec<bool>), References> = HashMap::new();
     for combo in combos {
         let given: Vec<(&str, &str)> = combo.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let d = Deployment::new(&t, &given);
+        if !outcomes.insert(conditions.iter().map(|c| d.condition(c)).collect::<Vec<bool>>()) {
+            continue;
+        }
         let created: BTreeSet<&str> =
             t["Resources"].as_mapping().unwrap().iter().filter(|(_, r)| d.exists(r)).map(|(k, _)| str_of(k)).collect();
-        let mut refs = Vec::new();
         let branch = |c: &str| d.condition(c);
-        references(&t["Globals"], "Globals", Some(&branch), &mut refs);
-        for (section, entries) in [("Resources", &t["Resources"]), ("Outputs", &t["Outputs"])] {
-            for (name, entry) in entries.as_mapping().unwrap().iter().filter(|(_, e)| d.exists(e)) {
-                let at = format!("{section}/{}", str_of(name));
-                references(entry, &at, Some(&branch), &mut refs);
+        for (i, (at, entry, deciding)) in entries.iter().enumerate().filter(|(_, (_, e, _))| d.exists(e)) {
+            let key = (i, deciding.iter().map(|c| d.condition(c)).collect());
+            let refs = walked.entry(key).or_insert_with(|| {
+                let mut refs = Vec::new();
+                references(entry, at, Some(&branch), &mut refs);
                 let depends = d.chosen(&entry["DependsOn"]);
                 let depends = depends.as_sequence().cloned().unwrap_or_else(|| vec![depends.clone()]);
                 refs.extend(
                     depends.iter().filter_map(Value::as_str).map(|r| (r.to_string(), format!("{at}/DependsOn"))),
                 );
+                refs
+            });
+            for (name, at) in refs.iter() {
+                let resource = !t["Resources"][name.as_str()].is_null();
+                let exists = !resource || created.contains(name.as_str());
+                assert!(exists, "with {given:?}: {at} refers to {name}, not created");
+                let by_sam = made.get(name).is_none_or(|owner| d.exists(owner));
+                assert!(by_sam, "with {given:?}: {at} refers to {name}, which SAM does not make without its function");
             }
-        }
-        for (name, at) in refs {
-            let resource = !t["Resources"][name.as_str()].is_null();
-            assert!(!resource || created.contains(name.as_str()), "with {given:?}: {at} refers to {name}, not created");
         }
     }
 }

@@ -50,13 +50,16 @@ fn the_listener_role_allows_the_in_process_ingest_and_no_more() {
     let push =
         "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/prod/POST/@connections/*";
     assert_eq!(on(push), BTreeSet::from(["execute-api:ManageConnections"]));
-    let elsewhere: Vec<_> = allowed
+    let elsewhere: BTreeSet<_> = allowed
         .iter()
         .filter(|(_, r)| {
             !["Table.Arn", "${Bucket.Arn}/live/*", "${Bucket.Arn}/recordings/*", push].contains(&r.as_str())
         })
+        .cloned()
         .collect();
-    assert_eq!(elsewhere, [&("s3:ListBucket".to_string(), "Bucket.Arn".to_string())]);
+    let protection = "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/${ListenerCluster}/*";
+    let expected = [("s3:ListBucket", "Bucket.Arn"), ("ecs:UpdateTaskProtection", protection)];
+    assert_eq!(elsewhere, expected.iter().map(|(a, r)| (a.to_string(), r.to_string())).collect::<BTreeSet<_>>());
 }
 
 /// `listener::forward::HTTP_TARGET_SETTINGS` (any of them turns HTTP forwarding on) and the ingest token.

@@ -153,44 +153,36 @@ async fn detail(State(s): State<AppState>, Path(id): Path<String>) -> Result<Jso
     Ok(Json(s.batch.detail(&id).await?))
 }
 
-/// The content type of an audio file by its extension (browsers need it to play inline).
-fn audio_type(name: &str) -> &'static str {
-    match name.rsplit('.').next().map(str::to_lowercase).as_deref() {
-        Some("wav") => "audio/wav",
-        Some("mp3") => "audio/mpeg",
-        Some("m4a" | "aac" | "mp4") => "audio/mp4",
-        Some("ogg" | "oga") => "audio/ogg",
-        Some("flac") => "audio/flac",
-        _ => "application/octet-stream",
+async fn audio(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    Ok(super::handout(s.batch.audio(&id).await?, &q))
+}
+
+/// A file to save. Where the host caps responses, one past the cap is refused (413) rather than lost at
+/// the gateway: exports are text, sent as a JSON string (quotes, backslashes and newlines escaped, control
+/// characters six bytes), so that string is what is measured.
+fn attachment(d: Download, limit: Option<usize>) -> Result<Response, ApiError> {
+    if let Some(limit) = limit {
+        let sent = serde_json::to_string(&String::from_utf8_lossy(&d.body)).map_or(usize::MAX, |s| s.len());
+        if sent > limit {
+            let detail = format!(
+                "{} would take {sent} bytes; a response here carries at most {limit} (export fewer calls at once)",
+                d.filename
+            );
+            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, detail));
+        }
     }
-}
-
-/// A call's audio file to play inline, typed by its name.
-pub(super) fn audio_file(bytes: Vec<u8>, name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, audio_type(name).to_string()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
-async fn audio(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (bytes, name) = s.batch.audio(&id).await?;
-    Ok(audio_file(bytes, &name))
-}
-
-fn attachment(d: Download) -> Response {
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, d.content_type.to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename={}", d.filename)),
         ],
         d.body,
     )
-        .into_response()
+        .into_response())
 }
 
 async fn export(
@@ -199,7 +191,7 @@ async fn export(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let d = s.batch.export(&id, q.get("format").map(String::as_str), q.get("scope").map(String::as_str)).await?;
-    Ok(attachment(d))
+    attachment(d, s.response_limit)
 }
 
 async fn metrics(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -228,7 +220,7 @@ async fn bulk(
 ) -> Result<Response, ApiError> {
     let Json(b) = body.map_err(|e| bad(format!("Invalid bulk request: {}", e.body_text())))?;
     Ok(match s.batch.bulk(&b.action, &b.call_ids).await? {
-        BulkResult::File(d) => attachment(d),
+        BulkResult::File(d) => attachment(d, s.response_limit)?,
         BulkResult::Changed { action, count } => {
             Json(json!({"ok": true, "action": action, "count": count})).into_response()
         }

@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Json, Router, routing::get};
 use serde_json::Value;
 use shared::realtime::ServiceError;
@@ -25,34 +25,28 @@ async fn wav(
     Path(call_id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let bytes = match s.realtime.live_wav(&call_id, max_seconds(&q)).await {
-        Ok(bytes) => bytes,
+    let window = match s.realtime.live_window(&call_id, max_seconds(&q)).await {
+        Ok(window) => window,
         Err(ServiceError::NotFound(_)) if q.get("fallback").is_some_and(|v| flag(v)) => {
-            return fallback(&s, &call_id).await;
+            return fallback(&s, &call_id, &q).await;
         }
         Err(e) => return Err(e.into()),
     };
-    let disposition = format!("inline; filename=\"{call_id}_live.wav\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "audio/wav".to_string()),
-            (header::CACHE_CONTROL, "no-store, no-cache, must-revalidate, max-age=0".into()),
-            (header::PRAGMA, "no-cache".into()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (X_LIVE_AUDIO, "1".into()),
-        ],
-        bytes,
-    )
-        .into_response())
+    let mut response = super::handout(window, &q);
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(X_LIVE_AUDIO, HeaderValue::from_static("1"));
+    Ok(response)
 }
 
 /// The call's upload or recording, as `GET /api/calls/{id}/audio` serves it, marked `X-Live-Audio: 0`.
-async fn fallback(s: &AppState, call_id: &str) -> Result<Response, ApiError> {
-    let (bytes, name) = s.batch.audio(call_id).await.map_err(|e| match e {
+async fn fallback(s: &AppState, call_id: &str, q: &HashMap<String, String>) -> Result<Response, ApiError> {
+    let audio = s.batch.audio(call_id).await.map_err(|e| match e {
         ServiceError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "Live audio not found"),
         e => e.into(),
     })?;
-    let mut response = super::batch::audio_file(bytes, &name);
+    let mut response = super::handout(audio, q);
     response.headers_mut().insert(X_LIVE_AUDIO, HeaderValue::from_static("0"));
     Ok(response)
 }

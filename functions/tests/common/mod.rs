@@ -193,3 +193,22 @@ pub fn serve_binary(dir: &Path, extra: &[(&str, &str)]) -> (std::process::Child,
     let base = banner.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
     (child, base)
 }
+
+/// A fake transcription server that says the same line for any audio. It reads the whole upload before it
+/// answers, as a real one does: answering first and closing the connection breaks the client's pipe
+/// mid-body, and the worker then retries until the test's deadline (seen in CI on a loaded machine).
+pub async fn fake_stt() -> String {
+    let app = axum::Router::new()
+        .route(
+            "/v1/audio/transcriptions",
+            axum::routing::post(|_audio: axum::body::Bytes| async {
+                serde_json::json!({"text": "hello", "segments": [{"start": 0.0, "end": 1.0, "text": "hello"}]})
+                    .to_string()
+            }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", socket.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    base
+}

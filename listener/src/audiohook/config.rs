@@ -4,6 +4,7 @@
 use super::admission::{DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_SESSIONS, Limits};
 use super::chunker::FlushRules;
 use super::pipeline::PipelineSettings;
+use super::protection;
 use super::signature::Credentials;
 use super::transcription::LiveConfig;
 use crate::forward::IngestUrls;
@@ -74,6 +75,8 @@ pub struct AudiohookConfig {
     pub limits: Limits,
     /// `SUPERVISOR_TOKEN`: shows the whole status document on `/healthz`; unset, only `{"ok": …}` is served.
     pub supervisor_token: Option<Secret>,
+    /// ECS scale-in protection while sessions are open: only on ECS (`ECS_AGENT_URI` set).
+    pub protection: Option<protection::Settings>,
 }
 
 /// The reference server's fixed delay before answering a failed authentication.
@@ -202,6 +205,7 @@ impl AudiohookConfig {
                 env::parsed(e, "GENESYS_AUDIOHOOK_MAX_HANDSHAKES", DEFAULT_MAX_HANDSHAKES, "whole number")?,
             ),
             supervisor_token: env::string(e, "SUPERVISOR_TOKEN").map(Secret::from),
+            protection: protection::Settings::from_env(e)?,
         })
     }
 }

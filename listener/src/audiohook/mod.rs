@@ -11,6 +11,8 @@ pub mod handshake;
 pub mod media;
 pub mod nonces;
 pub mod pipeline;
+pub mod protection;
+mod protection_agent;
 pub mod recording;
 mod replies;
 pub mod server;

@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// Where the service keeps recordings, reports health and spends signature nonces, and a speech-to-text
 /// engine it may share.
@@ -124,6 +125,8 @@ pub async fn run(
         Some(l) => pipeline.with_connector(l.clone(), cfg.transcription_hangover_ms),
         None => pipeline,
     });
+    // On ECS, autoscaling may stop only a task without calls: this one protects itself while it has some.
+    let protection = cfg.protection.clone().map(|p| super::protection_agent::spawn(p, pipeline.stats.clone()));
     let connector = languages.map(|l| ConnectorRoute {
         path: cfg.transcription_path.clone(),
         session: Settings { supported_languages: l.offered().to_vec(), connector: true },
@@ -173,6 +176,7 @@ pub async fn run(
         let _ = t.await;
     }
     heartbeat.abort();
+    protection.inspect(JoinHandle::abort);
     status.set("stopped");
     status.beat(ports.heartbeats.as_ref()).await;
     tracing::info!(spooled_bytes = status.courier.budget.used(), "audiohook: stopped");

@@ -4,6 +4,7 @@
 pub mod audiohook;
 pub mod genesys;
 pub mod ingest;
+pub mod process;
 pub mod server;
 pub mod stt;
 

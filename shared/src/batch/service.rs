@@ -8,6 +8,7 @@ use super::record::{BatchCall, CallOptions, new_id, safe_filename};
 use super::settings::BatchConfig;
 use super::staging::StagedAudio;
 use crate::analysis::glossary;
+use crate::ports::delivery::{self, FileMeta, Handout};
 use crate::ports::{BatchStore, BlobStore, CallStore, JobQueue, Push, PushMessage, StoreError, Versioned};
 use crate::realtime::{Clock, ServiceError};
 use crate::speech::Transcriber;
@@ -279,11 +280,12 @@ impl BatchService {
         upload.into_iter().chain([(format!("recordings/{id}.wav"), format!("{id}.wav"))]).collect()
     }
 
-    /// The call's audio: the upload, else a listener recording of the same id. `(bytes, file name)`.
-    pub async fn audio(&self, id: &str) -> Result<(Vec<u8>, String), ServiceError> {
+    /// The call's audio: the upload, else a listener recording of the same id; a short-lived link to it
+    /// where storage presigns (see `delivery`), else its bytes.
+    pub async fn audio(&self, id: &str) -> Result<Handout, ServiceError> {
         for (key, name) in self.audio_sources(id).await {
-            if let Some(bytes) = self.ports.blobs.get(&key).await? {
-                return Ok((bytes, name));
+            if let Some(h) = delivery::stored(self.ports.blobs.as_ref(), &key, FileMeta::audio(&name)).await? {
+                return Ok(h);
             }
         }
         Err(ServiceError::NotFound("Audio not found"))

@@ -1,6 +1,7 @@
 //! Read-side use cases: snapshot, alerts and acknowledgement, the live call list, live audio.
 
 use super::{RealtimeService, ServiceError};
+use crate::ports::delivery::{self, FileMeta, Handout};
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
 use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
 use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS, tail};
@@ -171,13 +172,27 @@ impl RealtimeService {
                   "preferred_source": preferred}))
     }
 
-    /// `GET /api/realtime/calls/{id}/audio`: the rolling window (or its last `max_seconds`) as WAV.
-    pub async fn live_wav(&self, call_id: &str, max_seconds: Option<u32>) -> Result<Vec<u8>, ServiceError> {
+    /// `GET /api/realtime/calls/{id}/audio`: the rolling window (or its last `max_seconds`) as WAV; where
+    /// storage presigns, a link to it, stored under `live/<id>/windows/` (deleted with the call's chunks,
+    /// and by the bucket's one-day `live/` rule). Named by its last chunk and length: the same window asked
+    /// again is the same object.
+    pub async fn live_window(&self, call_id: &str, max_seconds: Option<u32>) -> Result<Handout, ServiceError> {
+        let (wav, last) = self.live_wav(call_id, max_seconds).await?;
+        let last = last.rsplit('/').next().unwrap_or_default().trim_end_matches(".pcm");
+        let length = max_seconds.map_or_else(|| "all".to_string(), |s| s.to_string());
+        let key = format!("live/{call_id}/windows/{last}_{length}.wav");
+        let file = FileMeta::audio(&format!("{call_id}_live.wav"));
+        Ok(delivery::made(self.blobs.as_ref(), &key, wav, file).await?)
+    }
+
+    /// The rolling window (or its last `max_seconds`) as WAV, with its last chunk's key.
+    pub async fn live_wav(&self, call_id: &str, max_seconds: Option<u32>) -> Result<(Vec<u8>, String), ServiceError> {
         valid_call_id(call_id)?;
         let head = self.live_head(call_id).await?;
         let format =
             head.format.filter(|_| head.chunk_count > 0).ok_or(ServiceError::NotFound("Live audio not found"))?;
         let window = self.store.live_audio_chunks(call_id, MAX_WINDOW_CHUNKS).await?;
+        let last = window.last().map(|c| c.key.clone()).unwrap_or_default();
         let (chunks, skip) = tail(&window, format, max_seconds);
         let mut pcm = Vec::with_capacity(chunks.iter().map(|c| c.bytes as usize).sum());
         for c in chunks {
@@ -187,6 +202,6 @@ impl RealtimeService {
             }
         }
         let skip = skip.min(pcm.len());
-        Ok(crate::audio::wav::encode(&format, &pcm[skip..]))
+        Ok((crate::audio::wav::encode(&format, &pcm[skip..]), last))
     }
 }

@@ -231,6 +231,7 @@ function uploadForm(message, done) {
   const pack = h("select", { id: "up-pack", name: "prompt_pack" }, ["general", "sales", "support", "collections"].map((p) => h("option", { value: p }, p)));
   const language = h("input", { id: "up-language", name: "language_code", placeholder: "en-IN" });
   const glossary = h("input", { id: "up-glossary", name: "glossary_terms", placeholder: "terms, comma separated" });
+  const progress = h("progress", { id: "up-progress", max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
   const form = h(
     "form.upload",
     {
@@ -238,13 +239,24 @@ function uploadForm(message, done) {
         e.preventDefault();
         const data = new FormData(form);
         if (!transcript.files.length) data.delete("transcript");
+        const fields = Object.fromEntries(["prompt_pack", "language_code", "glossary_terms"].map((k) => [k, data.get(k) ?? ""]));
+        const shown = (fraction) => {
+          progress.hidden = false;
+          progress.value = fraction;
+          message.textContent = `Uploading ${file.files[0].name}: ${Math.round(fraction * 100)}%`;
+        };
         try {
-          const call = await api.form("/api/calls", data);
+          // One file goes straight to storage where the API offers it; a recording with its transcript is
+          // one form (two files), so it takes the API path and its size limit.
+          const direct = transcript.files.length ? null : await api.uploadDirect(file.files[0], fields, shown);
+          const call = direct ?? (await api.form("/api/calls", data));
           message.textContent = `Uploaded ${call.filename}: ${call.status}.`;
           form.reset();
           done();
         } catch (err) {
           message.textContent = `Upload failed: ${err.message}`;
+        } finally {
+          progress.hidden = true;
         }
       },
     },
@@ -254,6 +266,7 @@ function uploadForm(message, done) {
     h("label", { for: "up-language" }, "Language ", language),
     h("label", { for: "up-glossary" }, "Glossary ", glossary),
     h("button.primary", { type: "submit" }, "Upload"),
+    progress,
   );
   return form;
 }

@@ -174,7 +174,7 @@ function batchHeader({ id, header }, d) {
 
 // The stored recording into the player, for a batch call and for a live call once it has ended.
 function loadRecording({ id, audio }, onError) {
-  api.blob(`${callPath(id)}/audio`).then((b) => audio.load(b)).catch(onError);
+  api.audio(`${callPath(id)}/audio`).then((b) => audio.load(b)).catch(onError);
 }
 
 // A live call: its stats and transcript grow with the push, its audio with a 6 s refresh.
@@ -230,7 +230,7 @@ function liveAudio(view) {
       const chunk = meta.live_audio?.last_chunk_id ?? null;
       if (meta.live_audio?.available && chunk !== lastChunk && (audio.audio.paused || lastChunk === null)) {
         lastChunk = chunk;
-        audio.load(await api.blob(`${livePath(id)}/audio`));
+        audio.load(await api.audio(`${livePath(id)}/audio`));
       } else if (!meta.live_audio?.available && lastChunk === null) {
         lastChunk = "recording";
         loadRecording(view, () => audio.unavailable("No audio for this call."));

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod deployment;
+pub mod metrics;
 
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,15 +32,39 @@ pub fn seconds(v: &Value, what: &str) -> u64 {
         .unwrap_or_else(|| panic!("{what} is not a whole number of seconds: {v:?}"))
 }
 
-/// Function name → its resource, for every `AWS::Serverless::Function`.
-pub fn functions(t: &Value) -> BTreeMap<String, Value> {
+/// Logical id → resource, for every resource of type `kind`.
+pub fn resources_of(t: &Value, kind: &str) -> BTreeMap<String, Value> {
     t["Resources"]
         .as_mapping()
         .unwrap()
         .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .filter(|(_, r)| r["Type"] == kind)
         .map(|(k, r)| (str_of(k).to_string(), r.clone()))
         .collect()
+}
+
+/// Function name → its resource, for every `AWS::Serverless::Function`.
+pub fn functions(t: &Value) -> BTreeMap<String, Value> {
+    resources_of(t, "AWS::Serverless::Function")
+}
+
+/// The resources SAM makes for a function and the template may name: the dead-letter queue of an
+/// EventBridge rule with `DeadLetterConfig: {Type: SQS}` (`QueueLogicalId`, else `<function><event>Queue`),
+/// by logical id, with the function that owns it (and whose condition it has).
+pub fn generated(t: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (name, f) in functions(t) {
+        for (event, e) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            let dlq = &e["Properties"]["DeadLetterConfig"];
+            if e["Type"] == "EventBridgeRule" && dlq["Type"] == "SQS" {
+                let id = dlq["QueueLogicalId"]
+                    .as_str()
+                    .map_or_else(|| format!("{name}{}Queue", str_of(event)), String::from);
+                out.insert(id, f.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Every name a `!Ref`, `!GetAtt`, `!Condition` or `${...}` inside `!Sub` points at, with where it is.

@@ -211,4 +211,26 @@ impl BlobStore for S3BlobStore {
             self.client.put_object().bucket(&self.bucket).key(key).presigned(presigning).await.map_err(backend)?;
         Ok(Some(req.uri().to_string()))
     }
+
+    /// S3 answers the presigned `GET` with the file's type and an inline disposition under its name (the
+    /// `response-content-*` overrides are part of the signature, so a holder cannot change them).
+    async fn download_url(
+        &self,
+        key: &str,
+        expires: std::time::Duration,
+        file: &crate::ports::delivery::FileMeta,
+    ) -> Result<Option<String>, StoreError> {
+        let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires).map_err(backend)?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type(&file.content_type)
+            .response_content_disposition(file.inline_disposition())
+            .presigned(presigning)
+            .await
+            .map_err(backend)?;
+        Ok(Some(req.uri().to_string()))
+    }
 }
