@@ -8,6 +8,7 @@ use crate::local_secrets::{SecretSource, resolve_credentials};
 use crate::startup::{self, Backend, ServiceSettings, StartupError};
 use crate::ws::WsState;
 use listener::audiohook::config::AudiohookConfig;
+use listener::audiohook::nonces::NonceCache;
 use listener::audiohook::service::{self as audiohook, Ports};
 use listener::forward::Delivery;
 use listener::genesys::connector::ConnectorConfig;
@@ -206,7 +207,12 @@ impl LocalServer {
         let audiohook = self.audiohook.map(|(cfg, socket)| {
             let (stt, engine) = self.live_stt;
             let transcriber = (cfg.live.stt == stt).then_some(engine);
-            let ports = Ports { blobs: self.realtime.blobs.clone(), heartbeats: self.heartbeats, transcriber };
+            let ports = Ports {
+                blobs: self.realtime.blobs.clone(),
+                heartbeats: self.heartbeats,
+                nonces: Arc::new(NonceCache::default()),
+                transcriber,
+            };
             tokio::spawn(audiohook::run(cfg, socket, ingest, ports, Delivery::Forward, stopped(&shutdown)))
         });
         take_up_what_a_stop_left(&self.batch).await;

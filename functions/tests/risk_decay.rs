@@ -24,10 +24,14 @@ async fn a_quiet_calls_risk_decays_on_every_read() {
     let (_, list) = s.get("/api/realtime/calls").await;
     let listed = list["calls"].as_array().unwrap().iter().find(|c| c["call_id"] == "quiet").unwrap();
     assert!(risk(listed) < 0.74 / 4.0, "{listed}");
-    // A bare audio chunk carries no signal; its answer shows the risk as it stands, not the stored 0.74.
-    let chunk = json!({"call_id": "quiet", "audio_b64": "AAAAAAAAAAA=", "sample_rate": 8000});
+    // A chunk with calm words carries no risk signal; its answer shows the risk as it stands, not the stored
+    // 0.74. A bare chunk changes nothing a supervisor sees: its answer is lean, with no snapshot to be stale.
+    let chunk = json!({"call_id": "quiet", "audio_b64": "AAAAAAAAAAA=", "sample_rate": 8000, "text": "one moment"});
     let (status, answer) = s.post_audio(&chunk).await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer["snapshot"]["risk_score"].as_f64().unwrap() < 0.74 / 4.0, "{answer}");
+    let bare = json!({"call_id": "quiet", "audio_b64": "AAAAAAAAAAA=", "sample_rate": 8000});
+    let (status, answer) = s.post_audio(&bare).await;
+    assert_eq!((status.as_u16(), answer.get("snapshot")), (200, None), "{answer}");
     s.stop().await;
 }

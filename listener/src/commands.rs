@@ -2,7 +2,7 @@
 
 use crate::audiohook::config::{AudiohookConfig, normalize_path};
 use crate::audiohook::service::{self, Ports};
-use crate::forward::{Delivery, DryRun, HttpIngest, Ingest, IngestUrls};
+use crate::forward::{Delivery, DryRun, HttpIngest, Ingest, IngestUrls, ServiceIngest};
 use crate::genesys::{
     self,
     api::{Api, ApiSettings},
@@ -10,9 +10,11 @@ use crate::genesys::{
     topics::{Mode, TopicSettings},
 };
 use crate::simulate::{self as sim, Audio, Options};
+use crate::storage::Storage;
 use crate::supervise::{Failure, Stopper, supervise};
 use shared::ports::Heartbeats;
 use shared::process::metrics::{self, Installed, MetricsConfig};
+use shared::realtime::RealtimeService;
 use shared::settings::env::{EnvError, ProcessEnv};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,10 +51,27 @@ fn audiohook_config(listen: Listen) -> Result<AudiohookConfig, BoxError> {
     Ok(cfg)
 }
 
-fn connector_config(target: Target) -> Result<ConnectorConfig, BoxError> {
+/// The connector's settings, and whether the flag named an ingest URL (which then wins over in-process).
+fn connector_config(target: Target) -> Result<(ConnectorConfig, bool), BoxError> {
     let mut cfg = ConnectorConfig::from_env(&ProcessEnv)?;
+    let flagged = target.target_ingest_url.is_some();
     cfg.ingest_url = target.target_ingest_url.unwrap_or(cfg.ingest_url);
-    Ok(cfg)
+    Ok((cfg, flagged))
+}
+
+/// Where a service forwards, and its name for the logs: nowhere on a dry run; into `realtime`, this
+/// process's realtime service, when storage built one (on AWS with no ingest URL set); else over HTTP, as
+/// `http` builds it.
+fn ingest_target(
+    dry_run: bool,
+    realtime: Option<&Arc<RealtimeService>>,
+    http: impl FnOnce() -> Result<HttpIngest, reqwest::Error>,
+) -> Result<(Arc<dyn Ingest>, &'static str), BoxError> {
+    Ok(match (dry_run, realtime) {
+        (true, _) => (Arc::new(DryRun), "none"),
+        (false, Some(r)) => (Arc::new(ServiceIngest(r.clone())), "in_process"),
+        (false, None) => (Arc::new(http()?), "http"),
+    })
 }
 
 /// The AudioHook server with its forwarding and its socket bound: ready to serve.
@@ -65,17 +84,16 @@ struct Audiohook {
 }
 
 impl Audiohook {
-    async fn bind(cfg: AudiohookConfig, ports: Ports, dry_run: bool) -> Result<Self, BoxError> {
-        let ingest: Arc<dyn Ingest> = if dry_run {
-            Arc::new(DryRun)
-        } else {
-            let f = &cfg.forward;
-            Arc::new(HttpIngest::new(f.urls.clone(), f.token.clone(), f.http_timeout)?)
-        };
+    async fn bind(cfg: AudiohookConfig, storage: Storage, dry_run: bool) -> Result<Self, BoxError> {
+        let f = &cfg.forward;
+        let (ingest, forwarding) = ingest_target(dry_run, storage.realtime.as_ref(), || {
+            HttpIngest::new(f.urls.clone(), f.token.clone(), f.http_timeout)
+        })?;
+        let ports = storage.ports;
         let socket = TcpListener::bind((cfg.host.as_str(), cfg.port))
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", cfg.host, cfg.port))?;
-        tracing::info!(addr = %socket.local_addr()?, path = %cfg.path, dry_run, "audiohook: listening");
+        tracing::info!(addr = %socket.local_addr()?, path = %cfg.path, dry_run, forwarding, "audiohook: listening");
         Ok(Self { cfg, socket, ingest, ports, dry_run })
     }
 
@@ -88,23 +106,25 @@ impl Audiohook {
 struct Connector {
     cfg: ConnectorConfig,
     ingest: Arc<dyn Ingest>,
+    /// How it forwards (`in_process`, `http`, `none`), for the log.
+    forwarding: &'static str,
     heartbeats: Arc<dyn Heartbeats>,
     dry_run: bool,
 }
 
 impl Connector {
-    fn new(cfg: ConnectorConfig, heartbeats: Arc<dyn Heartbeats>, dry_run: bool) -> Result<Self, BoxError> {
-        let ingest: Arc<dyn Ingest> = if dry_run {
-            Arc::new(DryRun)
-        } else {
+    /// `realtime` is where storage says to forward (`None`: HTTP); `flagged_url` (the flag) overrides it.
+    fn new((cfg, flagged_url): (ConnectorConfig, bool), storage: &Storage, dry_run: bool) -> Result<Self, BoxError> {
+        let realtime = storage.realtime.as_ref().filter(|_| !flagged_url);
+        let (ingest, forwarding) = ingest_target(dry_run, realtime, || {
             let urls = IngestUrls { audio: String::new(), events: cfg.ingest_url.clone() };
-            Arc::new(HttpIngest::new(urls, cfg.ingest_token.clone(), cfg.api.timeout)?)
-        };
-        Ok(Self { cfg, ingest, heartbeats, dry_run })
+            HttpIngest::new(urls, cfg.ingest_token.clone(), cfg.api.timeout)
+        })?;
+        Ok(Self { cfg, ingest, forwarding, heartbeats: storage.ports.heartbeats.clone(), dry_run })
     }
 
     async fn serve(self, stop: impl Future<Output = ()>) -> Result<(), reqwest::Error> {
-        tracing::info!(dry_run = self.dry_run, "genesys connector: starting");
+        tracing::info!(dry_run = self.dry_run, forwarding = self.forwarding, "genesys connector: starting");
         genesys::connector::run(self.cfg, self.ingest, self.heartbeats, Delivery::from_dry_run(self.dry_run), stop)
             .await
     }
@@ -123,8 +143,8 @@ pub async fn audiohook(dry_run: bool, listen: Listen) -> Result<(), BoxError> {
     let stop = shared::process::shutdown::signal();
     let metrics = install_metrics()?;
     let cfg = audiohook_config(listen)?;
-    let ports = crate::storage::from_env(&ProcessEnv).await?;
-    Audiohook::bind(cfg, ports, dry_run).await?.serve(stop).await;
+    let storage = crate::storage::from_env(&ProcessEnv).await?;
+    Audiohook::bind(cfg, storage, dry_run).await?.serve(stop).await;
     // What happened since the last interval, before the process is gone.
     metrics.flush_emf();
     Ok(())
@@ -134,8 +154,8 @@ pub async fn connector(dry_run: bool, target: Target) -> Result<(), BoxError> {
     let stop = shared::process::shutdown::signal();
     let metrics = install_metrics()?;
     let cfg = connector_config(target)?;
-    let ports = crate::storage::from_env(&ProcessEnv).await?;
-    Connector::new(cfg, ports.heartbeats, dry_run)?.serve(stop).await?;
+    let storage = crate::storage::from_env(&ProcessEnv).await?;
+    Connector::new(cfg, &storage, dry_run)?.serve(stop).await?;
     metrics.flush_emf();
     Ok(())
 }
@@ -158,9 +178,9 @@ pub async fn all(dry_run: bool, listen: Listen, target: Target) -> Result<(), Al
     let metrics = install_metrics().map_err(|e| start("metrics")(e.into()))?;
     let audiohook_cfg = audiohook_config(listen).map_err(start("audiohook"))?;
     let connector_cfg = connector_config(target).map_err(start("connector"))?;
-    let ports = crate::storage::from_env(&ProcessEnv).await.map_err(|e| start("storage")(e.into()))?;
-    let connector = Connector::new(connector_cfg, ports.heartbeats.clone(), dry_run).map_err(start("connector"))?;
-    let audiohook = Audiohook::bind(audiohook_cfg, ports, dry_run).await.map_err(start("audiohook"))?;
+    let storage = crate::storage::from_env(&ProcessEnv).await.map_err(|e| start("storage")(e.into()))?;
+    let connector = Connector::new(connector_cfg, &storage, dry_run).map_err(start("connector"))?;
+    let audiohook = Audiohook::bind(audiohook_cfg, storage, dry_run).await.map_err(start("audiohook"))?;
     let stopper = Stopper::default();
     let (audiohook_stop, connector_stop) = (stopper.stopped(), stopper.stopped());
     let services = vec![

@@ -46,7 +46,7 @@ async fn recording_and_heartbeat_on_s3_and_dynamodb() {
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let uri = format!("ws://{}/audiohook/ws", socket.local_addr().unwrap());
     let ingest = Arc::new(CountingIngest::default());
-    let ports = Ports { blobs: blobs.clone(), heartbeats: store.clone(), transcriber: None };
+    let ports = Ports { blobs: blobs.clone(), heartbeats: store.clone(), nonces: store.clone(), transcriber: None };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(service::run(cfg, socket, ingest.clone(), ports, Delivery::Forward, async {
         let _ = stopped.await;

@@ -265,6 +265,15 @@ pub trait Heartbeats: Send + Sync {
     async fn list(&self, component: &str) -> Result<Vec<Heartbeat>, StoreError>;
 }
 
+/// Nonces of signed requests (the AudioHook upgrade's signature), each accepted once while its signature is
+/// valid. Kept by the store every listener task shares on AWS: a replay sent to another task is refused too.
+#[async_trait]
+pub trait Nonces: Send + Sync {
+    /// Records `nonce` until `expires_at` (unix seconds): `true` the first time, `false` while a record of it
+    /// is unexpired at `now`.
+    async fn claim_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool, StoreError>;
+}
+
 /// One-time WebSocket tickets (see `tickets`), keyed by digest.
 #[async_trait]
 pub trait Tickets: Send + Sync {

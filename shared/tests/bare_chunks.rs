@@ -1,6 +1,7 @@
 //! Bare audio chunks (no transcript, nothing a supervisor sees changes) over the real realtime service on a
 //! SQLite file and blob folder: the call's row is written when something visible changes or when its last
-//! activity is `ACTIVITY_WRITE_SECONDS` old, not once per chunk, and idle detection still sees the call live.
+//! activity is `ACTIVITY_WRITE_SECONDS` old, not once per chunk, and idle detection still sees the call live;
+//! such chunks are pushed to no one and answered without a snapshot.
 
 use serde_json::json;
 use shared::adapters::embedded::{BroadcastPush, FolderBlobStore, SqliteStore};
@@ -55,6 +56,9 @@ async fn bare_chunks_write_the_call_when_something_shows_or_activity_is_due() {
         let out = send(i, false).await;
         assert_eq!((&out["ok"], &out["ingested_events"]), (&json!(true), &json!(1)), "{out}");
         assert_eq!(out["audio"]["chunk_count"], i + 1);
+        // The first chunk starts the call (something to see); the others change nothing a supervisor sees,
+        // so their answer reads nothing back.
+        assert_eq!(out.get("snapshot").is_some(), i == 0, "chunk {i}: {out}");
         let idle_before = start + chrono::Duration::milliseconds(750 * i - ACTIVITY_WRITE_SECONDS * 1000 - 1);
         assert!(store.idle_calls(idle_before, 10).await.unwrap().is_empty(), "chunk {i}: the call is live");
     }
@@ -65,11 +69,18 @@ async fn bare_chunks_write_the_call_when_something_shows_or_activity_is_due() {
     while let Ok(m) = pushed.try_recv() {
         events += usize::from(m.body["type"] == "realtime_event");
     }
-    assert_eq!(events as i64, written, "a chunk not written is not pushed either");
+    // Only the call's start is pushed: a chunk written for its activity alone would post the same row to
+    // every supervisor following all calls.
+    assert_eq!(events, 1, "{written} writes of the call, {events} pushes");
     // 36 s of silence: the dead air a supervisor sees (risk, alerts) is written as it grows.
     for i in 160..208 {
         send(i, true).await;
     }
+    let mut alerts_pushed = 0;
+    while let Ok(m) = pushed.try_recv() {
+        alerts_pushed += usize::from(m.body["type"] == "supervisor_alert");
+    }
+    assert_eq!(alerts_pushed, 2, "what a supervisor sees is still pushed");
     let snapshot = service.snapshot("bare").await.unwrap();
     let alerts: Vec<&str> =
         snapshot["alerts"].as_array().unwrap().iter().map(|a| a["severity"].as_str().unwrap()).collect();

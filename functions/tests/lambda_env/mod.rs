@@ -30,6 +30,18 @@ pub async fn functions_on_moto_with(
     name: &str,
     extra: &[(&str, &str)],
 ) -> (moto::Moto, AppState, DynamoStore, moto::Posts) {
+    let (moto, env, store, posts) = moto_for(name, extra).await;
+    let sdk = moto::sdk(&moto.endpoint).await;
+    (moto, app_state(&LambdaConfig::from_env(&env).unwrap(), &sdk).unwrap(), store, posts)
+}
+
+/// A moto server with a fresh table, bucket and job queue named `name`; the functions' environment for it as
+/// the template sets it (with `extra` on top), for a state reached through any endpoint (a metering proxy);
+/// the table reached directly; and the fake management API's record of pushes.
+pub async fn moto_for(
+    name: &str,
+    extra: &[(&str, &str)],
+) -> (moto::Moto, HashMap<String, String>, DynamoStore, moto::Posts) {
     let moto = moto::Moto::start();
     let sdk = moto::sdk(&moto.endpoint).await;
     let settings = moto::fixture(&sdk, &moto.endpoint, name).await;
@@ -47,8 +59,7 @@ pub async fn functions_on_moto_with(
     .chain(extra)
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let state = app_state(&LambdaConfig::from_env(&env).unwrap(), &sdk).unwrap();
-    (moto, state, DynamoStore::new(&sdk, &settings), posts)
+    (moto, env, DynamoStore::new(&sdk, &settings), posts)
 }
 
 /// Invokes `group`'s router with an API Gateway event, as `lambda_http::run` would.

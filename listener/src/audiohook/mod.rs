@@ -10,6 +10,7 @@ pub mod connector_languages;
 pub mod handshake;
 pub mod media;
 mod metrics;
+pub mod nonces;
 pub mod pipeline;
 mod plain_http;
 pub mod protection;

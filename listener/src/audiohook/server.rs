@@ -9,12 +9,13 @@ use super::plain_http;
 pub use super::replies::Reply;
 use super::replies::{answer, next_reply};
 use super::session::{Opened, Output, Session, Settings, State};
-use super::signature::{Credentials, NonceCache, Request as SignedRequest};
+use super::signature::{Credentials, Request as SignedRequest};
 use super::upgrade::{self, Ids};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use shared::ports::Nonces;
 use shared::settings::secret::Secret;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -83,6 +84,9 @@ pub struct Config {
     /// Upgrade path, e.g. `/audiohook/ws`.
     pub path: String,
     pub credentials: Credentials,
+    /// Where verified signatures' nonces are spent: shared by every task on AWS, so a replay to another
+    /// task is refused too.
+    pub nonces: Arc<dyn Nonces>,
     pub session: Settings,
     /// `None` when the listener does not transcribe.
     pub connector: Option<ConnectorRoute>,
@@ -108,7 +112,6 @@ pub async fn serve(
     sink: Arc<dyn SessionSink>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let nonces = Arc::new(Mutex::new(NonceCache::default()));
     let slots = Arc::new(Semaphore::new(cfg.limits.sessions));
     let handshakes = Arc::new(Semaphore::new(cfg.limits.handshakes));
     let mut sessions = tokio::task::JoinSet::new();
@@ -130,9 +133,9 @@ pub async fn serve(
                         }
                         continue;
                     };
-                    let (cfg, sink, nonces) = (cfg.clone(), sink.clone(), nonces.clone());
+                    let (cfg, sink) = (cfg.clone(), sink.clone());
                     sessions.spawn(async move {
-                        if let Err(e) = connection(stream, &cfg, sink.as_ref(), &nonces, handshake).await {
+                        if let Err(e) = connection(stream, &cfg, sink.as_ref(), handshake).await {
                             tracing::info!(%peer, error = %e, "audiohook connection ended with an error");
                         }
                         drop(slot);
@@ -175,11 +178,10 @@ async fn connection(
     stream: TcpStream,
     cfg: &Config,
     sink: &dyn SessionSink,
-    nonces: &Mutex<NonceCache>,
     handshake_slot: OwnedSemaphorePermit,
 ) -> Result<(), ConnectionError> {
     let arrived = Instant::now();
-    let shaken = handshake(stream, cfg, nonces).await;
+    let shaken = handshake(stream, cfg).await;
     drop(handshake_slot);
     let Some((up, mut ws, settings)) = shaken? else { return Ok(()) };
     let ids = up.ids;
@@ -222,7 +224,6 @@ async fn connection(
 async fn handshake(
     mut stream: TcpStream,
     cfg: &Config,
-    nonces: &Mutex<NonceCache>,
 ) -> Result<Option<(upgrade::Upgrade, WebSocketStream<TcpStream>, Settings)>, ConnectionError> {
     let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream))
         .await
@@ -233,11 +234,9 @@ async fn handshake(
     }
     let authority = head.header("host").unwrap_or_default();
     let signed = SignedRequest { target: &head.target, authority, headers: &head.headers };
-    let checked = {
-        let mut nonces = nonces.lock().unwrap_or_else(|p| p.into_inner());
-        upgrade::check(&signed, &cfg.credentials, unix_now(), &mut nonces)
-    };
-    let (up, response) = match checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?))) {
+    let now = unix_now();
+    let checked = upgrade::check(&signed, &cfg.credentials, now);
+    let (mut up, response) = match checked.map_err(|e| e.to_string()).and_then(|up| Ok((up, accept(&head)?))) {
         Ok(ok) => ok,
         Err(detail) => {
             cfg.refusals.count(Refusal::BadRequest);
@@ -245,6 +244,9 @@ async fn handshake(
             return Ok(None);
         }
     };
+    if let Some(claim) = up.nonce.take() {
+        up.denied = super::nonces::spend(cfg.nonces.as_ref(), &claim, now).await.err();
+    }
     stream.write_all(response.as_bytes()).await?;
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))

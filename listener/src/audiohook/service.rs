@@ -11,7 +11,7 @@ use super::session::Settings;
 use super::transcription::{LiveConfig, LiveTranscription};
 use crate::forward::{Courier, Delivery, Ingest, recover};
 use serde_json::{Value, json};
-use shared::ports::{BlobStore, Heartbeats};
+use shared::ports::{BlobStore, Heartbeats, Nonces};
 use shared::process::health::GENESYS_AUDIOHOOK;
 use shared::speech::Transcriber;
 use shared::values::timestamps::{Timestamp, iso};
@@ -21,10 +21,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Where the service keeps recordings and reports health, and a speech-to-text engine it may share.
+/// Where the service keeps recordings, reports health and spends signature nonces, and a speech-to-text
+/// engine it may share.
 pub struct Ports {
     pub blobs: Arc<dyn BlobStore>,
     pub heartbeats: Arc<dyn Heartbeats>,
+    /// In memory ([`super::nonces::NonceCache`]) in one process; the table on AWS, shared by every task.
+    pub nonces: Arc<dyn Nonces>,
     /// An engine this process already runs for `cfg.live.stt`, used instead of building a second one: the
     /// one local process passes a handle on its batch engine's model (one whisper model in memory).
     pub transcriber: Option<Arc<dyn Transcriber>>,
@@ -145,6 +148,7 @@ pub async fn run(
     let server_cfg = Arc::new(Config {
         path: cfg.path.clone(),
         credentials: cfg.credentials.clone(),
+        nonces: ports.nonces.clone(),
         session: Settings { supported_languages: cfg.supported_languages.clone(), connector: false },
         connector,
         auth_failure_delay: AUTH_FAILURE_DELAY,

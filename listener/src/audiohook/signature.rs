@@ -1,15 +1,16 @@
 //! AudioHook upgrade authentication: the API key and the HTTP message signature Genesys sends (an early
 //! draft of HTTP Message Signatures: HMAC-SHA256, keyed with the base64-decoded client secret, over the
 //! covered components). The checks follow the reference server's authenticator, with a wider time window
-//! (30 s of age, 5 s of skew), a nonce replay cache and constant-time comparisons. Pure: the caller passes
-//! the request's parts, the time and the cache.
+//! (30 s of age, 5 s of skew), single-use nonces and constant-time comparisons. Pure: the caller passes the
+//! request's parts and the time, and spends the verified signature's nonce in a nonce store (`Nonces`: this
+//! `nonces::NonceCache` in one process, DynamoDB across the listener's tasks on AWS).
 
 use super::structured::{Bare, Member, Params, parse_dictionary, serialize_inner_list};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
@@ -55,6 +56,8 @@ pub enum AuthError {
     BadNonce,
     #[error("nonce already used")]
     Replayed,
+    #[error("the nonce store cannot say whether the nonce was used")]
+    NonceStore,
     #[error("keyid does not match X-API-KEY")]
     KeyIdMismatch,
     #[error("signature mismatch")]
@@ -86,33 +89,12 @@ impl Credentials {
     }
 }
 
-/// Nonces seen within the signature window, so a captured upgrade cannot be replayed.
-#[derive(Debug, Default)]
-pub struct NonceCache {
-    seen: HashMap<String, i64>,
-    order: VecDeque<(i64, String)>,
-}
-
-impl NonceCache {
-    /// Most nonces remembered; at the limit the oldest are forgotten first.
-    const CAPACITY: usize = 100_000;
-
-    /// Records `nonce` until `until`; `false` when it is still remembered.
-    fn insert(&mut self, nonce: &str, until: i64, now: i64) -> bool {
-        while let Some((expiry, _)) = self.order.front() {
-            if *expiry >= now && self.order.len() < Self::CAPACITY {
-                break;
-            }
-            let (_, old) = self.order.pop_front().expect("front exists");
-            self.seen.remove(&old);
-        }
-        if self.seen.contains_key(nonce) {
-            return false;
-        }
-        self.seen.insert(nonce.to_string(), until);
-        self.order.push_back((until, nonce.to_string()));
-        true
-    }
+/// A verified signature's nonce and until when (unix seconds) it must be remembered: its signature's window.
+/// Spent through a nonce store; one already spent is a replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonceClaim {
+    pub nonce: String,
+    pub until: i64,
 }
 
 /// What of the upgrade request the signature covers.
@@ -211,8 +193,9 @@ fn signature_base(req: &Request, items: &[(Bare, Params)], params: &Params) -> R
     Ok(base)
 }
 
-/// Verifies the upgrade's API key and signature at `now` (unix seconds); records the nonce on success.
-pub fn verify(req: &Request, creds: &Credentials, now: i64, nonces: &mut NonceCache) -> Result<(), AuthError> {
+/// Verifies the upgrade's API key and signature at `now` (unix seconds). A signed upgrade that checks out
+/// returns its nonce, for the caller to spend; an unsigned one (a key without a secret) returns `None`.
+pub fn verify(req: &Request, creds: &Credentials, now: i64) -> Result<Option<NonceClaim>, AuthError> {
     let api_key = req.header("x-api-key").ok_or(AuthError::MissingApiKey)?;
     let secret = creds.secrets.get(&api_key);
     let (input, signature) = match (req.header("signature-input"), req.header("signature")) {
@@ -221,7 +204,7 @@ pub fn verify(req: &Request, creds: &Credentials, now: i64, nonces: &mut NonceCa
             let known =
                 creds.secrets.iter().any(|(k, s)| bool::from(k.as_bytes().ct_eq(api_key.as_bytes())) && s.is_empty());
             return if known {
-                Ok(())
+                Ok(None)
             } else if secret.is_some() {
                 Err(AuthError::MissingSignature)
             } else {
@@ -289,10 +272,7 @@ pub fn verify(req: &Request, creds: &Credentials, now: i64, nonces: &mut NonceCa
     if !matches {
         return Err(AuthError::BadSignature);
     }
-    if !nonces.insert(nonce, expires.max(created + MAX_AGE_SECONDS) + SKEW_SECONDS, now) {
-        return Err(AuthError::Replayed);
-    }
-    Ok(())
+    Ok(Some(NonceClaim { nonce: nonce.to_string(), until: expires.max(created + MAX_AGE_SECONDS) + SKEW_SECONDS }))
 }
 
 #[cfg(test)]

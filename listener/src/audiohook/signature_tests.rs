@@ -1,4 +1,5 @@
 use super::*;
+use crate::audiohook::nonces::NonceCache;
 
 const API_KEY: &str = "SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh";
 const SECRET: &str = "TXlTdXBlclNlY3JldEtleVRlbGxOby0xITJAMyM0JDU=";
@@ -53,62 +54,66 @@ fn sign(params: &str, secret_b64: &str) -> String {
     format!("sig1=:{}:", STANDARD.encode(hmac(&STANDARD.decode(secret_b64).unwrap(), base.as_bytes())))
 }
 
-fn check(hs: &[(String, String)], creds: &Credentials, now: i64, nonces: &mut NonceCache) -> Result<(), AuthError> {
+/// `verify`, then its nonce spent in `nonces`.
+fn check(hs: &[(String, String)], creds: &Credentials, now: i64, nonces: &NonceCache) -> Result<(), AuthError> {
     let req = Request { target: "/api/v1/voicebiometrics/ws", authority: "audiohook.example.com", headers: hs };
-    verify(&req, creds, now, nonces)
+    match verify(&req, creds, now)? {
+        Some(c) if !nonces.remember(&c.nonce, c.until, now) => Err(AuthError::Replayed),
+        _ => Ok(()),
+    }
 }
 
 #[test]
 fn documentation_test_vector() {
     assert_eq!(sign(&doc_params(), SECRET), format!("sig1=:{EXPECTED}:"));
     let hs = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
-    assert_eq!(check(&hs, &creds(SECRET), CREATED + 5, &mut NonceCache::default()), Ok(()));
+    assert_eq!(check(&hs, &creds(SECRET), CREATED + 5, &NonceCache::default()), Ok(()));
 }
 
 #[test]
 fn rejects_wrong_secret_unknown_key_and_tampering() {
     let hs = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
     let wrong = creds(&STANDARD.encode("another secret entirely"));
-    assert_eq!(check(&hs, &wrong, CREATED + 5, &mut NonceCache::default()), Err(AuthError::BadSignature));
+    assert_eq!(check(&hs, &wrong, CREATED + 5, &NonceCache::default()), Err(AuthError::BadSignature));
     let mut other = Credentials::default();
     other.insert("someone-else", SECRET).unwrap();
-    assert_eq!(check(&hs, &other, CREATED + 5, &mut NonceCache::default()), Err(AuthError::UnknownApiKey));
+    assert_eq!(check(&hs, &other, CREATED + 5, &NonceCache::default()), Err(AuthError::UnknownApiKey));
     let mut tampered = hs.clone();
     tampered[2].1 = "00000000-0000-4000-8000-000000000000".into();
-    assert_eq!(check(&tampered, &creds(SECRET), CREATED + 5, &mut NonceCache::default()), Err(AuthError::BadSignature));
+    assert_eq!(check(&tampered, &creds(SECRET), CREATED + 5, &NonceCache::default()), Err(AuthError::BadSignature));
 }
 
 #[test]
 fn enforces_the_time_window() {
     let c = creds(SECRET);
     let hs = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
-    assert_eq!(check(&hs, &c, CREATED - 6, &mut NonceCache::default()), Err(AuthError::NotYetValid));
-    assert_eq!(check(&hs, &c, CREATED + 36, &mut NonceCache::default()), Err(AuthError::TooOld));
+    assert_eq!(check(&hs, &c, CREATED - 6, &NonceCache::default()), Err(AuthError::NotYetValid));
+    assert_eq!(check(&hs, &c, CREATED + 36, &NonceCache::default()), Err(AuthError::TooOld));
     let p = format!(
         r#"keyid="{API_KEY}";nonce="VGhpc0lzQVVuaXF1ZU5vbmNl";alg="hmac-sha256";created={CREATED};expires={}"#,
         CREATED + 1
     );
     let hs = headers(&input(&p), &sign(&p, SECRET));
-    assert_eq!(check(&hs, &c, CREATED + 7, &mut NonceCache::default()), Err(AuthError::Expired));
-    assert_eq!(check(&hs, &c, CREATED + 6, &mut NonceCache::default()), Ok(()), "expired within the skew");
+    assert_eq!(check(&hs, &c, CREATED + 7, &NonceCache::default()), Err(AuthError::Expired));
+    assert_eq!(check(&hs, &c, CREATED + 6, &NonceCache::default()), Ok(()), "expired within the skew");
 }
 
 #[test]
 fn nonces_are_single_use_and_long_enough() {
     let c = creds(SECRET);
     let hs = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
-    let mut nonces = NonceCache::default();
-    assert_eq!(check(&hs, &c, CREATED + 5, &mut nonces), Ok(()));
-    assert_eq!(check(&hs, &c, CREATED + 6, &mut nonces), Err(AuthError::Replayed));
+    let nonces = NonceCache::default();
+    assert_eq!(check(&hs, &c, CREATED + 5, &nonces), Ok(()));
+    assert_eq!(check(&hs, &c, CREATED + 6, &nonces), Err(AuthError::Replayed));
     let p = format!(r#"keyid="{API_KEY}";nonce="short";alg="hmac-sha256";created={CREATED};expires=3282026430"#);
     let hs = headers(&input(&p), &sign(&p, SECRET));
-    assert_eq!(check(&hs, &c, CREATED + 5, &mut nonces), Err(AuthError::BadNonce));
+    assert_eq!(check(&hs, &c, CREATED + 5, &nonces), Err(AuthError::BadNonce));
 }
 
 #[test]
 fn rejects_missing_headers_extra_parameters_and_partial_coverage() {
     let c = creds(SECRET);
-    let n = &mut NonceCache::default();
+    let n = &NonceCache::default();
     let mut no_key = headers(&input(&doc_params()), &format!("sig1=:{EXPECTED}:"));
     no_key.retain(|(k, _)| k != "X-API-KEY");
     assert_eq!(check(&no_key, &c, CREATED + 5, n), Err(AuthError::MissingApiKey));
@@ -128,9 +133,9 @@ fn rejects_missing_headers_extra_parameters_and_partial_coverage() {
 #[test]
 fn unsigned_connections_only_for_keys_without_a_secret() {
     let hs = headers("", "");
-    assert_eq!(check(&hs, &creds(""), CREATED, &mut NonceCache::default()), Ok(()));
-    assert_eq!(check(&hs, &creds(SECRET), CREATED, &mut NonceCache::default()), Err(AuthError::MissingSignature));
-    assert_eq!(check(&hs, &Credentials::default(), CREATED, &mut NonceCache::default()), Err(AuthError::UnknownApiKey));
+    assert_eq!(check(&hs, &creds(""), CREATED, &NonceCache::default()), Ok(()));
+    assert_eq!(check(&hs, &creds(SECRET), CREATED, &NonceCache::default()), Err(AuthError::MissingSignature));
+    assert_eq!(check(&hs, &Credentials::default(), CREATED, &NonceCache::default()), Err(AuthError::UnknownApiKey));
 }
 
 #[test]
@@ -141,8 +146,8 @@ fn what_sign_produces_verifies() {
     let (input, signature) = super::sign(&req, API_KEY, &secret, CREATED, "VGhpc0lzQVVuaXF1ZU5vbmNl").unwrap();
     assert!(input.ends_with(&format!("created={CREATED};expires={}", CREATED + 30)), "{input}");
     let signed = headers(&input, &signature);
-    assert_eq!(check(&signed, &creds(SECRET), CREATED + 1, &mut NonceCache::default()), Ok(()));
-    assert_eq!(check(&signed, &creds(SECRET), CREATED + 40, &mut NonceCache::default()), Err(AuthError::Expired));
+    assert_eq!(check(&signed, &creds(SECRET), CREATED + 1, &NonceCache::default()), Ok(()));
+    assert_eq!(check(&signed, &creds(SECRET), CREATED + 40, &NonceCache::default()), Err(AuthError::Expired));
 }
 
 proptest::proptest! {
@@ -158,7 +163,7 @@ proptest::proptest! {
         let target = if into_input { &mut input } else { &mut signature };
         target.insert_str(at % (target.len() + 1), &noise);
         let c = creds(SECRET);
-        let _ = check(&headers(&input, &signature), &c, CREATED + 5, &mut NonceCache::default());
-        let _ = check(&headers(&noise, &noise), &c, CREATED + 5, &mut NonceCache::default());
+        let _ = check(&headers(&input, &signature), &c, CREATED + 5, &NonceCache::default());
+        let _ = check(&headers(&noise, &noise), &c, CREATED + 5, &NonceCache::default());
     }
 }

@@ -2,7 +2,7 @@
 //! 400, no session to talk to), then the API key and signature (failures become `disconnect: unauthorized`
 //! after a fixed delay, the reference server's default, so timing says nothing).
 
-use super::signature::{self, AuthError, Credentials, NonceCache, Request};
+use super::signature::{self, AuthError, Credentials, NonceClaim, Request};
 use thiserror::Error;
 
 /// The upgrade's identifiers, all UUIDs.
@@ -19,6 +19,8 @@ pub struct Upgrade {
     pub ids: Ids,
     /// `Some`: upgrade anyway and answer `disconnect: unauthorized` (after the fixed delay).
     pub denied: Option<AuthError>,
+    /// The signature's nonce, when it checked out: to spend before the session is accepted.
+    pub nonce: Option<NonceClaim>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -35,7 +37,7 @@ pub fn is_uuid(s: &str) -> bool {
 }
 
 /// Reads the ids (`Err` answers 400: there is no session to talk to), then authenticates.
-pub fn check(req: &Request, creds: &Credentials, now: i64, nonces: &mut NonceCache) -> Result<Upgrade, BadHeader> {
+pub fn check(req: &Request, creds: &Credentials, now: i64) -> Result<Upgrade, BadHeader> {
     let header = |name: &'static str| {
         let v =
             req.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_ascii_lowercase());
@@ -46,7 +48,11 @@ pub fn check(req: &Request, creds: &Credentials, now: i64, nonces: &mut NonceCac
         session_id: header("audiohook-session-id")?,
         correlation_id: header("audiohook-correlation-id")?,
     };
-    Ok(Upgrade { ids, denied: signature::verify(req, creds, now, nonces).err() })
+    let (denied, nonce) = match signature::verify(req, creds, now) {
+        Ok(nonce) => (None, nonce),
+        Err(e) => (Some(e), None),
+    };
+    Ok(Upgrade { ids, denied, nonce })
 }
 
 #[cfg(test)]
@@ -71,19 +77,15 @@ mod tests {
         open.insert("key", "").unwrap();
         let hs = headers("30b0e395-84d3-4570-ac13-9a62d8f514c0");
         let req = Request { target: "/audiohook/ws", authority: "h", headers: &hs };
-        let up = check(&req, &open, 0, &mut NonceCache::default()).unwrap();
+        let up = check(&req, &open, 0).unwrap();
         assert_eq!(up.ids.organization_id, "d7934305-0972-4844-938e-9060eef73d05", "lower-cased");
         assert_eq!(up.denied, None);
-        let up = check(&req, &Credentials::default(), 0, &mut NonceCache::default()).unwrap();
+        let up = check(&req, &Credentials::default(), 0).unwrap();
         assert_eq!(up.denied, Some(AuthError::UnknownApiKey));
         for bad in ["", "not-a-uuid", "30b0e395-84d3-4570-ac13-9a62d8f514c0x"] {
             let hs = headers(bad);
             let req = Request { target: "/audiohook/ws", authority: "h", headers: &hs };
-            assert_eq!(
-                check(&req, &open, 0, &mut NonceCache::default()),
-                Err(BadHeader("audiohook-session-id")),
-                "{bad:?}"
-            );
+            assert_eq!(check(&req, &open, 0), Err(BadHeader("audiohook-session-id")), "{bad:?}");
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::harness::*;
 use crate::support::server::{self, API_KEY, ORG, SECRET};
 use listener::audiohook::handshake::{self, Head, MAX_HEAD_BYTES};
-use listener::audiohook::signature::{Credentials, NonceCache, Request, sign};
+use listener::audiohook::signature::{Credentials, Request, sign};
 use listener::audiohook::upgrade;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -58,7 +58,7 @@ fn answer(head: &Head) {
     creds.insert(API_KEY, &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, SECRET)).unwrap();
     let req =
         Request { target: &head.target, authority: head.header("host").unwrap_or_default(), headers: &head.headers };
-    let _ = upgrade::check(&req, &creds, 1_000_000_000, &mut NonceCache::default());
+    let _ = upgrade::check(&req, &creds, 1_000_000_000);
     let _ = handshake::accept(head);
     let _ = (head.path(), head.is_upgrade());
 }

@@ -5,6 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use listener::audiohook::config::AudiohookConfig;
+use listener::audiohook::nonces::NonceCache;
 use listener::audiohook::service::{self, Ports};
 use listener::forward::{Delivery, HttpIngest, Ingest};
 use listener::simulate::{Audio, Options};
@@ -64,7 +65,12 @@ pub async fn start_with(
     let store = Arc::new(SqliteStore::open(&dir.join("call_analytics.db")).unwrap());
     let blobs = Arc::new(FolderBlobStore::new(dir.join("blobs")));
     let ingest = ingest(&store, &blobs);
-    let ports = Ports { blobs: blobs.clone(), heartbeats: store.clone(), transcriber: None };
+    let ports = Ports {
+        blobs: blobs.clone(),
+        heartbeats: store.clone(),
+        nonces: Arc::new(NonceCache::default()),
+        transcriber: None,
+    };
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let uri = format!("ws://{}/audiohook/ws", socket.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
 use listener::audiohook::admission::{Limits, Refusals};
 use listener::audiohook::media::Frames;
+use listener::audiohook::nonces::NonceCache;
 use listener::audiohook::server::{Config, SessionHandle, SessionSink, serve};
 use listener::audiohook::session::{NULL_UUID, Opened, Settings};
 use listener::audiohook::signature::{Credentials, Request as SignedRequest, sign};
@@ -68,6 +69,7 @@ pub async fn start_with(limits: Limits) -> Server {
     let cfg = Config {
         path: "/audiohook/ws".into(),
         credentials,
+        nonces: Arc::new(NonceCache::default()),
         session: Settings { supported_languages: vec!["en-US".into()], ..Settings::default() },
         connector: None,
         auth_failure_delay: DELAY,

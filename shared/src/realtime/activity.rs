@@ -2,8 +2,9 @@
 //! each a bare `audio_chunk` event; writing the call's row for each (a versioned rewrite of the whole state,
 //! and on DynamoDB a transaction with the call-list entry) was most of what audio cost beyond its bytes. A bare
 //! chunk that changes nothing a supervisor sees is not written at all (no row, no push), unless the call's
-//! last activity is [`ACTIVITY_WRITE_SECONDS`] old: then it is written as before, so the idle sweep
-//! (`REALTIME_CALL_IDLE_MINUTES`) and the call list's order by last activity stay right to that many seconds.
+//! last activity is [`ACTIVITY_WRITE_SECONDS`] old: then it is written (still pushed to no one), so the idle
+//! sweep (`REALTIME_CALL_IDLE_MINUTES`) and the call list's order by last activity stay right to that many
+//! seconds.
 //!
 //! What a skipped chunk would have changed is either shown nowhere (its metadata merged into the call's,
 //! the event count) or carried by the next write: dead air counts a silence's growth from the last reading
@@ -25,10 +26,28 @@ pub fn unseen(
     now: Timestamp,
     half_life: f64,
 ) -> bool {
-    let Some(prev) = prev else { return false };
-    let bare = ev.event_type == "audio_chunk" && ev.text.is_empty() && ev.sentiment.is_none();
-    let since = (now - prev.updated_at).num_milliseconds();
+    let Some(p) = prev else { return false };
+    let since = (now - p.updated_at).num_milliseconds();
     let recent = (0..ACTIVITY_WRITE_SECONDS * 1000).contains(&since);
+    // A reading below the counted one starts a new silence: written, so the next one counts from nothing.
+    let same_silence = applied.state.dead_air_counted_seconds >= p.dead_air_counted_seconds;
+    recent && same_silence && !shows(prev, ev, applied, now, half_life)
+}
+
+/// Whether applying `ev` to `prev` changes what a supervisor sees: anything but a bare audio chunk that
+/// leaves the call's view (status, parties, last words, sentiment, risk) as it was and raises no alert. A
+/// chunk that shows nothing is pushed to no one (not even when written for its activity alone: a post to
+/// every supervisor following all calls, per call every [`ACTIVITY_WRITE_SECONDS`], to redraw the same row),
+/// and its ingest answer carries no snapshot (three reads of events, alerts and the live window).
+pub fn shows(
+    prev: Option<&CallState>,
+    ev: &NormalizedEvent,
+    applied: &Applied,
+    now: Timestamp,
+    half_life: f64,
+) -> bool {
+    let Some(prev) = prev else { return true };
+    let bare = ev.event_type == "audio_chunk" && ev.text.is_empty() && ev.sentiment.is_none();
     let s = &applied.state;
     let same_view = s.status == prev.status
         && s.provider == prev.provider
@@ -40,9 +59,7 @@ pub fn unseen(
         && s.sentiment_score == prev.sentiment_score
         && s.last_alert_at == prev.last_alert_at
         && (risk_at(s, now, half_life) - risk_at(prev, now, half_life)).abs() < 1e-9;
-    // A reading below the counted one starts a new silence: written, so the next one counts from nothing.
-    let same_silence = s.dead_air_counted_seconds >= prev.dead_air_counted_seconds;
-    bare && recent && applied.alerts.is_empty() && same_view && same_silence
+    !(bare && applied.alerts.is_empty() && same_view)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::audio::silence;
 use crate::ports::AppendOutcome;
 use crate::realtime::audio_chunk::{AudioChunk, derive_events, parse_chunk};
 use crate::realtime::domain::Alert;
+use crate::realtime::events::Answer;
 use crate::realtime::live_audio::{LiveHead, TRIM_BATCH};
 use crate::realtime::normalize::normalize_event;
 use serde_json::{Map, Value, json};
@@ -22,16 +23,23 @@ impl RealtimeService {
     /// (`duplicate: true`) but still ingests the chunk's events, each idempotent under `chunk:<id>:<n>`, so a
     /// retry completes whatever an interrupted or rejected attempt left undone and never applies anything twice.
     pub async fn ingest_audio(&self, body: &Map<String, Value>) -> Result<Value, ServiceError> {
-        self.ingest_chunk(body, None).await
+        self.ingest_chunk(body, None, Answer::Snapshot).await
     }
 
     /// Like [`Self::ingest_audio`], with the PCM handed over as bytes instead of `audio_b64` in the body: the
     /// in-process ingest, which has no reason to encode audio only to decode it again.
     pub async fn ingest_audio_pcm(&self, body: &Map<String, Value>, pcm: &[u8]) -> Result<Value, ServiceError> {
-        self.ingest_chunk(body, Some(pcm)).await
+        self.ingest_chunk(body, Some(pcm), Answer::Snapshot).await
     }
 
-    async fn ingest_chunk(&self, body: &Map<String, Value>, pcm: Option<&[u8]>) -> Result<Value, ServiceError> {
+    /// The chunk with its audio as bytes (`pcm`) or in the body, answering as `answer` says: the answer carries
+    /// the call's snapshot only with [`Answer::Snapshot`] and when something a supervisor sees changed.
+    pub async fn ingest_chunk(
+        &self,
+        body: &Map<String, Value>,
+        pcm: Option<&[u8]>,
+        answer: Answer,
+    ) -> Result<Value, ServiceError> {
         let c = &self.config;
         let mut chunk =
             parse_chunk(body, pcm, c.audio_default_sample_rate, c.audio_default_channels, c.audio_max_chunk_bytes)
@@ -51,6 +59,7 @@ impl RealtimeService {
         let mut alerts: Vec<Alert> = Vec::new();
         let mut last = None;
         let (mut applied, mut already) = (0, 0);
+        let mut quiet = true;
         for obj in derive_events(body, chunk.chunk_id.as_deref(), &meta, &metrics) {
             let outcome = match normalize_event(&obj, self.config.max_text_chars) {
                 Ok(ev) => self.ingest_normalized(&ev).await,
@@ -58,6 +67,7 @@ impl RealtimeService {
             };
             match outcome {
                 Ok(done) => {
+                    quiet &= done.quiet;
                     if done.duplicate {
                         already += 1;
                     } else {
@@ -86,9 +96,17 @@ impl RealtimeService {
         if applied + already == 0 {
             return Err(ServiceError::AudioEventsRejected { audio: meta, warnings });
         }
-        let snapshot = self.snapshot_after_commit(&chunk.call_id, last.as_ref(), None, &alerts, Some(&meta)).await;
+        let snapshot = match answer {
+            Answer::Snapshot if !quiet => {
+                Some(self.snapshot_after_commit(&chunk.call_id, last.as_ref(), None, &alerts, Some(&meta)).await)
+            }
+            _ => None,
+        };
         let mut out = json!({"ok": true, "call_id": chunk.call_id, "audio": meta, "ingested_events": applied,
-            "alerts": alerts, "snapshot": snapshot, "warnings": warnings});
+            "alerts": alerts, "warnings": warnings});
+        if let Some(snapshot) = snapshot {
+            out["snapshot"] = snapshot;
+        }
         if repeated {
             out["duplicate"] = json!(true);
         }

@@ -1,5 +1,6 @@
 //! Ingesting one realtime event: load, apply the pure engine, commit conditionally, push. A bare audio chunk
-//! that changes nothing a supervisor sees is neither written nor pushed (`activity.rs`).
+//! that changes nothing a supervisor sees is not written (unless its activity is due) and never pushed
+//! (`activity.rs`).
 
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
 use crate::ports::{CommitOutcome, EventCommit, PushMessage};
@@ -18,6 +19,19 @@ pub struct Ingested {
     pub event: Option<EventRecord>,
     pub alerts: Vec<Alert>,
     pub duplicate: bool,
+    /// Nothing a supervisor sees changed (a bare audio chunk, written or not): nothing was pushed, and an
+    /// answer needs no snapshot (see [`activity::shows`]).
+    pub quiet: bool,
+}
+
+/// What an ingest answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The seed's shape: with the call's snapshot (three more reads: events, alerts, the live window), unless
+    /// nothing a supervisor sees changed (a bare chunk), for the HTTP endpoints.
+    Snapshot,
+    /// What the ingest did, never read back: for the in-process ingest, which discards the answer.
+    Lean,
 }
 
 /// A bare audio chunk (no text, sentiment, alert or status change) moves the call but is not worth a row:
@@ -41,12 +55,25 @@ fn event_json(event: Option<&EventRecord>, ev: &NormalizedEvent) -> Value {
 impl RealtimeService {
     /// `POST /api/realtime/events`: the seed's response shape, plus `duplicate` for a repeated `event_id`.
     pub async fn ingest_event(&self, body: &Map<String, Value>) -> Result<Value, ServiceError> {
+        self.ingest_event_answering(body, Answer::Snapshot).await
+    }
+
+    /// [`Self::ingest_event`], answering as `answer` says (`snapshot` absent from a lean answer).
+    pub async fn ingest_event_answering(
+        &self,
+        body: &Map<String, Value>,
+        answer: Answer,
+    ) -> Result<Value, ServiceError> {
         let ev =
             normalize_event(body, self.config.max_text_chars).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let done = self.ingest_normalized(&ev).await?;
-        let snapshot = self
-            .snapshot_after_commit(&done.call_id, done.state.as_ref(), done.event.as_ref(), &done.alerts, None)
-            .await;
+        let snapshot = match answer {
+            Answer::Snapshot if !done.quiet => Some(
+                self.snapshot_after_commit(&done.call_id, done.state.as_ref(), done.event.as_ref(), &done.alerts, None)
+                    .await,
+            ),
+            _ => None,
+        };
         let (risk, sentiment) = done.state.as_ref().map_or((0.0, 0.0), |s| (self.risk_now(s), s.sentiment_score));
         let mut out = json!({
             "ok": true,
@@ -54,8 +81,10 @@ impl RealtimeService {
             "risk_score": round_to(risk, 2),
             "sentiment_score": round_to(sentiment, 3),
             "alerts": done.alerts,
-            "snapshot": snapshot,
         });
+        if let Some(snapshot) = snapshot {
+            out["snapshot"] = snapshot;
+        }
         if done.duplicate {
             out["duplicate"] = json!(true);
         }
@@ -82,8 +111,10 @@ impl RealtimeService {
                     event: None,
                     alerts: Vec::new(),
                     duplicate: false,
+                    quiet: true,
                 });
             }
+            let shown = activity::shows(prev, ev, &applied, now, self.config.risk_half_life_seconds);
             let commit = EventCommit {
                 state: applied.state.clone(),
                 expected_version: loaded.state.as_ref().map(|v| v.version),
@@ -98,13 +129,16 @@ impl RealtimeService {
                         let (kind, severity) = (a.alert.alert_type.as_str(), a.alert.severity.as_str());
                         metrics::counter!(ALERTS_RAISED, "type" => kind, "severity" => severity).increment(1);
                     }
-                    self.publish(ev, &applied.state, event.as_ref(), &alerts).await;
+                    if shown {
+                        self.publish(ev, &applied.state, event.as_ref(), &alerts).await;
+                    }
                     return Ok(Ingested {
                         call_id: ev.call_id.clone(),
                         state: Some(applied.state),
                         event,
                         alerts,
                         duplicate: false,
+                        quiet: !shown,
                     });
                 }
                 CommitOutcome::Duplicate => {
@@ -119,7 +153,7 @@ impl RealtimeService {
 
     fn duplicate(&self, ev: &NormalizedEvent, state: Option<CallState>) -> Ingested {
         tracing::debug!(call_id = %ev.call_id, event_id = ?ev.event_id, "duplicate event acknowledged");
-        Ingested { call_id: ev.call_id.clone(), state, event: None, alerts: Vec::new(), duplicate: true }
+        Ingested { call_id: ev.call_id.clone(), state, event: None, alerts: Vec::new(), duplicate: true, quiet: false }
     }
 
     /// Pushes `realtime_event` and one `supervisor_alert` per alert, as the seed's SSE did.

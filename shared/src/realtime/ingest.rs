@@ -4,7 +4,7 @@
 //! called in-process (the one local process and the Lambda feed their own realtime service, same payloads,
 //! no HTTP hop). The listener's HTTP ingest and outboxes build on the same types.
 
-use super::{RealtimeService, ServiceError};
+use super::{Answer, RealtimeService, ServiceError};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -97,15 +97,16 @@ pub trait Ingest: Send + Sync {
     async fn deliver(&self, item: &Outgoing) -> Result<(), DeliveryError>;
 }
 
+/// The realtime service in this process as the ingest. Acknowledged means stored: the answer is discarded,
+/// so it is asked for lean (no snapshot read back after each payload).
 pub struct ServiceIngest(pub Arc<RealtimeService>);
 
 #[async_trait]
 impl Ingest for ServiceIngest {
     async fn deliver(&self, item: &Outgoing) -> Result<(), DeliveryError> {
-        let result = match (item.kind, &item.audio) {
-            (Kind::Audio, Some(pcm)) => self.0.ingest_audio_pcm(&item.body, pcm).await,
-            (Kind::Audio, None) => self.0.ingest_audio(&item.body).await,
-            (Kind::Event, _) => self.0.ingest_event(&item.body).await,
+        let result = match item.kind {
+            Kind::Audio => self.0.ingest_chunk(&item.body, item.audio.as_deref(), Answer::Lean).await,
+            Kind::Event => self.0.ingest_event_answering(&item.body, Answer::Lean).await,
         };
         match result {
             Ok(_) => Ok(()),

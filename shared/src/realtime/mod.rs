@@ -18,6 +18,7 @@ mod retention;
 pub mod risk;
 pub mod tickets;
 
+pub use events::Answer;
 pub use retention::{SweepReport, delete_live_blobs};
 
 use crate::ports::{BlobStore, CallStore, Push, StoreError};

@@ -17,6 +17,7 @@
 //! | WebSocket connection | `ws#<connection>` | `conn` |
 //! | subscription | `sub#<call or *>` | `<connection>` |
 //! | WebSocket ticket (digest) | `ticket#<sha256>` | `ticket` |
+//! | AudioHook signature nonce (digest) | `nonce#<sha256>` | `nonce` |
 //! | batch call (versioned) | `batch` | `<call id>` |
 //!
 //! Expressions name every non-key attribute through `#names` (DynamoDB reserves words such as `status`).
@@ -37,6 +38,7 @@ mod connections;
 mod heartbeats;
 mod listing;
 mod live_audio;
+mod nonces;
 mod tickets;
 
 pub use connections::Following;
