@@ -54,11 +54,11 @@ const RETENTION_MONTHS: f64 = 90.0 / 30.0;
 /// The most a call-hour may use, about 1.5 times what the default run measures (docs/cost.md), so a change
 /// that doubles any of them fails.
 const MAX_DYNAMODB_WRITE_UNITS: f64 = 55_000.0;
-const MAX_DYNAMODB_READ_UNITS: f64 = 37_000.0;
+const MAX_DYNAMODB_READ_UNITS: f64 = 19_000.0;
 const MAX_S3_CLASS_A: f64 = 7_200.0;
 const MAX_WEBSOCKET_MESSAGES: f64 = 2_500.0;
 const MAX_LAMBDA_INVOCATIONS: f64 = 360.0;
-const MAX_USD_PER_THOUSAND_CALL_HOURS: f64 = 95.0;
+const MAX_USD_PER_THOUSAND_CALL_HOURS: f64 = 85.0;
 
 const LINES: [(&str, &str, f64); 5] = [
     ("agent", "Thanks for calling, how can I help you today?", 0.4),
