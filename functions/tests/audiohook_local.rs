@@ -16,11 +16,16 @@ const KEY: &str = "local-key";
 const HEALTH: &str = "/api/integrations/genesys/audiohook/health";
 const SECRET: &str = "bG9jYWwgc2VjcmV0";
 
-const AUDIOHOOK: [(&str, &str); 4] = [
+/// The sessions here stream as fast as the socket takes them, so a whole minute of audio can wait for the
+/// session's worker at once: past the default 30 s queue the listener drops it, by design, and whether it
+/// does depended on how fast the worker drained (the silent minute then lost its 35 s dead air). 120 s holds
+/// every session here.
+const AUDIOHOOK: [(&str, &str); 5] = [
     ("GENESYS_AUDIOHOOK_ENABLED", "true"),
     ("GENESYS_AUDIOHOOK_API_KEY", KEY),
     ("GENESYS_AUDIOHOOK_CLIENT_SECRET", SECRET),
     ("GENESYS_AUDIOHOOK_HEARTBEAT_SECONDS", "1"),
+    ("GENESYS_AUDIOHOOK_SESSION_QUEUE_SECONDS", "120"),
 ];
 
 /// The local server with AudioHook on a loopback port and known credentials.
