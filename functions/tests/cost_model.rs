@@ -9,7 +9,8 @@
 //!
 //! `COST_CALLS` (default 1) calls of `COST_MINUTES` (default 6: the live window, 300 s, fills and trims)
 //! are simulated in compressed time (the services' clock is the simulation's); what the realtime part
-//! uses is scaled to an hour, the batch part counted per call. `COST_MINUTES=60` runs a whole hour.
+//! uses is scaled to an hour, the batch part counted per call. A whole simulated hour (`COST_MINUTES=60`)
+//! lost its moto server partway through on the development machine.
 #![cfg(feature = "aws")]
 
 mod common;
