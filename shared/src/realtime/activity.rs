@@ -18,20 +18,15 @@ use crate::values::timestamps::Timestamp;
 /// At most this long between writes of a call's last activity while only bare chunks arrive.
 pub const ACTIVITY_WRITE_SECONDS: i64 = 30;
 
-/// True when `applied` (the result of applying the bare audio chunk `ev` to `prev`) need not be stored.
-pub fn unseen(
-    prev: Option<&CallState>,
-    ev: &NormalizedEvent,
-    applied: &Applied,
-    now: Timestamp,
-    half_life: f64,
-) -> bool {
+/// True when `applied` (the result of applying an event to `prev`) need not be stored: `shown` (what
+/// [`shows`] answered for it) is false, the call's last activity is recent and the silence goes on.
+pub fn unseen(prev: Option<&CallState>, applied: &Applied, now: Timestamp, shown: bool) -> bool {
     let Some(p) = prev else { return false };
     let since = (now - p.updated_at).num_milliseconds();
     let recent = (0..ACTIVITY_WRITE_SECONDS * 1000).contains(&since);
     // A reading below the counted one starts a new silence: written, so the next one counts from nothing.
     let same_silence = applied.state.dead_air_counted_seconds >= p.dead_air_counted_seconds;
-    recent && same_silence && !shows(prev, ev, applied, now, half_life)
+    !shown && recent && same_silence
 }
 
 /// Whether applying `ev` to `prev` changes what a supervisor sees: anything but a bare audio chunk that
@@ -88,7 +83,8 @@ mod tests {
     fn skipped(prev: &CallState, ev: &NormalizedEvent, ms: i64) -> bool {
         let cfg = RealtimeConfig::default();
         let applied = apply_event(Some(prev), ev, at(ms), &cfg);
-        unseen(Some(prev), ev, &applied, at(ms), cfg.risk_half_life_seconds)
+        let shown = shows(Some(prev), ev, &applied, at(ms), cfg.risk_half_life_seconds);
+        unseen(Some(prev), &applied, at(ms), shown)
     }
 
     fn call() -> CallState {
@@ -123,6 +119,7 @@ mod tests {
         let cfg = RealtimeConfig::default();
         let ev = chunk(2.0);
         let applied = apply_event(None, &ev, at(750), &cfg);
-        assert!(!unseen(None, &ev, &applied, at(750), cfg.risk_half_life_seconds), "a new call");
+        let shown = shows(None, &ev, &applied, at(750), cfg.risk_half_life_seconds);
+        assert!(!unseen(None, &applied, at(750), shown), "a new call");
     }
 }

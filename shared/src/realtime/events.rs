@@ -103,7 +103,8 @@ impl RealtimeService {
             }
             let now = self.now();
             let applied = risk::apply_event(prev, ev, now, &self.config);
-            if activity::unseen(prev, ev, &applied, now, self.config.risk_half_life_seconds) {
+            let shown = activity::shows(prev, ev, &applied, now, self.config.risk_half_life_seconds);
+            if activity::unseen(prev, &applied, now, shown) {
                 tracing::trace!(call_id = %ev.call_id, "bare audio chunk: nothing to write");
                 return Ok(Ingested {
                     call_id: ev.call_id.clone(),
@@ -114,7 +115,6 @@ impl RealtimeService {
                     quiet: true,
                 });
             }
-            let shown = activity::shows(prev, ev, &applied, now, self.config.risk_half_life_seconds);
             let commit = EventCommit {
                 state: applied.state.clone(),
                 expected_version: loaded.state.as_ref().map(|v| v.version),
