@@ -1,9 +1,10 @@
 //! Read-side use cases: snapshot, alerts and acknowledgement, the live call list, live audio.
 
+use super::ahead::Rows;
 use super::{RealtimeService, ServiceError};
 use crate::ports::delivery::{self, FileMeta, Handout};
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
-use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
+use crate::realtime::domain::{CallState, round_to};
 use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS, tail};
 use crate::realtime::risk;
 use crate::values::ids;
@@ -11,8 +12,8 @@ use crate::values::timestamps::{Timestamp, iso};
 use serde_json::{Value, json};
 
 /// Events in a snapshot (the seed's 40) and alerts (30).
-const SNAPSHOT_EVENTS: usize = 40;
-const SNAPSHOT_ALERTS: usize = 30;
+pub(super) const SNAPSHOT_EVENTS: usize = 40;
+pub(super) const SNAPSHOT_ALERTS: usize = 30;
 /// Longest `last_text` shown in the call list.
 const LIST_TEXT_CHARS: usize = 280;
 
@@ -33,13 +34,13 @@ fn call_summary(s: &CallState, now: Timestamp, half_life_seconds: f64) -> Value 
 }
 
 impl RealtimeService {
-    async fn live_head(&self, call_id: &str) -> Result<LiveHead, ServiceError> {
+    pub(super) async fn live_head(&self, call_id: &str) -> Result<LiveHead, ServiceError> {
         let loaded = self.store.load_live_audio(call_id, None).await?;
         Ok(loaded.head.map_or_else(|| LiveHead::new(call_id), |v| v.value))
     }
 
     /// `call_summary` at the service's clock.
-    fn summary(&self, state: &CallState) -> Value {
+    pub(super) fn summary(&self, state: &CallState) -> Value {
         call_summary(state, self.now(), self.config.risk_half_life_seconds)
     }
 
@@ -52,58 +53,16 @@ impl RealtimeService {
         head.meta(self.config.audio_window_seconds)
     }
 
-    /// The seed's snapshot for a call whose state is already known (`None`: unknown call).
-    /// `live` is the live-audio meta when the caller has it (an audio chunk just appended): not read again.
-    pub(super) async fn snapshot_of(
-        &self,
-        call_id: &str,
-        state: Option<&CallState>,
-        live: Option<&Value>,
-    ) -> Result<Value, ServiceError> {
-        let live_audio = async {
-            match live {
-                Some(meta) => Ok(meta.clone()),
-                None => self.live_head(call_id).await.map(|h| self.live_meta(&h)),
-            }
-        };
-        let (events, alerts, live_audio) = tokio::join!(
-            self.store.recent_events(call_id, SNAPSHOT_EVENTS),
-            self.store.recent_alerts(call_id, SNAPSHOT_ALERTS),
-            live_audio,
-        );
-        let live_audio = live_audio?;
-        Ok(match state {
+    /// The seed's snapshot of a call in `state` (`None`: unknown call) with `rows` as read.
+    pub(super) fn snapshot_doc(&self, call_id: &str, state: Option<&CallState>, rows: Rows) -> Value {
+        match state {
             None => json!({"call_id": call_id, "provider": "generic", "status": "idle", "risk_score": 0.0,
-                "sentiment_score": 0.0, "events": [], "alerts": [], "live_audio": live_audio}),
+                "sentiment_score": 0.0, "events": [], "alerts": [], "live_audio": rows.live}),
             Some(s) => {
                 let mut doc = self.summary(s);
-                doc["events"] = serde_json::to_value(events?).unwrap_or_default();
-                doc["alerts"] = serde_json::to_value(alerts?).unwrap_or_default();
-                doc["live_audio"] = live_audio;
-                doc
-            }
-        })
-    }
-
-    /// The snapshot in an ingest's answer. The ingest is committed by then, so a failed read must not turn
-    /// its answer into a 5xx (a provider would retry and, without an `event_id`, apply it twice): the answer
-    /// then carries the call as committed with this ingest's own event and alerts, marked `partial`.
-    pub(super) async fn snapshot_after_commit(
-        &self,
-        call_id: &str,
-        state: Option<&CallState>,
-        event: Option<&EventRecord>,
-        alerts: &[Alert],
-        live: Option<&Value>,
-    ) -> Value {
-        match self.snapshot_of(call_id, state, live).await {
-            Ok(doc) => doc,
-            Err(error) => {
-                tracing::error!(call_id, %error, "snapshot read failed after a commit; answering the commit alone");
-                let mut doc = state.map_or_else(|| json!({"call_id": call_id}), |s| self.summary(s));
-                doc["events"] = serde_json::to_value(event.into_iter().collect::<Vec<_>>()).unwrap_or_default();
-                doc["alerts"] = serde_json::to_value(alerts).unwrap_or_default();
-                doc["partial"] = json!(true);
+                doc["events"] = serde_json::to_value(rows.events).unwrap_or_default();
+                doc["alerts"] = serde_json::to_value(rows.alerts).unwrap_or_default();
+                doc["live_audio"] = rows.live;
                 doc
             }
         }
@@ -113,7 +72,8 @@ impl RealtimeService {
     pub async fn snapshot(&self, call_id: &str) -> Result<Value, ServiceError> {
         valid_call_id(call_id)?;
         let state = self.store.load_call(call_id, None).await?.state.map(|v| v.value);
-        self.snapshot_of(call_id, state.as_ref(), None).await
+        let rows = self.snapshot_rows(call_id, None).await?;
+        Ok(self.snapshot_doc(call_id, state.as_ref(), rows))
     }
 
     /// `GET /api/realtime/alerts`.
