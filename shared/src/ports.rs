@@ -217,6 +217,12 @@ pub trait BlobStore: Send + Sync {
     /// Writes `bytes` only if `key` is still as read: at `expected`, or absent when `expected` is `None`.
     /// `Ok(false)` when another writer got there first (read again and retry).
     async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&BlobVersion>) -> Result<bool, StoreError>;
+    /// Whether [`BlobStore::upload_url`] and [`BlobStore::download_url`] give URLs (S3) or `None` (the local
+    /// folder): asked before anything is recorded for a direct upload, so a store that cannot presign never
+    /// shows a call that is about to be refused.
+    fn presigns(&self) -> bool {
+        false
+    }
     /// A URL a client can `PUT` the object to directly for `expires` (S3 presigned); `None` where uploads
     /// go through the API instead (the local folder).
     async fn upload_url(&self, _key: &str, _expires: std::time::Duration) -> Result<Option<String>, StoreError> {

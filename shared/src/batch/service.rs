@@ -147,12 +147,16 @@ impl BatchService {
     }
 
     /// `POST /api/calls/upload-url`: records the call and returns where to `PUT` the file (an upload to
-    /// storage then queues the job through its notification). `None` where storage takes no direct uploads.
+    /// storage then queues the job through its notification). `None` where storage takes no direct uploads,
+    /// known before anything is recorded.
     pub async fn direct_upload(
         &self,
         filename: &str,
         options: CallOptions,
     ) -> Result<Option<(BatchCall, String)>, ServiceError> {
+        if !self.ports.blobs.presigns() {
+            return Ok(None);
+        }
         let name = safe_filename(filename);
         let transcript = name.to_lowercase().ends_with(".json");
         let mut call = BatchCall::new(String::new(), filename.to_string(), String::new(), options, self.now());
