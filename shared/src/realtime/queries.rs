@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 /// Events in a snapshot (the seed's 40) and alerts (30).
 pub(super) const SNAPSHOT_EVENTS: usize = 40;
 pub(super) const SNAPSHOT_ALERTS: usize = 30;
+/// What a call without live audio answers.
+const NO_LIVE: &str = "Live audio not found";
 /// Longest `last_text` shown in the call list.
 const LIST_TEXT_CHARS: usize = 280;
 
@@ -133,26 +135,32 @@ impl RealtimeService {
     }
 
     /// `GET /api/realtime/calls/{id}/audio`: the rolling window (or its last `max_seconds`) as WAV; where
-    /// storage presigns, a link to it, stored under `live/<id>/windows/` (deleted with the call's chunks,
-    /// and by the bucket's one-day `live/` rule). Named by its last chunk and length: the same window asked
-    /// again is the same object.
+    /// storage presigns, a link to a copy under `live/<id>/windows/` (deleted with the call's chunks, and by
+    /// the bucket's one-day `live/` rule). The copy is named by the window head's version and last write and
+    /// the length asked for, so the same window asked again is the same object, found by a HEAD instead of
+    /// reading every chunk and writing up to 9.6 MB again; a window that moved is a new name.
     pub async fn live_window(&self, call_id: &str, max_seconds: Option<u32>) -> Result<Handout, ServiceError> {
-        let (wav, last) = self.live_wav(call_id, max_seconds).await?;
-        let last = last.rsplit('/').next().unwrap_or_default().trim_end_matches(".pcm");
+        valid_call_id(call_id)?;
+        let loaded = self.store.load_live_audio(call_id, None).await?;
+        let head = loaded.head.filter(|h| h.value.chunk_count > 0).ok_or(ServiceError::NotFound(NO_LIVE))?;
+        let written = head.value.updated_at.map_or(0, |t| t.timestamp_micros());
         let length = max_seconds.map_or_else(|| "all".to_string(), |s| s.to_string());
-        let key = format!("live/{call_id}/windows/{last}_{length}.wav");
+        let key = format!("live/{call_id}/windows/v{}-{written}_{length}.wav", head.version);
         let file = FileMeta::audio(&format!("{call_id}_live.wav"));
-        Ok(delivery::made(self.blobs.as_ref(), &key, wav, file).await?)
+        delivery::made(self.blobs.as_ref(), &key, file, self.window_wav(&head.value, max_seconds)).await
     }
 
-    /// The rolling window (or its last `max_seconds`) as WAV, with its last chunk's key.
-    pub async fn live_wav(&self, call_id: &str, max_seconds: Option<u32>) -> Result<(Vec<u8>, String), ServiceError> {
+    /// The rolling window (or its last `max_seconds`) as WAV.
+    pub async fn live_wav(&self, call_id: &str, max_seconds: Option<u32>) -> Result<Vec<u8>, ServiceError> {
         valid_call_id(call_id)?;
-        let head = self.live_head(call_id).await?;
-        let format =
-            head.format.filter(|_| head.chunk_count > 0).ok_or(ServiceError::NotFound("Live audio not found"))?;
+        self.window_wav(&self.live_head(call_id).await?, max_seconds).await
+    }
+
+    /// The window `head` describes (or its last `max_seconds`) as WAV, its chunks read from the blob store.
+    async fn window_wav(&self, head: &LiveHead, max_seconds: Option<u32>) -> Result<Vec<u8>, ServiceError> {
+        let call_id = head.call_id.as_str();
+        let format = head.format.filter(|_| head.chunk_count > 0).ok_or(ServiceError::NotFound(NO_LIVE))?;
         let window = self.store.live_audio_chunks(call_id, MAX_WINDOW_CHUNKS).await?;
-        let last = window.last().map(|c| c.key.clone()).unwrap_or_default();
         let (chunks, skip) = tail(&window, format, max_seconds);
         let mut pcm = Vec::with_capacity(chunks.iter().map(|c| c.bytes as usize).sum());
         for c in chunks {
@@ -162,6 +170,6 @@ impl RealtimeService {
             }
         }
         let skip = skip.min(pcm.len());
-        Ok((crate::audio::wav::encode(&format, &pcm[skip..]), last))
+        Ok(crate::audio::wav::encode(&format, &pcm[skip..]))
     }
 }
