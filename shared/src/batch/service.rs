@@ -264,22 +264,6 @@ impl BatchService {
         serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{name} of {id}: {e}")).into())
     }
 
-    /// `GET /api/calls/{id}/detail`: the call with its transcript, analysis, summary and Q&A.
-    pub async fn detail(&self, id: &str) -> Result<Value, ServiceError> {
-        let call = self.get(id).await?.value;
-        let mut out = list_row(&call);
-        for (field, name) in [
-            ("transcript", "transcript.json"),
-            ("analysis", "analysis.json"),
-            ("summary", "summary.json"),
-            ("qa", "qa.json"),
-        ] {
-            out[field] = self.artifact(id, name).await?;
-        }
-        out["options"] = serde_json::to_value(&call.options).unwrap_or_default();
-        Ok(out)
-    }
-
     /// Where a call's audio may be, best first: the upload, else a listener recording of the same id.
     /// `(blob key, file name)`; nothing for an id no call can have.
     async fn audio_sources(&self, id: &str) -> Vec<(String, String)> {

@@ -22,6 +22,11 @@ impl FileMeta {
         Self { name: name.to_string(), content_type: audio_type(name).to_string() }
     }
 
+    /// A JSON file (a transcript artifact).
+    pub fn json(name: &str) -> Self {
+        Self { name: name.to_string(), content_type: "application/json".to_string() }
+    }
+
     /// `Content-Disposition` to play it in the page, under its name.
     pub fn inline_disposition(&self) -> String {
         format!("inline; filename=\"{}\"", self.name)
