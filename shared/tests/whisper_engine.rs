@@ -306,3 +306,25 @@ async fn live_work_alongside_a_long_batch_run_does_not_wait_for_it() {
     assert_eq!(finish_order(Arc::new(batch.alongside())).await, "live");
     assert_eq!(finish_order(batch.clone()).await, "batch", "one handle: the utterance waits its turn");
 }
+
+/// The live handle (a window sized to each utterance, see `whisper/window.rs`) hears each line of the
+/// benchmarks' script once, as an utterance comes from the listener (200 ms before the words, silence
+/// after). With too short a margin after the audio whisper read the window's end as more speech: with 1 s
+/// it said "Let me look at your account" and "I will transfer you to my manager" twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_utterance_is_heard_once_in_its_sized_window() {
+    let live = Whisper::load(&WhisperSettings { model: speech::tiny_en(), threads: 1 }).unwrap().alongside();
+    let words = |text: &str| -> Vec<String> {
+        let word = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+        text.split_whitespace().map(word).filter(|w| !w.is_empty()).collect()
+    };
+    for line in speech::SCRIPT {
+        let segments = live.transcribe(speech::mono_call(8_000, &[(0.2, line)], 0.0), Some("en")).await.unwrap();
+        let heard = words(&segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" "));
+        let said = words(line);
+        let count = |list: &[String], w: &String| list.iter().filter(|x| *x == w).count();
+        let repeated: Vec<&String> = said.iter().filter(|w| count(&heard, w) > count(&said, w)).collect();
+        assert!(repeated.is_empty(), "{line:?} heard as {heard:?}: {repeated:?} too often");
+        assert!(said.iter().filter(|w| heard.contains(w)).count() * 2 > said.len(), "{line:?} heard as {heard:?}");
+    }
+}
