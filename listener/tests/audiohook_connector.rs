@@ -304,7 +304,8 @@ async fn two_concurrent_calls_each_get_their_own_transcript() {
     assert_near(&placed(&escalation), &[(0, heard(0.5, ESCALATION).0, heard(0.5, ESCALATION).1)], &escalation);
     assert_near(&placed(&refund), &[(0, heard(0.5, REFUND).0, heard(0.5, REFUND).1)], &refund);
     let (escalation, refund) = (text(&escalation[0]), text(&refund[0]));
-    assert!(escalation.contains("manager") && !escalation.contains("refund"), "{escalation}");
-    assert!(refund.contains("refund") && !refund.contains("manager"), "{refund}");
+    // tiny.en hears "refund" as "reference" on this 8 kHz line; "subscription" it hears.
+    assert!(escalation.contains("manager") && !escalation.contains("subscription"), "{escalation}");
+    assert!(refund.contains("subscription") && !refund.contains("manager"), "{refund}");
     running.stop().await;
 }
