@@ -105,10 +105,6 @@ struct Figures {
     cpu_share: f64,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
-}
-
 /// The listener's dropped-utterance counter from `/metrics`.
 async fn dropped(port: u16) -> f64 {
     let url = format!("http://127.0.0.1:{port}/metrics");
@@ -204,8 +200,8 @@ async fn step(a: &Args, calls: usize, (audio, said): &(Arc<Audio>, Vec<String>))
         calls,
         heard,
         said: said.len() * calls,
-        p50: percentile(&latencies, 0.5),
-        p95: percentile(&latencies, 0.95),
+        p50: support::percentile(&latencies, 0.5),
+        p95: support::percentile(&latencies, 0.95),
         dropped,
         gaps,
         cpu_per_call: cpu / calls as f64,
