@@ -16,6 +16,7 @@ test: lint web
 	cargo bench -p shared --bench audio_decode --profile dev -- --smoke
 	cargo bench -p shared --bench analysis --profile dev -- --smoke
 	cargo bench -p shared --features whisper --bench whisper_rtf --profile dev -- --smoke
+	cargo bench -p listener --features whisper --bench live_transcription --profile dev -- --smoke
 
 lint: tools
 	cargo fmt --all -- --check
@@ -60,6 +61,7 @@ bench:
 	cargo bench -p shared --bench audio_decode
 	cargo bench -p shared --bench analysis
 	cargo bench -p shared --features whisper --bench whisper_rtf
+	cargo bench -p listener --features whisper --bench live_transcription
 
 # The long fuzz run: every parser a client reaches, FUZZ_SECONDS (60) per target, then a table of executions
 # and failures (log in target/fuzz.log). `make test` runs the same targets briefly (FUZZ_CASES, 256 each).

@@ -137,10 +137,6 @@ struct Figures {
     max_lag_ms: f64,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
-}
-
 async fn step(a: &Args, sessions: usize, ingest: &Arc<FakeIngest>, ingest_url: &str) -> Figures {
     let seconds = a.seconds;
     ingest.samples.lock().unwrap().clear();
@@ -190,8 +186,8 @@ async fn step(a: &Args, sessions: usize, ingest: &Arc<FakeIngest>, ingest_url: &
         sessions,
         complete,
         lost_samples,
-        opened_p50_ms: percentile(&opened, 0.5),
-        opened_p99_ms: percentile(&opened, 0.99),
+        opened_p50_ms: support::percentile(&opened, 0.5),
+        opened_p99_ms: support::percentile(&opened, 0.99),
         cpu_share,
         rss_mib,
         idle_rss_mib,

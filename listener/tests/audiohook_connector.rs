@@ -70,8 +70,11 @@ struct Call {
 
 impl Call {
     async fn open(running: &Running, audio: Vec<Vec<i16>>, open: Value) -> (Self, Value) {
+        Self::open_session(running, "6a1d2c8e-1f0b-4c3d-9e7a-2b5c8d9e0f1a", audio, open).await
+    }
+
+    async fn open_session(running: &Running, session: &str, audio: Vec<Vec<i16>>, open: Value) -> (Self, Value) {
         let addr = running.uri.trim_start_matches("ws://").split('/').next().unwrap().to_string();
-        let session = "6a1d2c8e-1f0b-4c3d-9e7a-2b5c8d9e0f1a";
         let ws = connect_to(&addr, PATH, session, SECRET, |_| {}).await.unwrap();
         let mut client = Client { ws, session: session.into(), seq: 0, server_seq: 0 };
         client.send("open", open).await;
@@ -267,5 +270,42 @@ async fn an_unsupported_language_pauses_the_stream_until_a_supported_one() {
     // The line is cut where the language changed (2 s); the rest follows at 2 s + 1 s held.
     let expected = [(0, line.0, 2.0), (0, 3.0, line.1 + 1.0)];
     assert_near(&placed(&transcripts), &expected, &transcripts);
+    running.stop().await;
+}
+
+/// Two calls at once on one listener, each customer saying a different line: each call's transcript comes
+/// back on its own socket, at its own place, with its own words only (the engine serves both calls'
+/// utterances from one queue).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_calls_each_get_their_own_transcript() {
+    const REFUND: &str = "Please cancel my subscription and refund the payment";
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (running, _ingest) = listener(dir.path()).await;
+    let one = |line: &str| speech::stereo_channels(8000, &[(0.5, line)], &[], 1.0);
+    let (mut a, _) = Call::open_session(
+        &running,
+        "1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d",
+        one(ESCALATION),
+        open_params("1b2c3d4e-0000-4a1b-8c2d-3e4f5a6b7c8d"),
+    )
+    .await;
+    let (mut b, _) = Call::open_session(
+        &running,
+        "9f8e7d6c-5b4a-4392-8a1b-0c9d8e7f6a5b",
+        one(REFUND),
+        open_params("9f8e7d6c-0000-4392-8a1b-0c9d8e7f6a5b"),
+    )
+    .await;
+    tokio::join!(a.stream(f64::MAX), b.stream(f64::MAX));
+    tokio::join!(a.events(1), b.events(1));
+    let ((escalation, _), (refund, _)) = tokio::join!(a.close(), b.close());
+
+    assert_near(&placed(&escalation), &[(0, heard(0.5, ESCALATION).0, heard(0.5, ESCALATION).1)], &escalation);
+    assert_near(&placed(&refund), &[(0, heard(0.5, REFUND).0, heard(0.5, REFUND).1)], &refund);
+    let (escalation, refund) = (text(&escalation[0]), text(&refund[0]));
+    // tiny.en hears "refund" as "reference" on this 8 kHz line; "subscription" it hears.
+    assert!(escalation.contains("manager") && !escalation.contains("subscription"), "{escalation}");
+    assert!(refund.contains("subscription") && !refund.contains("manager"), "{refund}");
     running.stop().await;
 }

@@ -18,15 +18,6 @@ use shared::speech::{Transcriber, Whisper, WhisperSettings};
 use std::collections::HashSet;
 use std::time::Instant;
 
-/// Customer and agent lines, taken in turn with a pause after each.
-const SCRIPT: [&str; 6] = [
-    "Thank you for calling, how can I help you today",
-    "I was charged twice for my subscription this month",
-    "I am sorry about that, let me look at your account",
-    "I need to speak to a supervisor right now",
-    "I understand, I will transfer you to my manager",
-    "Please cancel my subscription and refund the payment",
-];
 const PAUSE_SECONDS: f64 = 1.5;
 const RATE: u32 = 8_000;
 
@@ -56,7 +47,7 @@ fn args() -> Args {
 fn call(seconds: f64) -> (Vec<u8>, HashSet<String>) {
     let (mut customer, mut agent, mut words) = (Vec::new(), Vec::new(), HashSet::new());
     let mut at = 0.5;
-    for line in SCRIPT.iter().cycle() {
+    for line in speech::SCRIPT.iter().cycle() {
         let length = speech::say(line, RATE).len() as f64 / f64::from(RATE);
         if at + length > seconds {
             break;

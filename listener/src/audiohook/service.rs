@@ -205,7 +205,7 @@ fn live_transcription(
     if !cfg.enabled {
         return None;
     }
-    match shared.map_or_else(|| cfg.stt.build().map(Arc::from), Ok) {
+    match shared.map_or_else(|| cfg.stt.build_live().map(Arc::from), Ok) {
         Ok(t) => {
             let provider = cfg.stt.provider();
             tracing::info!(

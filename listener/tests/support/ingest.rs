@@ -7,11 +7,14 @@ use axum::routing::post;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 #[derive(Default)]
 pub struct FakeIngest {
     pub down: AtomicBool,
     pub accepted: Mutex<Vec<Value>>,
+    /// When each of `accepted` arrived, in the same order (latency figures).
+    pub arrived: Mutex<Vec<Instant>>,
     pub refused: AtomicU64,
 }
 
@@ -20,7 +23,9 @@ async fn accept(State(f): State<Arc<FakeIngest>>, Json(body): Json<Value>) -> St
         f.refused.fetch_add(1, Ordering::SeqCst);
         return StatusCode::SERVICE_UNAVAILABLE;
     }
-    f.accepted.lock().unwrap().push(body);
+    let mut accepted = f.accepted.lock().unwrap();
+    accepted.push(body);
+    f.arrived.lock().unwrap().push(Instant::now());
     StatusCode::OK
 }
 

@@ -27,6 +27,11 @@ pub async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// The value at share `p` (0 to 1) of `sorted`, nearest rank; NaN when it is empty (benchmarks' figures).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
 /// Waits until a listener process on `port` answers `GET /healthz` with success; panics after 10 s.
 pub async fn wait_healthy(port: u16) {
     let http = reqwest::Client::new();

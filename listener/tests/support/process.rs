@@ -37,6 +37,15 @@ impl Audiohook {
     }
 }
 
+impl Audiohook {
+    /// CPU seconds (user and system) the process has used so far (Linux `/proc`).
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let fields: Vec<&str> = stat.rsplit_once(") ").map_or("", |(_, rest)| rest).split(' ').collect();
+        fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum::<f64>() / 100.0)
+    }
+}
+
 impl Drop for Audiohook {
     fn drop(&mut self) {
         let _ = self.child.kill();

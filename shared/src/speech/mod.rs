@@ -200,6 +200,16 @@ impl SttConfig {
         Ok(self.measured(inner))
     }
 
+    /// The provider for live utterances alone (the `listener` process): the embedded engine's live handle
+    /// (see [`Whisper::alongside`]: a window sized to each utterance), any other provider as [`Self::build`].
+    pub fn build_live(&self) -> Result<Box<dyn Transcriber>, SttError> {
+        #[cfg(feature = "whisper")]
+        if let Self::Whisper(settings) = self {
+            return Ok(self.measured(Box::new(Whisper::load(settings)?.alongside())));
+        }
+        self.build()
+    }
+
     /// `inner` with its requests timed and failures counted under this provider's name.
     fn measured<T: Transcriber + ?Sized + 'static>(&self, inner: Box<T>) -> Box<dyn Transcriber> {
         Box::new(measured::Measured { provider: self.provider(), inner })

@@ -17,6 +17,16 @@ pub const ESCALATION: &str = "I want to escalate this to your manager";
 /// The agent's line.
 pub const GREETING: &str = "Thank you for calling, how can I help you today";
 
+/// Customer and agent lines of the benchmarks' calls (whisper_rtf, live_transcription), taken in turn.
+pub const SCRIPT: [&str; 6] = [
+    "Thank you for calling, how can I help you today",
+    "I was charged twice for my subscription this month",
+    "I am sorry about that, let me look at your account",
+    "I need to speak to a supervisor right now",
+    "I understand, I will transfer you to my manager",
+    "Please cancel my subscription and refund the payment",
+];
+
 /// espeak-ng's voice for `text`, as mono `f32` at `rate`, slow (120 words a minute) with short gaps between
 /// words.
 pub fn say(text: &str, rate: u32) -> Vec<f32> {

@@ -2,11 +2,13 @@
 //! each transcription gets its own `WhisperState` and runs on the blocking pool, so a call that takes
 //! seconds of CPU never holds an async worker thread. Runs at once are limited to what the cores can
 //! serve (`cores / WHISPER_THREADS`, at least one): more would only slow each other down and add a
-//! state's memory each.
+//! state's memory each. The live handle ([`Whisper::alongside`]) encodes a window sized to the utterance
+//! (see `window`) with one thread per run and one run per core.
 
 use super::segments::{Decoded, Token, call_segments};
 use super::settings::{self, WhisperSettings};
 use super::squeeze::squeeze;
+use super::window::audio_ctx;
 use crate::audio::{self, AudioConfig, AudioError};
 use crate::speech::{Progress, Segment, SttError, Transcriber};
 use async_trait::async_trait;
@@ -27,9 +29,11 @@ const HEADER_BYTES: usize = 48;
 pub struct Whisper {
     context: Arc<WhisperContext>,
     threads: usize,
-    runs: Arc<Semaphore>,
     /// Runs at once through this handle: the cores over the threads of one run, at least one.
-    most_runs: usize,
+    runs: Arc<Semaphore>,
+    /// Whether the encoder window is sized to the audio (live utterances) or whisper's full 30 s (batch
+    /// pieces, whose figures and tests were measured that way).
+    sized_window: bool,
 }
 
 impl Whisper {
@@ -52,15 +56,19 @@ impl Whisper {
         let most_runs = (cores / settings.threads).max(1);
         tracing::info!(model = %path.display(), threads = settings.threads, "whisper model loaded");
         let runs = Arc::new(Semaphore::new(most_runs));
-        Ok(Self { context: Arc::new(context), threads: settings.threads, runs, most_runs })
+        Ok(Self { context: Arc::new(context), threads: settings.threads, runs, sized_window: false })
     }
 
-    /// Another handle on the same loaded model with its own bound on runs at once: work given to it (live
-    /// utterances) never queues behind work on this one (a batch piece takes a minute); they share the
-    /// cores instead, each slowed while both run.
+    /// Another handle on the same loaded model for live utterances, with its own bound on runs at once:
+    /// they never queue behind work on this one (a batch piece takes a minute); they share the cores
+    /// instead, each slowed while both run. Its runs encode a window sized to the utterance, one thread
+    /// each, one run per core: on a short window more threads cost more CPU per utterance (ggml's threads
+    /// wait on each other for every small layer) and the live path's throughput is what bounds the calls
+    /// a core carries (docs/benchmarks.md, live transcription).
     pub fn alongside(&self) -> Self {
-        let runs = Arc::new(Semaphore::new(self.most_runs));
-        Self { context: self.context.clone(), threads: self.threads, runs, most_runs: self.most_runs }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let runs = Arc::new(Semaphore::new(cores));
+        Self { context: self.context.clone(), threads: 1, runs, sized_window: true }
     }
 }
 
@@ -79,12 +87,13 @@ impl Transcriber for Whisper {
     ) -> Result<Vec<Segment>, SttError> {
         let multilingual = self.context.is_multilingual();
         let language = settings::language(multilingual, language, |l| whisper_rs::get_lang_id(l).is_some());
-        let (context, threads) = (self.context.clone(), self.threads);
+        let (context, threads, sized_window) = (self.context.clone(), self.threads, self.sized_window);
         let permit = self.runs.clone().acquire_owned().await.map_err(|e| SttError::Engine(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let samples = samples_16k(&wav)?;
-            run(&context, &samples, language.as_deref(), threads, progress)
+            let window = Window { threads, sized: sized_window };
+            run(&context, &samples, language.as_deref(), window, progress)
         })
         .await
         .map_err(|e| SttError::Engine(format!("transcription stopped: {e}")))?
@@ -109,13 +118,20 @@ fn samples_16k(wav: &[u8]) -> Result<Vec<f32>, SttError> {
     Ok((0..frames).map(|i| planes.iter().map(|p| audio::to_f32(p[i])).sum::<f32>() * share).collect())
 }
 
+/// How one run encodes: its threads, and whether its window is sized to the audio.
+#[derive(Clone, Copy)]
+struct Window {
+    threads: usize,
+    sized: bool,
+}
+
 /// Runs whisper.cpp over `samples` (16 kHz mono) with their long silences taken out (segment times are the
 /// call's); it slides its 30 s window over long audio by itself.
 fn run(
     context: &WhisperContext,
     samples: &[f32],
     language: Option<&str>,
-    threads: usize,
+    window: Window,
     progress: Progress,
 ) -> Result<Vec<Segment>, SttError> {
     let heard = squeeze(samples, WHISPER_RATE);
@@ -125,7 +141,10 @@ fn run(
     let failed = |e: whisper_rs::WhisperError| SttError::Engine(e.to_string());
     let mut state = context.create_state().map_err(failed)?;
     let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-    params.set_n_threads(i32::try_from(threads).unwrap_or(1));
+    params.set_n_threads(i32::try_from(window.threads).unwrap_or(1));
+    if window.sized {
+        params.set_audio_ctx(audio_ctx(heard.samples.len(), WHISPER_RATE));
+    }
     params.set_language(language);
     params.set_print_progress(false);
     params.set_print_realtime(false);

@@ -6,6 +6,7 @@ mod engine;
 mod segments;
 mod settings;
 mod squeeze;
+mod window;
 
 pub use engine::Whisper;
 pub use settings::WhisperSettings;
