@@ -115,7 +115,7 @@ impl PartFile {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let buf = std::mem::replace(&mut self.buf, Vec::with_capacity(WRITE_BUFFER_BYTES));
+        let buf = std::mem::replace(&mut self.buf, self.writer.buffer(WRITE_BUFFER_BYTES));
         let at = self.header_bytes + self.written;
         self.written += buf.len() as u64;
         self.writer.write(&self.part, at, buf).await

@@ -24,6 +24,9 @@ const TICK: Duration = Duration::from_millis(20);
 /// Audio bytes queued at most (about 100 ms of 5,000 stereo sessions); past half of it the thread is
 /// woken at once.
 const MAX_QUEUED_BYTES: usize = 16 << 20;
+/// Written buffers kept for the sessions to fill again: a buffer allocated on a session's thread and freed
+/// on this one at every write kept the allocator's heaps growing (half as much memory again per session).
+const MAX_SPARE_BUFFERS: usize = 1024;
 
 /// A part file as the writer sees it: the file, and the first write that failed since the part was
 /// last completed (reported by [`DiskWriter::complete`], since the session does not wait for writes).
@@ -67,11 +70,16 @@ impl Job {
         }
     }
 
-    fn run(self) {
+    fn run(self, spare: &Mutex<Vec<Vec<u8>>>) {
         match self {
-            Job::Write { part, at, bytes } => {
+            Job::Write { part, at, mut bytes } => {
                 if let Err(e) = part.file.write_all_at(&bytes, at) {
                     lock(&part.failed).get_or_insert(e);
+                }
+                let mut spare = lock(spare);
+                if spare.len() < MAX_SPARE_BUFFERS {
+                    bytes.clear();
+                    spare.push(bytes);
                 }
             }
             Job::Complete { part, header, len, done } => {
@@ -99,6 +107,7 @@ struct Shared {
     wake: Condvar,
     /// Signalled when a drained batch frees room.
     room: Notify,
+    spare: Mutex<Vec<Vec<u8>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -122,6 +131,11 @@ impl DiskWriter {
         let drained = shared.clone();
         let thread = std::thread::Builder::new().name("recording-writer".into()).spawn(move || run(&drained))?;
         Ok(Self { shared, thread: Some(thread) })
+    }
+
+    /// An empty buffer of `capacity` bytes to fill, one already written when there is one.
+    pub fn buffer(&self, capacity: usize) -> Vec<u8> {
+        lock(&self.shared.spare).pop().unwrap_or_else(|| Vec::with_capacity(capacity))
     }
 
     /// Queues `job`, or hands it back when the queue is full (an empty queue takes any job).
@@ -197,7 +211,7 @@ fn run(shared: &Shared) {
         if closed && batch.is_empty() {
             return;
         }
-        batch.drain(..).for_each(Job::run);
+        batch.drain(..).for_each(|job| job.run(&shared.spare));
         lock(&shared.queue).bytes -= taken;
         shared.room.notify_waiters();
     }
