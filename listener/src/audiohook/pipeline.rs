@@ -10,7 +10,7 @@ use super::chunker::{Chunk, Chunker, FlushRules};
 use super::connector_languages::Languages;
 use super::media::Frames;
 use super::metrics::{AudioSeconds, OpenSession};
-use super::recording::Recorder;
+use super::recording::{DiskWriter, Recorder};
 use super::server::{Reply, SessionHandle, SessionSink};
 use super::session::Opened;
 use super::transcription::{ConnectorSide, LiveTranscription};
@@ -70,8 +70,8 @@ enum Msg {
 
 pub struct Pipeline {
     courier: Arc<Courier>,
-    /// `None` in dry-run: nothing is recorded.
-    blobs: Option<Arc<dyn BlobStore>>,
+    /// `None` in dry-run, or when the writer thread could not start: nothing is recorded.
+    blobs: Option<(Arc<dyn BlobStore>, Arc<DiskWriter>)>,
     /// `None` when live transcription is off.
     live: Option<Arc<LiveTranscription>>,
     /// What the Transcription Connector's engine can transcribe (set when the listener serves it).
@@ -95,6 +95,13 @@ impl Pipeline {
         settings: PipelineSettings,
     ) -> Self {
         let (tasks, stats) = (Mutex::default(), Arc::default());
+        let blobs = blobs.and_then(|b| match DiskWriter::start() {
+            Ok(writer) => Some((b, Arc::new(writer))),
+            Err(e) => {
+                tracing::error!(error = %e, "audiohook: no recording, its writer thread cannot start");
+                None
+            }
+        });
         Self { courier, blobs, live, languages: None, connector_hangover_ms: 0, settings, tasks, stats }
     }
 
@@ -225,10 +232,10 @@ impl Worker {
             roles: channels.iter().map(|c| c.role()).collect(),
             format: opened.media.as_ref().map_or("none", |m| m.codec.name()),
             chunker: Chunker::new(p.settings.rules, width, p.settings.rms_threshold, now_ms()),
-            recorder: p.blobs.clone().map(|b| {
+            recorder: p.blobs.as_ref().map(|(b, writer)| {
                 Recorder::new(
-                    b,
-                    &p.settings.recording_dir,
+                    b.clone(),
+                    (&p.settings.recording_dir, writer),
                     &opened.conversation_id,
                     &ids.session_id,
                     width as u16,

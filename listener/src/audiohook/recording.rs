@@ -10,6 +10,8 @@
 mod join;
 #[path = "recording_part.rs"]
 mod part;
+#[path = "recording_writer.rs"]
+mod writer;
 
 use super::media::{Frames, RATE};
 use join::{Storage, parse_part_key, part_key};
@@ -21,6 +23,7 @@ use shared::realtime::live_audio::AudioFormat;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+pub use writer::DiskWriter;
 
 /// Longest timeline gap filled with silence; a longer jump is recorded as this much silence.
 const MAX_GAP_SECONDS: u64 = 600;
@@ -36,6 +39,8 @@ pub struct Recorder {
     storage: Storage,
     /// Local folder of the parts being filled.
     dir: PathBuf,
+    /// Writes the parts' audio, for every session of the process.
+    writer: Arc<DiskWriter>,
     call_id: String,
     session_id: String,
     format: AudioFormat,
@@ -56,10 +61,10 @@ fn local_error(path: &Path, e: std::io::Error) -> StoreError {
 
 impl Recorder {
     /// `call_id` and `session_id` must already be safe key segments (validated upstream); parts being
-    /// filled live under `dir`; `timeout` limits each storage call.
+    /// filled live under `dir`, written by `writer`; `timeout` limits each storage call.
     pub fn new(
         blobs: Arc<dyn BlobStore>,
-        dir: &Path,
+        (dir, writer): (&Path, &Arc<DiskWriter>),
         call_id: &str,
         session_id: &str,
         channels: u16,
@@ -70,6 +75,7 @@ impl Recorder {
         Self {
             storage: Storage { blobs, timeout },
             dir: dir.to_path_buf(),
+            writer: writer.clone(),
             call_id: call_id.into(),
             session_id: session_id.into(),
             part_bytes: u64::from(RATE * part_seconds.max(1)) * u64::from(format.frame_bytes() as u32),
@@ -105,7 +111,9 @@ impl Recorder {
             Some(file) => file,
             None => {
                 let path = self.dir.join(part_key(&self.call_id, &self.session_id, self.parts));
-                let file = PartFile::create(path.clone(), self.format).await.map_err(|e| local_error(&path, e))?;
+                let file = PartFile::create(path.clone(), self.format, self.writer.clone())
+                    .await
+                    .map_err(|e| local_error(&path, e))?;
                 self.file.insert(file)
             }
         };
@@ -119,7 +127,8 @@ impl Recorder {
         if full && !self.resting() { self.write_part().await } else { Ok(()) }
     }
 
-    /// Stores the part being filled as the next part, streamed from its file, then deletes the file.
+    /// Stores the part being filled as the next part, streamed from its file, then makes the file the next
+    /// part's, empty.
     async fn write_part(&mut self) -> Result<(), StoreError> {
         let Some(file) = self.file.as_mut().filter(|f| f.data_bytes() > 0) else { return Ok(()) };
         let key = part_key(&self.call_id, &self.session_id, self.parts);
@@ -133,17 +142,26 @@ impl Recorder {
         self.failed_at = stored.is_err().then(std::time::Instant::now);
         stored?;
         self.parts += 1;
-        if let Some(file) = self.file.take() {
-            let path = file.path().to_path_buf();
-            file.remove().await.map_err(|e| local_error(&path, e))?;
+        let next = self.dir.join(part_key(&self.call_id, &self.session_id, self.parts));
+        let reused = file.reuse(next).await.map_err(|e| local_error(file.path(), e));
+        if reused.is_err() {
+            self.file = None; // the next audio starts a new file
         }
-        Ok(())
+        reused
+    }
+
+    /// Deletes the part file, empty once its audio is stored.
+    async fn remove_file(&mut self) -> Result<(), StoreError> {
+        let Some(file) = self.file.take() else { return Ok(()) };
+        let path = file.path().to_path_buf();
+        file.remove().await.map_err(|e| local_error(&path, e))
     }
 
     /// Stores the rest and joins the parts into the call's recording; returns the key written.
     /// A part left on local disk by a failure here is stored at the next start.
     pub async fn finish(mut self) -> Result<String, StoreError> {
         self.write_part().await?;
+        self.remove_file().await?;
         let parts: Vec<u32> = (0..self.parts).collect();
         let last = self.dir.join(part_key(&self.call_id, &self.session_id, self.parts));
         part::remove_empty_folders(&self.dir, &last);

@@ -68,6 +68,11 @@ impl BlobStore for FlakyBlobs {
 
 const LIMIT: Duration = Duration::from_secs(5);
 
+/// A writer thread of its own for each recorder of a test.
+fn writer() -> Arc<DiskWriter> {
+    Arc::new(DiskWriter::start().unwrap())
+}
+
 fn samples(frames: usize, value: i16) -> Frames {
     Frames { channels: 2, samples: [value, -value].repeat(frames) }
 }
@@ -83,7 +88,7 @@ fn recorded(blobs: &FlakyBlobs, call: &str) -> Vec<i16> {
 async fn parts_as_it_goes_then_one_file_with_gaps_as_silence() {
     let local = tempfile::tempdir().unwrap();
     let blobs = Arc::new(FlakyBlobs::default());
-    let mut r = Recorder::new(blobs.clone(), local.path(), "call-1", "s1", 2, 1, LIMIT);
+    let mut r = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-1", "s1", 2, 1, LIMIT);
     r.push(0, &samples(8000, 100)).await.unwrap();
     assert!(
         blobs.blobs.lock().unwrap().contains_key("recordings/call-1/s1/part-000000.wav"),
@@ -101,7 +106,7 @@ async fn parts_as_it_goes_then_one_file_with_gaps_as_silence() {
     assert_eq!(std::fs::read_dir(local.path()).unwrap().count(), 0, "and so are their local files and folders");
 
     // A later session of the same call is appended.
-    let mut r = Recorder::new(blobs.clone(), local.path(), "call-1", "s2", 2, 1, LIMIT);
+    let mut r = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-1", "s2", 2, 1, LIMIT);
     r.push(0, &samples(800, 300)).await.unwrap();
     r.finish().await.unwrap();
     assert_eq!(recorded(&blobs, "call-1").len(), 16_800 * 2);
@@ -111,7 +116,7 @@ async fn parts_as_it_goes_then_one_file_with_gaps_as_silence() {
 async fn a_storage_outage_keeps_the_audio_for_the_next_part() {
     let local = tempfile::tempdir().unwrap();
     let blobs = Arc::new(FlakyBlobs::default());
-    let mut r = Recorder::new(blobs.clone(), local.path(), "call-2", "s1", 2, 1, LIMIT);
+    let mut r = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-2", "s1", 2, 1, LIMIT);
     blobs.down.store(true, Ordering::SeqCst);
     assert!(r.push(0, &samples(8000, 100)).await.is_err());
     blobs.down.store(false, Ordering::SeqCst);
@@ -126,7 +131,7 @@ async fn a_storage_outage_keeps_the_audio_for_the_next_part() {
 async fn the_end_of_the_timeline_is_not_an_overflow() {
     let local = tempfile::tempdir().unwrap();
     let blobs = Arc::new(FlakyBlobs::default());
-    let mut r = Recorder::new(blobs.clone(), local.path(), "call-3", "s1", 2, 1, LIMIT);
+    let mut r = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-3", "s1", 2, 1, LIMIT);
     r.push(u64::MAX - 10, &samples(800, 100)).await.unwrap();
     r.push(u64::MAX, &samples(800, 100)).await.unwrap();
     r.finish().await.unwrap();
@@ -136,7 +141,8 @@ async fn the_end_of_the_timeline_is_not_an_overflow() {
 async fn a_hanging_store_costs_one_timeout_then_the_audio_waits_on_disk() {
     let local = tempfile::tempdir().unwrap();
     let blobs = Arc::new(FlakyBlobs::default());
-    let mut r = Recorder::new(blobs.clone(), local.path(), "call-4", "s1", 2, 1, Duration::from_millis(100));
+    let mut r =
+        Recorder::new(blobs.clone(), (local.path(), &writer()), "call-4", "s1", 2, 1, Duration::from_millis(100));
     blobs.hang.store(true, Ordering::SeqCst);
     let began = std::time::Instant::now();
     let first = tokio::time::timeout(Duration::from_secs(5), r.push(0, &samples(8000, 100))).await;
@@ -196,8 +202,8 @@ async fn two_sessions_of_one_call_ending_together_keep_both() {
     let local = tempfile::tempdir().unwrap();
     let (_dir, folder) = folder();
     let blobs = Arc::new(ReadTogether { folder, readers: tokio::sync::Barrier::new(2) });
-    let mut first = Recorder::new(blobs.clone(), local.path(), "call-5", "s1", 2, 1, LIMIT);
-    let mut second = Recorder::new(blobs.clone(), local.path(), "call-5", "s2", 2, 1, LIMIT);
+    let mut first = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-5", "s1", 2, 1, LIMIT);
+    let mut second = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-5", "s2", 2, 1, LIMIT);
     first.push(0, &samples(8000, 100)).await.unwrap();
     second.push(0, &samples(4000, 200)).await.unwrap();
     let (a, b) = tokio::join!(first.finish(), second.finish());
@@ -213,10 +219,10 @@ async fn two_sessions_of_one_call_ending_together_keep_both() {
 async fn a_session_of_another_format_keeps_its_audio_beside_the_recording() {
     let local = tempfile::tempdir().unwrap();
     let (_dir, blobs) = folder();
-    let mut stereo = Recorder::new(blobs.clone(), local.path(), "call-6", "s1", 2, 1, LIMIT);
+    let mut stereo = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-6", "s1", 2, 1, LIMIT);
     stereo.push(0, &samples(8000, 100)).await.unwrap();
     stereo.finish().await.unwrap();
-    let mut mono = Recorder::new(blobs.clone(), local.path(), "call-6", "s2", 1, 1, LIMIT);
+    let mut mono = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-6", "s2", 1, 1, LIMIT);
     mono.push(0, &Frames { channels: 1, samples: vec![300; 4000] }).await.unwrap();
     assert_eq!(mono.finish().await.unwrap(), "recordings/call-6/s2.wav");
     let (format, pcm) = pcm_at(blobs.as_ref(), "recordings/call-6.wav").await;
@@ -230,11 +236,11 @@ async fn a_session_of_another_format_keeps_its_audio_beside_the_recording() {
 async fn parts_a_crash_left_are_joined_in_order_once() {
     let local = tempfile::tempdir().unwrap();
     let (_dir, blobs) = folder();
-    let mut ended = Recorder::new(blobs.clone(), local.path(), "call-7", "s1", 2, 1, LIMIT);
+    let mut ended = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-7", "s1", 2, 1, LIMIT);
     ended.push(0, &samples(8000, 100)).await.unwrap();
     ended.finish().await.unwrap();
     // A session that never ends: 2 parts stored, then the process dies (the recorder is dropped).
-    let mut crashed = Recorder::new(blobs.clone(), local.path(), "call-7", "s2", 2, 1, LIMIT);
+    let mut crashed = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-7", "s2", 2, 1, LIMIT);
     crashed.push(0, &samples(8000, 200)).await.unwrap();
     crashed.push(8000, &samples(8000, 300)).await.unwrap();
     // Half a part being filled when the process dies: on local disk only (but for its last write buffer,
@@ -242,7 +248,7 @@ async fn parts_a_crash_left_are_joined_in_order_once() {
     crashed.push(16_000, &samples(4000, 500)).await.unwrap();
     drop(crashed);
     // And a call whose only session crashed.
-    let mut alone = Recorder::new(blobs.clone(), local.path(), "call-8", "s1", 2, 1, LIMIT);
+    let mut alone = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-8", "s1", 2, 1, LIMIT);
     alone.push(0, &samples(8000, 400)).await.unwrap();
     drop(alone);
 
@@ -271,4 +277,61 @@ fn only_part_keys_are_leftovers() {
     {
         assert_eq!(join::parse_part_key(key), None, "{key}");
     }
+}
+
+/// The writer thread puts each write at its place whatever the order they come in, a long gap is a hole
+/// that reads as silence, and a write that failed is reported when the part is completed.
+#[tokio::test]
+async fn the_writer_thread_writes_in_place_and_reports_failures() {
+    let local = tempfile::tempdir().unwrap();
+    let path = local.path().join("part.wav");
+    let w = writer();
+    let part = writer::Part::new(std::fs::File::create(&path).unwrap());
+    w.write(&part, 8, vec![3; 4]).await.unwrap();
+    w.write(&part, 4, vec![2; 4]).await.unwrap();
+    w.complete(&part, vec![1; 4], 20).await.unwrap();
+    let mut expected = [[1; 4], [2; 4], [3; 4]].concat();
+    expected.resize(20, 0);
+    assert_eq!(std::fs::read(&path).unwrap(), expected, "in place, the end a hole of zeros");
+
+    // Past the largest file the file system takes: the write fails on the thread, not in the session.
+    w.write(&part, u64::MAX / 2, vec![9; 4]).await.unwrap();
+    assert!(w.complete(&part, vec![1; 4], 20).await.is_err(), "the failed write is reported");
+    w.complete(&part, vec![1; 4], 20).await.expect("once");
+    assert_eq!(std::fs::read(&path).unwrap(), expected);
+}
+
+/// What a part costs the file system: a stored part's file becomes the next part's (one new file per
+/// session, not per part: each new file is an inode to allocate), and a long gap of silence is a hole,
+/// not megabytes of zeros written.
+#[tokio::test]
+async fn one_local_file_per_session_and_gaps_as_holes() {
+    use std::os::unix::fs::MetadataExt;
+    let local = tempfile::tempdir().unwrap();
+    let blobs = Arc::new(FlakyBlobs::default());
+    let mut r = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-9", "s1", 2, 1, LIMIT);
+    let part = |n: u32| local.path().join(join::part_key("call-9", "s1", n));
+    r.push(0, &samples(4000, 100)).await.unwrap();
+    let inode = std::fs::metadata(part(0)).unwrap().ino();
+    r.push(4000, &samples(4000, 100)).await.unwrap();
+    assert!(blobs.blobs.lock().unwrap().contains_key("recordings/call-9/s1/part-000000.wav"));
+    assert!(!part(0).exists());
+    assert_eq!(std::fs::metadata(part(1)).unwrap().ino(), inode, "the same file, now the next part's");
+
+    r.finish().await.unwrap();
+    assert_eq!(recorded(&blobs, "call-9").len(), 8000 * 2);
+
+    // A moment of audio, a minute on hold (1.9 MB of stereo silence), a moment of audio: in a part of 100 s.
+    let mut r = Recorder::new(blobs.clone(), (local.path(), &writer()), "call-10", "s1", 2, 100, LIMIT);
+    r.push(0, &samples(800, 100)).await.unwrap();
+    r.push(800 + 480_000, &samples(800, 200)).await.unwrap();
+    let path = local.path().join(join::part_key("call-10", "s1", 0));
+    tokio::time::sleep(Duration::from_millis(200)).await; // whatever was queued is written by now
+    let on_disk = std::fs::metadata(path).unwrap().blocks() * 512;
+    assert!(on_disk < 64 * 1024, "{on_disk} bytes on disk for a minute of silence");
+    r.finish().await.unwrap();
+    let pcm = recorded(&blobs, "call-10");
+    assert_eq!(pcm.len(), (800 + 480_000 + 800) * 2);
+    assert!(pcm[1600..1600 + 960_000].iter().all(|s| *s == 0), "the hole is silence");
+    assert_eq!((pcm[1599], pcm[1600 + 960_000], pcm[pcm.len() - 1]), (-100, 200, -200));
 }
