@@ -4,7 +4,7 @@ use super::{RealtimeService, ServiceError};
 use crate::ports::delivery::{self, FileMeta, Handout};
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
 use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
-use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS, tail};
+use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS, reads, tail};
 use crate::realtime::risk;
 use crate::values::ids;
 use crate::values::timestamps::{Timestamp, iso};
@@ -178,27 +178,30 @@ impl RealtimeService {
     /// again is the same object.
     pub async fn live_window(&self, call_id: &str, max_seconds: Option<u32>) -> Result<Handout, ServiceError> {
         let (wav, last) = self.live_wav(call_id, max_seconds).await?;
-        let last = last.rsplit('/').next().unwrap_or_default().trim_end_matches(".pcm");
         let length = max_seconds.map_or_else(|| "all".to_string(), |s| s.to_string());
         let key = format!("live/{call_id}/windows/{last}_{length}.wav");
         let file = FileMeta::audio(&format!("{call_id}_live.wav"));
         Ok(delivery::made(self.blobs.as_ref(), &key, wav, file).await?)
     }
 
-    /// The rolling window (or its last `max_seconds`) as WAV, with its last chunk's key.
+    /// The rolling window (or its last `max_seconds`) as WAV, with its last chunk's name (`<seq>_<chunk_id>`).
     pub async fn live_wav(&self, call_id: &str, max_seconds: Option<u32>) -> Result<(Vec<u8>, String), ServiceError> {
         valid_call_id(call_id)?;
         let head = self.live_head(call_id).await?;
         let format =
             head.format.filter(|_| head.chunk_count > 0).ok_or(ServiceError::NotFound("Live audio not found"))?;
         let window = self.store.live_audio_chunks(call_id, MAX_WINDOW_CHUNKS).await?;
-        let last = window.last().map(|c| c.key.clone()).unwrap_or_default();
+        let last = window.last().map(|c| c.name()).unwrap_or_default();
         let (chunks, skip) = tail(&window, format, max_seconds);
         let mut pcm = Vec::with_capacity(chunks.iter().map(|c| c.bytes as usize).sum());
-        for c in chunks {
-            match self.blobs.get(&c.key).await? {
+        for r in reads(chunks) {
+            let bytes = match r.offset {
+                Some(offset) => self.blobs.get_range(&r.key, offset, r.len).await?,
+                None => self.blobs.get(&r.key).await?,
+            };
+            match bytes {
                 Some(bytes) => pcm.extend_from_slice(&bytes),
-                None => tracing::warn!(call_id, key = %c.key, "live audio chunk missing from blob store"),
+                None => tracing::warn!(call_id, key = %r.key, "live audio missing from blob store"),
             }
         }
         let skip = skip.min(pcm.len());

@@ -1,7 +1,9 @@
 //! Blob store on a local folder. Keys map to relative paths; every segment is validated so a key can
 //! never leave the root. Writes go through a temporary file beside the blob and a rename, so readers never
 //! see half a blob, and a write that fails or is abandoned removes its temporary file. Conditional writes
-//! are checked under a lock of this store: the folder serves one process.
+//! are checked under a lock of this store: the folder serves one process. Live audio is appended to a file
+//! per call segment instead (`append`, read back by range), and not renamed: an append never changes what
+//! an offset already handed out points to.
 
 use crate::ports::{BlobStore, BlobVersion, ByteStream, StoreError, StreamPutError};
 use async_trait::async_trait;
@@ -156,6 +158,49 @@ impl BlobStore for FolderBlobStore {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(e)),
         }
+    }
+
+    fn appends(&self) -> bool {
+        true
+    }
+
+    /// One blocking task: open for appending (the folder is made only when the file is missing), write,
+    /// and read the offset back from the file position, which with `O_APPEND` is the end of this write
+    /// whatever else appended before it. Not synced, like [`Self::put`]: a process crash keeps what the
+    /// kernel has, and the entry that points here is committed only after this returns.
+    async fn append(&self, key: &str, bytes: Vec<u8>) -> Result<u64, StoreError> {
+        let path = self.path(key)?;
+        let write = move || -> std::io::Result<u64> {
+            use std::io::{Seek, Write};
+            let open = || std::fs::OpenOptions::new().append(true).create(true).open(&path);
+            let mut file = match open() {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+                    open()?
+                }
+                opened => opened?,
+            };
+            file.write_all(&bytes)?;
+            Ok(file.stream_position()? - bytes.len() as u64)
+        };
+        tokio::task::spawn_blocking(write).await.map_err(|e| StoreError::Backend(e.to_string()))?.map_err(io_err)
+    }
+
+    async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(key)?;
+        let read = move || -> std::io::Result<Option<Vec<u8>>> {
+            use std::os::unix::fs::FileExt;
+            let file = match std::fs::File::open(&path) {
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                opened => opened?,
+            };
+            let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+            match file.read_exact_at(&mut buf, offset) {
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => Ok(None),
+                read => read.map(|()| Some(buf)),
+            }
+        };
+        tokio::task::spawn_blocking(read).await.map_err(|e| StoreError::Backend(e.to_string()))?.map_err(io_err)
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
