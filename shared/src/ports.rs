@@ -198,7 +198,7 @@ pub trait BlobStore: Send + Sync {
     }
     /// Appends `bytes` to the blob `key` (created if missing) and returns the offset they start at. Only
     /// where [`BlobStore::appends`]; this default refuses.
-    async fn append(&self, key: &str, _bytes: Vec<u8>) -> Result<u64, StoreError> {
+    async fn append(&self, key: &str, _bytes: &[u8]) -> Result<u64, StoreError> {
         Err(StoreError::Backend(format!("this blob store cannot append to {key:?}")))
     }
     /// `len` bytes of `key` from `offset`; `None` when the blob is missing or shorter. Adapters read only the

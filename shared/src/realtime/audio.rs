@@ -152,7 +152,7 @@ impl RealtimeService {
             let mut append = head.commit(entry, chunk.format, &oldest, version, window, now);
             let written = match append.entry.as_mut() {
                 Some(e) if segmented => {
-                    e.offset = Some(self.blobs.append(&e.key, chunk.pcm.clone()).await?);
+                    e.offset = Some(self.blobs.append(&e.key, &chunk.pcm).await?);
                     None
                 }
                 Some(e) => {

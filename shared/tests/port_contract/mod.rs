@@ -69,17 +69,17 @@ pub async fn blob_ranges(blobs: Arc<dyn BlobStore>) {
     let key = "live/contract-range/s000000.pcm";
     assert_eq!(blobs.get_range(key, 0, 1).await.unwrap(), None);
     if !blobs.appends() {
-        assert!(blobs.append(key, b"refused".to_vec()).await.is_err(), "no append where blobs cannot grow");
+        assert!(blobs.append(key, b"refused").await.is_err(), "no append where blobs cannot grow");
         blobs.put(key, b"0123456789".to_vec()).await.unwrap();
         assert_eq!(blobs.get_range(key, 3, 4).await.unwrap().as_deref(), Some(&b"3456"[..]));
         assert_eq!(blobs.get_range(key, 8, 3).await.unwrap(), None, "past the end");
         blobs.delete(key).await.unwrap();
         return;
     }
-    assert_eq!(blobs.append(key, b"0123".to_vec()).await.unwrap(), 0);
+    assert_eq!(blobs.append(key, b"0123").await.unwrap(), 0);
     let writes = (0..16u8).map(|i| {
         let blobs = blobs.clone();
-        tokio::spawn(async move { (i, blobs.append(key, vec![b'a' + i; 100 + usize::from(i)]).await.unwrap()) })
+        tokio::spawn(async move { (i, blobs.append(key, &vec![b'a' + i; 100 + usize::from(i)]).await.unwrap()) })
     });
     let mut offsets = Vec::new();
     for w in writes {
@@ -95,6 +95,9 @@ pub async fn blob_ranges(blobs: Arc<dyn BlobStore>) {
     assert_eq!(blobs.get_range(key, end - 1, 2).await.unwrap(), None, "past the end");
     blobs.delete(key).await.unwrap();
     assert_eq!(blobs.get_range(key, 0, 1).await.unwrap(), None);
+    assert_eq!(blobs.append(key, b"again").await.unwrap(), 0, "a deleted blob starts afresh");
+    assert_eq!(blobs.get_range(key, 0, 5).await.unwrap().as_deref(), Some(&b"again"[..]));
+    blobs.delete(key).await.unwrap();
 }
 
 /// Two tasks of one component keep a heartbeat each (a dead one must not hide behind a live one), a beat
