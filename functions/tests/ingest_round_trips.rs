@@ -12,9 +12,9 @@ mod moto;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use cost::proxy::Meter;
+use cost::proxy::{Meter, rounds};
 use functions::lambda::{LambdaConfig, app_state};
-use functions::routes::ingest;
+use functions::routes::{calls, ingest};
 use functions::state::AppState;
 use lambda_env::{fixture, invoke};
 use serde_json::{Value, json};
@@ -31,33 +31,48 @@ struct Functions {
 }
 
 /// What one ingest sent: DynamoDB operations (sorted: concurrent ones come in any order), S3 requests by
-/// method, and posts to WebSocket connections.
+/// method, the sequential round trips all of them took (overlapping requests count once), and posts to
+/// WebSocket connections.
 #[derive(Debug, PartialEq)]
 struct Cost {
     dynamodb: Vec<String>,
     s3: Vec<String>,
+    rounds: usize,
     pushes: usize,
 }
 
 impl Cost {
-    fn of(requests: &[&str], s3: &[&str], pushes: usize) -> Self {
+    fn of(requests: &[&str], s3: &[&str], rounds: usize, pushes: usize) -> Self {
         let mut dynamodb: Vec<String> = requests.iter().map(|r| r.to_string()).collect();
         dynamodb.sort();
-        Self { dynamodb, s3: s3.iter().map(|r| r.to_string()).collect(), pushes }
+        Self { dynamodb, s3: s3.iter().map(|r| r.to_string()).collect(), rounds, pushes }
     }
 }
 
-/// What `ingest` cost on `f`'s wire.
-async fn cost(f: &Functions, ingest: impl Future<Output = ()>) -> Cost {
-    let before = f.meter.usage();
+/// What `ingest` cost on `f`'s wire, and what it answered.
+async fn cost<T>(f: &Functions, ingest: impl Future<Output = T>) -> (Cost, T) {
+    let (before, seen) = (f.meter.usage(), f.meter.spans().len());
     f.posts.lock().unwrap().clear();
-    ingest.await;
+    let answer = ingest.await;
     let used = f.meter.usage().since(&before);
     let of = |service: &str| -> Vec<String> {
         let ops = used.requests.iter().filter(|((s, _), _)| s == service);
         ops.flat_map(|((_, op), n)| std::iter::repeat_n(op.clone(), *n as usize)).collect()
     };
-    Cost { dynamodb: of("dynamodb"), s3: of("s3"), pushes: f.posts.lock().unwrap().len() }
+    let rounds = rounds(&f.meter.spans()[seen..]);
+    (Cost { dynamodb: of("dynamodb"), s3: of("s3"), rounds, pushes: f.posts.lock().unwrap().len() }, answer)
+}
+
+/// The call's snapshot as `GET /api/realtime/calls/{id}/snapshot` reads it now, next to the one an ingest
+/// answered with. Risk is compared to within its rounding: it decays between the two by the clock.
+async fn same_as_fresh_snapshot(f: &Functions, answered: &Value) {
+    let (status, mut fresh) = invoke(&f.state, calls::snapshot_router, &fixture("snapshot")).await;
+    assert_eq!(status, 200, "{fresh}");
+    let mut answered = answered.clone();
+    let risk = |v: &mut Value| v["risk_score"].take().as_f64().unwrap();
+    assert!((risk(&mut answered) - risk(&mut fresh)).abs() <= 0.011, "{answered}\n{fresh}");
+    assert_eq!(answered, fresh);
+    assert!(!answered["events"].as_array().unwrap().is_empty(), "{answered}");
 }
 
 /// The sample event `name` with `body` instead of its own.
@@ -87,7 +102,7 @@ async fn post(state: &AppState, group: fn(&AppState) -> axum::Router<AppState>, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_ingest_costs_what_the_docs_say() {
     let (moto, env, store, posts) = lambda_env::moto_for("round-trips", &[]).await;
-    let meter = Meter::start(&moto.endpoint).await;
+    let meter = Meter::with_latency(&moto.endpoint, std::time::Duration::from_millis(20)).await;
     let state = app_state(&LambdaConfig::from_env(&env).unwrap(), &moto::sdk(&meter.endpoint).await).unwrap();
     let f = Functions { _moto: moto, state, store, posts, meter };
     let now = chrono::Utc::now();
@@ -100,51 +115,46 @@ async fn each_ingest_costs_what_the_docs_say() {
     post(&f.state, ingest::events_router, &event_with("ingest-event", &warm_up)).await;
 
     // The sample event: a new call's first event, raising three alerts (four messages to three followers).
-    let event = cost(&f, async {
-        let v = post(&f.state, ingest::events_router, &fixture("ingest-event")).await;
-        assert_eq!(v["alerts"].as_array().unwrap().len(), 3, "{v}");
-    })
-    .await;
+    // Round 1 loads the call and, beside it, what the push and the answer need: the subscribers (two
+    // queries), the snapshot's events, alerts and live window. Round 2 commits. Then only the posts.
+    let (event, answer) = cost(&f, post(&f.state, ingest::events_router, &fixture("ingest-event"))).await;
+    assert_eq!(answer["alerts"].as_array().unwrap().len(), 3, "{answer}");
     let (load, commit, query) = ("BatchGetItem", "TransactWriteItems", "Query");
-    // Load, commit, the subscribers (two concurrent queries), then the answer's snapshot: events, alerts and
-    // the live window (three concurrent reads).
-    assert_eq!(event, Cost::of(&[load, commit, query, query, query, query, load], &[], 12));
+    assert_eq!(event, Cost::of(&[load, query, query, query, query, load, commit], &[], 2, 12));
+    same_as_fresh_snapshot(&f, &answer["snapshot"]).await;
 
-    // A chunk with a transcript: the live window (load, audio to S3, append), then its event as above; the
-    // snapshot reuses the window just written (two reads).
+    // A chunk with a transcript: the live window (load, audio to S3, append), then its event as above, the
+    // window's meta known already: two rounds more.
     let said = chunk("chunk-0001", json!({"segments": [{"text": "thanks for holding", "speaker": "agent"}]}));
-    let transcript = cost(&f, async {
-        post(&f.state, ingest::audio_router, &event_with("ingest-audio-chunk", &said)).await;
-    })
-    .await;
-    assert_eq!(transcript, Cost::of(&[load, commit, load, commit, query, query, query, query], &["PUT"], 3));
+    let (transcript, answer) =
+        cost(&f, post(&f.state, ingest::audio_router, &event_with("ingest-audio-chunk", &said))).await;
+    assert_eq!(transcript, Cost::of(&[load, commit, load, query, query, query, query, commit], &["PUT"], 5, 3));
+    same_as_fresh_snapshot(&f, &answer["snapshot"]).await;
 
     // A bare chunk (the first after speech may be written: its silence reading starts afresh). Then one
-    // that changes nothing a supervisor sees: the window and the call's load, no push, no snapshot.
+    // that changes nothing a supervisor sees: the window and the call's load, no push, no snapshot, nothing
+    // read ahead.
     post(&f.state, ingest::audio_router, &event_with("ingest-audio-chunk", &chunk("chunk-0002", json!({})))).await;
-    let bare = cost(&f, async {
-        let v =
-            post(&f.state, ingest::audio_router, &event_with("ingest-audio-chunk", &chunk("chunk-0003", json!({}))))
-                .await;
-        assert!(v.get("snapshot").is_none(), "a lean answer: {v}");
-    })
-    .await;
-    assert_eq!(bare, Cost::of(&[load, commit, load], &["PUT"], 0));
+    let quiet = event_with("ingest-audio-chunk", &chunk("chunk-0003", json!({})));
+    let (bare, answer) = cost(&f, post(&f.state, ingest::audio_router, &quiet)).await;
+    assert!(answer.get("snapshot").is_none(), "a lean answer: {answer}");
+    assert_eq!(bare, Cost::of(&[load, commit, load], &["PUT"], 4, 0));
 
-    // In-process (the listener on AWS): acknowledged once stored, nothing read back.
+    // In-process (the listener on AWS): acknowledged once stored, nothing read back; the subscribers are
+    // looked up beside the load.
     let service = ServiceIngest(f.state.realtime.clone());
-    let in_process_event = cost(&f, async {
+    let (in_process_event, _) = cost(&f, async {
         let body =
             object(json!({"call_id": "demo-call-1", "text": "one moment", "speaker": "agent", "event_id": "e2"}));
         service.deliver(&Outgoing::event(body)).await.unwrap();
     })
     .await;
-    assert_eq!(in_process_event, Cost::of(&[load, commit, query, query], &[], 3));
-    let in_process_chunk = cost(&f, async {
+    assert_eq!(in_process_event, Cost::of(&[load, query, query, commit], &[], 2, 3));
+    let (in_process_chunk, _) = cost(&f, async {
         let body = object(json!({"call_id": "demo-call-1", "sample_rate": 8000, "chunk_id": "chunk-0004"}));
         let pcm = STANDARD.decode(tone_b64()).unwrap();
         service.deliver(&Outgoing::audio(body, pcm)).await.unwrap();
     })
     .await;
-    assert_eq!(in_process_chunk, Cost::of(&[load, commit, load], &["PUT"], 0));
+    assert_eq!(in_process_chunk, Cost::of(&[load, commit, load], &["PUT"], 4, 0));
 }

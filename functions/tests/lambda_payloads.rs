@@ -200,3 +200,42 @@ async fn an_export_past_the_response_cap_is_refused_with_413() {
     let file: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(file["transcript"]["entries"][0]["transcript"], "\"ok\"");
 }
+
+/// A transcript upload may be 20 MiB; the detail inlines at most 1.5 MiB of it as sent. A 12 MB transcript
+/// makes a detail that fits, with its first entries, `transcript_truncated` and `transcript_url`, whose link
+/// gives the whole artifact; a short one is inline whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_transcript_is_linked_from_the_detail_not_inlined() {
+    let (_moto, state, _store, _posts) = functions_on_moto("details").await;
+    let said = "and then I said that the plan was charged twice, which is not what the contract says at all";
+    let entries: Vec<Value> = (0..80_000)
+        .map(|i| json!({"speaker_id": "agent", "start_time_seconds": i, "end_time_seconds": i + 1, "transcript": format!("{i}: {said}")}))
+        .collect();
+    let long = json!({"entries": entries});
+    let id = call_with_transcript(&state, &long).await;
+    let response = invoke(&state, batch::read_router, &get(&format!("/api/calls/{id}/detail"), "")).await;
+    let (size, status, _) = measured(&response);
+    eprintln!("a {}-byte transcript: a {size}-byte detail response, status {status}", long.to_string().len());
+    assert!(size < LAMBDA_RESPONSE_LIMIT, "{size} bytes");
+    assert_eq!(status, 200);
+    let detail: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(detail["transcript_truncated"], true);
+    let kept = detail["transcript"]["entries"].as_array().unwrap();
+    assert!(!kept.is_empty() && kept[..] == entries[..kept.len()], "the first {} entries", kept.len());
+
+    let whole = detail["transcript_url"].as_str().unwrap();
+    assert_eq!(whole, format!("/api/calls/{id}/transcript"));
+    let response = invoke(&state, batch::read_router, &get(whole, "")).await;
+    let (_, status, location) = measured(&response);
+    assert_eq!(status, 307, "{}", response["headers"]);
+    let (status, kind, bytes) = fetch(&location, None).await;
+    assert_eq!((status, kind.as_str()), (200, "application/json"));
+    assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), long, "the link gives the whole transcript");
+
+    let short = json!({"entries": entries[..3]});
+    let id = call_with_transcript(&state, &short).await;
+    let response = invoke(&state, batch::read_router, &get(&format!("/api/calls/{id}/detail"), "")).await;
+    let detail: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!((&detail["transcript"], &detail["transcript_truncated"]), (&short, &json!(false)));
+    assert!(detail.get("transcript_url").is_none(), "{detail}");
+}

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Every route the app serves (method and path). Adding a route means documenting it.
-const ROUTES: [(&str, &str); 26] = [
+const ROUTES: [(&str, &str); 27] = [
     ("post", "/api/realtime/events"),
     ("post", "/api/realtime/audio/chunk"),
     ("get", "/api/realtime/calls"),
@@ -24,6 +24,7 @@ const ROUTES: [(&str, &str); 26] = [
     ("get", "/api/calls"),
     ("get", "/api/calls/{call_id}"),
     ("get", "/api/calls/{call_id}/detail"),
+    ("get", "/api/calls/{call_id}/transcript"),
     ("get", "/api/calls/{call_id}/audio"),
     ("get", "/api/calls/{call_id}/export"),
     ("post", "/api/calls/bulk"),

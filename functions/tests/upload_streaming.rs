@@ -4,6 +4,7 @@
 //! and leaves nothing; a client that goes away mid-upload leaves nothing. The form's fields come after the
 //! file. A fake transcription server that never answers (`fake_stt_that_never_answers`) keeps the one batch
 //! worker busy with a small call, so the large upload is not read back by the worker while memory is measured.
+//! And `POST /api/calls/upload-url`, which the local folder refuses (501), records no call on the way.
 
 mod common;
 
@@ -172,5 +173,48 @@ async fn an_upload_past_the_limit_or_cut_off_leaves_nothing_behind() {
     // Within the limit, the same form is taken.
     let (status, call) = upload(&base, 1_900_000, "hi-IN", None).await.unwrap();
     assert_eq!(status, 201, "{call}");
+    assert!(process::terminate(&mut server).success());
+}
+
+/// Locally the folder store cannot presign, so `POST /api/calls/upload-url` answers 501. It must record
+/// nothing on the way: a call inserted then deleted shows in a list taken at that moment. A trigger on the
+/// running server's own SQLite file keeps every insert into the batch calls, so even a row that lived for a
+/// microsecond is seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_direct_upload_records_no_call_even_for_a_moment() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (mut server, base) = common::serve_binary(dir.path(), &[]);
+    let db = rusqlite::Connection::open(dir.path().join("call_analytics.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    db.execute_batch(
+        "CREATE TABLE inserted (id TEXT);
+         CREATE TRIGGER keep_inserts AFTER INSERT ON batch_call BEGIN INSERT INTO inserted VALUES (NEW.id); END;",
+    )
+    .unwrap();
+
+    let asked = reqwest::Client::new()
+        .post(format!("{base}/api/calls/upload-url"))
+        .bearer_auth(SUPERVISOR)
+        .json(&serde_json::json!({"filename": "big.wav"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 501);
+    let detail: Value = asked.json().await.unwrap();
+    assert_eq!(detail, serde_json::json!({"detail": "Direct uploads need S3; upload with POST /api/calls"}));
+    let inserted: Vec<String> = db
+        .prepare("SELECT id FROM inserted")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(inserted.is_empty(), "calls recorded on the way to the 501: {inserted:?}");
+
+    // The trigger sees what it should: an upload through the API is recorded.
+    let (status, call) = upload(&base, 16_044, "hi-IN", None).await.unwrap();
+    assert_eq!(status, 201, "{call}");
+    let count: i64 = db.query_row("SELECT count(*) FROM inserted", [], |r| r.get(0)).unwrap();
+    assert_eq!(count, 1);
     assert!(process::terminate(&mut server).success());
 }

@@ -48,7 +48,9 @@ pub struct LoadedCall {
 }
 
 /// One atomic write: the new call state (conditional on `expected_version`; `None` = must not exist),
-/// its event, its alerts and the idempotency key, all or nothing.
+/// its event, its alerts and the idempotency key, all or nothing. Applied, the state's version becomes
+/// [`EventCommit::next_version`], so an ingest can tell its own writes from anyone else's by the versions it
+/// loads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventCommit {
     pub state: CallState,
@@ -60,6 +62,13 @@ pub struct EventCommit {
     pub event: Option<NewEvent>,
     pub alerts: Vec<NewAlert>,
     pub idempotency_key: Option<String>,
+}
+
+impl EventCommit {
+    /// The state's version once this commit is applied: 1 for a new call, else one past the expected.
+    pub fn next_version(&self) -> u64 {
+        self.expected_version.map_or(1, |v| v + 1)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -225,6 +234,12 @@ pub trait BlobStore: Send + Sync {
     /// Writes `bytes` only if `key` is still as read: at `expected`, or absent when `expected` is `None`.
     /// `Ok(false)` when another writer got there first (read again and retry).
     async fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&BlobVersion>) -> Result<bool, StoreError>;
+    /// Whether [`BlobStore::upload_url`] and [`BlobStore::download_url`] give URLs (S3) or `None` (the local
+    /// folder): asked before anything is recorded for a direct upload, so a store that cannot presign never
+    /// shows a call that is about to be refused.
+    fn presigns(&self) -> bool {
+        false
+    }
     /// A URL a client can `PUT` the object to directly for `expires` (S3 presigned); `None` where uploads
     /// go through the API instead (the local folder).
     async fn upload_url(&self, _key: &str, _expires: std::time::Duration) -> Result<Option<String>, StoreError> {
@@ -249,12 +264,38 @@ pub struct PushMessage {
     pub body: Value,
 }
 
+/// Who a call's messages go to, looked up apart from sending them: an ingest asks for it beside its other
+/// reads (round 1), before the messages exist, so that after its commit only the posts are left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Whoever is subscribed when the messages are sent (the in-process broadcast: nothing to look up).
+    AtDelivery,
+    /// These connections, looked up beforehand.
+    Connections(Vec<String>),
+}
+
 /// Fan-out to connected supervisors. Delivery is best effort: a failure never fails an ingest.
 #[async_trait]
 pub trait Push: Send + Sync {
-    /// Delivers `messages` (one ingest's event and alerts) in order; adapters that look followers up
-    /// do so once per call, not once per message.
-    async fn publish(&self, messages: Vec<PushMessage>);
+    /// Who follows `call_id` now (a failed lookup is logged and reaches no one).
+    async fn audience(&self, call_id: &str) -> Audience;
+    /// Delivers `messages`, all about the call `audience` was looked up for, in order.
+    async fn publish_to(&self, audience: &Audience, messages: Vec<PushMessage>);
+    /// Delivers `messages` (one ingest's event and alerts) in order, looking followers up once per call,
+    /// not once per message.
+    async fn publish(&self, messages: Vec<PushMessage>) {
+        let mut by_call: Vec<(String, Vec<PushMessage>)> = Vec::new();
+        for m in messages {
+            match by_call.iter_mut().find(|(call, _)| *call == m.call_id) {
+                Some((_, same)) => same.push(m),
+                None => by_call.push((m.call_id.clone(), vec![m])),
+            }
+        }
+        for (call_id, messages) in by_call {
+            let audience = self.audience(&call_id).await;
+            self.publish_to(&audience, messages).await;
+        }
+    }
 }
 
 /// A worker's last reported status.

@@ -40,7 +40,7 @@ async fn bytes_in_process_and_a_previous_release_spool_line_store_the_same_audio
     }
     let wav = |call: &'static str| {
         let realtime = realtime.clone();
-        async move { realtime.live_wav(call, None).await.unwrap().0 }
+        async move { realtime.live_wav(call, None).await.unwrap() }
     };
     let (bytes, spooled) = (wav("bytes").await, wav("spooled").await);
     assert_eq!(bytes.len(), 44 + 3 * 32_000, "three seconds of stereo audio");

@@ -78,16 +78,21 @@ export const api = {
   form: async (path, form) => (await request(path, { method: "POST", body: form })).json(),
   blob: async (path, opts) => (await request(path, opts)).blob(),
   /**
-   * A call's audio. On AWS the API answers with a short-lived storage link (a Lambda response carries at
-   * most 6 MB); it is asked for as JSON (`link=1`) and fetched here without credentials, because a
-   * redirect followed by the browser would reach storage with `Origin: null`, which its CORS (the UI's
-   * origin only) refuses. Locally the API sends the bytes themselves.
+   * A stored file: a call's audio, or its whole transcript. On AWS the API answers with a short-lived
+   * storage link (a Lambda response carries at most 6 MB); it is asked for as JSON (`link=1`) and fetched
+   * here without credentials, because a redirect followed by the browser would reach storage with
+   * `Origin: null`, which its CORS (the UI's origin only) refuses. Locally the API sends the bytes
+   * themselves. A link answer is told from the file by `expires_in`: a transcript is JSON too.
    */
-  audio: async (path) => {
+  stored: async (path) => {
     const resp = await request(`${path}${path.includes("?") ? "&" : "?"}link=1`);
     if (!(resp.headers.get("content-type") ?? "").startsWith("application/json")) return resp.blob();
-    const stored = await fetch((await resp.json()).url);
-    if (!stored.ok) throw new ApiError(stored.status, "The audio could not be fetched from storage");
+    const body = await resp.blob();
+    if (body.size > 4096) return body; // a file, not a link
+    const link = await body.text().then((t) => JSON.parse(t)).catch(() => null);
+    if (!link?.url || link.expires_in === undefined) return body;
+    const stored = await fetch(link.url);
+    if (!stored.ok) throw new ApiError(stored.status, "The file could not be fetched from storage");
     return stored.blob();
   },
   /**

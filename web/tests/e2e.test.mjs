@@ -237,6 +237,34 @@ test("an upload completes, its detail plays audio and seeks from the transcript,
   await page.close();
 });
 
+test("a long transcript's detail shows its first lines at once, then the whole transcript", async () => {
+  // Past 1.5 MiB the detail carries only the transcript's first entries and where the whole one is.
+  const said = "and the internet plan was charged twice, so I would like the second charge refunded to my card please";
+  const entries = Array.from({ length: 12_000 }, (_, i) =>
+    ({ speaker_id: i % 2 ? "customer" : "agent", start_time_seconds: i, end_time_seconds: i + 1, transcript: `Line ${i}: ${said}` }));
+  const form = new FormData();
+  form.append("file", new Blob([JSON.stringify({ entries })], { type: "application/json" }), "long-call.json");
+  const auth = { Authorization: `Bearer ${SUPERVISOR}` };
+  const posted = await fetch(`${base}/api/calls`, { method: "POST", headers: auth, body: form });
+  assert.equal(posted.status, 201, await posted.clone().text());
+  const { id } = await posted.json();
+  let detail;
+  for (let i = 0; i < 200 && detail?.status !== "completed"; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    detail = await (await fetch(`${base}/api/calls/${id}/detail`, { headers: auth })).json();
+  }
+  assert.equal(detail.status, "completed", JSON.stringify(detail.error_message));
+  assert.equal(detail.transcript_truncated, true);
+  assert.ok(detail.transcript.entries.length < entries.length, `${detail.transcript.entries.length} entries inline`);
+
+  const { page, errors } = await signedIn();
+  await page.goto(`${base}/calls/${id}`);
+  await page.locator(".transcript").getByText("Line 11999: and the internet plan").waitFor({ timeout: 20_000 });
+  assert.equal(await page.locator(".transcript li").count(), entries.length);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 /**
  * A fake of presigned storage (`fakePresignedStorage`) on its own origin, as S3 is: CORS open to `uiOrigin`
  * alone (the bucket's rule in template.yaml), a `PUT` keeps the file and hands it to the real server as an

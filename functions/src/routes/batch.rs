@@ -153,6 +153,15 @@ async fn detail(State(s): State<AppState>, Path(id): Path<String>) -> Result<Jso
     Ok(Json(s.batch.detail(&id).await?))
 }
 
+/// The transcript artifact whole (the detail carries a long one cut short): as `audio`, a link on AWS.
+async fn transcript(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    Ok(super::handout(s.batch.transcript(&id).await?, &q))
+}
+
 async fn audio(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -254,12 +263,13 @@ pub fn upload_router(state: &AppState) -> Router<AppState> {
     super::supervisor(state, r)
 }
 
-/// Reads: lists, status, detail, audio, exports and the dashboard's numbers.
+/// Reads: lists, status, detail, transcript, audio, exports and the dashboard's numbers.
 pub fn read_router(state: &AppState) -> Router<AppState> {
     let r = Router::new()
         .route("/api/calls", get(list))
         .route("/api/calls/{call_id}", get(status))
         .route("/api/calls/{call_id}/detail", get(detail))
+        .route("/api/calls/{call_id}/transcript", get(transcript))
         .route("/api/calls/{call_id}/audio", get(audio))
         .route("/api/calls/{call_id}/export", get(export))
         .route("/api/metrics", get(metrics))

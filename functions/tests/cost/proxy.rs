@@ -10,6 +10,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// What the requests so far cost, by service.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -45,10 +46,39 @@ impl Usage {
     }
 }
 
+/// One request's time at the proxy, from its arrival to its answer.
+#[derive(Debug, Clone)]
+pub struct Span {
+    pub service: String,
+    pub op: String,
+    pub start: Instant,
+    pub end: Instant,
+}
+
+/// How many sequential round trips `spans` took: requests that overlap in time count as one round.
+pub fn rounds(spans: &[Span]) -> usize {
+    let mut spans: Vec<&Span> = spans.iter().collect();
+    spans.sort_by_key(|s| s.start);
+    let mut rounds = 0;
+    let mut until: Option<Instant> = None;
+    for s in spans {
+        match until {
+            Some(end) if s.start < end => until = Some(end.max(s.end)),
+            _ => {
+                rounds += 1;
+                until = Some(s.end);
+            }
+        }
+    }
+    rounds
+}
+
 struct Inner {
     target: String,
     http: reqwest::Client,
     usage: Mutex<Usage>,
+    spans: Mutex<Vec<Span>>,
+    latency: Duration,
 }
 
 /// The proxy: point the SDK's endpoint at `endpoint`.
@@ -59,7 +89,20 @@ pub struct Meter {
 
 impl Meter {
     pub async fn start(target: &str) -> Self {
-        let inner = Arc::new(Inner { target: target.into(), http: reqwest::Client::new(), usage: Mutex::default() });
+        Self::with_latency(target, Duration::ZERO).await
+    }
+
+    /// A proxy that holds each request `latency` before forwarding it, as a network would: requests a client
+    /// sends together then overlap whatever the emulator's speed, and ones sent after an answer never do, so
+    /// [`rounds`] counts round trips, not how fast moto answered.
+    pub async fn with_latency(target: &str, latency: Duration) -> Self {
+        let inner = Arc::new(Inner {
+            target: target.into(),
+            http: reqwest::Client::new(),
+            usage: Mutex::default(),
+            spans: Mutex::default(),
+            latency,
+        });
         let app = axum::Router::new().fallback(forward).with_state(inner.clone());
         let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", socket.local_addr().unwrap());
@@ -69,6 +112,11 @@ impl Meter {
 
     pub fn usage(&self) -> Usage {
         self.inner.usage.lock().unwrap().clone()
+    }
+
+    /// Every request's span so far, in order of arrival.
+    pub fn spans(&self) -> Vec<Span> {
+        self.inner.spans.lock().unwrap().clone()
     }
 }
 
@@ -93,6 +141,8 @@ fn hop_by_hop(name: &str) -> bool {
 }
 
 async fn forward(State(m): State<Arc<Inner>>, req: Request) -> Response {
+    let start = Instant::now();
+    tokio::time::sleep(m.latency).await;
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, 512 << 20).await.unwrap();
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
@@ -121,10 +171,11 @@ async fn forward(State(m): State<Arc<Inner>>, req: Request) -> Response {
     };
     {
         let mut usage = m.usage.lock().unwrap();
-        *usage.requests.entry((service, op)).or_default() += 1;
+        *usage.requests.entry((service.clone(), op.clone())).or_default() += 1;
         usage.dynamodb_write_units += written;
         usage.dynamodb_read_half_units += read;
     }
+    m.spans.lock().unwrap().push(Span { service, op, start, end: Instant::now() });
     let mut response = Response::builder().status(status);
     for (name, value) in headers.iter().filter(|(n, _)| !hop_by_hop(n.as_str())) {
         response = response.header(name, value);

@@ -62,11 +62,20 @@ pub async fn moto_for(
     (moto, env, DynamoStore::new(&sdk, &settings), posts)
 }
 
-/// Invokes `group`'s router with an API Gateway event, as `lambda_http::run` would.
-pub async fn invoke(state: &AppState, group: fn(&AppState) -> Router<AppState>, event: &Value) -> (u16, Value) {
+/// Invokes `group`'s router with an API Gateway event, as `lambda_http::run` would: its response.
+pub async fn respond(
+    state: &AppState,
+    group: fn(&AppState) -> Router<AppState>,
+    event: &Value,
+) -> axum::response::Response {
     let req = lambda_http::request::from_str(&event.to_string()).unwrap();
     let req = req.map(|b| axum::body::Body::from(b.to_vec()));
-    let resp = group(state).with_state(state.clone()).oneshot(req).await.unwrap();
+    group(state).with_state(state.clone()).oneshot(req).await.unwrap()
+}
+
+/// [`respond`]'s status and JSON body (`Null` when not JSON).
+pub async fn invoke(state: &AppState, group: fn(&AppState) -> Router<AppState>, event: &Value) -> (u16, Value) {
+    let resp = respond(state, group, event).await;
     let status = resp.status().as_u16();
     let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await.unwrap();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))

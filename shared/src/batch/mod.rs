@@ -1,6 +1,7 @@
 //! The batch pipeline: uploads become queued calls; a worker transcribes and analyses them into the
 //! seed's artifacts; the dashboard reads, filters, exports and manages them.
 
+mod detail;
 mod digest;
 pub mod downloads;
 pub mod exports;
@@ -14,6 +15,7 @@ mod staging;
 mod sweep;
 pub mod worker;
 
+pub use detail::INLINE_TRANSCRIPT_BYTES;
 pub use digest::digest;
 pub use process::{ProcessError, Processed};
 pub use record::{BatchCall, BatchStatus, CallOptions, Digest};

@@ -147,12 +147,16 @@ impl BatchService {
     }
 
     /// `POST /api/calls/upload-url`: records the call and returns where to `PUT` the file (an upload to
-    /// storage then queues the job through its notification). `None` where storage takes no direct uploads.
+    /// storage then queues the job through its notification). `None` where storage takes no direct uploads,
+    /// known before anything is recorded.
     pub async fn direct_upload(
         &self,
         filename: &str,
         options: CallOptions,
     ) -> Result<Option<(BatchCall, String)>, ServiceError> {
+        if !self.ports.blobs.presigns() {
+            return Ok(None);
+        }
         let name = safe_filename(filename);
         let transcript = name.to_lowercase().ends_with(".json");
         let mut call = BatchCall::new(String::new(), filename.to_string(), String::new(), options, self.now());
@@ -258,22 +262,6 @@ impl BatchService {
     pub async fn artifact(&self, id: &str, name: &str) -> Result<Value, ServiceError> {
         let Some(bytes) = self.ports.blobs.get(&output_key(id, name)).await? else { return Ok(Value::Null) };
         serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{name} of {id}: {e}")).into())
-    }
-
-    /// `GET /api/calls/{id}/detail`: the call with its transcript, analysis, summary and Q&A.
-    pub async fn detail(&self, id: &str) -> Result<Value, ServiceError> {
-        let call = self.get(id).await?.value;
-        let mut out = list_row(&call);
-        for (field, name) in [
-            ("transcript", "transcript.json"),
-            ("analysis", "analysis.json"),
-            ("summary", "summary.json"),
-            ("qa", "qa.json"),
-        ] {
-            out[field] = self.artifact(id, name).await?;
-        }
-        out["options"] = serde_json::to_value(&call.options).unwrap_or_default();
-        Ok(out)
     }
 
     /// Where a call's audio may be, best first: the upload, else a listener recording of the same id.

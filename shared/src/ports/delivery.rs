@@ -22,6 +22,11 @@ impl FileMeta {
         Self { name: name.to_string(), content_type: audio_type(name).to_string() }
     }
 
+    /// A JSON file (a transcript artifact).
+    pub fn json(name: &str) -> Self {
+        Self { name: name.to_string(), content_type: "application/json".to_string() }
+    }
+
     /// `Content-Disposition` to play it in the page, under its name.
     pub fn inline_disposition(&self) -> String {
         format!("inline; filename=\"{}\"", self.name)
@@ -62,16 +67,25 @@ pub async fn stored(blobs: &dyn BlobStore, key: &str, file: FileMeta) -> Result<
     Ok(blobs.get(key).await?.map(|bytes| Handout { file, body: Body::Bytes(bytes) }))
 }
 
-/// `bytes` made for this request (the live window) as `file`: where the store presigns, first stored
-/// under `key` (under a prefix the bucket's lifecycle rule expires), then a link; else the bytes.
-pub async fn made(blobs: &dyn BlobStore, key: &str, bytes: Vec<u8>, file: FileMeta) -> Result<Handout, StoreError> {
-    match blobs.download_url(key, LINK_LIFETIME, &file).await? {
-        Some(url) => {
-            blobs.put(key, bytes).await?;
-            Ok(Handout { file, body: Body::Link(url) })
-        }
-        None => Ok(Handout { file, body: Body::Bytes(bytes) }),
+/// A file made for a request (the live window) as `file`, by `make` (not run unless needed): where the
+/// store presigns, a link to a copy under `key` (a prefix the bucket's lifecycle rule expires), made and
+/// stored only when `key` holds nothing yet, so the caller names a copy by what is in it and a repeated
+/// request costs a HEAD instead of making it and a PUT; else the bytes, made now.
+pub async fn made<E: From<StoreError>>(
+    blobs: &dyn BlobStore,
+    key: &str,
+    file: FileMeta,
+    make: impl Future<Output = Result<Vec<u8>, E>>,
+) -> Result<Handout, E> {
+    if !blobs.presigns() {
+        return Ok(Handout { file, body: Body::Bytes(make.await?) });
     }
+    if !blobs.exists(key).await? {
+        blobs.put(key, make.await?).await?;
+    }
+    let url = blobs.download_url(key, LINK_LIFETIME, &file).await?;
+    let url = url.ok_or_else(|| StoreError::Backend("a presigning store gave no download link".into()))?;
+    Ok(Handout { file, body: Body::Link(url) })
 }
 
 #[cfg(test)]

@@ -29,6 +29,12 @@ pub fn unseen(prev: Option<&CallState>, applied: &Applied, now: Timestamp, shown
     !shown && recent && same_silence
 }
 
+/// A bare audio chunk: no text, no sentiment. Mostly it changes nothing a supervisor sees, so an ingest
+/// reads nothing ahead for it (see `ahead.rs`).
+pub fn bare(ev: &NormalizedEvent) -> bool {
+    ev.event_type == "audio_chunk" && ev.text.is_empty() && ev.sentiment.is_none()
+}
+
 /// Whether applying `ev` to `prev` changes what a supervisor sees: anything but a bare audio chunk that
 /// leaves the call's view (status, parties, last words, sentiment, risk) as it was and raises no alert. A
 /// chunk that shows nothing is pushed to no one (not even when written for its activity alone: a post to
@@ -42,7 +48,6 @@ pub fn shows(
     half_life: f64,
 ) -> bool {
     let Some(prev) = prev else { return true };
-    let bare = ev.event_type == "audio_chunk" && ev.text.is_empty() && ev.sentiment.is_none();
     let s = &applied.state;
     let same_view = s.status == prev.status
         && s.provider == prev.provider
@@ -54,7 +59,7 @@ pub fn shows(
         && s.sentiment_score == prev.sentiment_score
         && s.last_alert_at == prev.last_alert_at
         && (risk_at(s, now, half_life) - risk_at(prev, now, half_life)).abs() < 1e-9;
-    !(bare && applied.alerts.is_empty() && same_view)
+    !(bare(ev) && applied.alerts.is_empty() && same_view)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! conditionally to the call store; O(1) bytes whatever the call's length), measure silence, then ingest the
 //! events it carries.
 
+use super::ahead::Ahead;
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
 use crate::audio::silence;
 use crate::ports::AppendOutcome;
@@ -61,9 +62,10 @@ impl RealtimeService {
         let mut last = None;
         let (mut applied, mut already) = (0, 0);
         let mut quiet = true;
+        let mut ahead = Ahead::answering(answer, Some(meta.clone()));
         for obj in derive_events(body, chunk.chunk_id.as_deref(), &meta, &metrics) {
             let outcome = match normalize_event(&obj, self.config.max_text_chars) {
-                Ok(ev) => self.ingest_normalized(&ev).await,
+                Ok(ev) => self.ingest_ahead(&ev, &mut ahead).await,
                 Err(e) => Err(ServiceError::BadRequest(e.to_string())),
             };
             match outcome {
@@ -98,9 +100,7 @@ impl RealtimeService {
             return Err(ServiceError::AudioEventsRejected { audio: meta, warnings });
         }
         let snapshot = match answer {
-            Answer::Snapshot if !quiet => {
-                Some(self.snapshot_after_commit(&chunk.call_id, last.as_ref(), None, &alerts, Some(&meta)).await)
-            }
+            Answer::Snapshot if !quiet => Some(self.snapshot_answer(ahead, &chunk.call_id, last.as_ref()).await),
             _ => None,
         };
         let mut out = json!({"ok": true, "call_id": chunk.call_id, "audio": meta, "ingested_events": applied,

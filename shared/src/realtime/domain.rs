@@ -175,6 +175,17 @@ impl Serialize for Alert {
     }
 }
 
+/// The order every store lists a call's events in: oldest first by time as stored (to the microsecond), then
+/// id. Shared so that rows merged in memory (a cache, an ingest's answer) come out as a fresh read does.
+pub fn event_order(a: &EventRecord, b: &EventRecord) -> std::cmp::Ordering {
+    (a.event.occurred_at.timestamp_micros(), a.id).cmp(&(b.event.occurred_at.timestamp_micros(), b.id))
+}
+
+/// The order every store lists a call's alerts in: newest first by creation (to the microsecond), then id.
+pub fn alert_order(a: &Alert, b: &Alert) -> std::cmp::Ordering {
+    (b.alert.created_at.timestamp_micros(), b.id).cmp(&(a.alert.created_at.timestamp_micros(), a.id))
+}
+
 /// Rounds for output: risk to 2 decimals, sentiment to 3 (the seed's precision).
 pub fn round_to(value: f64, decimals: i32) -> f64 {
     let p = 10f64.powi(decimals);

@@ -1,9 +1,10 @@
-//! Ingesting one realtime event: load, apply the pure engine, commit conditionally, push. A bare audio chunk
-//! that changes nothing a supervisor sees is not written (unless its activity is due) and never pushed
-//! (`activity.rs`).
+//! Ingesting one realtime event: load (with what the push and the answer need, `ahead.rs`), apply the pure
+//! engine, commit conditionally, push. A bare audio chunk that changes nothing a supervisor sees is not
+//! written (unless its activity is due) and never pushed (`activity.rs`).
 
+use super::ahead::Ahead;
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
-use crate::ports::{CommitOutcome, EventCommit, PushMessage};
+use crate::ports::{Audience, CommitOutcome, EventCommit, PushMessage};
 use crate::process::metrics::names::ALERTS_RAISED;
 use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
 use crate::realtime::normalize::{NormalizedEvent, normalize_event};
@@ -27,8 +28,8 @@ pub struct Ingested {
 /// What an ingest answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    /// The seed's shape: with the call's snapshot (three more reads: events, alerts, the live window), unless
-    /// nothing a supervisor sees changed (a bare chunk), for the HTTP endpoints.
+    /// The seed's shape: with the call's snapshot (events, alerts, the live window, read beside the load:
+    /// `ahead.rs`), unless nothing a supervisor sees changed (a bare chunk), for the HTTP endpoints.
     Snapshot,
     /// What the ingest did, never read back: for the in-process ingest, which discards the answer.
     Lean,
@@ -40,8 +41,7 @@ pub enum Answer {
 /// are kept through that alert.
 fn worth_a_row(ev: &NormalizedEvent, prev: Option<&CallState>, applied: &risk::Applied) -> bool {
     let status_changed = prev.is_none_or(|p| p.status != applied.state.status);
-    let bare = ev.event_type == "audio_chunk" && ev.text.is_empty() && ev.sentiment.is_none();
-    status_changed || !bare || !applied.alerts.is_empty()
+    status_changed || !activity::bare(ev) || !applied.alerts.is_empty()
 }
 
 fn event_json(event: Option<&EventRecord>, ev: &NormalizedEvent) -> Value {
@@ -58,7 +58,8 @@ impl RealtimeService {
         self.ingest_event_answering(body, Answer::Snapshot).await
     }
 
-    /// [`Self::ingest_event`], answering as `answer` says (`snapshot` absent from a lean answer).
+    /// [`Self::ingest_event`], answering as `answer` says (`snapshot` absent from a lean answer). Two rounds
+    /// to the store: the load with everything else it needs (`ahead.rs`), then the commit.
     pub async fn ingest_event_answering(
         &self,
         body: &Map<String, Value>,
@@ -66,12 +67,12 @@ impl RealtimeService {
     ) -> Result<Value, ServiceError> {
         let ev =
             normalize_event(body, self.config.max_text_chars).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-        let done = self.ingest_normalized(&ev).await?;
+        let mut ahead = Ahead::answering(answer, None);
+        let done = self.ingest_ahead(&ev, &mut ahead).await?;
         let snapshot = match answer {
-            Answer::Snapshot if !done.quiet => Some(
-                self.snapshot_after_commit(&done.call_id, done.state.as_ref(), done.event.as_ref(), &done.alerts, None)
-                    .await,
-            ),
+            Answer::Snapshot if !done.quiet => {
+                Some(self.snapshot_answer(ahead, &done.call_id, done.state.as_ref()).await)
+            }
             _ => None,
         };
         let (risk, sentiment) = done.state.as_ref().map_or((0.0, 0.0), |s| (self.risk_now(s), s.sentiment_score));
@@ -93,10 +94,15 @@ impl RealtimeService {
 
     /// Applies one normalised event exactly once (per `event_id`), retrying lost races.
     pub async fn ingest_normalized(&self, ev: &NormalizedEvent) -> Result<Ingested, ServiceError> {
+        self.ingest_ahead(ev, &mut Ahead::answering(Answer::Lean, None)).await
+    }
+
+    /// [`Self::ingest_normalized`], reading ahead and recording its writes in `ahead`.
+    pub(super) async fn ingest_ahead(&self, ev: &NormalizedEvent, ahead: &mut Ahead) -> Result<Ingested, ServiceError> {
         let _serial = self.locks.lock(&ev.call_id).await;
         let key = ev.event_id.as_deref();
         for attempt in 0..MAX_COMMIT_ATTEMPTS {
-            let loaded = self.store.load_call(&ev.call_id, key).await?;
+            let loaded = self.load_ahead(ev, key, ahead).await?;
             let prev = loaded.state.as_ref().map(|v| &v.value);
             if loaded.duplicate {
                 return Ok(self.duplicate(ev, prev.cloned()));
@@ -123,14 +129,16 @@ impl RealtimeService {
                 alerts: applied.alerts.clone(),
                 idempotency_key: ev.event_id.clone(),
             };
+            let version = commit.next_version();
             match self.store.commit_event(commit).await? {
                 CommitOutcome::Applied { event, alerts } => {
+                    ahead.wrote(version, event.as_ref(), &alerts);
                     for a in &alerts {
                         let (kind, severity) = (a.alert.alert_type.as_str(), a.alert.severity.as_str());
                         metrics::counter!(ALERTS_RAISED, "type" => kind, "severity" => severity).increment(1);
                     }
                     if shown {
-                        self.publish(ev, &applied.state, event.as_ref(), &alerts).await;
+                        self.publish(ev, &applied.state, event.as_ref(), &alerts, ahead.audience()).await;
                     }
                     return Ok(Ingested {
                         call_id: ev.call_id.clone(),
@@ -142,10 +150,15 @@ impl RealtimeService {
                     });
                 }
                 CommitOutcome::Duplicate => {
-                    let now = self.store.load_call(&ev.call_id, None).await?;
+                    // A concurrent writer used the key: the call as it left it, with the rows read again.
+                    ahead.lost_race();
+                    let now = self.load_ahead(ev, None, ahead).await?;
                     return Ok(self.duplicate(ev, now.state.map(|v| v.value)));
                 }
-                CommitOutcome::Conflict => backoff(attempt).await,
+                CommitOutcome::Conflict => {
+                    ahead.lost_race();
+                    backoff(attempt).await
+                }
             }
         }
         Err(ServiceError::Contention)
@@ -156,8 +169,16 @@ impl RealtimeService {
         Ingested { call_id: ev.call_id.clone(), state, event: None, alerts: Vec::new(), duplicate: true, quiet: false }
     }
 
-    /// Pushes `realtime_event` and one `supervisor_alert` per alert, as the seed's SSE did.
-    async fn publish(&self, ev: &NormalizedEvent, state: &CallState, event: Option<&EventRecord>, alerts: &[Alert]) {
+    /// Pushes `realtime_event` and one `supervisor_alert` per alert, as the seed's SSE did, to the followers
+    /// looked up ahead (else looked up now).
+    async fn publish(
+        &self,
+        ev: &NormalizedEvent,
+        state: &CallState,
+        event: Option<&EventRecord>,
+        alerts: &[Alert],
+        audience: Option<&Audience>,
+    ) {
         let (risk, sentiment) = (round_to(self.risk_now(state), 2), round_to(state.sentiment_score, 3));
         let body = json!({
             "type": "realtime_event", "call_id": state.call_id, "provider": state.provider, "status": state.status,
@@ -169,6 +190,10 @@ impl RealtimeService {
                 "risk_score": risk, "alert": a});
             messages.push(PushMessage { call_id: state.call_id.clone(), body });
         }
-        self.push.publish(messages).await;
+        let audience = match audience {
+            Some(known) => known.clone(),
+            None => self.push.audience(&state.call_id).await,
+        };
+        self.push.publish_to(&audience, messages).await;
     }
 }

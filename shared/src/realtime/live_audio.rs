@@ -84,7 +84,7 @@ impl ChunkRef {
         format!("{micros:020}#{:012}", self.seq)
     }
 
-    /// `<seq>_<chunk_id>`: names the chunk (its own blob, a window file ending with it).
+    /// `<seq>_<chunk_id>`: the name of the chunk's own blob.
     pub fn name(&self) -> String {
         format!("{:09}_{}", self.seq, self.id)
     }

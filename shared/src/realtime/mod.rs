@@ -2,6 +2,7 @@
 //! audio) written once over the ports. HTTP handlers, Lambda entrypoints and the listener all call these.
 
 pub mod activity;
+mod ahead;
 pub mod alerts;
 mod audio;
 pub mod audio_chunk;

@@ -1,9 +1,10 @@
 //! Read-side use cases: snapshot, alerts and acknowledgement, the live call list, live audio.
 
+use super::ahead::Rows;
 use super::{RealtimeService, ServiceError};
 use crate::ports::delivery::{self, FileMeta, Handout};
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
-use crate::realtime::domain::{Alert, CallState, EventRecord, round_to};
+use crate::realtime::domain::{CallState, round_to};
 use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS, reads, tail};
 use crate::realtime::risk;
 use crate::values::ids;
@@ -11,8 +12,10 @@ use crate::values::timestamps::{Timestamp, iso};
 use serde_json::{Value, json};
 
 /// Events in a snapshot (the seed's 40) and alerts (30).
-const SNAPSHOT_EVENTS: usize = 40;
-const SNAPSHOT_ALERTS: usize = 30;
+pub(super) const SNAPSHOT_EVENTS: usize = 40;
+pub(super) const SNAPSHOT_ALERTS: usize = 30;
+/// What a call without live audio answers.
+const NO_LIVE: &str = "Live audio not found";
 /// Longest `last_text` shown in the call list.
 const LIST_TEXT_CHARS: usize = 280;
 
@@ -33,13 +36,13 @@ fn call_summary(s: &CallState, now: Timestamp, half_life_seconds: f64) -> Value 
 }
 
 impl RealtimeService {
-    async fn live_head(&self, call_id: &str) -> Result<LiveHead, ServiceError> {
+    pub(super) async fn live_head(&self, call_id: &str) -> Result<LiveHead, ServiceError> {
         let loaded = self.store.load_live_audio(call_id, None).await?;
         Ok(loaded.head.map_or_else(|| LiveHead::new(call_id), |v| v.value))
     }
 
     /// `call_summary` at the service's clock.
-    fn summary(&self, state: &CallState) -> Value {
+    pub(super) fn summary(&self, state: &CallState) -> Value {
         call_summary(state, self.now(), self.config.risk_half_life_seconds)
     }
 
@@ -52,58 +55,16 @@ impl RealtimeService {
         head.meta(self.config.audio_window_seconds)
     }
 
-    /// The seed's snapshot for a call whose state is already known (`None`: unknown call).
-    /// `live` is the live-audio meta when the caller has it (an audio chunk just appended): not read again.
-    pub(super) async fn snapshot_of(
-        &self,
-        call_id: &str,
-        state: Option<&CallState>,
-        live: Option<&Value>,
-    ) -> Result<Value, ServiceError> {
-        let live_audio = async {
-            match live {
-                Some(meta) => Ok(meta.clone()),
-                None => self.live_head(call_id).await.map(|h| self.live_meta(&h)),
-            }
-        };
-        let (events, alerts, live_audio) = tokio::join!(
-            self.store.recent_events(call_id, SNAPSHOT_EVENTS),
-            self.store.recent_alerts(call_id, SNAPSHOT_ALERTS),
-            live_audio,
-        );
-        let live_audio = live_audio?;
-        Ok(match state {
+    /// The seed's snapshot of a call in `state` (`None`: unknown call) with `rows` as read.
+    pub(super) fn snapshot_doc(&self, call_id: &str, state: Option<&CallState>, rows: Rows) -> Value {
+        match state {
             None => json!({"call_id": call_id, "provider": "generic", "status": "idle", "risk_score": 0.0,
-                "sentiment_score": 0.0, "events": [], "alerts": [], "live_audio": live_audio}),
+                "sentiment_score": 0.0, "events": [], "alerts": [], "live_audio": rows.live}),
             Some(s) => {
                 let mut doc = self.summary(s);
-                doc["events"] = serde_json::to_value(events?).unwrap_or_default();
-                doc["alerts"] = serde_json::to_value(alerts?).unwrap_or_default();
-                doc["live_audio"] = live_audio;
-                doc
-            }
-        })
-    }
-
-    /// The snapshot in an ingest's answer. The ingest is committed by then, so a failed read must not turn
-    /// its answer into a 5xx (a provider would retry and, without an `event_id`, apply it twice): the answer
-    /// then carries the call as committed with this ingest's own event and alerts, marked `partial`.
-    pub(super) async fn snapshot_after_commit(
-        &self,
-        call_id: &str,
-        state: Option<&CallState>,
-        event: Option<&EventRecord>,
-        alerts: &[Alert],
-        live: Option<&Value>,
-    ) -> Value {
-        match self.snapshot_of(call_id, state, live).await {
-            Ok(doc) => doc,
-            Err(error) => {
-                tracing::error!(call_id, %error, "snapshot read failed after a commit; answering the commit alone");
-                let mut doc = state.map_or_else(|| json!({"call_id": call_id}), |s| self.summary(s));
-                doc["events"] = serde_json::to_value(event.into_iter().collect::<Vec<_>>()).unwrap_or_default();
-                doc["alerts"] = serde_json::to_value(alerts).unwrap_or_default();
-                doc["partial"] = json!(true);
+                doc["events"] = serde_json::to_value(rows.events).unwrap_or_default();
+                doc["alerts"] = serde_json::to_value(rows.alerts).unwrap_or_default();
+                doc["live_audio"] = rows.live;
                 doc
             }
         }
@@ -113,7 +74,8 @@ impl RealtimeService {
     pub async fn snapshot(&self, call_id: &str) -> Result<Value, ServiceError> {
         valid_call_id(call_id)?;
         let state = self.store.load_call(call_id, None).await?.state.map(|v| v.value);
-        self.snapshot_of(call_id, state.as_ref(), None).await
+        let rows = self.snapshot_rows(call_id, None).await?;
+        Ok(self.snapshot_doc(call_id, state.as_ref(), rows))
     }
 
     /// `GET /api/realtime/alerts`.
@@ -173,25 +135,32 @@ impl RealtimeService {
     }
 
     /// `GET /api/realtime/calls/{id}/audio`: the rolling window (or its last `max_seconds`) as WAV; where
-    /// storage presigns, a link to it, stored under `live/<id>/windows/` (deleted with the call's chunks,
-    /// and by the bucket's one-day `live/` rule). Named by its last chunk and length: the same window asked
-    /// again is the same object.
+    /// storage presigns, a link to a copy under `live/<id>/windows/` (deleted with the call's chunks, and by
+    /// the bucket's one-day `live/` rule). The copy is named by the window head's version and last write and
+    /// the length asked for, so the same window asked again is the same object, found by a HEAD instead of
+    /// reading every chunk and writing up to 9.6 MB again; a window that moved is a new name.
     pub async fn live_window(&self, call_id: &str, max_seconds: Option<u32>) -> Result<Handout, ServiceError> {
-        let (wav, last) = self.live_wav(call_id, max_seconds).await?;
+        valid_call_id(call_id)?;
+        let loaded = self.store.load_live_audio(call_id, None).await?;
+        let head = loaded.head.filter(|h| h.value.chunk_count > 0).ok_or(ServiceError::NotFound(NO_LIVE))?;
+        let written = head.value.updated_at.map_or(0, |t| t.timestamp_micros());
         let length = max_seconds.map_or_else(|| "all".to_string(), |s| s.to_string());
-        let key = format!("live/{call_id}/windows/{last}_{length}.wav");
+        let key = format!("live/{call_id}/windows/v{}-{written}_{length}.wav", head.version);
         let file = FileMeta::audio(&format!("{call_id}_live.wav"));
-        Ok(delivery::made(self.blobs.as_ref(), &key, wav, file).await?)
+        delivery::made(self.blobs.as_ref(), &key, file, self.window_wav(&head.value, max_seconds)).await
     }
 
-    /// The rolling window (or its last `max_seconds`) as WAV, with its last chunk's name (`<seq>_<chunk_id>`).
-    pub async fn live_wav(&self, call_id: &str, max_seconds: Option<u32>) -> Result<(Vec<u8>, String), ServiceError> {
+    /// The rolling window (or its last `max_seconds`) as WAV.
+    pub async fn live_wav(&self, call_id: &str, max_seconds: Option<u32>) -> Result<Vec<u8>, ServiceError> {
         valid_call_id(call_id)?;
-        let head = self.live_head(call_id).await?;
-        let format =
-            head.format.filter(|_| head.chunk_count > 0).ok_or(ServiceError::NotFound("Live audio not found"))?;
+        self.window_wav(&self.live_head(call_id).await?, max_seconds).await
+    }
+
+    /// The window `head` describes (or its last `max_seconds`) as WAV, its chunks read from the blob store.
+    async fn window_wav(&self, head: &LiveHead, max_seconds: Option<u32>) -> Result<Vec<u8>, ServiceError> {
+        let call_id = head.call_id.as_str();
+        let format = head.format.filter(|_| head.chunk_count > 0).ok_or(ServiceError::NotFound(NO_LIVE))?;
         let window = self.store.live_audio_chunks(call_id, MAX_WINDOW_CHUNKS).await?;
-        let last = window.last().map(|c| c.name()).unwrap_or_default();
         let (chunks, skip) = tail(&window, format, max_seconds);
         let mut pcm = Vec::with_capacity(chunks.iter().map(|c| c.bytes as usize).sum());
         for r in reads(chunks) {
@@ -205,6 +174,6 @@ impl RealtimeService {
             }
         }
         let skip = skip.min(pcm.len());
-        Ok((crate::audio::wav::encode(&format, &pcm[skip..]), last))
+        Ok(crate::audio::wav::encode(&format, &pcm[skip..]))
     }
 }

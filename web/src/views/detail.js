@@ -144,10 +144,12 @@ async function showBatch(view, d) {
   const { body, audio, alerts } = view;
   batchHeader(view, d);
   const entries = d.transcript?.entries ?? [];
+  const transcript = h("div", {},
+    entries.length ? transcriptView(entries, d.analysis, (s) => audio.seek(s)) : h("p.sub", {}, "The transcript appears when processing completes."));
+  if (d.transcript_truncated) wholeTranscript(view, d, transcript);
   fill(body,
     wideCard("pl-h", "Recording", audio.el),
-    wideCard("tr-h", "Transcript",
-      entries.length ? transcriptView(entries, d.analysis, (s) => audio.seek(s)) : h("p.sub", {}, "The transcript appears when processing completes.")),
+    wideCard("tr-h", "Transcript", transcript),
     card("in-h", "Insights", insightsView(d.analysis)),
     alerts.el,
   );
@@ -156,6 +158,16 @@ async function showBatch(view, d) {
   } else {
     audio.unavailable("This call was uploaded as a transcript; there is no audio.");
   }
+}
+
+// A long transcript comes cut short in the detail (a response carries at most 6 MB on AWS): its first lines
+// at once, then the whole file from where the detail says.
+function wholeTranscript({ audio }, d, into) {
+  into.append(h("p.sub", {}, "Loading the rest of the transcript…"));
+  api.stored(d.transcript_url)
+    .then(async (b) => JSON.parse(await b.text()))
+    .then((t) => fill(into, transcriptView(t.entries ?? [], d.analysis, (s) => audio.seek(s))))
+    .catch((e) => into.append(h("p.error", { role: "alert" }, `The rest of the transcript could not be loaded: ${e.message}`)));
 }
 
 // A batch call's title, status and progress, any error, and the exports (enabled once completed).
@@ -174,7 +186,7 @@ function batchHeader({ id, header }, d) {
 
 // The stored recording into the player, for a batch call and for a live call once it has ended.
 function loadRecording({ id, audio }, onError) {
-  api.audio(`${callPath(id)}/audio`).then((b) => audio.load(b)).catch(onError);
+  api.stored(`${callPath(id)}/audio`).then((b) => audio.load(b)).catch(onError);
 }
 
 // A live call: its stats and transcript grow with the push, its audio with a 6 s refresh.
@@ -230,7 +242,7 @@ function liveAudio(view) {
       const chunk = meta.live_audio?.last_chunk_id ?? null;
       if (meta.live_audio?.available && chunk !== lastChunk && (audio.audio.paused || lastChunk === null)) {
         lastChunk = chunk;
-        audio.load(await api.audio(`${livePath(id)}/audio`));
+        audio.load(await api.stored(`${livePath(id)}/audio`));
       } else if (!meta.live_audio?.available && lastChunk === null) {
         lastChunk = "recording";
         loadRecording(view, () => audio.unavailable("No audio for this call."));

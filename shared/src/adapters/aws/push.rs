@@ -3,16 +3,15 @@
 //! API, and a connection that answers `410 Gone` is forgotten.
 //!
 //! Pushed directly from the ingesting Lambda (not from a DynamoDB stream): one subscriber lookup per call
-//! and publish (two concurrent queries, one round trip), then one post per message and follower, in order
-//! per follower and concurrently across followers. A stream would add a second function, its polling
+//! (two concurrent queries, one round trip, which an ingest makes beside its load: see `Push::audience`),
+//! then one post per message and follower, in order per follower and concurrently across followers. A stream would add a second function, its polling
 //! delay and a shard iterator per table partition for the same posts.
 
 use super::DynamoStore;
-use crate::ports::{Push, PushMessage};
+use crate::ports::{Audience, Push, PushMessage};
 use async_trait::async_trait;
 use aws_sdk_apigatewaymanagement::Client;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub struct ApiGatewayPush {
@@ -46,29 +45,35 @@ impl ApiGatewayPush {
 
 #[async_trait]
 impl Push for ApiGatewayPush {
-    async fn publish(&self, messages: Vec<PushMessage>) {
-        metrics::counter!(crate::process::metrics::names::PUSH_MESSAGES).increment(messages.len() as u64);
-        let mut by_call: BTreeMap<String, Vec<Blob>> = BTreeMap::new();
-        for m in messages {
-            by_call.entry(m.call_id).or_default().push(Blob::new(m.body.to_string()));
-        }
-        let mut posts = tokio::task::JoinSet::new();
-        for (call_id, bodies) in by_call {
-            let followers = match self.store.subscribers(&call_id).await {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::warn!(%call_id, error = %e, "push: cannot read subscribers");
-                    continue;
-                }
-            };
-            let bodies = Arc::new(bodies);
-            for connection in followers {
-                let (client, bodies) = (self.client.clone(), bodies.clone());
-                posts.spawn(async move {
-                    let gone = Self::post_all(client, &connection, &bodies).await;
-                    (connection, gone)
-                });
+    async fn audience(&self, call_id: &str) -> Audience {
+        match self.store.subscribers(call_id).await {
+            Ok(followers) => Audience::Connections(followers),
+            Err(e) => {
+                tracing::warn!(%call_id, error = %e, "push: cannot read subscribers");
+                Audience::Connections(Vec::new())
             }
+        }
+    }
+
+    async fn publish_to(&self, audience: &Audience, messages: Vec<PushMessage>) {
+        metrics::counter!(crate::process::metrics::names::PUSH_MESSAGES).increment(messages.len() as u64);
+        // Looked up now when the caller did not (`AtDelivery` is the in-process channel's answer).
+        let followers = match (audience, messages.first()) {
+            (Audience::Connections(followers), _) => followers.clone(),
+            (Audience::AtDelivery, Some(m)) => match self.audience(&m.call_id).await {
+                Audience::Connections(followers) => followers,
+                Audience::AtDelivery => return,
+            },
+            (Audience::AtDelivery, None) => return,
+        };
+        let bodies: Arc<Vec<Blob>> = Arc::new(messages.iter().map(|m| Blob::new(m.body.to_string())).collect());
+        let mut posts = tokio::task::JoinSet::new();
+        for connection in followers {
+            let (client, bodies) = (self.client.clone(), bodies.clone());
+            posts.spawn(async move {
+                let gone = Self::post_all(client, &connection, &bodies).await;
+                (connection, gone)
+            });
         }
         while let Some(Ok((connection, gone))) = posts.join_next().await {
             if gone && let Err(e) = self.store.disconnect(&connection).await {

@@ -205,6 +205,10 @@ impl BlobStore for S3BlobStore {
         Ok(keys)
     }
 
+    fn presigns(&self) -> bool {
+        true
+    }
+
     async fn upload_url(&self, key: &str, expires: std::time::Duration) -> Result<Option<String>, StoreError> {
         let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires).map_err(backend)?;
         let req =

@@ -1,7 +1,7 @@
 //! In-process push: a bounded broadcast channel that local WebSocket sessions subscribe to.
 //! A slow subscriber misses messages (it is told how many) instead of slowing ingest down.
 
-use crate::ports::{Push, PushMessage};
+use crate::ports::{Audience, Push, PushMessage};
 use crate::process::metrics::gauges::{Sampled, sample};
 use crate::process::metrics::names::{PUSH_CONNECTIONS, PUSH_MESSAGES};
 use async_trait::async_trait;
@@ -33,7 +33,12 @@ impl BroadcastPush {
 
 #[async_trait]
 impl Push for BroadcastPush {
-    async fn publish(&self, messages: Vec<PushMessage>) {
+    /// Nothing to look up: every local session gets every message and filters by what it follows.
+    async fn audience(&self, _call_id: &str) -> Audience {
+        Audience::AtDelivery
+    }
+
+    async fn publish_to(&self, _audience: &Audience, messages: Vec<PushMessage>) {
         metrics::counter!(PUSH_MESSAGES).increment(messages.len() as u64);
         for message in messages {
             // No subscribers is not an error: nobody is watching.

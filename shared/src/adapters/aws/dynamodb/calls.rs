@@ -180,7 +180,7 @@ impl CallStore for DynamoStore {
             ("body".into(), to_body(st)?),
             ("status".into(), s(&st.status)),
             ("updated_at".into(), s(iso(&st.updated_at))),
-            ("version".into(), n(c.expected_version.map_or(1, |v| v + 1))),
+            ("version".into(), n(c.next_version())),
         ]);
         match c.expected_version {
             None => tx.put(state, Some(("attribute_not_exists(pk)", None)))?,

@@ -9,9 +9,8 @@
 
 use super::calls::{alerts, newest_events};
 use crate::ports::{AlertQuery, StoreError};
-use crate::realtime::domain::{Alert, EventRecord};
+use crate::realtime::domain::{Alert, EventRecord, alert_order, event_order};
 use rusqlite::Connection;
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -26,15 +25,6 @@ struct Kept {
     events: Vec<EventRecord>,
     /// Newest first by (`created_at`, id).
     alerts: Vec<Alert>,
-}
-
-/// The file's order: times as stored, to the microsecond, then ids.
-fn event_order(a: &EventRecord, b: &EventRecord) -> Ordering {
-    (a.event.occurred_at.timestamp_micros(), a.id).cmp(&(b.event.occurred_at.timestamp_micros(), b.id))
-}
-
-fn alert_order(a: &Alert, b: &Alert) -> Ordering {
-    (b.alert.created_at.timestamp_micros(), b.id).cmp(&(a.alert.created_at.timestamp_micros(), a.id))
 }
 
 #[derive(Default)]
