@@ -199,6 +199,23 @@ pub trait BlobStore: Send + Sync {
         self.delete(from).await
     }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Whether [`BlobStore::append`] grows a blob in place. A local file does, so a live call's audio costs
+    /// one write to a file it already has per chunk; an object store cannot (S3 has no append), so there
+    /// each live chunk stays its own object.
+    fn appends(&self) -> bool {
+        false
+    }
+    /// Appends `bytes` to the blob `key` (created if missing) and returns the offset they start at. Only
+    /// where [`BlobStore::appends`]; this default refuses.
+    async fn append(&self, key: &str, _bytes: &[u8]) -> Result<u64, StoreError> {
+        Err(StoreError::Backend(format!("this blob store cannot append to {key:?}")))
+    }
+    /// `len` bytes of `key` from `offset`; `None` when the blob is missing or shorter. Adapters read only the
+    /// range; this default, for test doubles, reads it whole.
+    async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let range = usize::try_from(offset).ok().and_then(|o| Some(o..o.checked_add(usize::try_from(len).ok()?)?));
+        Ok(self.get(key).await?.and_then(|b| range.and_then(|r| b.get(r).map(<[u8]>::to_vec))))
+    }
     /// Whether `key` holds a blob. Adapters answer without reading it (the audio meta asks on every poll
     /// whether a call has a recording); this default, for test doubles, reads it.
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {

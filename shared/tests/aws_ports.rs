@@ -34,6 +34,7 @@ async fn aws_adapters_pass_the_port_contract() {
     port_contract::blob_round_trip(Arc::new(S3BlobStore::new(&sdk, &settings))).await;
     port_contract::blob_conditional_writes(Arc::new(S3BlobStore::new(&sdk, &settings))).await;
     port_contract::blob_streams(Arc::new(S3BlobStore::new(&sdk, &settings))).await;
+    port_contract::blob_ranges(Arc::new(S3BlobStore::new(&sdk, &settings))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,6 +72,7 @@ async fn folder_blobs() {
     port_contract::blob_round_trip(Arc::new(FolderBlobStore::new(dir.path()))).await;
     port_contract::blob_conditional_writes(Arc::new(FolderBlobStore::new(dir.path()))).await;
     port_contract::blob_streams(Arc::new(FolderBlobStore::new(dir.path()))).await;
+    port_contract::blob_ranges(Arc::new(FolderBlobStore::new(dir.path()))).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
-//! Ingesting one live audio chunk: append it to the rolling window (bytes to the blob store, its entry and the
-//! window's head conditionally to the call store, O(1) bytes whatever the call's length), measure silence,
-//! then ingest the events it carries.
+//! Ingesting one live audio chunk: append it to the rolling window (bytes to the blob store, appended to the
+//! call's segment file where blobs grow in place, else a blob of its own; its entry and the window's head
+//! conditionally to the call store; O(1) bytes whatever the call's length), measure silence, then ingest the
+//! events it carries.
 
 use super::ahead::Ahead;
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
@@ -122,8 +123,10 @@ impl RealtimeService {
             self.config.dead_air_rms_threshold,
         );
         let window = self.config.audio_window_seconds;
+        let segmented = self.blobs.appends();
         // The blob of an attempt that lost a race. Deleted once the next read shows the chunk is not stored:
         // if it is, the winner may be this very chunk under the same key (same id, same sequence number).
+        // Bytes appended to a segment by such an attempt stay where they are: no entry points to them.
         let mut stray: Option<String> = None;
         for attempt in 0..MAX_COMMIT_ATTEMPTS {
             let loaded = self.store.load_live_audio(&chunk.call_id, chunk.chunk_id.as_deref()).await?;
@@ -139,17 +142,25 @@ impl RealtimeService {
             let entry = head
                 .plan(chunk.chunk_id.as_deref(), chunk.format, chunk.pcm.len(), chunk.occurred_at.unwrap_or(now))
                 .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+            let entry = if segmented { entry.in_segment(&chunk.call_id) } else { entry };
             let oldest = if head.needs_trim(&entry, chunk.format, window) {
                 self.store.live_audio_chunks(&chunk.call_id, TRIM_BATCH).await?
             } else {
                 Vec::new()
             };
             let dead_air = head.observe_silence(scan);
-            let append = head.commit(entry, chunk.format, &oldest, version, window, now);
-            let written = append.entry.as_ref().map(|e| e.key.clone());
-            if let Some(key) = &written {
-                self.blobs.put(key, chunk.pcm.clone()).await?;
-            }
+            let mut append = head.commit(entry, chunk.format, &oldest, version, window, now);
+            let written = match append.entry.as_mut() {
+                Some(e) if segmented => {
+                    e.offset = Some(self.blobs.append(&e.key, &chunk.pcm).await?);
+                    None
+                }
+                Some(e) => {
+                    self.blobs.put(&e.key, chunk.pcm.clone()).await?;
+                    Some(e.key.clone())
+                }
+                None => None,
+            };
             match self.store.append_live_audio(&append).await? {
                 AppendOutcome::Applied => {}
                 AppendOutcome::Duplicate => {
@@ -162,9 +173,9 @@ impl RealtimeService {
                     continue;
                 }
             }
-            for old in &append.dropped {
-                if let Err(e) = self.blobs.delete(&old.key).await {
-                    tracing::warn!(call_id = %chunk.call_id, key = %old.key, error = %e, "could not delete trimmed chunk");
+            for key in append.dropped.iter().filter_map(|old| old.released_blob(&chunk.call_id)) {
+                if let Err(e) = self.blobs.delete(&key).await {
+                    tracing::warn!(call_id = %chunk.call_id, %key, error = %e, "could not delete trimmed audio");
                 }
             }
             return Ok(Appended::Stored { meta: self.live_meta(&append.head), dead_air });

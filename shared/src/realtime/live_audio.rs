@@ -1,5 +1,7 @@
 //! The rolling live-audio window of a call as plain data and arithmetic.
-//! The bytes live in the blob store under `live/<call_id>/<seq>_<chunk_id>.pcm`; the store keeps one entry per
+//! The bytes live in the blob store: where blobs grow in place (the local folder), appended to the call's
+//! segment file `live/<call_id>/s<n>.pcm` ([`SEGMENT_CHUNKS`] chunks a file) with each entry holding its
+//! offset; elsewhere (S3) one object per chunk under `live/<call_id>/<seq>_<chunk_id>.pcm`. The store keeps one entry per
 //! chunk ([`ChunkRef`]) and a small head ([`LiveHead`]) with the window's running totals, so appending a chunk
 //! writes the same few hundred bytes whatever the call's length: the new entry, the head, and the entries
 //! that leave the window. (Until 2026-12 the window was one state listing every chunk, rewritten per chunk:
@@ -42,9 +44,12 @@ pub const MAX_WINDOW_CHUNKS: usize = 1000;
 /// Most bytes the window's entries take serialised, counted by [`ChunkRef::state_bytes`]: what one read of
 /// the whole window (`GET …/audio`) reads from the call store at most.
 pub const MAX_WINDOW_STATE_BYTES: usize = 256 * 1024;
-/// What a chunk's entry takes serialised besides its id and key, at most: field names and punctuation (61),
-/// three numbers of up to 20 digits and an RFC 3339 time with nanoseconds (32).
-const CHUNK_REF_FIXED_BYTES: usize = 160;
+/// What a chunk's entry takes serialised besides its id and key, at most: field names and punctuation (71),
+/// four numbers of up to 20 digits and an RFC 3339 time with nanoseconds (32).
+const CHUNK_REF_FIXED_BYTES: usize = 192;
+/// Chunks a segment file holds (arrival numbers `n * SEGMENT_CHUNKS ..`): about 3 minutes of AudioHook's
+/// 750 ms chunks, so a two-hour call keeps its window and at most two segments more on disk, not two hours.
+pub const SEGMENT_CHUNKS: u64 = 256;
 /// Most entries one append drops from the window (and so the oldest entries it reads first): the window
 /// moves by one or two chunks per chunk at a steady cadence; a window made shorter by configuration
 /// shrinks by this many a chunk until it fits, so no append's write grows with the call.
@@ -60,6 +65,9 @@ pub struct ChunkRef {
     pub frames: u64,
     pub bytes: u64,
     pub occurred_at: Timestamp,
+    /// Where the bytes start in the segment file `key` names; `None`: `key` is the chunk's own blob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
 }
 
 impl ChunkRef {
@@ -75,6 +83,60 @@ impl ChunkRef {
         let micros = i128::from(self.occurred_at.timestamp_micros()) - i128::from(i64::MIN);
         format!("{micros:020}#{:012}", self.seq)
     }
+
+    /// `<seq>_<chunk_id>`: the name of the chunk's own blob.
+    pub fn name(&self) -> String {
+        format!("{:09}_{}", self.seq, self.id)
+    }
+
+    /// The entry with its bytes in the call's segment file instead of a blob of their own.
+    pub fn in_segment(self, call_id: &str) -> Self {
+        Self { key: segment_key(call_id, self.seq / SEGMENT_CHUNKS), ..self }
+    }
+
+    /// The blob to delete once this entry has left the window: its own, or, when it is the first of its
+    /// segment, the segment before the previous one. Entries leave in playing order, which is arrival
+    /// order but for late chunks, so the previous segment is kept a segment longer than it needs: a chunk
+    /// would have to arrive more than [`SEGMENT_CHUNKS`] chunks late to outlive its file.
+    pub fn released_blob(&self, call_id: &str) -> Option<String> {
+        match self.offset {
+            None => Some(self.key.clone()),
+            Some(_) => {
+                let segment = self.seq / SEGMENT_CHUNKS;
+                (self.seq % SEGMENT_CHUNKS == 0 && segment >= 2).then(|| segment_key(call_id, segment - 2))
+            }
+        }
+    }
+}
+
+/// The segment file `n` of a call's live audio.
+pub fn segment_key(call_id: &str, n: u64) -> String {
+    format!("live/{call_id}/s{n:06}.pcm")
+}
+
+/// One read of window bytes: `len` bytes of `key` from `offset` (`None`: the whole blob).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRead {
+    pub key: String,
+    pub offset: Option<u64>,
+    pub len: u64,
+}
+
+/// The reads that return `chunks`' bytes in order, entries that follow each other in one segment file
+/// read as one range: a window of hundreds of chunks is a few reads.
+pub fn reads(chunks: &[ChunkRef]) -> Vec<BlobRead> {
+    let mut out: Vec<BlobRead> = Vec::new();
+    for c in chunks {
+        if let (Some(last), Some(at)) = (out.last_mut(), c.offset)
+            && last.key == c.key
+            && last.offset.is_some_and(|o| o + last.len == at)
+        {
+            last.len += c.bytes;
+            continue;
+        }
+        out.push(BlobRead { key: c.key.clone(), offset: c.offset, len: c.bytes });
+    }
+    out
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -146,9 +208,11 @@ impl LiveHead {
         }
         let seq = self.next_seq;
         let id = chunk_id.map_or_else(|| format!("{}_{seq}", occurred_at.timestamp_millis()), str::to_string);
-        let key = format!("live/{}/{seq:09}_{id}.pcm", self.call_id);
         let frames = (pcm_len / format.frame_bytes()).max(1) as u64;
-        Ok(ChunkRef { seq, id, key, frames, bytes: pcm_len as u64, occurred_at })
+        let mut entry =
+            ChunkRef { seq, id, key: String::new(), frames, bytes: pcm_len as u64, occurred_at, offset: None };
+        entry.key = format!("live/{}/{}.pcm", self.call_id, entry.name());
+        Ok(entry)
     }
 
     fn over(&self, max_frames: u64) -> bool {

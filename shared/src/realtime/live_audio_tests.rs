@@ -78,8 +78,15 @@ fn keys_ids_and_order() {
 
 #[test]
 fn order_keys_sort_as_the_window_plays() {
-    let entry =
-        |seq, at: Timestamp| ChunkRef { seq, id: "x".into(), key: "k".into(), frames: 1, bytes: 2, occurred_at: at };
+    let entry = |seq, at: Timestamp| ChunkRef {
+        seq,
+        id: "x".into(),
+        key: "k".into(),
+        frames: 1,
+        bytes: 2,
+        occurred_at: at,
+        offset: None,
+    };
     let before_1970 = Utc.with_ymd_and_hms(1969, 12, 31, 23, 59, 59).unwrap();
     let keys = [
         entry(9, before_1970),
@@ -212,4 +219,43 @@ fn an_append_writes_the_same_bytes_whatever_the_window_holds() {
     let (first, last) = (sizes[..100].iter().max().unwrap(), sizes[9_500..].iter().max().unwrap());
     assert!(*last <= first + 400, "{first} bytes per append at the start, {last} two hours in");
     assert!(*last < 1_024, "{last}");
+}
+
+/// Entries in segment files: one file per [`SEGMENT_CHUNKS`] arrivals, entries that follow each other in a
+/// file read as one range (bytes no entry points to, a lost race's, are skipped), and a file is released
+/// when the first entry two segments on leaves the window.
+#[test]
+fn segment_entries_read_as_ranges_and_release_old_segments() {
+    let entry = |seq: u64, offset: u64| {
+        let e = ChunkRef {
+            seq,
+            id: format!("c{seq}"),
+            key: String::new(),
+            frames: 10,
+            bytes: 40,
+            occurred_at: t(seq as i64),
+            offset: Some(offset),
+        };
+        e.in_segment("call")
+    };
+    let (a, b, after_gap, next) = (entry(1, 0), entry(2, 40), entry(3, 120), entry(SEGMENT_CHUNKS, 0));
+    assert_eq!((a.key.as_str(), next.key.as_str()), ("live/call/s000000.pcm", "live/call/s000001.pcm"));
+    let own = ChunkRef { offset: None, key: "live/call/000000004_c4.pcm".into(), ..a.clone() };
+    let read = |key: &str, offset: Option<u64>, len: u64| BlobRead { key: key.into(), offset, len };
+    assert_eq!(
+        reads(&[a.clone(), b, after_gap, next, own.clone()]),
+        [
+            read("live/call/s000000.pcm", Some(0), 80),
+            read("live/call/s000000.pcm", Some(120), 40),
+            read("live/call/s000001.pcm", Some(0), 40),
+            read("live/call/000000004_c4.pcm", None, 40),
+        ]
+    );
+    assert_eq!(a.released_blob("call"), None);
+    assert_eq!(entry(SEGMENT_CHUNKS, 0).released_blob("call"), None, "segment 0 may still hold late chunks");
+    assert_eq!(entry(2 * SEGMENT_CHUNKS, 0).released_blob("call").as_deref(), Some("live/call/s000000.pcm"));
+    assert_eq!(entry(2 * SEGMENT_CHUNKS + 1, 0).released_blob("call"), None);
+    assert_eq!(own.released_blob("call"), Some(own.key.clone()), "a chunk's own blob goes with it");
+    let saved = serde_json::to_vec(&ChunkRef { offset: Some(u64::MAX), ..entry(u64::MAX, 0) }).unwrap();
+    assert!(saved.len() <= entry(u64::MAX, 0).state_bytes(), "the bound counts the offset too");
 }

@@ -5,7 +5,7 @@ use super::{RealtimeService, ServiceError};
 use crate::ports::delivery::{self, FileMeta, Handout};
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
 use crate::realtime::domain::{CallState, round_to};
-use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS, tail};
+use crate::realtime::live_audio::{LiveHead, MAX_WINDOW_CHUNKS, reads, tail};
 use crate::realtime::risk;
 use crate::values::ids;
 use crate::values::timestamps::{Timestamp, iso};
@@ -163,10 +163,14 @@ impl RealtimeService {
         let window = self.store.live_audio_chunks(call_id, MAX_WINDOW_CHUNKS).await?;
         let (chunks, skip) = tail(&window, format, max_seconds);
         let mut pcm = Vec::with_capacity(chunks.iter().map(|c| c.bytes as usize).sum());
-        for c in chunks {
-            match self.blobs.get(&c.key).await? {
+        for r in reads(chunks) {
+            let bytes = match r.offset {
+                Some(offset) => self.blobs.get_range(&r.key, offset, r.len).await?,
+                None => self.blobs.get(&r.key).await?,
+            };
+            match bytes {
                 Some(bytes) => pcm.extend_from_slice(&bytes),
-                None => tracing::warn!(call_id, key = %c.key, "live audio chunk missing from blob store"),
+                None => tracing::warn!(call_id, key = %r.key, "live audio missing from blob store"),
             }
         }
         let skip = skip.min(pcm.len());

@@ -63,6 +63,43 @@ pub async fn blob_conditional_writes(blobs: Arc<dyn BlobStore>) {
     assert_eq!(blobs.get(key).await.unwrap(), None);
 }
 
+/// Ranges of a blob read back exactly, a range past its end or of a missing blob reads as `None`; where the
+/// store appends, concurrent appends to one blob each get the offset their own bytes start at.
+pub async fn blob_ranges(blobs: Arc<dyn BlobStore>) {
+    let key = "live/contract-range/s000000.pcm";
+    assert_eq!(blobs.get_range(key, 0, 1).await.unwrap(), None);
+    if !blobs.appends() {
+        assert!(blobs.append(key, b"refused").await.is_err(), "no append where blobs cannot grow");
+        blobs.put(key, b"0123456789".to_vec()).await.unwrap();
+        assert_eq!(blobs.get_range(key, 3, 4).await.unwrap().as_deref(), Some(&b"3456"[..]));
+        assert_eq!(blobs.get_range(key, 8, 3).await.unwrap(), None, "past the end");
+        blobs.delete(key).await.unwrap();
+        return;
+    }
+    assert_eq!(blobs.append(key, b"0123").await.unwrap(), 0);
+    let writes = (0..16u8).map(|i| {
+        let blobs = blobs.clone();
+        tokio::spawn(async move { (i, blobs.append(key, &vec![b'a' + i; 100 + usize::from(i)]).await.unwrap()) })
+    });
+    let mut offsets = Vec::new();
+    for w in writes {
+        offsets.push(w.await.unwrap());
+    }
+    for (i, offset) in &offsets {
+        let len = 100 + u64::from(*i);
+        assert_eq!(blobs.get_range(key, *offset, len).await.unwrap(), Some(vec![b'a' + i; len as usize]));
+    }
+    let end = offsets.iter().map(|(i, o)| o + 100 + u64::from(*i)).max().unwrap();
+    assert_eq!(end, 4 + (0..16).map(|i| 100 + i).sum::<u64>(), "the appends fill the blob, none overlaps");
+    assert_eq!(blobs.get_range(key, 1, 2).await.unwrap().as_deref(), Some(&b"12"[..]));
+    assert_eq!(blobs.get_range(key, end - 1, 2).await.unwrap(), None, "past the end");
+    blobs.delete(key).await.unwrap();
+    assert_eq!(blobs.get_range(key, 0, 1).await.unwrap(), None);
+    assert_eq!(blobs.append(key, b"again").await.unwrap(), 0, "a deleted blob starts afresh");
+    assert_eq!(blobs.get_range(key, 0, 5).await.unwrap().as_deref(), Some(&b"again"[..]));
+    blobs.delete(key).await.unwrap();
+}
+
 /// Two tasks of one component keep a heartbeat each (a dead one must not hide behind a live one), a beat
 /// replaces only its own instance's.
 pub async fn heartbeat_round_trip(hbs: Arc<dyn Heartbeats>) {

@@ -43,10 +43,13 @@ where
 {
     fn apply(&mut self, conn: &mut Connection) -> rusqlite::Result<()> {
         let Some(work) = self.work.take() else { return Ok(()) };
-        conn.execute_batch("SAVEPOINT write")?;
+        run(conn, "SAVEPOINT write")?;
         let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
             .unwrap_or_else(|_| Err(StoreError::Backend("sqlite write panicked".into())));
-        conn.execute_batch(if result.is_ok() { "RELEASE write" } else { "ROLLBACK TO write; RELEASE write" })?;
+        if result.is_err() {
+            run(conn, "ROLLBACK TO write")?;
+        }
+        run(conn, "RELEASE write")?;
         self.result = Some(result);
         Ok(())
     }
@@ -64,6 +67,12 @@ where
         // A caller that went away no longer needs the answer; its write stands.
         let _ = self.done.send(outcome);
     }
+}
+
+/// Runs one statement prepared once per connection: every write sets and ends a savepoint, and parsing
+/// those again each time was a share of a small write's cost.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// The queue to the writer thread. The thread ends when the last clone of this is dropped.
