@@ -8,7 +8,7 @@
 use super::segments::{Decoded, Token, call_segments};
 use super::settings::{self, WhisperSettings};
 use super::squeeze::squeeze;
-use super::window::audio_ctx;
+use super::window::{audio_ctx, max_tokens};
 use crate::audio::{self, AudioConfig, AudioError};
 use crate::speech::{Progress, Segment, SttError, Transcriber};
 use async_trait::async_trait;
@@ -144,6 +144,7 @@ fn run(
     params.set_n_threads(i32::try_from(window.threads).unwrap_or(1));
     if window.sized {
         params.set_audio_ctx(audio_ctx(heard.samples.len(), WHISPER_RATE));
+        params.set_max_tokens(max_tokens(heard.samples.len(), WHISPER_RATE));
     }
     params.set_language(language);
     params.set_print_progress(false);

@@ -22,9 +22,32 @@ pub fn audio_ctx(samples: usize, rate: u32) -> i32 {
     if positions >= FULL { 0 } else { positions as i32 }
 }
 
+/// Text tokens one segment of a sized window may decode before whisper ends it: a fixed allowance plus
+/// [`TOKENS_PER_SECOND`] per second of audio.
+const BASE_TOKENS: usize = 32;
+/// About twice what English speech needs (2.5–3 words, 3–4 tokens a second, plus timestamp tokens).
+const TOKENS_PER_SECOND: usize = 8;
+
+/// `max_tokens` for a sized window over `samples` at `rate`. With the window sized to the audio, whisper
+/// kept decoding one short fragment (the piece an `update` cuts out of an utterance in Genesys' compliance
+/// recording) until the request timed out: a core busy for 20 s, and the session's `close` waiting for
+/// it (2 of the suite's 8 connector tests timed out; 8/8 with the cap). Capping the tokens bounds a run by
+/// its audio's length.
+pub fn max_tokens(samples: usize, rate: u32) -> i32 {
+    let seconds = samples / rate.max(1) as usize;
+    i32::try_from(BASE_TOKENS + TOKENS_PER_SECOND * seconds).unwrap_or(i32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_cap_grows_with_whole_seconds_of_audio() {
+        assert_eq!(max_tokens(0, 16_000), 32);
+        assert_eq!(max_tokens(16_000 * 15, 16_000), 152, "15 s, the longest live utterance");
+        assert_eq!(max_tokens(16_000 * 15 + 8_000, 16_000), 152, "whole seconds only");
+    }
 
     #[test]
     fn short_audio_gets_its_length_and_the_margin() {
