@@ -19,10 +19,13 @@ const SESSIONS: usize = 60;
 /// Audio per session; RSS is read from `MEASURE_FROM` on, when every session holds several seconds.
 const SECONDS: usize = 9;
 const MEASURE_FROM: Duration = Duration::from_secs(5);
-/// The bound holds for the optimised build; an unoptimised one (plain `cargo test`) keeps larger
-/// task state machines and buffers per session, so it gets half as much again (the recorder that held
-/// its part in memory took about 320 KiB either way).
-const MAX_BYTES_PER_SESSION: u64 = if cfg!(debug_assertions) { 96 * 1024 } else { 64 * 1024 };
+/// The bound holds for the optimised build. An unoptimised one (plain `cargo test`) keeps larger
+/// task state machines and buffers per session, and on a busy machine it falls behind the ingest, so more
+/// sessions hold a chunk in flight (the chunk and its JSON body, up to about 150 KiB at the longest chunk):
+/// quiet it measures 51–61 KiB, with both cores busy and the disk writing 53–84 KiB, and a CI run measured
+/// 99 KiB. It gets twice the bound: still well under what the recorder that held its part in memory took
+/// (about 320 KiB either way), which is what this test is here to catch.
+const MAX_BYTES_PER_SESSION: u64 = if cfg!(debug_assertions) { 128 * 1024 } else { 64 * 1024 };
 
 /// Resident bytes of `pid` now (`VmRSS`, which Linux reports in KiB).
 fn rss(pid: u32) -> u64 {
