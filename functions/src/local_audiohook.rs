@@ -15,6 +15,14 @@ use shared::speech::SttConfig;
 use std::collections::HashMap;
 use std::path::Path;
 
+/// `GENESYS_AUDIOHOOK_STREAM_MEMORY_BYTES` default in the one local process: 64 KiB, about 2 s of a stereo
+/// session's audio (32 KB/s of PCM and 512 bytes counted per chunk), against the listener container's 1 MiB.
+/// In-process the ingest is this very process, so a backlog only grows while the process is out of CPU or
+/// its store is stalled: then every session's backlog grew together to 1 MiB (measured 0.8-1.0 MiB resident
+/// per session with the store locked for 12 s, 660-748 MiB at 1,000 sessions on 2 cores). Past the bound a
+/// session's backlog goes to the spool on disk (`GENESYS_AUDIOHOOK_SPOOL_MAX_BYTES`), delivered in order.
+pub const STREAM_MEMORY_BYTES: usize = 64 * 1024;
+
 /// Generated AudioHook credentials, printed by the start that generates them so they can be put in the
 /// Genesys integration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +50,7 @@ pub fn config(
         ("GENESYS_AUDIOHOOK_HOST".to_string(), "127.0.0.1".to_string()),
         ("DATA_DIR".to_string(), data_dir.display().to_string()),
         ("STT_PROVIDER".to_string(), stt.provider().to_string()),
+        ("GENESYS_AUDIOHOOK_STREAM_MEMORY_BYTES".to_string(), STREAM_MEMORY_BYTES.to_string()),
     ]);
     let configured = ["GENESYS_AUDIOHOOK_API_KEY", "GENESYS_AUDIOHOOK_CLIENT_SECRET", "GENESYS_AUDIOHOOK_CREDENTIALS"]
         .iter()
