@@ -9,6 +9,7 @@ use axum::{Json, Router, body::Bytes, routing::post};
 use serde_json::Value;
 use shared::process::metrics::ingest::{Endpoint, Outcome, observe};
 use shared::realtime::ServiceError;
+use shared::realtime::answer::Doc;
 use std::time::Instant;
 
 /// Largest event body accepted (text is separately capped by `REALTIME_MAX_TEXT_CHARS`).
@@ -18,9 +19,10 @@ pub const AUDIO_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Runs an ingest to completion on its own task: a provider that disconnects mid-request (a timeout) must
 /// not leave a chunk half-applied or an event committed but never pushed.
-async fn detached<F>(work: F) -> Result<Json<Value>, ApiError>
+async fn detached<T, F>(work: F) -> Result<Json<T>, ApiError>
 where
-    F: Future<Output = Result<Value, ServiceError>> + Send + 'static,
+    T: Send + 'static,
+    F: Future<Output = Result<T, ServiceError>> + Send + 'static,
 {
     match tokio::spawn(work).await {
         Ok(result) => Ok(Json(result?)),
@@ -31,14 +33,31 @@ where
     }
 }
 
+/// An answer that may say it was a repeat (`"duplicate": true`).
+trait Answered {
+    fn duplicate(&self) -> Option<&Value>;
+}
+
+impl Answered for Value {
+    fn duplicate(&self) -> Option<&Value> {
+        self.get("duplicate")
+    }
+}
+
+impl Answered for Doc {
+    fn duplicate(&self) -> Option<&Value> {
+        self.field("duplicate")
+    }
+}
+
 /// Counts the request and its time by how it was answered.
-fn counted(
+fn counted<T: Answered>(
     endpoint: Endpoint,
     started: Instant,
-    answer: Result<Json<Value>, ApiError>,
-) -> Result<Json<Value>, ApiError> {
+    answer: Result<Json<T>, ApiError>,
+) -> Result<Json<T>, ApiError> {
     let outcome = match &answer {
-        Ok(Json(v)) if v.get("duplicate") == Some(&Value::Bool(true)) => Outcome::Duplicate,
+        Ok(Json(v)) if v.duplicate() == Some(&Value::Bool(true)) => Outcome::Duplicate,
         Ok(_) => Outcome::Accepted,
         Err(e) if e.status().is_client_error() => Outcome::Rejected,
         Err(_) => Outcome::Failed,
@@ -47,7 +66,7 @@ fn counted(
     answer
 }
 
-async fn ingest_event(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+async fn ingest_event(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Json<Doc>, ApiError> {
     let started = Instant::now();
     let answer = match json_object(body) {
         Ok(obj) => detached(async move { s.realtime.ingest_event(&obj).await }).await,

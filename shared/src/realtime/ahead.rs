@@ -14,6 +14,7 @@
 //! status change, a dead-air alert) looks its followers up and reads its snapshot after its commit. Anything
 //! else looks its followers up ahead, and reads the snapshot's rows ahead when the answer carries one.
 
+use super::answer::{Doc, Part};
 use super::queries::{SNAPSHOT_ALERTS, SNAPSHOT_EVENTS};
 use super::{Answer, RealtimeService, ServiceError, activity};
 use crate::ports::{Audience, LoadedCall};
@@ -161,7 +162,7 @@ impl RealtimeService {
     /// not turn its answer into a 5xx (a provider would retry and, without an `event_id`, apply it twice):
     /// the answer then carries the call as committed with this ingest's own event and alerts, marked
     /// `partial`.
-    pub(super) async fn snapshot_answer(&self, ahead: Ahead, call_id: &str, state: Option<&CallState>) -> Value {
+    pub(super) async fn snapshot_answer(&self, ahead: Ahead, call_id: &str, state: Option<&CallState>) -> Doc {
         let Snapshot { live, read } = ahead.snapshot.unwrap_or(Snapshot { live: None, read: None });
         let rows = match read {
             Some((rows, _)) => rows,
@@ -171,10 +172,10 @@ impl RealtimeService {
             Ok(rows) => self.snapshot_doc(call_id, state, rows),
             Err(error) => {
                 tracing::error!(call_id, %error, "snapshot read failed after a commit; answering the commit alone");
-                let mut doc = state.map_or_else(|| json!({"call_id": call_id}), |s| self.summary(s));
-                doc["events"] = serde_json::to_value(&ahead.events).unwrap_or_default();
-                doc["alerts"] = serde_json::to_value(&ahead.alerts).unwrap_or_default();
-                doc["partial"] = json!(true);
+                let mut doc = Doc::new(state.map_or_else(|| json!({"call_id": call_id}), |s| self.summary(s)));
+                doc.set_part("events", Part::Events(ahead.events));
+                doc.set_part("alerts", Part::Alerts(ahead.alerts));
+                doc.set("partial", json!(true));
                 doc
             }
         }

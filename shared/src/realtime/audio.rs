@@ -106,7 +106,7 @@ impl RealtimeService {
         let mut out = json!({"ok": true, "call_id": chunk.call_id, "audio": meta, "ingested_events": applied,
             "alerts": alerts, "warnings": warnings});
         if let Some(snapshot) = snapshot {
-            out["snapshot"] = snapshot;
+            out["snapshot"] = snapshot.to_value();
         }
         if repeated {
             out["duplicate"] = json!(true);

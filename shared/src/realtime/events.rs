@@ -3,6 +3,7 @@
 //! written (unless its activity is due) and never pushed (`activity.rs`).
 
 use super::ahead::Ahead;
+use super::answer::{Doc, Part};
 use super::{MAX_COMMIT_ATTEMPTS, RealtimeService, ServiceError, backoff};
 use crate::ports::{Audience, CommitOutcome, EventCommit, PushMessage};
 use crate::process::metrics::names::ALERTS_RAISED;
@@ -54,17 +55,13 @@ fn event_json(event: Option<&EventRecord>, ev: &NormalizedEvent) -> Value {
 
 impl RealtimeService {
     /// `POST /api/realtime/events`: the seed's response shape, plus `duplicate` for a repeated `event_id`.
-    pub async fn ingest_event(&self, body: &Map<String, Value>) -> Result<Value, ServiceError> {
+    pub async fn ingest_event(&self, body: &Map<String, Value>) -> Result<Doc, ServiceError> {
         self.ingest_event_answering(body, Answer::Snapshot).await
     }
 
     /// [`Self::ingest_event`], answering as `answer` says (`snapshot` absent from a lean answer). Two rounds
     /// to the store: the load with everything else it needs (`ahead.rs`), then the commit.
-    pub async fn ingest_event_answering(
-        &self,
-        body: &Map<String, Value>,
-        answer: Answer,
-    ) -> Result<Value, ServiceError> {
+    pub async fn ingest_event_answering(&self, body: &Map<String, Value>, answer: Answer) -> Result<Doc, ServiceError> {
         let ev =
             normalize_event(body, self.config.max_text_chars).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let mut ahead = Ahead::answering(answer, None);
@@ -76,18 +73,18 @@ impl RealtimeService {
             _ => None,
         };
         let (risk, sentiment) = done.state.as_ref().map_or((0.0, 0.0), |s| (self.risk_now(s), s.sentiment_score));
-        let mut out = json!({
+        let mut out = Doc::new(json!({
             "ok": true,
             "call_id": done.call_id,
             "risk_score": round_to(risk, 2),
             "sentiment_score": round_to(sentiment, 3),
-            "alerts": done.alerts,
-        });
+        }));
+        out.set_part("alerts", Part::Alerts(done.alerts));
         if let Some(snapshot) = snapshot {
-            out["snapshot"] = snapshot;
+            out.set_part("snapshot", Part::Doc(Box::new(snapshot)));
         }
         if done.duplicate {
-            out["duplicate"] = json!(true);
+            out.set("duplicate", json!(true));
         }
         Ok(out)
     }

@@ -105,8 +105,8 @@ pub struct ServiceIngest(pub Arc<RealtimeService>);
 impl Ingest for ServiceIngest {
     async fn deliver(&self, item: &Outgoing) -> Result<(), DeliveryError> {
         let result = match item.kind {
-            Kind::Audio => self.0.ingest_chunk(&item.body, item.audio.as_deref(), Answer::Lean).await,
-            Kind::Event => self.0.ingest_event_answering(&item.body, Answer::Lean).await,
+            Kind::Audio => self.0.ingest_chunk(&item.body, item.audio.as_deref(), Answer::Lean).await.map(drop),
+            Kind::Event => self.0.ingest_event_answering(&item.body, Answer::Lean).await.map(drop),
         };
         match result {
             Ok(_) => Ok(()),

@@ -4,6 +4,7 @@
 pub mod activity;
 mod ahead;
 pub mod alerts;
+pub mod answer;
 mod audio;
 pub mod audio_chunk;
 pub mod config;

@@ -1,6 +1,7 @@
 //! Read-side use cases: snapshot, alerts and acknowledgement, the live call list, live audio.
 
 use super::ahead::Rows;
+use super::answer::{Doc, Part};
 use super::{RealtimeService, ServiceError};
 use crate::ports::delivery::{self, FileMeta, Handout};
 use crate::ports::{AlertQuery, CallQuery, PushMessage};
@@ -56,18 +57,20 @@ impl RealtimeService {
     }
 
     /// The seed's snapshot of a call in `state` (`None`: unknown call) with `rows` as read.
-    pub(super) fn snapshot_doc(&self, call_id: &str, state: Option<&CallState>, rows: Rows) -> Value {
-        match state {
-            None => json!({"call_id": call_id, "provider": "generic", "status": "idle", "risk_score": 0.0,
-                "sentiment_score": 0.0, "events": [], "alerts": [], "live_audio": rows.live}),
-            Some(s) => {
-                let mut doc = self.summary(s);
-                doc["events"] = serde_json::to_value(rows.events).unwrap_or_default();
-                doc["alerts"] = serde_json::to_value(rows.alerts).unwrap_or_default();
-                doc["live_audio"] = rows.live;
-                doc
-            }
-        }
+    pub(super) fn snapshot_doc(&self, call_id: &str, state: Option<&CallState>, rows: Rows) -> Doc {
+        let mut doc = match state {
+            None => Doc::new(json!({"call_id": call_id, "provider": "generic", "status": "idle", "risk_score": 0.0,
+                "sentiment_score": 0.0})),
+            Some(s) => Doc::new(self.summary(s)),
+        };
+        let (events, alerts) = match state {
+            None => (Vec::new(), Vec::new()),
+            Some(_) => (rows.events, rows.alerts),
+        };
+        doc.set_part("events", Part::Events(events));
+        doc.set_part("alerts", Part::Alerts(alerts));
+        doc.set("live_audio", rows.live);
+        doc
     }
 
     /// `GET /api/realtime/calls/{id}/snapshot` (200 with `status: idle` for an unknown call, as the seed).
@@ -75,7 +78,7 @@ impl RealtimeService {
         valid_call_id(call_id)?;
         let state = self.store.load_call(call_id, None).await?.state.map(|v| v.value);
         let rows = self.snapshot_rows(call_id, None).await?;
-        Ok(self.snapshot_doc(call_id, state.as_ref(), rows))
+        Ok(self.snapshot_doc(call_id, state.as_ref(), rows).to_value())
     }
 
     /// `GET /api/realtime/alerts`.
