@@ -271,13 +271,14 @@ impl LiveSession {
     }
 
     /// The end of the call: queues the last utterances, waits (at most one request timeout) for the
-    /// session's transcripts, then closes an open gap. Later results still follow on the stream.
+    /// session's transcripts, then closes an open gap. Later results, and gaps for later losses, still
+    /// follow on the stream.
     pub async fn finish(mut self) {
         self.interrupt();
-        let Self { pool, shared, pending, mut done, .. } = self;
+        let Self { pool, shared, pending, mut done, next_seq, .. } = self;
         drop(pending);
         let _ = tokio::time::timeout(pool.timeout, done.recv()).await;
-        shared.send(Ledger::finish);
+        shared.send(|l| l.finish(next_seq));
     }
 }
 

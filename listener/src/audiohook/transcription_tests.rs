@@ -131,6 +131,29 @@ async fn a_panicking_job_is_counted_and_the_worker_keeps_serving() {
 }
 
 #[tokio::test]
+async fn a_loss_after_the_calls_end_still_reaches_the_stream_as_a_gap() {
+    // Four utterances, 500 ms each on one worker (started at 0, 0.5, 1 and 1.5 s); the end of the call
+    // waits 1 s for them, then the service starts stopping: the fourth, still queued, is lost after `finish`.
+    let stt = SlowStt::new(500, 0);
+    let (stop, stopping) = watch::channel(false);
+    let mut cfg = config(8, 1);
+    cfg.timeout = Duration::from_secs(1);
+    let pool = LiveTranscription::start(stt.clone(), &cfg, stopping);
+    let (mut live, mut events) = session(&pool);
+    live.push(0, &talk(4));
+    live.finish().await;
+    assert!(gap_states(&mut events).is_empty(), "nothing lost before the end");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    stop.send_replace(true);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!((counter(&pool, "transcribed"), counter(&pool, "transcription_dropped")), (3.into(), 1.into()));
+    let gaps: Vec<_> = std::iter::from_fn(|| events.try_recv().ok()).map(|o| o.body["metadata"].clone()).collect();
+    let brief: Vec<_> = gaps.iter().map(|m| (m["transcription"].clone(), m["reason"].clone())).collect();
+    assert_eq!(brief, [(json!("unavailable"), json!("stopping")), (json!("call_ended"), json!("stopping"))]);
+    assert_eq!(gaps[1]["utterances"], 1, "the closing event counts the utterances lost");
+}
+
+#[tokio::test]
 async fn stopping_drops_what_is_still_queued() {
     let stt = SlowStt::new(0, 0);
     let (stop, stopping) = watch::channel(true);
