@@ -37,7 +37,7 @@ pub struct Span {
 pub enum Outcome {
     /// The provider's segments, timed from the start of the utterance (possibly none: nobody spoke).
     Transcribed(Vec<Segment>),
-    /// Not transcribed (`unavailable`, `refused`, `queue_full`...): the audio has no transcript.
+    /// Not transcribed (`unavailable`, `refused`, `queue_full`, `stale`...): the audio has no transcript.
     Lost(&'static str),
 }
 
