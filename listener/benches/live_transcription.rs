@@ -4,11 +4,14 @@
 //! and fake ingest) on core 1. For each N it prints: the script's words heard in the transcripts that
 //! reached the ingest, the latency from the end of a transcript's speech (its offset + duration on the
 //! stream's timeline) to its arrival at the ingest, p50/p95, the utterances dropped (the listener's
-//! counter) and `transcription_gap` events, and the listener's CPU per call, as ratios to N = 1 measured
-//! first in the same run. Where the core stops keeping up, drops and gaps appear and latency climbs.
+//! counter), the `transcription_gap`s opened and the utterances their closing events say were lost (every
+//! drop must reach the stream: the two counts match), and the listener's CPU per call, as ratios to N = 1
+//! measured first in the same run. Where the core stops keeping up, drops and gaps appear; utterances that
+//! waited past `LIVE_TRANSCRIPTION_MAX_WAIT_SECONDS` are shed, so the latency of what is transcribed stays
+//! bounded. `--max-wait S` sets that bound for the listener.
 //!
 //! `cargo bench -p listener --features whisper --bench live_transcription [-- --calls 5,10,20,25,30
-//! --lines 6 | --smoke] [--model PATH]`
+//! --lines 6 | --smoke] [--model PATH] [--max-wait SECONDS]`
 
 #[path = "../../shared/tests/speech/mod.rs"]
 mod speech;
@@ -37,10 +40,12 @@ struct Args {
     steps: Vec<usize>,
     lines: usize,
     model: String,
+    /// `LIVE_TRANSCRIPTION_MAX_WAIT_SECONDS` for the listener; its default when empty.
+    max_wait: String,
 }
 
 fn args() -> Args {
-    let mut a = Args { steps: vec![5, 10, 20, 25, 30], lines: 6, model: String::new() };
+    let mut a = Args { steps: vec![5, 10, 20, 25, 30], lines: 6, model: String::new(), max_wait: String::new() };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -50,6 +55,7 @@ fn args() -> Args {
             }
             "--lines" => a.lines = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.lines).max(1),
             "--model" => a.model = it.next().unwrap_or_default(),
+            "--max-wait" => a.max_wait = it.next().unwrap_or_default(),
             _ => {} // cargo passes --bench
         }
     }
@@ -101,6 +107,8 @@ struct Figures {
     p95: f64,
     dropped: f64,
     gaps: usize,
+    /// Utterances the gaps' closing events count as lost.
+    told: u64,
     cpu_per_call: f64,
     cpu_share: f64,
 }
@@ -122,7 +130,10 @@ async fn dropped(port: u16) -> f64 {
 async fn step(a: &Args, calls: usize, (audio, said): &(Arc<Audio>, Vec<String>)) -> Figures {
     let (ingest, url) = support::ingest::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let env = [("STT_PROVIDER", "whisper"), ("WHISPER_MODEL", a.model.as_str()), ("SUPERVISOR_TOKEN", TOKEN)];
+    let mut env = vec![("STT_PROVIDER", "whisper"), ("WHISPER_MODEL", a.model.as_str()), ("SUPERVISOR_TOKEN", TOKEN)];
+    if !a.max_wait.is_empty() {
+        env.push(("LIVE_TRANSCRIPTION_MAX_WAIT_SECONDS", a.max_wait.as_str()));
+    }
     pin_self_to("0");
     let listener = Audiohook::start(env!("CARGO_BIN_EXE_listener"), dir.path(), (KEY, SECRET_B64), &url, &env).await;
     pin_self_to("1");
@@ -172,7 +183,7 @@ async fn step(a: &Args, calls: usize, (audio, said): &(Arc<Audio>, Vec<String>))
 
     let accepted = ingest.accepted.lock().unwrap().clone();
     let arrived = ingest.arrived.lock().unwrap().clone();
-    let (mut latencies, mut heard, mut gaps) = (Vec::new(), 0, 0);
+    let (mut latencies, mut heard, mut gaps, mut told) = (Vec::new(), 0, 0, 0);
     for (t0, result) in &streams {
         if let Err(e) = &result.outcome {
             eprintln!("  call failed: {e}");
@@ -189,7 +200,10 @@ async fn step(a: &Args, calls: usize, (audio, said): &(Arc<Audio>, Vec<String>))
                     text.push(' ');
                     text.push_str(body["text"].as_str().unwrap_or_default());
                 }
-                Some("transcription_gap") => gaps += 1,
+                Some("transcription_gap") => match body["metadata"]["transcription"].as_str() {
+                    Some("unavailable") => gaps += 1,
+                    _ => told += body["metadata"]["utterances"].as_u64().unwrap_or(0),
+                },
                 _ => {}
             }
         }
@@ -204,6 +218,7 @@ async fn step(a: &Args, calls: usize, (audio, said): &(Arc<Audio>, Vec<String>))
         p95: support::percentile(&latencies, 0.95),
         dropped,
         gaps,
+        told,
         cpu_per_call: cpu / calls as f64,
         cpu_share,
     }
@@ -222,13 +237,14 @@ async fn main() -> ExitCode {
         said.len()
     );
     println!(
-        "{:>6} {:>13} {:>8} {:>8} {:>8} {:>5} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "{:>6} {:>13} {:>8} {:>8} {:>8} {:>5} {:>6} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "calls",
         "words_heard",
         "lat_p50",
         "lat_p95",
         "dropped",
         "gaps",
+        "lost",
         "cpu_core",
         "cpu/call",
         "calls/core",
@@ -243,7 +259,7 @@ async fn main() -> ExitCode {
         let b = *base.get_or_insert(f);
         let share = |f: &Figures| f.heard as f64 / f.said.max(1) as f64;
         println!(
-            "{:>6} {:>6}/{:<6} {:>7.2}s {:>7.2}s {:>8.0} {:>5} {:>9.3} {:>9.2}s {:>10.1} {:>9.2}x {:>9.2}x {:>9.2}x",
+            "{:>6} {:>6}/{:<6} {:>7.2}s {:>7.2}s {:>8.0} {:>5} {:>6} {:>9.3} {:>9.2}s {:>10.1} {:>9.2}x {:>9.2}x {:>9.2}x",
             f.calls,
             f.heard,
             f.said,
@@ -251,6 +267,7 @@ async fn main() -> ExitCode {
             f.p95,
             f.dropped,
             f.gaps,
+            f.told,
             f.cpu_share,
             f.cpu_per_call,
             f.calls as f64 / f.cpu_share.max(1e-9),
@@ -260,8 +277,10 @@ async fn main() -> ExitCode {
         );
     }
     println!(
-        "latency = arrival at the ingest - end of the transcript's speech on the call's timeline; cpu_core = share \
-         of the pinned core while the calls streamed; cpu/call includes work left after; calls/core = calls / cpu_core"
+        "latency = arrival at the ingest - end of the transcript's speech on the call's timeline; gaps = gaps opened, \
+         lost = utterances their closing events count (= dropped when every loss reaches the stream); cpu_core = \
+         share of the pinned core while the calls streamed; cpu/call includes work left after; calls/core = calls / \
+         cpu_core"
     );
     let heard_any = base.is_some_and(|b| b.heard > 0);
     if heard_any { ExitCode::SUCCESS } else { ExitCode::FAILURE }

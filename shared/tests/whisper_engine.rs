@@ -303,6 +303,8 @@ async fn live_work_alongside_a_long_batch_run_does_not_wait_for_it() {
             first
         }
     };
+    // Each handle says how many it runs at once, so the live pool keeps the rest in its queue.
+    assert_eq!((batch.runs_at_once(), batch.alongside().runs_at_once()), (Some(1), Some(cores)));
     assert_eq!(finish_order(Arc::new(batch.alongside())).await, "live");
     assert_eq!(finish_order(batch.clone()).await, "batch", "one handle: the utterance waits its turn");
 }

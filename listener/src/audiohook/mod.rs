@@ -23,6 +23,7 @@ pub mod session;
 pub mod signature;
 mod structured;
 pub mod transcription;
+mod transcription_worker;
 pub mod transcripts;
 pub mod upgrade;
 pub mod utterances;

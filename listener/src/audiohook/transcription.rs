@@ -1,31 +1,26 @@
 //! Live transcription of AudioHook calls: each session's utterances (cut by `utterances`) go to a bounded
 //! queue served by a few workers that call the speech-to-text provider, and the results travel as events on
 //! the session's forwarding stream, so they survive ingest outages like the audio. Audio intake never waits
-//! on the provider: when the queue is full an utterance is dropped, counted and reported as a gap.
+//! on the provider: when the queue is full an utterance is dropped, counted and reported as a gap, and one
+//! that waited in the queue past `max_wait` is shed the same way by the worker that takes it
+//! (`transcription_worker`), so an overloaded pool degrades to gaps instead of ever later transcripts.
 
 use super::config::ConfigError;
 use super::connector_events;
 use super::media::{Frames, RATE};
 use super::replies::Reply;
+use super::transcription_worker::{Policy, dropped, lost, work};
 use super::transcripts::{Ledger, Outcome, SessionInfo, Span};
 use super::utterances::{CutterSettings, Utterance, UtteranceCutter};
 use crate::forward::Outgoing;
-use futures_util::FutureExt;
 use serde_json::{Map, Value, json};
-use shared::process::metrics::names::{LIVE_DROPPED, LIVE_LATENCY};
-use shared::realtime::live_audio::AudioFormat;
 use shared::settings::env::{self, EnvSource};
-use shared::speech::{Segment, SttConfig, SttError, Transcriber};
-use std::panic::AssertUnwindSafe;
+use shared::speech::{SttConfig, Transcriber};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
-
-/// First pause before retrying an unavailable provider (doubled for the second retry): live results are
-/// worth little late, so retries are few and brief.
-const RETRY_DELAY: Duration = Duration::from_millis(300);
 
 /// Live transcription settings.
 #[derive(Debug, Clone)]
@@ -43,6 +38,10 @@ pub struct LiveConfig {
     /// `LIVE_TRANSCRIPTION_TIMEOUT_SECONDS` (20): one request's limit; also how long the end of a call
     /// waits for its last transcripts before `call_end` is sent.
     pub timeout: Duration,
+    /// `LIVE_TRANSCRIPTION_MAX_WAIT_SECONDS` (1.0, 0.1–300): how long an utterance may wait for a
+    /// worker; one that waited longer is dropped with a gap instead of transcribed, so an overloaded pool
+    /// spends its time on transcripts that still arrive in time instead of building a backlog.
+    pub max_wait: Duration,
 }
 
 impl LiveConfig {
@@ -75,6 +74,9 @@ impl LiveConfig {
             timeout: Duration::from_secs_f64(
                 env::float(e, "LIVE_TRANSCRIPTION_TIMEOUT_SECONDS", 20.0)?.clamp(1.0, 300.0),
             ),
+            max_wait: Duration::from_secs_f64(
+                env::float(e, "LIVE_TRANSCRIPTION_MAX_WAIT_SECONDS", 1.0)?.clamp(0.1, 300.0),
+            ),
         })
     }
 }
@@ -84,7 +86,7 @@ impl LiveConfig {
 pub struct LiveStats {
     pub utterances: AtomicU64,
     pub transcribed: AtomicU64,
-    /// Utterances dropped because the queue was full (or the service was stopping).
+    /// Utterances dropped: the queue was full, they waited past the bound, or the service was stopping.
     pub dropped: AtomicU64,
     /// Utterances the provider did not transcribe after the retries.
     pub failures: AtomicU64,
@@ -92,19 +94,19 @@ pub struct LiveStats {
     pub gap_ms: AtomicU64,
     /// Jobs that panicked (caught: the worker goes on).
     pub panics: AtomicU64,
-    busy: AtomicU64,
+    pub(super) busy: AtomicU64,
     /// The provider's last error: its status and message, never the key or URL.
     pub last_error: Mutex<Option<String>>,
 }
 
-struct Job {
-    seq: u64,
-    utterance: Utterance,
-    /// When the utterance ended and was queued: its transcript's latency runs from here.
-    queued_at: Instant,
+pub(super) struct Job {
+    pub(super) seq: u64,
+    pub(super) utterance: Utterance,
+    /// When the utterance ended and was queued: its transcript's latency and its wait run from here.
+    pub(super) queued_at: Instant,
     /// The conversation's language when the utterance ended.
-    language: Option<String>,
-    session: Arc<Shared>,
+    pub(super) language: Option<String>,
+    pub(super) session: Arc<Shared>,
     /// Dropped when the job is done: the session waits for all of them at its end.
     _pending: mpsc::Sender<()>,
 }
@@ -118,14 +120,17 @@ pub struct LiveTranscription {
 }
 
 impl LiveTranscription {
-    /// Starts `cfg.concurrency` workers; they stop once this and every session are gone. While `stopping`
-    /// is true, queued utterances are dropped rather than sent.
+    /// Starts `cfg.concurrency` workers, or fewer when the provider runs fewer at once (the embedded engine:
+    /// one per core); they stop once this and every session are gone. While `stopping` is true, queued
+    /// utterances are dropped rather than sent. A worker beyond what the provider runs would take an
+    /// utterance out of the queue only to wait inside the provider, out of reach of the age bound.
     pub fn start(transcriber: Arc<dyn Transcriber>, cfg: &LiveConfig, stopping: watch::Receiver<bool>) -> Arc<Self> {
         let (jobs, rx) = mpsc::channel(cfg.queue.max(1));
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let stats = Arc::new(LiveStats::default());
-        let policy = Policy { retries: cfg.retries, timeout: cfg.timeout };
-        for _ in 0..cfg.concurrency.max(1) {
+        let policy = Policy { retries: cfg.retries, timeout: cfg.timeout, max_wait: cfg.max_wait };
+        let workers = transcriber.runs_at_once().map_or(cfg.concurrency, |runs| runs.min(cfg.concurrency));
+        for _ in 0..workers.max(1) {
             tokio::spawn(work(rx.clone(), transcriber.clone(), stats.clone(), policy, stopping.clone()));
         }
         Arc::new(Self { jobs, cutter: cfg.cutter, timeout: cfg.timeout, stats })
@@ -192,7 +197,7 @@ pub struct ConnectorSide {
 }
 
 /// What a session's jobs share.
-struct Shared {
+pub(super) struct Shared {
     ledger: Mutex<Ledger>,
     out: mpsc::UnboundedSender<Outgoing>,
     /// A Transcription Connector's way back to the client: one `transcript` entity per utterance.
@@ -201,7 +206,7 @@ struct Shared {
 
 impl Shared {
     /// Sends under the lock, so the stream and the client get events in the ledger's order.
-    fn send(&self, release: impl FnOnce(&mut Ledger) -> Vec<Outgoing>) {
+    pub(super) fn send(&self, release: impl FnOnce(&mut Ledger) -> Vec<Outgoing>) {
         let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         for item in release(&mut ledger) {
             let _ = self.out.send(item);
@@ -216,7 +221,7 @@ impl Shared {
     }
 }
 
-fn span(u: &Utterance) -> Span {
+pub(super) fn span(u: &Utterance) -> Span {
     let seconds = |sample: u64| sample as f64 / f64::from(RATE);
     let voiced = (seconds(u.voiced.start), seconds(u.voiced.end));
     Span { channel: u.channel, start: u.start_seconds(), end: u.end_seconds(), voiced }
@@ -264,132 +269,21 @@ impl LiveSession {
         let job = Job { seq, utterance, queued_at, language, session, _pending };
         if let Err(TrySendError::Full(job) | TrySendError::Closed(job)) = self.pool.jobs.try_send(job) {
             dropped(stats);
-            lost(stats, &job.utterance);
+            lost(stats, job.utterance.samples.len());
             tracing::warn!(seq, "live transcription: queue full, utterance dropped");
             job.session.send(|l| l.settle(seq, span(&job.utterance), Outcome::Lost("queue_full")));
         }
     }
 
     /// The end of the call: queues the last utterances, waits (at most one request timeout) for the
-    /// session's transcripts, then closes an open gap. Later results still follow on the stream.
+    /// session's transcripts, then closes an open gap. Later results, and gaps for later losses, still
+    /// follow on the stream.
     pub async fn finish(mut self) {
         self.interrupt();
-        let Self { pool, shared, pending, mut done, .. } = self;
+        let Self { pool, shared, pending, mut done, next_seq, .. } = self;
         drop(pending);
         let _ = tokio::time::timeout(pool.timeout, done.recv()).await;
-        shared.send(Ledger::finish);
-    }
-}
-
-/// An utterance dropped instead of transcribed.
-fn dropped(stats: &LiveStats) {
-    stats.dropped.fetch_add(1, Ordering::Relaxed);
-    metrics::counter!(LIVE_DROPPED).increment(1);
-}
-
-fn lost(stats: &LiveStats, u: &Utterance) {
-    stats.gap_ms.fetch_add(u.samples.len() as u64 * 1000 / u64::from(RATE), Ordering::Relaxed);
-}
-
-#[derive(Clone, Copy)]
-struct Policy {
-    retries: u32,
-    timeout: Duration,
-}
-
-async fn work(
-    jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-    transcriber: Arc<dyn Transcriber>,
-    stats: Arc<LiveStats>,
-    policy: Policy,
-    stopping: watch::Receiver<bool>,
-) {
-    loop {
-        let Some(job) = jobs.lock().await.recv().await else { return };
-        // Nothing restarts a worker, so a panic in one job (the provider's client, the ledger) is caught
-        // here: the job is lost and counted, and the worker goes on with the next.
-        let outcome = AssertUnwindSafe(outcome(transcriber.as_ref(), &job, &stats, policy, &stopping))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| panicked(&stats));
-        if matches!(outcome, Outcome::Lost(_)) {
-            lost(&stats, &job.utterance);
-        }
-        let settle = || job.session.send(|l| l.settle(job.seq, span(&job.utterance), outcome));
-        if std::panic::catch_unwind(AssertUnwindSafe(settle)).is_err() {
-            panicked(&stats);
-        }
-    }
-}
-
-fn panicked(stats: &LiveStats) -> Outcome {
-    stats.panics.fetch_add(1, Ordering::Relaxed);
-    tracing::error!("live transcription: a job panicked; its utterance is lost, the worker goes on");
-    Outcome::Lost("panic")
-}
-
-/// One job's result: transcribed, failed, or dropped because the service is stopping.
-async fn outcome(
-    transcriber: &dyn Transcriber,
-    job: &Job,
-    stats: &LiveStats,
-    policy: Policy,
-    stopping: &watch::Receiver<bool>,
-) -> Outcome {
-    if *stopping.borrow() {
-        dropped(stats);
-        return Outcome::Lost("stopping");
-    }
-    stats.busy.fetch_add(1, Ordering::Relaxed);
-    let result = AssertUnwindSafe(transcribe(transcriber, job, policy, stopping)).catch_unwind().await;
-    stats.busy.fetch_sub(1, Ordering::Relaxed);
-    match result {
-        Err(_) => panicked(stats),
-        Ok(Ok(segments)) => {
-            stats.transcribed.fetch_add(1, Ordering::Relaxed);
-            metrics::histogram!(LIVE_LATENCY).record(job.queued_at.elapsed().as_secs_f64());
-            Outcome::Transcribed(segments)
-        }
-        Ok(Err(e)) => {
-            stats.failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "live transcription: utterance not transcribed");
-            *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-            Outcome::Lost(reason(&e))
-        }
-    }
-}
-
-fn reason(e: &SttError) -> &'static str {
-    match e {
-        SttError::NotConfigured => "not_configured",
-        SttError::Unavailable(_) => "unavailable",
-        SttError::Refused(_) => "refused",
-        SttError::BadAnswer(_) => "bad_answer",
-        SttError::Engine(_) => "engine",
-    }
-}
-
-/// One utterance as a mono WAV at the session's rate (whisper-style APIs resample themselves), with a
-/// couple of brief retries while the provider is unavailable.
-async fn transcribe(
-    t: &dyn Transcriber,
-    job: &Job,
-    policy: Policy,
-    stopping: &watch::Receiver<bool>,
-) -> Result<Vec<Segment>, SttError> {
-    let pcm: Vec<u8> = job.utterance.samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let wav = shared::audio::wav::encode(&AudioFormat { sample_rate: RATE, channels: 1, sample_width: 2 }, &pcm);
-    let language = job.language.as_deref();
-    let mut attempt = 0;
-    loop {
-        let result = tokio::time::timeout(policy.timeout, t.transcribe(wav.clone(), language)).await;
-        match result.unwrap_or_else(|_| Err(SttError::Unavailable(format!("no answer in {:?}", policy.timeout)))) {
-            Err(SttError::Unavailable(_)) if attempt < policy.retries && !*stopping.borrow() => {
-                attempt += 1;
-                tokio::time::sleep(RETRY_DELAY * attempt).await;
-            }
-            done => return done,
-        }
+        shared.send(|l| l.finish(next_seq));
     }
 }
 

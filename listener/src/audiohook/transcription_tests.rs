@@ -1,5 +1,6 @@
 use super::*;
 use async_trait::async_trait;
+use shared::speech::{Segment, SttError};
 use std::sync::atomic::AtomicU32;
 use tokio::time::Instant;
 
@@ -131,6 +132,79 @@ async fn a_panicking_job_is_counted_and_the_worker_keeps_serving() {
 }
 
 #[tokio::test]
+async fn a_loss_after_the_calls_end_still_reaches_the_stream_as_a_gap() {
+    // Four utterances, 500 ms each on one worker (started at 0, 0.5, 1 and 1.5 s); the end of the call
+    // waits 1 s for them, then the service starts stopping: the fourth, still queued, is lost after `finish`.
+    let stt = SlowStt::new(500, 0);
+    let (stop, stopping) = watch::channel(false);
+    let mut cfg = config(8, 1);
+    (cfg.timeout, cfg.max_wait) = (Duration::from_secs(1), Duration::from_secs(10));
+    let pool = LiveTranscription::start(stt.clone(), &cfg, stopping);
+    let (mut live, mut events) = session(&pool);
+    live.push(0, &talk(4));
+    live.finish().await;
+    assert!(gap_states(&mut events).is_empty(), "nothing lost before the end");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    stop.send_replace(true);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!((counter(&pool, "transcribed"), counter(&pool, "transcription_dropped")), (3.into(), 1.into()));
+    let gaps: Vec<_> = std::iter::from_fn(|| events.try_recv().ok()).map(|o| o.body["metadata"].clone()).collect();
+    let brief: Vec<_> = gaps.iter().map(|m| (m["transcription"].clone(), m["reason"].clone())).collect();
+    assert_eq!(brief, [(json!("unavailable"), json!("stopping")), (json!("call_ended"), json!("stopping"))]);
+    assert_eq!(gaps[1]["utterances"], 1, "the closing event counts the utterances lost");
+}
+
+#[tokio::test]
+async fn an_utterance_that_waited_past_the_bound_is_shed_with_a_gap_not_decoded() {
+    // Four utterances at once, 400 ms each on one worker, at most 0.5 s of waiting: the first two are
+    // served (waited 0 and 0.4 s), the last two have waited 0.8 s when the worker is free and are shed.
+    let stt = SlowStt::new(400, 0);
+    let (_stop, stopping) = watch::channel(false);
+    let env = [("STT_PROVIDER", "openai"), ("LIVE_TRANSCRIPTION_MAX_WAIT_SECONDS", "0.5")];
+    let mut cfg = LiveConfig::from_env(&env).unwrap();
+    (cfg.queue, cfg.concurrency) = (8, 1);
+    let pool = LiveTranscription::start(stt.clone(), &cfg, stopping);
+    let (mut live, mut events) = session(&pool);
+    live.push(0, &talk(4));
+    live.finish().await;
+    assert_eq!((stt.calls.load(Ordering::SeqCst), counter(&pool, "transcribed")), (2, 2.into()));
+    assert_eq!(counter(&pool, "transcription_dropped"), 2, "shed utterances are counted as dropped");
+    let gaps = gap_states(&mut events);
+    assert_eq!(gaps, [("unavailable".into(), "stale".into()), ("call_ended".into(), "stale".into())]);
+}
+
+/// An engine that runs one transcription at once and says so, as the embedded one does per core.
+struct OneAtATime(Arc<SlowStt>, tokio::sync::Mutex<()>);
+
+#[async_trait]
+impl Transcriber for OneAtATime {
+    async fn transcribe(&self, wav: Vec<u8>, language: Option<&str>) -> Result<Vec<Segment>, SttError> {
+        let _running = self.1.lock().await;
+        self.0.transcribe(wav, language).await
+    }
+
+    fn runs_at_once(&self) -> Option<usize> {
+        Some(1)
+    }
+}
+
+#[tokio::test]
+async fn workers_beyond_what_the_engine_runs_do_not_hide_stale_utterances() {
+    // Four workers configured, but the engine runs one at a time: the others would take utterances out of
+    // the queue to wait inside the engine, where their age is not looked at.
+    let stt = SlowStt::new(400, 0);
+    let engine = Arc::new(OneAtATime(stt.clone(), Default::default()));
+    let (_stop, stopping) = watch::channel(false);
+    let mut cfg = config(8, 4);
+    cfg.max_wait = Duration::from_millis(500);
+    let pool = LiveTranscription::start(engine, &cfg, stopping);
+    let (mut live, _events) = session(&pool);
+    live.push(0, &talk(4));
+    live.finish().await;
+    assert_eq!((stt.calls.load(Ordering::SeqCst), counter(&pool, "transcription_dropped")), (2, 2.into()));
+}
+
+#[tokio::test]
 async fn stopping_drops_what_is_still_queued() {
     let stt = SlowStt::new(0, 0);
     let (stop, stopping) = watch::channel(true);
@@ -150,6 +224,7 @@ fn settings_from_the_environment() {
     let on = on.unwrap();
     assert_eq!((on.enabled, on.queue, on.concurrency, on.retries), (true, 64, 4, 2));
     assert_eq!((on.timeout, on.cutter.max_ms, on.cutter.hangover_ms), (Duration::from_secs(20), 8000, 600));
+    assert_eq!(on.max_wait, Duration::from_secs(1));
     let off = LiveConfig::from_env(&[("STT_PROVIDER", "openai"), ("LIVE_TRANSCRIPTION_ENABLED", "false")]);
     assert!(!off.unwrap().enabled);
     // Off, the provider is not read: Sarvam without its key (the batch worker's alone) starts the listener.

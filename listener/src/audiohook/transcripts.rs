@@ -1,6 +1,8 @@
 //! What live transcription tells the realtime ingest, per session: a `transcript` event per recognised
 //! segment and a `transcription_gap` event when transcription stops (and when it recovers or the call ends),
-//! released in utterance order although the workers finish in any order. Pure: the pool reports outcomes.
+//! released in utterance order although the workers finish in any order. Every lost utterance is in a gap,
+//! also one that settles after the call's end (an overloaded pool finishes late): a loss nobody hears of is
+//! a silent degradation. Pure: the pool reports outcomes.
 
 use super::pipeline::PROVIDER;
 use crate::forward::{Outgoing, object};
@@ -35,7 +37,7 @@ pub struct Span {
 pub enum Outcome {
     /// The provider's segments, timed from the start of the utterance (possibly none: nobody spoke).
     Transcribed(Vec<Segment>),
-    /// Not transcribed (`unavailable`, `refused`, `queue_full`...): the audio has no transcript.
+    /// Not transcribed (`unavailable`, `refused`, `queue_full`, `stale`...): the audio has no transcript.
     Lost(&'static str),
 }
 
@@ -45,6 +47,8 @@ struct Gap {
     from: f64,
     to: f64,
     reason: &'static str,
+    /// Utterances lost in it, told when it closes: the stream's count matches the pool's counters.
+    utterances: u64,
 }
 
 /// One session's outcomes, put back in order.
@@ -54,7 +58,9 @@ pub struct Ledger {
     waiting: BTreeMap<u64, (Span, Outcome)>,
     gap: Option<Gap>,
     gaps: u64,
-    ended: bool,
+    /// The session's utterance count once the call has ended: a gap open when the last of them settles is
+    /// closed then.
+    total: Option<u64>,
     /// Transcribed utterances released in order, kept for [`Self::take_released`] when asked for (a
     /// Transcription Connector sends them back to the client too).
     released: Option<Vec<(Span, Vec<Segment>)>>,
@@ -66,7 +72,7 @@ fn millis(seconds: f64) -> f64 {
 
 impl Ledger {
     pub fn new(info: SessionInfo) -> Self {
-        Self { info, next: 0, waiting: BTreeMap::new(), gap: None, gaps: 0, ended: false, released: None }
+        Self { info, next: 0, waiting: BTreeMap::new(), gap: None, gaps: 0, total: None, released: None }
     }
 
     /// A ledger that also keeps what it releases for [`Self::take_released`].
@@ -95,26 +101,35 @@ impl Ledger {
                     }
                 }
                 Outcome::Lost(reason) => match self.gap.as_mut() {
-                    Some(gap) => gap.to = gap.to.max(span.end),
-                    // After the call's end, late losses are counted by the pool but no longer announced.
-                    None if !self.ended => {
-                        let gap = Gap { from: span.start, to: span.end, reason };
+                    Some(gap) => {
+                        gap.to = gap.to.max(span.end);
+                        gap.utterances += 1;
+                    }
+                    None => {
+                        let gap = Gap { from: span.start, to: span.end, reason, utterances: 1 };
                         self.gaps += 1;
                         self.gap = Some(gap);
                         out.push(self.gap_event(gap, "unavailable"));
                     }
-                    None => {}
                 },
             }
             self.next += 1;
         }
+        if self.total.is_some_and(|total| self.next >= total) {
+            out.extend(self.close_at_end());
+        }
         out
     }
 
-    /// The end of the call: a gap still open is closed with what it covered.
-    pub fn finish(&mut self) -> Vec<Outgoing> {
-        self.ended = true;
-        self.gap.take().map(|gap| self.gap_event(gap, "call_ended")).into_iter().collect()
+    /// The end of the call, after `total` utterances: a gap still open is closed with what it covered, or,
+    /// when some are still to settle, once the last of them has.
+    pub fn finish(&mut self, total: u64) -> Vec<Outgoing> {
+        self.total = Some(total);
+        if self.next < total { Vec::new() } else { self.close_at_end().into_iter().collect() }
+    }
+
+    fn close_at_end(&mut self) -> Option<Outgoing> {
+        self.gap.take().map(|gap| self.gap_event(gap, "call_ended"))
     }
 
     fn at(&self, seconds: f64) -> String {
@@ -161,6 +176,7 @@ impl Ledger {
                 "reason": gap.reason,
                 "from_seconds": millis(gap.from),
                 "to_seconds": millis(gap.to),
+                "utterances": gap.utterances,
             },
         });
         Outgoing::event(object(body))
@@ -264,15 +280,29 @@ mod tests {
         let m = &out[0].body["metadata"];
         assert_eq!((m["from_seconds"].as_f64(), m["to_seconds"].as_f64()), (Some(1.0), Some(4.0)));
         assert_eq!(out[1].body["text"], "Back.");
-        assert!(l.finish().is_empty(), "no gap open");
+        assert!(l.finish(3).is_empty(), "no gap open");
 
         let mut l = ledger();
         l.settle(0, span(0, 1.0, 2.0), Outcome::Lost("unavailable"));
-        let out = l.finish();
+        let out = l.finish(1);
         assert_eq!(
             (brief(&out)[0].3.clone(), out[0].body["event_id"].clone()),
             (json!("call_ended"), json!("audiohook:s1:gap:1:call_ended"))
         );
-        assert!(l.settle(1, span(0, 3.0, 4.0), Outcome::Lost("unavailable")).is_empty(), "nothing after the end");
+        let m = &out[0].body["metadata"];
+        assert_eq!((m["from_seconds"].as_f64(), m["utterances"].as_u64()), (Some(1.0), Some(1)));
+
+        // Losses that settle after the end are announced and closed when the last utterance has settled.
+        let mut l = ledger();
+        assert!(l.finish(3).is_empty(), "utterances 0 to 2 are still to settle");
+        let out = l.settle(1, span(0, 3.0, 4.0), Outcome::Lost("stale"));
+        assert!(out.is_empty(), "waits for utterance 0");
+        let out = l.settle(0, span(1, 1.0, 2.5), Outcome::Lost("stale"));
+        assert_eq!(brief(&out), [("transcription_gap".into(), "".into(), "".into(), json!("unavailable"))]);
+        let out = l.settle(2, span(1, 5.0, 6.0), Outcome::Lost("stale"));
+        assert_eq!(brief(&out), [("transcription_gap".into(), "".into(), "".into(), json!("call_ended"))]);
+        let m = &out[0].body["metadata"];
+        assert_eq!((m["from_seconds"].as_f64(), m["to_seconds"].as_f64()), (Some(1.0), Some(6.0)));
+        assert_eq!((m["utterances"].as_u64(), m["reason"].as_str()), (Some(3), Some("stale")));
     }
 }

@@ -45,4 +45,8 @@ impl<T: Transcriber + ?Sized> Transcriber for Measured<T> {
     fn languages(&self) -> Option<Vec<String>> {
         self.inner.languages()
     }
+
+    fn runs_at_once(&self) -> Option<usize> {
+        self.inner.runs_at_once()
+    }
 }

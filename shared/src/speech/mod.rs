@@ -108,6 +108,13 @@ pub trait Transcriber: Send + Sync {
     fn languages(&self) -> Option<Vec<String>> {
         None
     }
+
+    /// How many transcriptions this engine runs at once when it bounds them itself (the embedded one: what
+    /// the cores serve), so a pool in front of it keeps the rest queued where it can see their age. `None`
+    /// for a remote provider, which is bounded by its configured concurrency.
+    fn runs_at_once(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Where a transcription reports how far it has got; dropping the receiver tells an engine that can stop

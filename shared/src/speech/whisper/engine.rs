@@ -31,6 +31,8 @@ pub struct Whisper {
     threads: usize,
     /// Runs at once through this handle: the cores over the threads of one run, at least one.
     runs: Arc<Semaphore>,
+    /// The permits `runs` was made with.
+    at_once: usize,
     /// Whether the encoder window is sized to the audio (live utterances) or whisper's full 30 s (batch
     /// pieces, whose figures and tests were measured that way).
     sized_window: bool,
@@ -56,7 +58,8 @@ impl Whisper {
         let most_runs = (cores / settings.threads).max(1);
         tracing::info!(model = %path.display(), threads = settings.threads, "whisper model loaded");
         let runs = Arc::new(Semaphore::new(most_runs));
-        Ok(Self { context: Arc::new(context), threads: settings.threads, runs, sized_window: false })
+        let context = Arc::new(context);
+        Ok(Self { context, threads: settings.threads, runs, at_once: most_runs, sized_window: false })
     }
 
     /// Another handle on the same loaded model for live utterances, with its own bound on runs at once:
@@ -68,7 +71,7 @@ impl Whisper {
     pub fn alongside(&self) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let runs = Arc::new(Semaphore::new(cores));
-        Self { context: self.context.clone(), threads: 1, runs, sized_window: true }
+        Self { context: self.context.clone(), threads: 1, runs, at_once: cores, sized_window: true }
     }
 }
 
@@ -97,6 +100,10 @@ impl Transcriber for Whisper {
         })
         .await
         .map_err(|e| SttError::Engine(format!("transcription stopped: {e}")))?
+    }
+
+    fn runs_at_once(&self) -> Option<usize> {
+        Some(self.at_once)
     }
 
     /// English for an English-only model (`.en`), else every language whisper.cpp knows.
