@@ -136,9 +136,10 @@ impl Chunker {
     fn cut(&mut self, max_frames: usize, reason: &str) -> Chunk {
         let frames = self.buffered().min(max_frames);
         let taken = &self.buf[..frames * self.channels];
-        let mut pcm = Vec::with_capacity(taken.len() * 2);
-        for s in taken {
-            pcm.extend_from_slice(&s.to_le_bytes());
+        // Written in place rather than pushed sample by sample: the compiler turns this into a vector copy.
+        let mut pcm = vec![0u8; taken.len() * 2];
+        for (bytes, s) in pcm.chunks_exact_mut(2).zip(taken) {
+            bytes.copy_from_slice(&s.to_le_bytes());
         }
         for (channel, silent) in self.silence_ms.iter_mut().enumerate() {
             let scan = silence::scan_channel(taken, self.channels, channel, RATE, self.rms_threshold);

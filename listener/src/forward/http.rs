@@ -4,9 +4,11 @@ use super::{DeliveryError, Ingest, Kind, Outgoing};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::{StatusCode, Url};
 use std::time::Duration;
+
+const TOKEN: HeaderName = HeaderName::from_static("x-cloud-token");
 
 /// Longest response body quoted in an error.
 const QUOTED_BODY_CHARS: usize = 240;
@@ -20,8 +22,14 @@ pub struct IngestUrls {
 
 pub struct HttpIngest {
     client: reqwest::Client,
+    /// Parsed once: a chunk is posted several times a second per session, and parsing the URL text was
+    /// part of every request. `None` for a URL that does not parse, which then fails per request as before.
+    audio: Option<Url>,
+    events: Option<Url>,
     urls: IngestUrls,
     token: String,
+    /// `token` as a header value, validated once (and marked sensitive, so it is never logged).
+    token_header: Option<HeaderValue>,
 }
 
 impl HttpIngest {
@@ -30,7 +38,12 @@ impl HttpIngest {
             .timeout(timeout)
             .user_agent(concat!("call-analytics-listener/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { client, urls, token })
+        let token_header = HeaderValue::from_str(&token).ok().map(|mut v| {
+            v.set_sensitive(true);
+            v
+        });
+        let (audio, events) = (Url::parse(&urls.audio).ok(), Url::parse(&urls.events).ok());
+        Ok(Self { client, audio, events, urls, token, token_header })
     }
 }
 
@@ -43,14 +56,20 @@ fn is_rejection(status: StatusCode) -> bool {
 #[async_trait]
 impl Ingest for HttpIngest {
     async fn deliver(&self, item: &Outgoing) -> Result<(), DeliveryError> {
-        let url = match item.kind {
-            Kind::Audio => &self.urls.audio,
-            Kind::Event => &self.urls.events,
+        let (parsed, text) = match item.kind {
+            Kind::Audio => (&self.audio, &self.urls.audio),
+            Kind::Event => (&self.events, &self.urls.events),
         };
-        let response = self
-            .client
-            .post(url)
-            .header("X-Cloud-Token", &self.token)
+        let request = match parsed {
+            Some(url) => self.client.post(url.clone()),
+            None => self.client.post(text),
+        };
+        let request = match &self.token_header {
+            Some(token) => request.header(TOKEN, token.clone()),
+            // A token no header can carry: the request fails as it did when the header was built per request.
+            None => request.header(TOKEN, &self.token),
+        };
+        let response = request
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(json_body(item))
             .send()
