@@ -142,7 +142,9 @@ async fn a_silent_minute_raises_dead_air_medium_then_high_and_nothing_else() {
         .collect();
     let kinds: Vec<(&str, &str)> = alerts.iter().map(|(t, s, _)| (*t, *s)).collect();
     assert_eq!(kinds, [("dead_air", "medium"), ("dead_air", "high")], "{alerts:?}");
-    assert!((20.0..21.0).contains(&alerts[0].2) && (35.0..36.0).contains(&alerts[1].2), "{alerts:?}");
+    // Raised by the first chunk at or past each threshold; streamed as fast as the listener takes it, chunks
+    // are the longest allowed (2 s).
+    assert!((20.0..22.0).contains(&alerts[0].2) && (35.0..37.0).contains(&alerts[1].2), "{alerts:?}");
     assert!(snapshot["risk_score"].as_f64().unwrap() < 0.5, "{}", snapshot["risk_score"]);
     let rows: Vec<(&str, Option<f64>)> = oldest_first(&snapshot["events"])
         .iter()

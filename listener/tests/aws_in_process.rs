@@ -80,8 +80,8 @@ async fn on_aws_the_listener_feeds_the_table_in_process() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, port) = aws_listener(&moto.endpoint, "in-process", &callback, dir.path());
 
-    // Two seconds of stereo tone, as fast as the listener takes it.
-    let tone: Vec<i16> = (0..16_000).map(|i| if (i / 8) % 2 == 0 { 2000 } else { -2000 }).collect();
+    // Five seconds of stereo tone, as fast as the listener takes it: chunks of at most 2 s, so at least two.
+    let tone: Vec<i16> = (0..40_000).map(|i| if (i / 8) % 2 == 0 { 2000 } else { -2000 }).collect();
     let audio = Audio { channels: vec![tone.clone(), tone] };
     let uri = format!("ws://127.0.0.1:{port}/audiohook/ws");
     let opts = Options { speed: 0.0, ..Options::new(&uri, API_KEY, &STANDARD.encode(SECRET)) };
@@ -95,7 +95,7 @@ async fn on_aws_the_listener_feeds_the_table_in_process() {
     let events = store.recent_events(call, 40).await.unwrap();
     assert!(!events.is_empty(), "the call's events are in the table");
     let live = store.load_live_audio(call, None).await.unwrap().head.expect("a live window").value;
-    assert!(live.chunk_count >= 2, "two seconds of audio in the window: {live:?}");
+    assert!(live.chunk_count >= 2, "five seconds of audio in the window: {live:?}");
     let hb = store.list(GENESYS_AUDIOHOOK).await.unwrap().into_iter().next().expect("a heartbeat");
     let counter = |k: &str| hb.status[k].as_u64().unwrap_or(u64::MAX);
     assert!(counter("forwarded_chunks") >= 2 && counter("forwarded_events") >= 1, "{}", hb.status);

@@ -1,5 +1,5 @@
-//! Cutting a session's audio into ingest chunks by the seed's flush rules (a chunk every 750 ms once 300 ms
-//! are buffered, never longer than 2 s; `GENESYS_AUDIOHOOK_*` below), and measuring silence per channel so
+//! Cutting a session's audio into ingest chunks: a chunk every flush interval (750 ms) once at least the
+//! minimum (300 ms) is buffered, never longer than the maximum (2 s; `GENESYS_AUDIOHOOK_*` below), and measuring silence per channel so
 //! dead air travels with each chunk. Silence is counted over audio heard only: a pause (a hold) or discarded
 //! audio restarts it. Pure: the caller passes the clock.
 
@@ -104,8 +104,12 @@ impl Chunker {
         self.buf.reserve_exact(frames.samples.len());
         self.buf.extend_from_slice(&frames.samples);
         let (min, max) = (FlushRules::frames(self.rules.min_chunk_ms), FlushRules::frames(self.rules.max_chunk_ms));
-        let due = self.buffered() >= min || now_ms.saturating_sub(self.last_flush_ms) >= self.rules.flush_interval_ms;
-        if due && self.buffered() > 0 {
+        // The interval sets the cadence and the minimum only holds back a chunk too small to be worth a request:
+        // the seed's rule (due at the minimum *or* the interval) sent a chunk at every 300 ms whatever the
+        // interval, 2.5 times the requests the documented 750 ms cadence makes, and the interval did nothing.
+        let interval_passed = now_ms.saturating_sub(self.last_flush_ms) >= self.rules.flush_interval_ms;
+        let due = self.buffered() >= max || (interval_passed && self.buffered() >= min);
+        if due {
             out.push(self.cut(max, "streaming"));
             self.last_flush_ms = now_ms;
             while self.buffered() >= max {

@@ -16,30 +16,32 @@ fn mono(frames: usize, amplitude: i16) -> Frames {
 #[test]
 fn flushes_by_size_or_interval_and_caps_chunk_length() {
     let mut c = Chunker::new(FlushRules::default(), 2, 200.0, 0);
-    // 100 ms frames: below the 300 ms minimum and before the 750 ms interval, nothing is sent.
-    assert!(c.push(0, &stereo(800, 1000, 1000), 100).is_empty());
-    assert!(c.push(800, &stereo(800, 1000, 1000), 200).is_empty());
-    let out = c.push(1600, &stereo(800, 1000, 1000), 300);
+    // 100 ms frames at real time: the 300 ms minimum alone sends nothing before the 750 ms interval, so a
+    // stream is cut into 750 ms chunks (the seed's rule sent one at every 300 ms).
+    for (i, now) in (100..=700).step_by(100).enumerate() {
+        assert!(c.push(i as u64 * 800, &stereo(800, 1000, 1000), now).is_empty(), "nothing due at {now} ms");
+    }
+    let out = c.push(5600, &stereo(800, 1000, 1000), 800);
     assert_eq!(out.len(), 1);
-    assert_eq!((out[0].index, out[0].start_sample, out[0].pcm.len()), (0, 0, 2400 * 2 * 2));
-    // The interval alone flushes a small tail.
-    assert!(c.push(2400, &stereo(80, 1000, 1000), 400).is_empty());
-    let out = c.push(2480, &stereo(80, 1000, 1000), 1100);
-    assert_eq!((out[0].start_sample, out[0].pcm.len()), (2400, 160 * 4));
-    // A burst longer than the maximum (2 s) is cut into maximum-length chunks; the rest waits.
-    let out = c.push(2560, &stereo(40_000, 1000, 1000), 1200);
+    assert_eq!((out[0].index, out[0].start_sample, out[0].pcm.len()), (0, 0, 6400 * 2 * 2));
+    // Past the interval, a tail below the minimum waits for more audio.
+    assert!(c.push(6400, &stereo(80, 1000, 1000), 1600).is_empty());
+    let out = c.push(6480, &stereo(2400, 1000, 1000), 1700);
+    assert_eq!((out[0].start_sample, out[0].pcm.len()), (6400, 2480 * 4));
+    // A burst longer than the maximum (2 s) is cut into maximum-length chunks at once; the rest waits.
+    let out = c.push(8880, &stereo(40_000, 1000, 1000), 1800);
     let lengths: Vec<usize> = out.iter().map(|c| c.pcm.len() / 4).collect();
     assert_eq!(lengths, [16_000, 16_000]);
     assert_eq!(out.iter().map(|c| c.index).collect::<Vec<_>>(), [2, 3]);
     let rest = c.finish("end");
-    assert_eq!((rest.len(), rest[0].pcm.len() / 4, rest[0].start_sample), (1, 8000, 2560 + 32_000));
+    assert_eq!((rest.len(), rest[0].pcm.len() / 4, rest[0].start_sample), (1, 8000, 8880 + 32_000));
     assert!(c.finish("end").is_empty());
 }
 
 #[test]
 fn interleaves_channels_in_media_order() {
     let mut c = Chunker::new(FlushRules::default(), 2, 200.0, 0);
-    let out = c.push(0, &Frames { channels: 2, samples: [1, -2].repeat(2400) }, 0);
+    let out = c.push(0, &Frames { channels: 2, samples: [1, -2].repeat(2400) }, 750);
     assert_eq!(&out[0].pcm[..8], &[1, 0, 0xfe, 0xff, 1, 0, 0xfe, 0xff]);
 }
 
@@ -58,17 +60,17 @@ fn a_timeline_gap_flushes_first_and_finish_sends_the_rest() {
 fn dead_air_is_the_shortest_silence_and_carries_across_chunks() {
     let mut c = Chunker::new(FlushRules::default(), 2, 200.0, 0);
     // The customer talks, the agent is silent: no dead air yet.
-    let out = c.push(0, &stereo(8000, 3000, 10), 0);
+    let out = c.push(0, &stereo(8000, 3000, 10), 1000);
     assert_eq!(out[0].dead_air_ms(), 0);
     assert_eq!(out[0].silence_ms, [0, 1000]);
     // Both silent: silence grows chunk after chunk.
     let mut last = 0;
     for second in 1..=4u64 {
-        let out = c.push(second * 8000, &stereo(8000, 10, 10), second * 1000);
+        let out = c.push(second * 8000, &stereo(8000, 10, 10), (second + 1) * 1000);
         last = out.last().unwrap().dead_air_ms();
     }
     assert_eq!(last, 4000);
-    let out = c.push(5 * 8000, &stereo(8000, 3000, 10), 5000);
+    let out = c.push(5 * 8000, &stereo(8000, 3000, 10), 6000);
     assert_eq!(out[0].silence_ms, [0, 6000]);
     assert_eq!(out[0].dead_air_ms(), 0);
 }
