@@ -1,7 +1,7 @@
 //! Cutting a session's audio into ingest chunks: a chunk every flush interval (750 ms) once at least the
-//! minimum (300 ms) is buffered, never longer than the maximum (2 s; `GENESYS_AUDIOHOOK_*` below), and measuring silence per channel so
-//! dead air travels with each chunk. Silence is counted over audio heard only: a pause (a hold) or discarded
-//! audio restarts it. Pure: the caller passes the clock.
+//! minimum (300 ms) is buffered, never longer than the maximum (2 s; `GENESYS_AUDIOHOOK_*` below), and
+//! measuring silence per channel so dead air travels with each chunk. Silence is counted over audio heard
+//! only: a pause (a hold) or discarded audio restarts it. Pure: the caller passes the clock.
 
 use super::media::{Frames, RATE};
 use shared::audio::silence;
